@@ -1,0 +1,18 @@
+# The `app` image: the llmrg CLI, talking to the neo4j and redis services of docker-compose.yml.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY llmrg ./llmrg
+COPY ingestion ./ingestion
+COPY cypher ./cypher
+RUN pip install .
+
+RUN useradd --create-home llmrg
+USER llmrg
+ENTRYPOINT ["llmrg"]
+CMD ["doctor"]

@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both are idempotent.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test up down status doctor bench lint typecheck system-deps clean-services
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+## The main job on a small default: start the services, load ML-1M, show counts and the Browser URL.
+demo: system-deps $(STAMP)
+	$(BIN)/llmrg demo
+
+## The test suite: starts its own Neo4j and Redis (separate ports and state, so demo data is untouched).
+test: system-deps $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+up: system-deps $(STAMP)
+	$(BIN)/llmrg up
+
+down: $(STAMP)
+	$(BIN)/llmrg down
+
+status: $(STAMP)
+	$(BIN)/llmrg status
+
+doctor: $(STAMP)
+	$(BIN)/llmrg doctor
+
+## Benchmarks: print tables, write bench/results/*.json and plots, regenerate the README figures.
+bench: system-deps $(STAMP)
+	$(BIN)/python -m bench.ingest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy

@@ -1,0 +1,149 @@
+"""Writing a validated dataset into Neo4j: batched `UNWIND $rows`, MERGE on constrained keys.
+
+Each batch is one transaction (`execute_query`, which retries transient errors), so an interrupted load
+leaves whole batches behind and a rerun MERGEs over them: the counts after any rerun are exact. Histories
+are batched whole where they fit, and a history longer than a batch is split with a position offset.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j.exceptions import Neo4jError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ingestion.records import DatasetBundle, UserHistory
+from llmrg import graph
+from llmrg.errors import GraphWriteError
+from llmrg.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    dataset: str
+    source: str
+    users: int
+    items: int
+    attributes: int
+    interactions: int
+    batches: int
+    seconds: float
+
+    @property
+    def interactions_per_s(self) -> float:
+        return self.interactions / self.seconds if self.seconds > 0 else 0.0
+
+
+def chunks(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def interaction_batches(histories: Sequence[UserHistory], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Rows `{user, items, offset}` of about `size` interactions each, in history order."""
+    batch: list[dict[str, Any]] = []
+    filled = 0
+    for history in histories:
+        for offset in range(0, len(history.items), size):
+            piece = history.items[offset : offset + size]
+            if filled and filled + len(piece) > size:
+                yield batch
+                batch, filled = [], 0
+            batch.append({"user": history.user, "items": list(piece), "offset": offset})
+            filled += len(piece)
+    if batch:
+        yield batch
+
+
+def write_dataset(
+    driver: neo4j.Driver,
+    settings: Settings,
+    bundle: DatasetBundle,
+    *,
+    show_progress: bool = True,
+    after_batch: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Write `bundle` idempotently; `after_batch(n)` is called after each committed interaction batch."""
+    started = time.perf_counter()
+    size = settings.ingest_batch_size
+    graph.apply_schema(driver, settings)
+    write = _writer(driver, settings, bundle.name)
+    write("ingestion/merge_dataset", name=bundle.name, source=bundle.source, variant=bundle.variant)
+    attributes = [{"kind": kind, "name": name} for kind, name in bundle.attributes]
+    for attribute_rows in chunks(attributes, size):
+        write("ingestion/merge_attributes", rows=list(attribute_rows))
+    items = [
+        {
+            "id": item.id,
+            "title": item.title,
+            "attributes": [{"kind": kind, "name": name} for kind, name in item.attributes],
+        }
+        for item in bundle.items
+    ]
+    for item_rows in chunks(items, max(1, size // 4)):
+        write("ingestion/merge_items", rows=list(item_rows))
+    users = [{"id": user.id, "properties": user.properties} for user in bundle.users]
+    for user_rows in chunks(users, size):
+        write("ingestion/merge_users", rows=list(user_rows))
+
+    batches = 0
+    with Progress(
+        TextColumn(f"ingest {bundle.name}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("interactions"),
+        TimeRemainingColumn(),
+        disable=not show_progress,
+    ) as progress:
+        task = progress.add_task("interactions", total=bundle.interaction_count)
+        for rows in interaction_batches(bundle.histories, size):
+            write("ingestion/merge_interactions", rows=rows)
+            batches += 1
+            progress.advance(task, sum(len(row["items"]) for row in rows))
+            if after_batch is not None:
+                after_batch(batches)
+
+    write(
+        "ingestion/finish_dataset",
+        name=bundle.name,
+        users=len(bundle.users),
+        items=len(bundle.items),
+        interactions=bundle.interaction_count,
+    )
+    return IngestReport(
+        dataset=bundle.name,
+        source=bundle.source,
+        users=len(bundle.users),
+        items=len(bundle.items),
+        attributes=len(attributes),
+        interactions=bundle.interaction_count,
+        batches=batches,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def delete_dataset(driver: neo4j.Driver, settings: Settings, dataset: str) -> None:
+    """Remove one dataset entirely (batched inner transactions, so it needs an auto-commit session)."""
+    with driver.session(database=settings.neo4j_database) as session:
+        for statement in ("ingestion/delete_interactions", "ingestion/delete_dataset"):
+            session.run(graph.query(statement, settings.neo4j_query_timeout_s), dataset=dataset).consume()
+
+
+def _writer(driver: neo4j.Driver, settings: Settings, dataset: str) -> Callable[..., None]:
+    def write(statement: str, /, **parameters: Any) -> None:
+        try:
+            driver.execute_query(
+                graph.query(statement, settings.neo4j_query_timeout_s),
+                parameters_={"dataset": dataset, **parameters},
+                database_=settings.neo4j_database,
+            )
+        except Neo4jError as exc:
+            raise GraphWriteError(f"writing {dataset} with cypher/{statement}.cypher failed: {exc.message}") from exc
+
+    return write

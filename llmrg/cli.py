@@ -1,0 +1,238 @@
+"""The `llmrg` command line. Builds the one Settings object and hands it to the rooms below."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ingestion import loader, registry
+from llmrg import doctor as doctor_checks
+from llmrg import graph
+from llmrg.errors import LLMRGError
+from llmrg.services.neo4j_server import LocalNeo4j
+from llmrg.services.redis_server import LocalRedis
+from llmrg.settings import Settings
+from llmrg.stats import dataset_counts
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="LLMRG: LLM reasoning graphs in Neo4j for sequential recommendation.",
+)
+console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def reports_errors(command: F) -> F:
+    """Turn the project's own errors into one red line on stderr and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except LLMRGError as exc:
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_json(payload: object) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@app.callback()
+def main(ctx: typer.Context) -> None:
+    try:
+        ctx.obj = Settings()
+    except Exception as exc:  # pydantic's ValidationError: name the offending variable and stop
+        console.print(f"[bold red]error:[/] invalid settings: {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+@reports_errors
+def up(
+    ctx: typer.Context,
+    neo4j: Annotated[bool, typer.Option(help="Start Neo4j.")] = True,
+    redis: Annotated[bool, typer.Option(help="Start Redis.")] = True,
+) -> None:
+    """Start the local services (idempotent) and create the graph schema."""
+    settings = _settings(ctx)
+    if redis:
+        with console.status("starting Redis"):
+            state = LocalRedis(settings).start()
+        console.print(f"redis  up  {state.url} (Redis {state.version}, pid {state.pid})")
+    if neo4j:
+        with console.status("starting Neo4j (the first start assembles it from Maven Central)"):
+            status = LocalNeo4j(settings).start()
+            with graph.open_driver(settings) as driver:
+                graph.apply_schema(driver, settings)
+        console.print(f"neo4j  up  {status.bolt}  browser {status.browser}  (Neo4j {status.version}, pid {status.pid})")
+        if settings.neo4j_password is None:
+            console.print(f"       user neo4j, password in {status.password_file}")
+
+
+@app.command()
+@reports_errors
+def down(ctx: typer.Context) -> None:
+    """Stop the local services cleanly (data stays for the next `up`)."""
+    settings = _settings(ctx)
+    for name, service in (("neo4j", LocalNeo4j(settings)), ("redis", LocalRedis(settings))):
+        console.print(f"{name}  {'stopped' if service.stop() else 'was not running'}")
+
+
+@app.command()
+@reports_errors
+def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Whether the local services run, and where."""
+    settings = _settings(ctx)
+    payload = {"neo4j": asdict(LocalNeo4j(settings).status()), "redis": asdict(LocalRedis(settings).status())}
+    if as_json:
+        _print_json(payload)
+        return
+    for name, state in payload.items():
+        running = "[green]running[/]" if state["running"] else "[red]stopped[/]"
+        where = state.get("bolt") or state.get("url")
+        console.print(f"{name:6} {running}  {where}  pid {state['pid']}", highlight=False)
+
+
+@app.command()
+@reports_errors
+def ingest(
+    ctx: typer.Context,
+    dataset: Annotated[str | None, typer.Argument(help="ml-1m, ml-1m-all or beauty.")] = None,
+    variant: Annotated[str | None, typer.Option(help="ml-1m only: 5core (default) or all.")] = None,
+    name: Annotated[str | None, typer.Option(help="Name for your own dataset.")] = None,
+    sequences: Annotated[Path | None, typer.Option(help="Your sequence file: `user item item ...`.")] = None,
+    items: Annotated[Path | None, typer.Option(help="Your item table (TSV with item_id, title, ...).")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1, help="Interactions per transaction.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Load a dataset into Neo4j (idempotent: a rerun leaves the exact same counts)."""
+    settings = _settings(ctx)
+    if batch_size is not None:
+        settings = settings.model_copy(update={"ingest_batch_size": batch_size})
+    if sequences is not None or name is not None:
+        if dataset is not None or name is None or sequences is None:
+            raise typer.BadParameter(
+                "your own data takes --name and --sequences (and optionally --items), without a DATASET argument"
+            )
+        bundle = registry.read_custom(name, sequences, items)
+    else:
+        if dataset is None:
+            raise typer.BadParameter("name a DATASET (ml-1m, ml-1m-all, beauty) or give --name/--sequences")
+        with console.status(f"reading {dataset}"):
+            bundle = registry.read_builtin(settings, registry.builtin_name(dataset, variant))
+    with graph.open_driver(settings) as driver:
+        report = loader.write_dataset(driver, settings, bundle, show_progress=progress and not as_json)
+    if as_json:
+        _print_json(asdict(report) | {"interactions_per_s": report.interactions_per_s})
+    else:
+        console.print(
+            f"{report.dataset}: {report.users:,} users, {report.items:,} items, "
+            f"{report.attributes:,} attributes, {report.interactions:,} interactions in "
+            f"{report.seconds:.1f} s ({report.interactions_per_s:,.0f} interactions/s)"
+        )
+
+
+@app.command()
+@reports_errors
+def drop(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Argument(help="The dataset to remove.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove a dataset and everything linked to it from the graph."""
+    settings = _settings(ctx)
+    if not yes:
+        typer.confirm(f"Delete dataset {dataset!r} and its users, items and interactions?", abort=True)
+    with graph.open_driver(settings) as driver:
+        loader.delete_dataset(driver, settings, dataset)
+    console.print(f"dropped {dataset}")
+
+
+@app.command()
+@reports_errors
+def stats(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Users, items and interactions stored per dataset, counted in the graph."""
+    settings = _settings(ctx)
+    with graph.open_driver(settings) as driver:
+        counts = dataset_counts(driver, settings)
+    if as_json:
+        _print_json({"datasets": counts})
+        return
+    table = Table("dataset", "status", "users", "items", "interactions", "attributes")
+    for dataset, row in counts.items():
+        table.add_row(
+            dataset,
+            str(row["status"]),
+            f"{row['users']:,}",
+            f"{row['items']:,}",
+            f"{row['interactions']:,}",
+            f"{row['attributes']:,}",
+        )
+    Console().print(table)
+
+
+@app.command()
+@reports_errors
+def doctor(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Check connectivity, versions and the schema; exit 1 when anything is wrong."""
+    checks = doctor_checks.run_checks(_settings(ctx))
+    if as_json:
+        _print_json(doctor_checks.as_json(checks))
+    else:
+        for check in checks:
+            mark = "[green]ok  [/]" if check.ok else "[bold red]FAIL[/]"
+            console.print(f"{mark} {check.name:14} {check.detail}", highlight=False)
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+@reports_errors
+def demo(ctx: typer.Context, dataset: Annotated[str, typer.Option(help="Dataset to load.")] = "ml-1m") -> None:
+    """Start the services, load a dataset, and show where to look at it."""
+    settings = _settings(ctx)
+    up(ctx)
+    ingest(
+        ctx,
+        dataset=dataset,
+        variant=None,
+        name=None,
+        sequences=None,
+        items=None,
+        batch_size=None,
+        progress=True,
+        as_json=False,
+    )
+    stats(ctx, as_json=False)
+    password = (
+        f"the password is in {settings.neo4j_password_file}"
+        if settings.neo4j_password is None
+        else "the password is your NEO4J_PASSWORD"
+    )
+    console.print(
+        f"\nNeo4j Browser: {settings.neo4j_browser_url}  (connect to {settings.neo4j_uri} as "
+        f"{settings.neo4j_username}; {password})",
+        highlight=False,
+    )

@@ -1,0 +1,74 @@
+"""`llmrg doctor`: is everything this project needs reachable, the right version and set up?"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+
+import redis
+
+from llmrg import graph
+from llmrg.errors import LLMRGError
+from llmrg.settings import Settings
+
+SUPPORTED_NEO4J_PREFIX = "5."
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    checks = [*_neo4j_checks(settings), _browser_check(settings), _redis_check(settings)]
+    return checks
+
+
+def as_json(checks: list[Check]) -> dict[str, object]:
+    return {"ok": all(check.ok for check in checks), "checks": [asdict(check) for check in checks]}
+
+
+def _neo4j_checks(settings: Settings) -> list[Check]:
+    try:
+        with graph.open_driver(settings) as driver:
+            component = graph.run(driver, settings, "admin/server_components")[0]
+            version, edition = component["version"], component["edition"]
+            present = graph.present_schema_names(driver, settings)
+    except LLMRGError as exc:
+        return [Check("neo4j", False, str(exc))]
+    missing = sorted(graph.expected_schema_names() - present)
+    return [
+        Check("neo4j", True, f"{settings.neo4j_uri} as {settings.neo4j_username}"),
+        Check(
+            "neo4j version", version.startswith(SUPPORTED_NEO4J_PREFIX), f"Neo4j {version} {edition} (supported: 5.x)"
+        ),
+        Check(
+            "schema",
+            not missing,
+            "all constraints and indexes present"
+            if not missing
+            else f"missing {missing}; run `llmrg up` or `llmrg ingest` to create them",
+        ),
+    ]
+
+
+def _browser_check(settings: Settings) -> Check:
+    url = settings.neo4j_browser_url
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            ok = response.status == 200 and b"Neo4j Browser" in response.read(4096)
+    except (urllib.error.URLError, OSError) as exc:
+        return Check("neo4j browser", False, f"{url} not served ({exc})")
+    return Check("neo4j browser", ok, url if ok else f"{url} does not serve the Neo4j Browser")
+
+
+def _redis_check(settings: Settings) -> Check:
+    try:
+        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
+        version = client.info("server")["redis_version"]
+    except (redis.RedisError, OSError) as exc:
+        return Check("redis", False, f"{settings.redis_url} not reachable ({exc}); start it with `llmrg up`")
+    return Check("redis", True, f"{settings.redis_url} (Redis {version})")

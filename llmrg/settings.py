@@ -1,0 +1,127 @@
+"""The one settings object.
+
+Built once at the CLI (or worker) start and passed down; nothing deeper reads the environment. The
+standard Neo4j and Redis variables (`NEO4J_URI`, `NEO4J_USERNAME`, `NEO4J_PASSWORD`, `NEO4J_DATABASE`,
+`REDIS_URL`) are honoured as-is so the same shell works for this project, langchain-neo4j and the Neo4j
+tools; everything project-specific is `LLMRG_*`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from llmrg.errors import ConfigError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_CHECKOUT_DIR = _PACKAGE_DIR.parent
+
+
+def _default_state_dir() -> Path:
+    """A checkout keeps its services' state beside the code (git-ignored); an installed copy uses XDG."""
+    if (_CHECKOUT_DIR / "pyproject.toml").is_file():
+        return _CHECKOUT_DIR / ".llmrg"
+    data_home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return data_home / "llmrg"
+
+
+def _default_cache_dir() -> Path:
+    """Downloads and the assembled Neo4j jars outlive any one clone, so they sit in the user cache."""
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache_home / "llmrg"
+
+
+def _default_data_dir() -> Path | None:
+    """The project's offline dataset copies, when this checkout sits beside a `shared/` folder."""
+    shared = _CHECKOUT_DIR.parent / "shared" / "datasets"
+    return shared if shared.is_dir() else None
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every knob of LLMRG. Read from the environment and an optional `.env` file."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
+
+    neo4j_uri: str = Field("bolt://127.0.0.1:7687", validation_alias=_env("NEO4J_URI", "LLMRG_NEO4J_URI"))
+    neo4j_username: str = Field("neo4j", validation_alias=_env("NEO4J_USERNAME", "LLMRG_NEO4J_USERNAME"))
+    neo4j_password: SecretStr | None = Field(
+        None,
+        validation_alias=_env("NEO4J_PASSWORD", "LLMRG_NEO4J_PASSWORD"),
+        description="Unset for the local server: its generated password is read from the state folder.",
+    )
+    neo4j_database: str = Field("neo4j", validation_alias=_env("NEO4J_DATABASE", "LLMRG_NEO4J_DATABASE"))
+    neo4j_http_port: int = Field(7474, validation_alias=_env("LLMRG_NEO4J_HTTP_PORT"))
+    neo4j_query_timeout_s: float = Field(900.0, validation_alias=_env("LLMRG_NEO4J_QUERY_TIMEOUT_S"))
+    neo4j_connect_timeout_s: float = Field(10.0, validation_alias=_env("LLMRG_NEO4J_CONNECT_TIMEOUT_S"))
+    neo4j_heap: str = Field("2g", validation_alias=_env("LLMRG_NEO4J_HEAP"))
+    neo4j_pagecache: str = Field("1g", validation_alias=_env("LLMRG_NEO4J_PAGECACHE"))
+    neo4j_start_timeout_s: float = Field(180.0, validation_alias=_env("LLMRG_NEO4J_START_TIMEOUT_S"))
+
+    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias=_env("REDIS_URL", "LLMRG_REDIS_URL"))
+
+    state_dir: Path = Field(default_factory=_default_state_dir, validation_alias=_env("LLMRG_STATE_DIR"))
+    cache_dir: Path = Field(default_factory=_default_cache_dir, validation_alias=_env("LLMRG_CACHE_DIR"))
+    data_dir: Path | None = Field(default_factory=_default_data_dir, validation_alias=_env("LLMRG_DATA_DIR"))
+
+    ml1m_url: str = Field(
+        "https://files.grouplens.org/datasets/movielens/ml-1m.zip", validation_alias=_env("LLMRG_ML1M_URL")
+    )
+    beauty_base_urls: str = Field(
+        "https://raw.githubusercontent.com/aHuiWang/CIKM2020-S3Rec/master/data/,"
+        "https://raw.githubusercontent.com/Wenyueh/LLM-RecSys-ID/main/data/beauty/",
+        validation_alias=_env("LLMRG_BEAUTY_BASE_URLS"),
+        description="Comma-separated: where Beauty.txt/Beauty_item2attributes.json, then datamaps.json live.",
+    )
+    download_timeout_s: float = Field(120.0, validation_alias=_env("LLMRG_DOWNLOAD_TIMEOUT_S"))
+
+    ingest_batch_size: int = Field(20_000, ge=1, validation_alias=_env("LLMRG_INGEST_BATCH_SIZE"))
+
+    @field_validator("state_dir", "cache_dir", "data_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @property
+    def neo4j_password_file(self) -> Path:
+        """Where `llmrg up` keeps the local server's generated password (mode 0600, git-ignored)."""
+        return self.state_dir / "neo4j" / "password"
+
+    @property
+    def neo4j_bolt_port(self) -> int:
+        return _port_of(self.neo4j_uri, default=7687)
+
+    @property
+    def redis_port(self) -> int:
+        return _port_of(self.redis_url, default=6379)
+
+    @property
+    def neo4j_browser_url(self) -> str:
+        return f"http://127.0.0.1:{self.neo4j_http_port}/browser/"
+
+    def resolved_neo4j_password(self) -> str:
+        """The explicit `NEO4J_PASSWORD`, else the local server's generated one."""
+        if self.neo4j_password is not None:
+            return self.neo4j_password.get_secret_value()
+        try:
+            return self.neo4j_password_file.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"No Neo4j password: NEO4J_PASSWORD is unset and {self.neo4j_password_file} does not exist "
+                "(run `llmrg up` to start the local server, or set NEO4J_PASSWORD for a remote one)"
+            ) from None
+
+
+def _port_of(url: str, *, default: int) -> int:
+    try:
+        port = urlsplit(url).port
+    except ValueError as exc:
+        raise ConfigError(f"invalid port in {url!r}: {exc}") from None
+    return port if port is not None else default

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the local services need from Debian's packages when it is missing:
+# Java 17+ and Maven (to assemble and run Neo4j) and redis-server. Needs root (or sudo) only if
+# something is missing; prints what to install otherwise.
+set -euo pipefail
+
+missing=()
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "Please install: Java 17 or 21, Maven and Redis (missing: ${missing[*]})" >&2
+  exit 1
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "Run as root or install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "Installing ${missing[*]} from Debian's packages"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,87 @@
+"""Test configuration: a dedicated local Neo4j and Redis, on their own ports and state folder.
+
+The suite never touches the instance `make demo` uses: it sets its own `LLMRG_*`/`NEO4J_*`/`REDIS_URL`
+variables before any settings are built, starts the services if they are not running, and stops at the
+end whatever it started.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import neo4j
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "datasets"
+LLMRG = str(Path(sys.executable).with_name("llmrg"))
+
+TEST_ENVIRONMENT = {
+    "LLMRG_STATE_DIR": str(ROOT / ".llmrg" / "test"),
+    "NEO4J_URI": "bolt://127.0.0.1:17687",
+    "NEO4J_USERNAME": "neo4j",
+    "NEO4J_DATABASE": "neo4j",
+    "LLMRG_NEO4J_HTTP_PORT": "17474",
+    "LLMRG_NEO4J_HEAP": "1g",
+    "LLMRG_NEO4J_PAGECACHE": "512m",
+    "REDIS_URL": "redis://127.0.0.1:16379/0",
+    "LLMRG_DATA_DIR": str(SHARED_DATA),
+}
+for variable in ("NEO4J_PASSWORD", "LLMRG_NEO4J_PASSWORD", "LLMRG_INGEST_BATCH_SIZE", "LLMRG_CACHE_DIR"):
+    os.environ.pop(variable, None)
+os.environ.update(TEST_ENVIRONMENT)
+
+from llmrg import graph  # noqa: E402 - after the environment is fixed
+from llmrg.services.neo4j_server import LocalNeo4j  # noqa: E402
+from llmrg.services.redis_server import LocalRedis  # noqa: E402
+from llmrg.settings import Settings  # noqa: E402
+
+
+def make_settings(**overrides: object) -> Settings:
+    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"the tests read the shared dataset copies, expected at {SHARED_DATA}")
+    return make_settings()
+
+
+@pytest.fixture(scope="session")
+def services(settings: Settings) -> Iterator[Settings]:
+    """Real Neo4j and Redis for the session; stopped afterwards only if this session started them."""
+    neo4j_server, redis_server = LocalNeo4j(settings), LocalRedis(settings)
+    started = [service for service in (redis_server, neo4j_server) if service.pid() is None]
+    redis_server.start()
+    neo4j_server.start()
+    with graph.open_driver(settings) as driver:
+        graph.apply_schema(driver, settings)
+    yield settings
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def driver(services: Settings) -> Iterator[neo4j.Driver]:
+    with graph.open_driver(services) as opened:
+        yield opened
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """The real `llmrg` executable, run from a folder without a `.env` file."""
+    return subprocess.run(
+        [LLMRG, *args],
+        cwd=cwd or ROOT / "tests",
+        env=env or dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
