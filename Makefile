@@ -41,6 +41,7 @@ doctor: $(STAMP)
 ## Benchmarks: print tables, write bench/results/*.json and plots, regenerate the README figures.
 bench: system-deps $(STAMP)
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.report
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each prints a table, writes bench/results/<name>.json and a PNG plot."""

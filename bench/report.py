@@ -1,0 +1,62 @@
+"""Regenerate the README's performance section from bench/results/*.json (figures are never typed by hand).
+
+Run: `python -m bench.report` (part of `make bench`). Replaces the text between
+`<!-- bench:ingest:start -->` and `<!-- bench:ingest:end -->` in README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from bench.ingest import RESULTS, ROOT
+from bench.machine import one_line
+
+README = ROOT / "README.md"
+
+
+def ingest_section(result: dict[str, Any]) -> str:
+    lines = [
+        f"Full ML-1M 5-core into an empty Neo4j {result['neo4j']['version']} (heap {result['neo4j']['heap']}, "
+        f"page cache {result['neo4j']['pagecache']}, batch {result['batch_size']:,}) on "
+        f"{one_line(result['machine'])}, commit `{result['machine']['commit']}`:",
+        "",
+        "| stage | interactions | seconds | interactions/s | Python peak RSS | Neo4j peak RSS |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, stage in result["stages"].items():
+        neo4j_rss = f"{stage['neo4j_peak_rss_mib']:,.0f} MiB" if "neo4j_peak_rss_mib" in stage else "-"
+        lines.append(
+            f"| {name} | {stage['interactions']:,} | {stage['seconds']:.1f} | "
+            f"{stage['interactions_per_s']:,.0f} | {stage['peak_rss_mib']:,.0f} MiB | {neo4j_rss} |"
+        )
+    batched = result["stages"]["batched (UNWIND)"]
+    lines += [
+        "",
+        f"Batched loading is **{result['speedup_vs_baseline']:.0f}x** the naive rate (target >= "
+        f"{result['targets']['speedup_at_least']:.0f}x) and loads all {batched['interactions']:,} interactions in "
+        f"**{batched['seconds']:.1f} s** (target < {result['targets']['batched_seconds_below']:.0f} s). "
+        "Produced by `make bench` (`python -m bench.ingest`); raw numbers in `bench/results/ingest.json`.",
+        "",
+        "![ingestion rates](bench/results/ingest.png)",
+    ]
+    return "\n".join(lines)
+
+
+def replace_section(text: str, name: str, body: str) -> str:
+    pattern = re.compile(rf"(<!-- bench:{name}:start -->\n).*?(<!-- bench:{name}:end -->)", re.DOTALL)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no <!-- bench:{name}:start/end --> markers")
+    return pattern.sub(lambda match: match.group(1) + body + "\n" + match.group(2), text)
+
+
+def main() -> None:
+    text = README.read_text(encoding="utf-8")
+    result = json.loads((RESULTS / "ingest.json").read_text())
+    README.write_text(replace_section(text, "ingest", ingest_section(result)), encoding="utf-8")
+    print(f"updated {README}")
+
+
+if __name__ == "__main__":
+    main()
