@@ -144,8 +144,8 @@ def main() -> dict[str, Any]:
     try:
         stages = {
             "floor (parse only)": run_stage(stage_floor, None),
-            "naive (1 MERGE/tx)": run_stage(stage_naive, server.pid()),
             "batched (UNWIND)": run_stage(stage_batched, server.pid()),
+            "naive (1 MERGE/tx)": run_stage(stage_naive, server.pid()),
         }
     finally:
         server.stop()

@@ -195,3 +195,18 @@ def test_unknown_dataset_name(services: Settings) -> None:
 
 def test_builtin_names_round_trip() -> None:
     assert set(registry.BUILTINS) == {"ml-1m", "ml-1m-all", "beauty"}
+
+
+def plan_operators(plan: dict) -> list[str]:
+    return [plan["operatorType"], *(op for child in plan.get("children", []) for op in plan_operators(child))]
+
+
+def test_interaction_merge_plan_expands_from_bound_nodes(services: Settings, driver: neo4j.Driver) -> None:
+    """Regression: an index on INTERACTED(pos) made the planner seek it on an empty store (quadratic load)."""
+    from llmrg import graph
+
+    _, summary, _ = driver.execute_query("EXPLAIN " + graph.query("ingestion/merge_interactions").text,
+                                         dataset="x", rows=[])
+    operators = [op.split("@")[0] for op in plan_operators(summary.plan)]
+    assert not [op for op in operators if "RelationshipIndex" in op], operators
+    assert sum("NodeUniqueIndexSeek" in op for op in operators) == 2, operators

@@ -43,7 +43,6 @@ def test_schema_names_are_those_the_files_create() -> None:
         "item_key",
         "item_title",
         "attribute_key",
-        "interacted_pos",
     }
 
 
