@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from ingestion.records import DatasetBundle, ItemRecord, UserRecord
-from ingestion.sequences import read_sequences
+from ingestion.sequences import check_items_known, read_sequences
 from ingestion.textfiles import numbered_lines, parse_int
 from llmrg.errors import DataFormatError
 
@@ -105,14 +105,7 @@ def read_beauty(folder: Path, name: str) -> DatasetBundle:
         attribute_names = derive_attribute_names(folder / DATAMAPS_FILE, item_attributes)
     titles = read_titles(folder / ITEMS_FILE) if (folder / ITEMS_FILE).is_file() else {}
 
-    for history in histories:
-        for item in history.items:
-            if item not in item_attributes:
-                raise DataFormatError(
-                    sequences_path,
-                    f"item {item} of user {history.user} is missing from {attributes_path}",
-                    line_of_user[history.user],
-                )
+    check_items_known(sequences_path, histories, line_of_user, set(item_attributes), attributes_path)
     items = []
     for item in sorted({item for history in histories for item in history.items}):
         unknown = [attr for attr in item_attributes[item] if attr not in attribute_names]

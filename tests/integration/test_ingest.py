@@ -205,8 +205,9 @@ def test_interaction_merge_plan_expands_from_bound_nodes(services: Settings, dri
     """Regression: an index on INTERACTED(pos) made the planner seek it on an empty store (quadratic load)."""
     from llmrg import graph
 
-    _, summary, _ = driver.execute_query("EXPLAIN " + graph.query("ingestion/merge_interactions").text,
-                                         dataset="x", rows=[])
+    _, summary, _ = driver.execute_query(
+        "EXPLAIN " + graph.query("ingestion/merge_interactions").text, dataset="x", rows=[]
+    )
     operators = [op.split("@")[0] for op in plan_operators(summary.plan)]
     assert not [op for op in operators if "RelationshipIndex" in op], operators
     assert sum("NodeUniqueIndexSeek" in op for op in operators) == 2, operators
