@@ -18,6 +18,7 @@ from ingestion import loader, registry
 from llmrg import doctor as doctor_checks
 from llmrg import graph
 from llmrg.errors import LLMRGError
+from llmrg.services.llm_server import LocalLLM
 from llmrg.services.neo4j_server import LocalNeo4j
 from llmrg.services.redis_server import LocalRedis
 from llmrg.settings import Settings
@@ -73,9 +74,14 @@ def up(
     ctx: typer.Context,
     neo4j: Annotated[bool, typer.Option(help="Start Neo4j.")] = True,
     redis: Annotated[bool, typer.Option(help="Start Redis.")] = True,
+    llm: Annotated[bool, typer.Option(help="Start the local LLM server (when the LLM URL is local).")] = True,
 ) -> None:
     """Start the local services (idempotent) and create the graph schema."""
     settings = _settings(ctx)
+    if llm and settings.llm_serve_local and settings.llm_is_local:
+        with console.status("starting the local LLM (the first start assembles its weights)"):
+            llm_state = LocalLLM(settings).start()
+        console.print(f"llm    up  {llm_state.base_url} ({llm_state.model}, pid {llm_state.pid})")
     if redis:
         with console.status("starting Redis"):
             state = LocalRedis(settings).start()
@@ -95,7 +101,12 @@ def up(
 def down(ctx: typer.Context) -> None:
     """Stop the local services cleanly (data stays for the next `up`)."""
     settings = _settings(ctx)
-    for name, service in (("neo4j", LocalNeo4j(settings)), ("redis", LocalRedis(settings))):
+    services: tuple[tuple[str, LocalNeo4j | LocalRedis | LocalLLM], ...] = (
+        ("llm", LocalLLM(settings)),
+        ("neo4j", LocalNeo4j(settings)),
+        ("redis", LocalRedis(settings)),
+    )
+    for name, service in services:
         console.print(f"{name}  {'stopped' if service.stop() else 'was not running'}")
 
 
@@ -104,13 +115,17 @@ def down(ctx: typer.Context) -> None:
 def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Whether the local services run, and where."""
     settings = _settings(ctx)
-    payload = {"neo4j": asdict(LocalNeo4j(settings).status()), "redis": asdict(LocalRedis(settings).status())}
+    payload = {
+        "neo4j": asdict(LocalNeo4j(settings).status()),
+        "redis": asdict(LocalRedis(settings).status()),
+        "llm": asdict(LocalLLM(settings).status()),
+    }
     if as_json:
         _print_json(payload)
         return
     for name, state in payload.items():
         running = "[green]running[/]" if state["running"] else "[red]stopped[/]"
-        where = state.get("bolt") or state.get("url")
+        where = state.get("bolt") or state.get("url") or state.get("base_url")
         console.print(f"{name:6} {running}  {where}  pid {state['pid']}", highlight=False)
 
 

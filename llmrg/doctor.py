@@ -23,8 +23,7 @@ class Check:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    checks = [*_neo4j_checks(settings), _browser_check(settings), _redis_check(settings)]
-    return checks
+    return [*_neo4j_checks(settings), _browser_check(settings), _redis_check(settings), _llm_check(settings)]
 
 
 def as_json(checks: list[Check]) -> dict[str, object]:
@@ -63,6 +62,21 @@ def _browser_check(settings: Settings) -> Check:
     except (urllib.error.URLError, OSError) as exc:
         return Check("neo4j browser", False, f"{url} not served ({exc})")
     return Check("neo4j browser", ok, url if ok else f"{url} does not serve the Neo4j Browser")
+
+
+def _llm_check(settings: Settings) -> Check:
+    """The chat model answers `/v1/models` at the configured endpoint (any OpenAI-compatible server)."""
+    request = urllib.request.Request(
+        settings.llm_base_url.rstrip("/") + "/models",
+        headers={"Authorization": f"Bearer {settings.openai_api_key.get_secret_value()}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            ok = response.status == 200
+    except (urllib.error.URLError, OSError) as exc:
+        hint = "start it with `llmrg up`" if settings.llm_is_local else "check LLMRG_LLM_BASE_URL / OPENAI_API_KEY"
+        return Check("llm", False, f"{settings.llm_base_url} not reachable ({exc}); {hint}")
+    return Check("llm", ok, f"{settings.llm_base_url} model {settings.llm_model}")
 
 
 def _redis_check(settings: Settings) -> Check:

@@ -84,6 +84,24 @@ class Settings(BaseSettings):
 
     ingest_batch_size: int = Field(20_000, ge=1, validation_alias=_env("LLMRG_INGEST_BATCH_SIZE"))
 
+    # -- the LLM: any OpenAI-compatible endpoint; by default the local llama.cpp server `llmrg up` starts
+    llm_base_url: str = Field("http://127.0.0.1:8088/v1", validation_alias=_env("LLMRG_LLM_BASE_URL"))
+    llm_model: str = Field("qwen2.5-coder-0.5b-instruct", validation_alias=_env("LLMRG_LLM_MODEL"))
+    openai_api_key: SecretStr = Field(SecretStr("not-needed-locally"), validation_alias=_env("OPENAI_API_KEY"))
+    llm_serve_local: bool = Field(
+        True,
+        validation_alias=_env("LLMRG_LLM_SERVE_LOCAL"),
+        description="`llmrg up` serves the packaged model when the base URL is on this machine.",
+    )
+    llm_weights: str = Field("qwen2.5-coder-0.5b", validation_alias=_env("LLMRG_LLM_WEIGHTS"))
+    llm_context_tokens: int = Field(8192, ge=512, validation_alias=_env("LLMRG_LLM_CONTEXT_TOKENS"))
+    llm_threads: int = Field(2, ge=1, validation_alias=_env("LLMRG_LLM_THREADS"))
+    llm_parallel: int = Field(1, ge=1, validation_alias=_env("LLMRG_LLM_PARALLEL"))
+    llm_timeout_s: float = Field(180.0, gt=0, validation_alias=_env("LLMRG_LLM_TIMEOUT_S"))
+    llm_max_retries: int = Field(3, ge=0, validation_alias=_env("LLMRG_LLM_MAX_RETRIES"))
+    llm_retry_base_s: float = Field(1.0, ge=0, validation_alias=_env("LLMRG_LLM_RETRY_BASE_S"))
+    llm_max_output_tokens: int = Field(768, ge=16, validation_alias=_env("LLMRG_LLM_MAX_OUTPUT_TOKENS"))
+
     @field_validator("state_dir", "cache_dir", "data_dir")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
@@ -101,6 +119,14 @@ class Settings(BaseSettings):
     @property
     def redis_port(self) -> int:
         return _port_of(self.redis_url, default=6379)
+
+    @property
+    def llm_port(self) -> int:
+        return _port_of(self.llm_base_url, default=80)
+
+    @property
+    def llm_is_local(self) -> bool:
+        return urlsplit(self.llm_base_url).hostname in ("127.0.0.1", "localhost", "::1")
 
     @property
     def neo4j_browser_url(self) -> str:

@@ -29,13 +29,23 @@ TEST_ENVIRONMENT = {
     "LLMRG_NEO4J_HEAP": "1g",
     "LLMRG_NEO4J_PAGECACHE": "512m",
     "REDIS_URL": "redis://127.0.0.1:16379/0",
+    "LLMRG_LLM_BASE_URL": "http://127.0.0.1:18088/v1",
+    "LLMRG_LLM_MODEL": "qwen2.5-coder-0.5b-instruct",
+    "LLMRG_LLM_WEIGHTS": "qwen2.5-coder-0.5b",
     "LLMRG_DATA_DIR": str(SHARED_DATA),
 }
-for variable in ("NEO4J_PASSWORD", "LLMRG_NEO4J_PASSWORD", "LLMRG_INGEST_BATCH_SIZE", "LLMRG_CACHE_DIR"):
+for variable in (
+    "NEO4J_PASSWORD",
+    "LLMRG_NEO4J_PASSWORD",
+    "LLMRG_INGEST_BATCH_SIZE",
+    "LLMRG_CACHE_DIR",
+    "OPENAI_API_KEY",
+):
     os.environ.pop(variable, None)
 os.environ.update(TEST_ENVIRONMENT)
 
 from llmrg import graph  # noqa: E402 - after the environment is fixed
+from llmrg.services.llm_server import LocalLLM  # noqa: E402
 from llmrg.services.neo4j_server import LocalNeo4j  # noqa: E402
 from llmrg.services.redis_server import LocalRedis  # noqa: E402
 from llmrg.settings import Settings  # noqa: E402
@@ -54,9 +64,10 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def services(settings: Settings) -> Iterator[Settings]:
-    """Real Neo4j and Redis for the session; stopped afterwards only if this session started them."""
-    neo4j_server, redis_server = LocalNeo4j(settings), LocalRedis(settings)
-    started = [service for service in (redis_server, neo4j_server) if service.pid() is None]
+    """Real Neo4j, Redis and LLM server for the session; stopped afterwards only if this session started them."""
+    neo4j_server, redis_server, llm_server = LocalNeo4j(settings), LocalRedis(settings), LocalLLM(settings)
+    started = [service for service in (llm_server, redis_server, neo4j_server) if service.pid() is None]
+    llm_server.start()
     redis_server.start()
     neo4j_server.start()
     with graph.open_driver(settings) as driver:

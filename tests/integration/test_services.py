@@ -60,7 +60,14 @@ def test_doctor_passes_with_everything_up(services: Settings) -> None:
     result = run_cli("doctor", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     checks = {check["name"]: check["ok"] for check in json.loads(result.stdout)["checks"]}
-    assert checks == {"neo4j": True, "neo4j version": True, "schema": True, "neo4j browser": True, "redis": True}
+    assert checks == {
+        "neo4j": True,
+        "neo4j version": True,
+        "schema": True,
+        "neo4j browser": True,
+        "redis": True,
+        "llm": True,
+    }
 
 
 def test_doctor_fails_on_a_missing_constraint(services: Settings, driver: neo4j.Driver) -> None:

