@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ingestion import loader, registry
+from reasoning import run as reasoning_run
 from llmrg import doctor as doctor_checks
 from llmrg import graph
 from llmrg.errors import LLMRGError
@@ -205,6 +206,39 @@ def stats(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             f"{row['interactions']:,}",
             f"{row['attributes']:,}",
         )
+    Console().print(table)
+
+
+@app.command()
+@reports_errors
+def reason(
+    ctx: typer.Context,
+    dataset: Annotated[str, typer.Option(help="A stored dataset.")] = "ml-1m",
+    users: Annotated[int | None, typer.Option(min=1, help="The first N users by id.")] = None,
+    user_ids: Annotated[str | None, typer.Option(help="Comma-separated user ids.")] = None,
+    verify: Annotated[bool, typer.Option(help="Self-verification (--no-verify to ablate).")] = True,
+    kb: Annotated[bool, typer.Option(help="Knowledge-base reuse (--no-kb to ablate).")] = True,
+    naive: Annotated[bool, typer.Option(help="The paper's naive procedure: one call per step and per mask.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Build LLM reasoning graphs for users of a dataset (in-process)."""
+    settings = _settings(ctx).model_copy(update={"verify_enabled": verify, "kb_enabled": kb})
+    if naive:
+        settings = settings.model_copy(
+            update={"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}
+        )
+    with graph.open_driver(settings) as driver:
+        graph.apply_schema(driver, settings)
+        ids = reasoning_run.select_users(driver, settings, dataset, users, user_ids)
+        stats = reasoning_run.reason_users(driver, settings, dataset, ids, show_progress=progress and not as_json)
+    summary = stats.as_json()
+    if as_json:
+        _print_json(summary)
+        return
+    table = Table("measure", "value", title=f"reasoning on {dataset}")
+    for key, value in summary.items():
+        table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
     Console().print(table)
 
 

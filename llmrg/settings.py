@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -17,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from llmrg.errors import ConfigError
 
+T = TypeVar("T")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _CHECKOUT_DIR = _PACKAGE_DIR.parent
 
@@ -100,7 +102,40 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(180.0, gt=0, validation_alias=_env("LLMRG_LLM_TIMEOUT_S"))
     llm_max_retries: int = Field(3, ge=0, validation_alias=_env("LLMRG_LLM_MAX_RETRIES"))
     llm_retry_base_s: float = Field(1.0, ge=0, validation_alias=_env("LLMRG_LLM_RETRY_BASE_S"))
-    llm_max_output_tokens: int = Field(768, ge=16, validation_alias=_env("LLMRG_LLM_MAX_OUTPUT_TOKENS"))
+    llm_max_output_tokens: int = Field(1024, ge=16, validation_alias=_env("LLMRG_LLM_MAX_OUTPUT_TOKENS"))
+
+    # -- reasoning (φ); every [ours] choice of the method spec is a setting, so ablations are not code edits
+    reason_history_length: dict[str, int] = Field(
+        default_factory=lambda: {"ml-1m": 50, "ml-1m-all": 50, "beauty": 20, "*": 50},
+        validation_alias=_env("LLMRG_REASON_HISTORY_LENGTH"),
+        description="l_tru per dataset ('*' for any other): reasoning sees the last l_tru items.",
+    )
+    reason_steps_per_call: int = Field(4, ge=1, validation_alias=_env("LLMRG_REASON_STEPS_PER_CALL"))
+    reason_max_targets: int = Field(
+        0, ge=0, validation_alias=_env("LLMRG_REASON_MAX_TARGETS"),
+        description="Reason only about the last N positions of the window (0 = every position).",
+    )
+    reason_chains_per_step: int = Field(3, ge=1, validation_alias=_env("LLMRG_REASON_CHAINS_PER_STEP"))
+    reason_max_chain_items: int = Field(6, ge=2, validation_alias=_env("LLMRG_REASON_MAX_CHAIN_ITEMS"))
+    reason_reason_chars: int = Field(80, ge=8, validation_alias=_env("LLMRG_REASON_REASON_CHARS"))
+    reason_temperature: float = Field(0.0, ge=0, validation_alias=_env("LLMRG_REASON_TEMPERATURE"))
+    reason_prompt_version: str = Field("v1", validation_alias=_env("LLMRG_REASON_PROMPT_VERSION"))
+    verify_enabled: bool = Field(True, validation_alias=_env("LLMRG_VERIFY"))
+    verify_masks: int = Field(3, ge=1, le=3, validation_alias=_env("LLMRG_VERIFY_MASKS"))
+    verify_questions_per_call: int = Field(24, ge=1, validation_alias=_env("LLMRG_VERIFY_QUESTIONS_PER_CALL"))
+    verify_tau: dict[str, float] = Field(
+        default_factory=lambda: {"ml-1m": 50.0, "ml-1m-all": 50.0, "beauty": 30.0, "*": 50.0},
+        validation_alias=_env("LLMRG_VERIFY_TAU"),
+        description="Acceptance threshold τ on the 0-100 verification score, per dataset.",
+    )
+    kb_enabled: bool = Field(True, validation_alias=_env("LLMRG_KB"))
+    kb_recent_positions: int = Field(5, ge=1, validation_alias=_env("LLMRG_KB_RECENT_POSITIONS"))
+    kb_chains_per_step: int = Field(3, ge=1, validation_alias=_env("LLMRG_KB_CHAINS_PER_STEP"))
+    divergent_enabled: bool = Field(True, validation_alias=_env("LLMRG_DIVERGENT"))
+
+    def for_dataset(self, table: dict[str, T], dataset: str) -> T:
+        """A per-dataset setting: the dataset's own entry, else the '*' default."""
+        return table[dataset] if dataset in table else table["*"]
 
     @field_validator("state_dir", "cache_dir", "data_dir")
     @classmethod

@@ -12,6 +12,7 @@ from llmrg.settings import Settings
 
 def dataset_counts(driver: neo4j.Driver, settings: Settings) -> dict[str, dict[str, Any]]:
     """`{name: {users, items, interactions, attributes, status, variant, source}}` for every dataset."""
+    chains = {record["dataset"]: record for record in graph.run(driver, settings, "stats/count_chains")}
     return {
         record["dataset"]: {
             "users": record["users"],
@@ -21,6 +22,8 @@ def dataset_counts(driver: neo4j.Driver, settings: Settings) -> dict[str, dict[s
             "status": record["status"],
             "variant": record["variant"],
             "source": record["source"],
+            "chains": chains[record["dataset"]]["chains"],
+            "kb_chains": chains[record["dataset"]]["kb_chains"],
         }
         for record in graph.run(driver, settings, "stats/count_datasets")
     }

@@ -1,0 +1,74 @@
+"""(a) Chained graph reasoning: ask the LLM which earlier items led the user to each target.
+
+One call covers a window of target positions ([ours]; `reason_steps_per_call`, 1 = the paper's one call
+per step). The history block comes first in the user message, so successive calls for one user share a
+long identical prefix the server's prompt cache reuses; chains found so far follow, then the targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from llmrg.settings import Settings
+from reasoning.chains import Candidate
+from reasoning.context import UserContext, history_block
+from reasoning.llm import StructuredLLM
+from reasoning.prompts import Message, load_prompt
+from reasoning.schemas import ChainingAnswer, chaining_schema
+from reasoning.validation import ValidationResult, validate_answer
+
+TASK = "chain"
+
+
+def target_windows(context: UserContext, settings: Settings, skip_positions: set[int]) -> list[list[int]]:
+    """Local target indices to reason about, in prompt-sized windows. Position 0 has no premises."""
+    targets = [local for local in range(1, len(context.window)) if context.item_at(local).pos not in skip_positions]
+    if settings.reason_max_targets:
+        last = len(context.window) - settings.reason_max_targets
+        targets = [local for local in targets if local >= last]
+    size = settings.reason_steps_per_call
+    return [targets[start : start + size] for start in range(0, len(targets), size)]
+
+
+def chains_block(chains: Iterable[Candidate]) -> str:
+    lines = [">".join(str(local) for local in chain.local_items[:-1]) + f" ({chain.local_items[-1]})"
+             for chain in chains if chain.local_items]
+    return "\n".join(lines) if lines else "none"
+
+
+def chaining_messages(context: UserContext, settings: Settings, targets: list[int],
+                      existing: Iterable[Candidate]) -> list[Message]:
+    prompt = load_prompt(TASK, settings.reason_prompt_version)
+    user_input = (
+        f"History:\n{history_block(context)}\n"
+        f"Profile: {context.profile_line()}\n"
+        f"Existing chains:\n{chains_block(existing)}\n"
+        f"Targets: {', '.join(str(target) for target in targets)}"
+    )
+    return prompt.messages(
+        user_input,
+        max_chains=settings.reason_chains_per_step,
+        max_premises=settings.reason_max_chain_items - 1,
+        reason_chars=settings.reason_reason_chars,
+    )
+
+
+def propose_chains(llm: StructuredLLM, context: UserContext, settings: Settings, targets: list[int],
+                   existing: Iterable[Candidate]) -> ValidationResult:
+    """One LLM call for `targets`; raises LLMOutputRejected / LLMUnavailable like `StructuredLLM.ask`."""
+    schema = chaining_schema(
+        max_steps=len(targets),
+        max_chains=settings.reason_chains_per_step,
+        max_premises=settings.reason_max_chain_items - 1,
+        reason_chars=settings.reason_reason_chars,
+    )
+    answer = llm.ask(chaining_messages(context, settings, targets, existing), schema, ChainingAnswer)
+    return validate_answer(
+        answer,
+        context,
+        targets,
+        max_chains=settings.reason_chains_per_step,
+        max_items=settings.reason_max_chain_items,
+        reason_chars=settings.reason_reason_chars,
+        recent_positions=settings.kb_recent_positions,
+    )

@@ -1,0 +1,63 @@
+"""What the LLM sees about one user: profile and the last l_tru items of the history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import neo4j
+
+from llmrg import graph
+from llmrg.errors import UnknownDatasetError
+from llmrg.settings import Settings
+
+PROFILE_FIELDS = ("gender", "age_group", "occupation_name")
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    pos: int
+    """Position in the user's full history (the `t` chains are stamped with)."""
+    id: int
+    title: str
+    attributes: tuple[str, ...]
+    """`kind:name` strings."""
+
+
+@dataclass(frozen=True)
+class UserContext:
+    dataset: str
+    user: int
+    profile: dict[str, Any]
+    window: tuple[HistoryItem, ...]
+    """The last l_tru items; prompts number them 0..len-1 (local indices)."""
+
+    def item_at(self, local: int) -> HistoryItem:
+        return self.window[local]
+
+    def profile_line(self) -> str:
+        parts = [str(self.profile[name]) for name in PROFILE_FIELDS if self.profile.get(name) not in (None, "")]
+        return ", ".join(parts) if parts else "unknown"
+
+
+def load_context(driver: neo4j.Driver, settings: Settings, dataset: str, user: int) -> UserContext:
+    records = graph.run(driver, settings, "reasoning/fetch_user_history", dataset=dataset, user=user)
+    if not records:
+        raise UnknownDatasetError(f"user {user} does not exist in dataset {dataset!r}")
+    history = records[0]["history"]
+    length = settings.for_dataset(settings.reason_history_length, dataset)
+    window = tuple(
+        HistoryItem(pos=row["pos"], id=row["id"], title=row["title"] or f"item {row['id']}",
+                    attributes=tuple(row["attributes"]))
+        for row in history[-length:]
+    )
+    return UserContext(dataset=dataset, user=user, profile=records[0]["profile"], window=window)
+
+
+def history_block(context: UserContext) -> str:
+    """`k. title | attribute, attribute` lines, local index k."""
+    lines = []
+    for local, item in enumerate(context.window):
+        names = ", ".join(attribute.split(":", 1)[1] for attribute in item.attributes)
+        lines.append(f"{local}. {item.title}" + (f" | {names}" if names else ""))
+    return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""φ for one dataset: knowledge-base lookups, chaining, verification and storage, user by user.
+
+The engine is synchronous and stateless between users apart from its counters, so the in-process CLI
+and (later) Celery tasks call the same `reason_user`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import neo4j
+
+from llmrg.settings import Settings
+from reasoning import chaining, knowledge_base, store, verification
+from reasoning.chains import Candidate, ChainKind, ChainStatus, Rejection, ScoredChain
+from reasoning.context import UserContext, load_context
+from reasoning.llm import LLMOutputRejected, LLMUnavailable, LLMUsage, StructuredLLM
+
+
+@dataclass
+class ReasonStats:
+    users: int = 0
+    steps: int = 0
+    steps_already_done: int = 0
+    steps_failed: int = 0
+    kb_hits: int = 0
+    kb_misses: int = 0
+    chains_proposed: int = 0
+    chains_verified: int = 0
+    chains_unverified: int = 0
+    chains_rejected: int = 0
+    chains_reused: int = 0
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    llm: LLMUsage = field(default_factory=LLMUsage)
+    wall_s: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "users": self.users,
+            "steps": self.steps,
+            "steps_already_done": self.steps_already_done,
+            "steps_failed": self.steps_failed,
+            "llm_calls": self.llm.calls,
+            "llm_retries": self.llm.retries,
+            "llm_failures": self.llm.failures,
+            "prompt_tokens": self.llm.prompt_tokens,
+            "completion_tokens": self.llm.completion_tokens,
+            "kb_hits": self.kb_hits,
+            "kb_misses": self.kb_misses,
+            "chains_proposed": self.chains_proposed,
+            "chains_verified": self.chains_verified,
+            "chains_unverified": self.chains_unverified,
+            "chains_rejected": self.chains_rejected,
+            "chains_reused": self.chains_reused,
+            "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+            "wall_s": round(self.wall_s, 3),
+        }
+
+
+class ReasoningEngine:
+    def __init__(self, driver: neo4j.Driver, settings: Settings, llm: StructuredLLM, dataset: str) -> None:
+        self.driver = driver
+        self.settings = settings
+        self.llm = llm
+        self.dataset = dataset
+        self.tau = settings.for_dataset(settings.verify_tau, dataset)
+        self.stats = ReasonStats(llm=llm.usage)
+
+    def reason_user(self, user: int) -> None:
+        started = time.perf_counter()
+        context = load_context(self.driver, self.settings, self.dataset, user)
+        done = store.reasoned_positions(self.driver, self.settings, self.dataset, user)
+        self.stats.steps_already_done += sum(1 for item in context.window[1:] if item.pos in done)
+        known: list[Candidate] = []
+        for window in chaining.target_windows(context, self.settings, done):
+            remaining = [local for local in window if not self._reuse(context, local, known)]
+            if remaining:
+                self._reason_window(context, remaining, known)
+        self.stats.users += 1
+        self.stats.wall_s += time.perf_counter() - started
+
+    def _reuse(self, context: UserContext, local: int, known: list[Candidate]) -> bool:
+        """Link knowledge-base chains for this step instead of calling the LLM; True on a hit."""
+        self.stats.steps += 1
+        if not self.settings.kb_enabled:
+            return False
+        hits = knowledge_base.lookup(self.driver, self.settings, context, local)
+        if not hits:
+            self.stats.kb_misses += 1
+            return False
+        self.stats.kb_hits += 1
+        local_of = {item.id: index for index, item in enumerate(context.window)}
+        for hit in hits:
+            store.link_reused_chain(self.driver, self.settings, self.dataset, context.user, hit.chain_id, hit.t)
+            self.stats.chains_reused += 1
+            known.append(Candidate(dataset=self.dataset, kind=ChainKind.REASONING, premises=hit.items[:-1],
+                                   target=hit.items[-1], reasons=(), t=hit.t, recent_premises=(),
+                                   local_items=tuple(local_of[item] for item in hit.items)))
+        return True
+
+    def _reason_window(self, context: UserContext, targets: list[int], known: list[Candidate]) -> None:
+        try:
+            result = chaining.propose_chains(self.llm, context, self.settings, targets, known)
+        except LLMOutputRejected:
+            self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
+            self.stats.steps_failed += len(targets)
+            return
+        except LLMUnavailable:
+            self.stats.steps_failed += len(targets)
+            return
+        self.stats.chains_proposed += result.proposed
+        self.stats.chains_rejected += sum(result.rejected.values())
+        self.stats.rejected_by_reason.update({reason.value: n for reason, n in result.rejected.items()})
+        for chain in self._verify(context, result.candidates):
+            store.write_chain(self.driver, self.settings, context.user, chain, model=self.settings.llm_model,
+                              prompt_version=self.settings.reason_prompt_version)
+            if chain.status is ChainStatus.REJECTED:
+                self.stats.chains_rejected += 1
+                self.stats.rejected_by_reason[Rejection.LOW_SCORE.value] += 1
+            else:
+                known.append(chain.candidate)
+                if chain.status is ChainStatus.VERIFIED:
+                    self.stats.chains_verified += 1
+                else:
+                    self.stats.chains_unverified += 1
+
+    def _verify(self, context: UserContext, candidates: list[Candidate]) -> list[ScoredChain]:
+        if not candidates:
+            return []
+        if not self.settings.verify_enabled:
+            return [ScoredChain(candidate, ChainStatus.UNVERIFIED, None, 0, 0) for candidate in candidates]
+        questions = verification.mask_questions(candidates, context, self.settings.verify_masks)
+        choices: dict[str, int] = {}
+        failed_chains: set[int] = set()
+        size = self.settings.verify_questions_per_call
+        for start in range(0, len(questions), size):
+            batch = questions[start : start + size]
+            try:
+                choices.update(verification.ask_questions(self.llm, context, self.settings, batch))
+            except LLMOutputRejected:
+                self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
+                failed_chains.update(question.chain for question in batch)
+            except LLMUnavailable:
+                failed_chains.update(question.chain for question in batch)
+        scored = verification.score_chains(candidates, questions, choices, self.tau)
+        if failed_chains:
+            self.stats.steps_failed += len({candidates[index].t for index in failed_chains})
+        return [chain for index, chain in enumerate(scored) if index not in failed_chains]

@@ -1,0 +1,69 @@
+"""Writing chains into Neo4j: one chain with its steps and its user link in one transaction.
+
+Transaction functions only run Cypher (they may be retried by the driver): no LLM calls, no counters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import neo4j
+
+import cypher
+from llmrg import graph
+from llmrg.settings import Settings
+from reasoning.chains import ChainStatus, ScoredChain
+
+
+def chain_record(chain: ScoredChain, model: str, prompt_version: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The `$chain` map and `$steps` rows of `merge_chain.cypher`."""
+    candidate = chain.candidate
+    record = {
+        "id": candidate.chain_id(model, prompt_version),
+        "kind": candidate.kind.value,
+        "target": candidate.target,
+        "premises": list(candidate.premises),
+        "items": list(candidate.items),
+        "recent_premises": list(candidate.recent_premises),
+        "score": chain.score,
+        "status": chain.status.value,
+        "reject_reason": chain.reject_reason.value if chain.reject_reason else None,
+        "masks": chain.masks,
+        "hits": chain.hits,
+        "model": model,
+        "prompt_version": prompt_version,
+    }
+    steps = [{"i": 0, "item": candidate.items[0], "reason": None}] + [
+        {"i": index, "item": item, "reason": reason}
+        for index, (item, reason) in enumerate(zip(candidate.items[1:], candidate.reasons, strict=True), start=1)
+    ]
+    return record, steps
+
+
+def write_chain(driver: neo4j.Driver, settings: Settings, user: int, chain: ScoredChain, *, model: str,
+                prompt_version: str) -> str:
+    """MERGE the chain and link it to `user` (HAS_CHAIN if accepted, PROPOSED if rejected); returns its id."""
+    record, steps = chain_record(chain, model, prompt_version)
+    link = "reasoning/link_rejected_chain" if chain.status is ChainStatus.REJECTED else "reasoning/link_accepted_chain"
+    dataset = chain.candidate.dataset
+
+    @neo4j.unit_of_work(timeout=settings.neo4j_query_timeout_s)
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        tx.run(cypher.load("reasoning/merge_chain"), dataset=dataset, chain=record, steps=steps).consume()
+        tx.run(cypher.load(link), dataset=dataset, user=user, chain_id=record["id"], t=chain.candidate.t,
+               reused=False).consume()
+
+    with driver.session(database=settings.neo4j_database) as session:
+        session.execute_write(work)
+    return str(record["id"])
+
+
+def link_reused_chain(driver: neo4j.Driver, settings: Settings, dataset: str, user: int, chain_id: str,
+                      t: int) -> None:
+    graph.run(driver, settings, "reasoning/link_accepted_chain", dataset=dataset, user=user, chain_id=chain_id,
+              t=t, reused=True)
+
+
+def reasoned_positions(driver: neo4j.Driver, settings: Settings, dataset: str, user: int) -> set[int]:
+    records = graph.run(driver, settings, "reasoning/fetch_reasoned_steps", dataset=dataset, user=user)
+    return {int(record["t"]) for record in records}

@@ -1,0 +1,116 @@
+"""Turning a parsed chaining answer into candidate chains, refusing anything unsafe or impossible.
+
+Everything the LLM writes is untrusted: indices must point into the prompt's window and before the
+target, chains must not loop, and reasons are short plain text (they are stored as parameters only, but
+text that looks like Cypher or carries backticks is refused outright, so it never reaches a graph).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from reasoning.chains import Candidate, ChainKind, Rejection
+from reasoning.context import UserContext
+from reasoning.schemas import ChainingAnswer, ProposedChain
+
+CYPHER_LIKE = re.compile(
+    r"`|\b(MATCH|MERGE|CREATE|DELETE|DETACH|REMOVE|UNWIND|CALL|LOAD\s+CSV|RETURN|SET)\b\s*[\(\{\[`a-z]"
+    r"|\)\s*-\s*\[|\]\s*->\s*\(|//|\$\w+",
+    re.IGNORECASE,
+)
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def unsafe_text(text: str) -> bool:
+    """Backticks, Cypher-looking statements or patterns, parameters, comments or control characters."""
+    return bool(CYPHER_LIKE.search(text) or CONTROL_CHARACTERS.search(text))
+
+
+@dataclass
+class ValidationResult:
+    candidates: list[Candidate] = field(default_factory=list)
+    rejected: Counter[Rejection] = field(default_factory=Counter)
+
+    @property
+    def proposed(self) -> int:
+        return len(self.candidates) + sum(self.rejected.values())
+
+
+def validate_answer(
+    answer: ChainingAnswer,
+    context: UserContext,
+    targets: list[int],
+    *,
+    max_chains: int,
+    max_items: int,
+    reason_chars: int,
+    recent_positions: int,
+) -> ValidationResult:
+    """Candidates for the requested local `targets`; each refused chain counted under its reason."""
+    result = ValidationResult()
+    seen: set[tuple[int, ...]] = set()
+    kept_per_target: Counter[int] = Counter()
+    for step in answer.steps:
+        for raw_proposal in step.chains:
+            proposal = _without_trailing_target(raw_proposal, step.target)
+            reason = _check(proposal, step.target, targets, len(context.window), max_items, reason_chars)
+            if reason is None and kept_per_target[step.target] >= max_chains:
+                reason = Rejection.TOO_MANY
+            local = (*proposal.items, step.target)
+            if reason is None and local in seen:
+                continue
+            if reason is not None:
+                result.rejected[reason] += 1
+                continue
+            seen.add(local)
+            kept_per_target[step.target] += 1
+            result.candidates.append(_candidate(context, proposal, step.target, recent_positions))
+    return result
+
+
+def _without_trailing_target(proposal: ProposedChain, target: int) -> ProposedChain:
+    """Small models often write the whole path, target included; that is the same chain."""
+    if len(proposal.items) > 1 and proposal.items[-1] == target:
+        return ProposedChain(items=proposal.items[:-1], reasons=proposal.reasons)
+    return proposal
+
+
+def _check(
+    proposal: ProposedChain, target: int, targets: list[int], window: int, max_items: int, reason_chars: int
+) -> Rejection | None:
+    if target not in targets:
+        return Rejection.UNKNOWN_TARGET
+    if any(not 0 <= item < window for item in proposal.items):
+        return Rejection.NOT_IN_CATALOGUE
+    if any(item > target for item in proposal.items):
+        return Rejection.FUTURE_ITEM
+    if target in proposal.items or len(set(proposal.items)) != len(proposal.items):
+        return Rejection.SELF_LOOP
+    if len(proposal.items) + 1 > max_items:
+        return Rejection.TOO_LONG
+    if len(proposal.reasons) != len(proposal.items):
+        return Rejection.REASON_COUNT
+    if any(not reason.strip() or len(reason) > reason_chars for reason in proposal.reasons):
+        return Rejection.EMPTY_REASON
+    if any(unsafe_text(reason) for reason in proposal.reasons):
+        return Rejection.UNSAFE_TEXT
+    return None
+
+
+def _candidate(context: UserContext, proposal: ProposedChain, target: int, recent_positions: int) -> Candidate:
+    target_item = context.item_at(target)
+    premises = [context.item_at(local) for local in proposal.items]
+    return Candidate(
+        dataset=context.dataset,
+        kind=ChainKind.REASONING,
+        premises=tuple(item.id for item in premises),
+        target=target_item.id,
+        reasons=tuple(reason.strip() for reason in proposal.reasons),
+        t=target_item.pos,
+        recent_premises=tuple(
+            sorted(item.id for item in premises if target_item.pos - item.pos <= recent_positions)
+        ),
+        local_items=(*proposal.items, target),
+    )

@@ -1,0 +1,102 @@
+"""(c) Self-verification: hide one element of a chain, ask the LLM to recover it, score the recoveries.
+
+[ours] Up to three masks per chain: the target item, the premise nearest the target, and an attribute of
+the target. Answers are numbers into the shown history / attribute list (compact output, exact matching).
+The history is shown without attributes here, so the attribute question cannot be read off the prompt.
+score = 100 x hits / masks; a chain is accepted when score >= τ (per dataset).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llmrg.settings import Settings
+from reasoning.chains import Candidate, ChainStatus, Rejection, ScoredChain
+from reasoning.context import UserContext
+from reasoning.llm import StructuredLLM
+from reasoning.prompts import Message, load_prompt
+from reasoning.schemas import VerifyAnswer, verify_schema
+
+TASK = "verify"
+MASK = "[MASK]"
+
+
+@dataclass(frozen=True)
+class MaskQuestion:
+    id: str
+    chain: int
+    """Index of the chain in the batch being verified."""
+    text: str
+    correct: frozenset[int]
+
+
+def attribute_options(context: UserContext) -> list[str]:
+    """Distinct attribute names over the window, sorted: the numbered options of attribute masks."""
+    return sorted({attribute.split(":", 1)[1] for item in context.window for attribute in item.attributes})
+
+
+def chain_text(candidate: Candidate, hide: int | None = None) -> str:
+    """`0 -[reason]-> 2 -[reason]-> 3` in window indices, with element `hide` replaced by [MASK]."""
+    parts = [MASK if position == hide else str(local) for position, local in enumerate(candidate.local_items)]
+    text = parts[0]
+    for reason, part in zip(candidate.reasons, parts[1:], strict=True):
+        text += f" -[{reason}]-> {part}"
+    return text
+
+
+def mask_questions(candidates: list[Candidate], context: UserContext, masks: int) -> list[MaskQuestion]:
+    options = attribute_options(context)
+    questions: list[MaskQuestion] = []
+    for index, candidate in enumerate(candidates):
+        target_position = len(candidate.local_items) - 1
+        plan: list[tuple[str, frozenset[int]]] = [
+            (chain_text(candidate, hide=target_position), frozenset({candidate.local_items[-1]})),
+            (chain_text(candidate, hide=target_position - 1), frozenset({candidate.local_items[-2]})),
+        ]
+        target_attributes = context.item_at(candidate.local_items[-1]).attributes
+        if target_attributes:
+            names = {attribute.split(":", 1)[1] for attribute in target_attributes}
+            plan.append((f"{chain_text(candidate)}; item {candidate.local_items[-1]} has attribute {MASK}",
+                         frozenset(options.index(name) for name in names)))
+        for text, correct in plan[:masks]:
+            questions.append(MaskQuestion(id=f"q{len(questions) + 1}", chain=index, text=text, correct=correct))
+    return questions
+
+
+def verification_messages(context: UserContext, settings: Settings, questions: list[MaskQuestion]) -> list[Message]:
+    prompt = load_prompt(TASK, settings.reason_prompt_version)
+    history = "\n".join(f"{local}. {item.title}" for local, item in enumerate(context.window))
+    attributes = "\n".join(f"{index}. {name}" for index, name in enumerate(attribute_options(context)))
+    user_input = (
+        f"History:\n{history}\nAttributes:\n{attributes or 'none'}\nQuestions:\n"
+        + "\n".join(f"{question.id}: {question.text}" for question in questions)
+    )
+    return prompt.messages(user_input)
+
+
+def ask_questions(llm: StructuredLLM, context: UserContext, settings: Settings,
+                  questions: list[MaskQuestion]) -> dict[str, int]:
+    """Choices by question id for one batch (one LLM call); unanswered questions are simply absent."""
+    answer = llm.ask(verification_messages(context, settings, questions),
+                     verify_schema([question.id for question in questions]), VerifyAnswer)
+    return {item.id: item.choice for item in answer.answers}
+
+
+def score_chains(candidates: list[Candidate], questions: list[MaskQuestion], choices: dict[str, int],
+                 tau: float) -> list[ScoredChain]:
+    """Score = 100 x recovered masks / masks; verified when score >= tau, else rejected as low_score."""
+    scored = []
+    for index, candidate in enumerate(candidates):
+        own = [question for question in questions if question.chain == index]
+        hits = sum(choices.get(question.id) in question.correct for question in own)
+        score = 100.0 * hits / len(own) if own else 0.0
+        accepted = score >= tau
+        scored.append(ScoredChain(
+            candidate=candidate,
+            status=ChainStatus.VERIFIED if accepted else ChainStatus.REJECTED,
+            score=score,
+            masks=len(own),
+            hits=hits,
+            reject_reason=None if accepted else Rejection.LOW_SCORE,
+        ))
+    return scored
