@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.table import Table
 
 from ingestion import loader, registry
-from reasoning import run as reasoning_run
 from llmrg import doctor as doctor_checks
 from llmrg import graph
 from llmrg.errors import LLMRGError
@@ -24,6 +23,7 @@ from llmrg.services.neo4j_server import LocalNeo4j
 from llmrg.services.redis_server import LocalRedis
 from llmrg.settings import Settings
 from llmrg.stats import dataset_counts
+from reasoning import run as reasoning_run
 
 app = typer.Typer(
     no_args_is_help=True,

@@ -112,7 +112,9 @@ class Settings(BaseSettings):
     )
     reason_steps_per_call: int = Field(4, ge=1, validation_alias=_env("LLMRG_REASON_STEPS_PER_CALL"))
     reason_max_targets: int = Field(
-        0, ge=0, validation_alias=_env("LLMRG_REASON_MAX_TARGETS"),
+        0,
+        ge=0,
+        validation_alias=_env("LLMRG_REASON_MAX_TARGETS"),
         description="Reason only about the last N positions of the window (0 = every position).",
     )
     reason_chains_per_step: int = Field(3, ge=1, validation_alias=_env("LLMRG_REASON_CHAINS_PER_STEP"))

@@ -31,13 +31,17 @@ def target_windows(context: UserContext, settings: Settings, skip_positions: set
 
 
 def chains_block(chains: Iterable[Candidate]) -> str:
-    lines = [">".join(str(local) for local in chain.local_items[:-1]) + f" ({chain.local_items[-1]})"
-             for chain in chains if chain.local_items]
+    lines = [
+        ">".join(str(local) for local in chain.local_items[:-1]) + f" ({chain.local_items[-1]})"
+        for chain in chains
+        if chain.local_items
+    ]
     return "\n".join(lines) if lines else "none"
 
 
-def chaining_messages(context: UserContext, settings: Settings, targets: list[int],
-                      existing: Iterable[Candidate]) -> list[Message]:
+def chaining_messages(
+    context: UserContext, settings: Settings, targets: list[int], existing: Iterable[Candidate]
+) -> list[Message]:
     prompt = load_prompt(TASK, settings.reason_prompt_version)
     user_input = (
         f"History:\n{history_block(context)}\n"
@@ -53,8 +57,9 @@ def chaining_messages(context: UserContext, settings: Settings, targets: list[in
     )
 
 
-def propose_chains(llm: StructuredLLM, context: UserContext, settings: Settings, targets: list[int],
-                   existing: Iterable[Candidate]) -> ValidationResult:
+def propose_chains(
+    llm: StructuredLLM, context: UserContext, settings: Settings, targets: list[int], existing: Iterable[Candidate]
+) -> ValidationResult:
     """One LLM call for `targets`; raises LLMOutputRejected / LLMUnavailable like `StructuredLLM.ask`."""
     schema = chaining_schema(
         max_steps=len(targets),

@@ -47,8 +47,9 @@ def load_context(driver: neo4j.Driver, settings: Settings, dataset: str, user: i
     history = records[0]["history"]
     length = settings.for_dataset(settings.reason_history_length, dataset)
     window = tuple(
-        HistoryItem(pos=row["pos"], id=row["id"], title=row["title"] or f"item {row['id']}",
-                    attributes=tuple(row["attributes"]))
+        HistoryItem(
+            pos=row["pos"], id=row["id"], title=row["title"] or f"item {row['id']}", attributes=tuple(row["attributes"])
+        )
         for row in history[-length:]
     )
     return UserContext(dataset=dataset, user=user, profile=records[0]["profile"], window=window)

@@ -96,17 +96,28 @@ class ReasoningEngine:
         for hit in hits:
             store.link_reused_chain(self.driver, self.settings, self.dataset, context.user, hit.chain_id, hit.t)
             self.stats.chains_reused += 1
-            known.append(Candidate(dataset=self.dataset, kind=ChainKind.REASONING, premises=hit.items[:-1],
-                                   target=hit.items[-1], reasons=(), t=hit.t, recent_premises=(),
-                                   local_items=tuple(local_of[item] for item in hit.items)))
+            known.append(
+                Candidate(
+                    dataset=self.dataset,
+                    kind=ChainKind.REASONING,
+                    premises=hit.items[:-1],
+                    target=hit.items[-1],
+                    reasons=(),
+                    t=hit.t,
+                    recent_premises=(),
+                    local_items=tuple(local_of[item] for item in hit.items),
+                )
+            )
         return True
 
     def _reason_window(self, context: UserContext, targets: list[int], known: list[Candidate]) -> None:
+        positions = [context.item_at(local).pos for local in targets]
         try:
             result = chaining.propose_chains(self.llm, context, self.settings, targets, known)
         except LLMOutputRejected:
             self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
             self.stats.steps_failed += len(targets)
+            store.mark_reasoned(self.driver, self.settings, self.dataset, context.user, positions)
             return
         except LLMUnavailable:
             self.stats.steps_failed += len(targets)
@@ -114,9 +125,16 @@ class ReasoningEngine:
         self.stats.chains_proposed += result.proposed
         self.stats.chains_rejected += sum(result.rejected.values())
         self.stats.rejected_by_reason.update({reason.value: n for reason, n in result.rejected.items()})
-        for chain in self._verify(context, result.candidates):
-            store.write_chain(self.driver, self.settings, context.user, chain, model=self.settings.llm_model,
-                              prompt_version=self.settings.reason_prompt_version)
+        scored, unverifiable = self._verify(context, result.candidates)
+        for chain in scored:
+            store.write_chain(
+                self.driver,
+                self.settings,
+                context.user,
+                chain,
+                model=self.settings.llm_model,
+                prompt_version=self.settings.reason_prompt_version,
+            )
             if chain.status is ChainStatus.REJECTED:
                 self.stats.chains_rejected += 1
                 self.stats.rejected_by_reason[Rejection.LOW_SCORE.value] += 1
@@ -126,12 +144,15 @@ class ReasoningEngine:
                     self.stats.chains_verified += 1
                 else:
                     self.stats.chains_unverified += 1
+        answered = [pos for pos in positions if pos not in unverifiable]
+        store.mark_reasoned(self.driver, self.settings, self.dataset, context.user, answered)
 
-    def _verify(self, context: UserContext, candidates: list[Candidate]) -> list[ScoredChain]:
+    def _verify(self, context: UserContext, candidates: list[Candidate]) -> tuple[list[ScoredChain], set[int]]:
+        """Scored chains, and the positions whose chains could not be verified (the LLM was unavailable)."""
         if not candidates:
-            return []
+            return [], set()
         if not self.settings.verify_enabled:
-            return [ScoredChain(candidate, ChainStatus.UNVERIFIED, None, 0, 0) for candidate in candidates]
+            return [ScoredChain(candidate, ChainStatus.UNVERIFIED, None, 0, 0) for candidate in candidates], set()
         questions = verification.mask_questions(candidates, context, self.settings.verify_masks)
         choices: dict[str, int] = {}
         failed_chains: set[int] = set()
@@ -146,6 +167,6 @@ class ReasoningEngine:
             except LLMUnavailable:
                 failed_chains.update(question.chain for question in batch)
         scored = verification.score_chains(candidates, questions, choices, self.tau)
-        if failed_chains:
-            self.stats.steps_failed += len({candidates[index].t for index in failed_chains})
-        return [chain for index, chain in enumerate(scored) if index not in failed_chains]
+        unverifiable = {candidates[index].t for index in failed_chains}
+        self.stats.steps_failed += len(unverifiable)
+        return [chain for index, chain in enumerate(scored) if index not in failed_chains], unverifiable

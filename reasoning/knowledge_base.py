@@ -30,9 +30,15 @@ def lookup(driver: neo4j.Driver, settings: Settings, context: UserContext, local
     earlier = [item for item in context.window[:local_target]]
     recent = [item.id for item in earlier if target.pos - item.pos <= settings.kb_recent_positions]
     records = graph.run(
-        driver, settings, "reasoning/find_kb_chains",
-        dataset=context.dataset, target=target.id, recent=recent, history=[item.id for item in earlier],
+        driver,
+        settings,
+        "reasoning/find_kb_chains",
+        dataset=context.dataset,
+        target=target.id,
+        recent=recent,
+        history=[item.id for item in earlier],
         limit=settings.kb_chains_per_step,
     )
-    return [KnowledgeHit(chain_id=r["id"], items=tuple(r["items"]), score=float(r["score"]), t=target.pos)
-            for r in records]
+    return [
+        KnowledgeHit(chain_id=r["id"], items=tuple(r["items"]), score=float(r["score"]), t=target.pos) for r in records
+    ]

@@ -41,6 +41,10 @@ class LLMUnavailable(LLMRGError):
     """The endpoint kept failing after every retry."""
 
 
+class LLMRequestError(LLMRGError):
+    """The endpoint refused the request itself (HTTP 4xx other than 429): a configuration problem."""
+
+
 class LLMOutputRejected(LLMRGError):
     """The answer was not JSON of the requested shape."""
 
@@ -106,7 +110,9 @@ class StructuredLLM:
                     self.usage.failures += 1
                     raise LLMUnavailable(f"LLM call failed after {attempt + 1} attempts: {exc}") from exc
                 self.usage.retries += 1
-                self.sleep(self.retry_base_s * 2**attempt * (1 + random.random()))  # noqa: S311 - jitter
+                self.sleep(self.retry_base_s * 2**attempt * (1 + random.random()))
+            except openai.APIStatusError as exc:
+                raise LLMRequestError(f"the LLM endpoint refused the request: {exc}") from exc
         self.usage.calls += 1
         assert isinstance(result, dict)
         usage = getattr(result.get("raw"), "usage_metadata", None) or {}

@@ -12,29 +12,45 @@ from reasoning.engine import ReasoningEngine, ReasonStats
 from reasoning.llm import StructuredLLM, build_chat_model
 
 
-def select_users(driver: neo4j.Driver, settings: Settings, dataset: str, first: int | None,
-                 user_ids: str | None) -> list[int]:
+def select_users(
+    driver: neo4j.Driver, settings: Settings, dataset: str, first: int | None, user_ids: str | None
+) -> list[int]:
     """`--user-ids 1,2` as given, else the first N users by id; unknown datasets are an error."""
     if user_ids:
         try:
             return [int(part) for part in user_ids.split(",") if part.strip()]
         except ValueError:
             raise UnknownDatasetError(f"--user-ids must be comma-separated integers, got {user_ids!r}") from None
-    ids = [int(r["id"]) for r in graph.run(driver, settings, "reasoning/list_users", dataset=dataset,
-                                           limit=first or 1)]
+    ids = [int(r["id"]) for r in graph.run(driver, settings, "reasoning/list_users", dataset=dataset, limit=first or 1)]
     if not ids:
         raise UnknownDatasetError(f"dataset {dataset!r} has no users; ingest it first (`llmrg ingest`)")
     return ids
 
 
-def reason_users(driver: neo4j.Driver, settings: Settings, dataset: str, users: list[int], *,
-                 show_progress: bool = True, llm: StructuredLLM | None = None) -> ReasonStats:
-    llm = llm or StructuredLLM(build_chat_model(settings, settings.reason_temperature),
-                               max_retries=settings.llm_max_retries, retry_base_s=settings.llm_retry_base_s)
+def reason_users(
+    driver: neo4j.Driver,
+    settings: Settings,
+    dataset: str,
+    users: list[int],
+    *,
+    show_progress: bool = True,
+    llm: StructuredLLM | None = None,
+) -> ReasonStats:
+    llm = llm or StructuredLLM(
+        build_chat_model(settings, settings.reason_temperature),
+        max_retries=settings.llm_max_retries,
+        retry_base_s=settings.llm_retry_base_s,
+    )
     engine = ReasoningEngine(driver, settings, llm, dataset)
-    with Progress(TextColumn(f"reason {dataset}"), BarColumn(), MofNCompleteColumn(), TextColumn("users"),
-                  TextColumn("{task.fields[calls]} LLM calls, {task.fields[hits]} KB hits"), TimeElapsedColumn(),
-                  disable=not show_progress) as progress:
+    with Progress(
+        TextColumn(f"reason {dataset}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("users"),
+        TextColumn("{task.fields[calls]} LLM calls, {task.fields[hits]} KB hits"),
+        TimeElapsedColumn(),
+        disable=not show_progress,
+    ) as progress:
         task = progress.add_task("users", total=len(users), calls=0, hits=0)
         for user in users:
             engine.reason_user(user)

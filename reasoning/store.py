@@ -40,9 +40,10 @@ def chain_record(chain: ScoredChain, model: str, prompt_version: str) -> tuple[d
     return record, steps
 
 
-def write_chain(driver: neo4j.Driver, settings: Settings, user: int, chain: ScoredChain, *, model: str,
-                prompt_version: str) -> str:
-    """MERGE the chain and link it to `user` (HAS_CHAIN if accepted, PROPOSED if rejected); returns its id."""
+def write_chain(
+    driver: neo4j.Driver, settings: Settings, user: int, chain: ScoredChain, *, model: str, prompt_version: str
+) -> str:
+    """Write the chain (MERGE) and link it to `user` (HAS_CHAIN if accepted, PROPOSED if rejected); returns its id."""
     record, steps = chain_record(chain, model, prompt_version)
     link = "reasoning/link_rejected_chain" if chain.status is ChainStatus.REJECTED else "reasoning/link_accepted_chain"
     dataset = chain.candidate.dataset
@@ -50,18 +51,30 @@ def write_chain(driver: neo4j.Driver, settings: Settings, user: int, chain: Scor
     @neo4j.unit_of_work(timeout=settings.neo4j_query_timeout_s)
     def work(tx: neo4j.ManagedTransaction) -> None:
         tx.run(cypher.load("reasoning/merge_chain"), dataset=dataset, chain=record, steps=steps).consume()
-        tx.run(cypher.load(link), dataset=dataset, user=user, chain_id=record["id"], t=chain.candidate.t,
-               reused=False).consume()
+        tx.run(
+            cypher.load(link), dataset=dataset, user=user, chain_id=record["id"], t=chain.candidate.t, reused=False
+        ).consume()
 
     with driver.session(database=settings.neo4j_database) as session:
         session.execute_write(work)
     return str(record["id"])
 
 
-def link_reused_chain(driver: neo4j.Driver, settings: Settings, dataset: str, user: int, chain_id: str,
-                      t: int) -> None:
-    graph.run(driver, settings, "reasoning/link_accepted_chain", dataset=dataset, user=user, chain_id=chain_id,
-              t=t, reused=True)
+def link_reused_chain(driver: neo4j.Driver, settings: Settings, dataset: str, user: int, chain_id: str, t: int) -> None:
+    graph.run(
+        driver,
+        settings,
+        "reasoning/link_accepted_chain",
+        dataset=dataset,
+        user=user,
+        chain_id=chain_id,
+        t=t,
+        reused=True,
+    )
+
+
+def mark_reasoned(driver: neo4j.Driver, settings: Settings, dataset: str, user: int, positions: list[int]) -> None:
+    graph.run(driver, settings, "reasoning/mark_reasoned_steps", dataset=dataset, user=user, positions=positions)
 
 
 def reasoned_positions(driver: neo4j.Driver, settings: Settings, dataset: str, user: int) -> set[int]:

@@ -56,11 +56,11 @@ def validate_answer(
         for raw_proposal in step.chains:
             proposal = _without_trailing_target(raw_proposal, step.target)
             reason = _check(proposal, step.target, targets, len(context.window), max_items, reason_chars)
-            if reason is None and kept_per_target[step.target] >= max_chains:
-                reason = Rejection.TOO_MANY
             local = (*proposal.items, step.target)
             if reason is None and local in seen:
                 continue
+            if reason is None and kept_per_target[step.target] >= max_chains:
+                reason = Rejection.TOO_MANY
             if reason is not None:
                 result.rejected[reason] += 1
                 continue
@@ -109,8 +109,6 @@ def _candidate(context: UserContext, proposal: ProposedChain, target: int, recen
         target=target_item.id,
         reasons=tuple(reason.strip() for reason in proposal.reasons),
         t=target_item.pos,
-        recent_premises=tuple(
-            sorted(item.id for item in premises if target_item.pos - item.pos <= recent_positions)
-        ),
+        recent_premises=tuple(sorted(item.id for item in premises if target_item.pos - item.pos <= recent_positions)),
         local_items=(*proposal.items, target),
     )

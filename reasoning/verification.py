@@ -56,8 +56,12 @@ def mask_questions(candidates: list[Candidate], context: UserContext, masks: int
         target_attributes = context.item_at(candidate.local_items[-1]).attributes
         if target_attributes:
             names = {attribute.split(":", 1)[1] for attribute in target_attributes}
-            plan.append((f"{chain_text(candidate)}; item {candidate.local_items[-1]} has attribute {MASK}",
-                         frozenset(options.index(name) for name in names)))
+            plan.append(
+                (
+                    f"{chain_text(candidate)}; item {candidate.local_items[-1]} has attribute {MASK}",
+                    frozenset(options.index(name) for name in names),
+                )
+            )
         for text, correct in plan[:masks]:
             questions.append(MaskQuestion(id=f"q{len(questions) + 1}", chain=index, text=text, correct=correct))
     return questions
@@ -67,23 +71,27 @@ def verification_messages(context: UserContext, settings: Settings, questions: l
     prompt = load_prompt(TASK, settings.reason_prompt_version)
     history = "\n".join(f"{local}. {item.title}" for local, item in enumerate(context.window))
     attributes = "\n".join(f"{index}. {name}" for index, name in enumerate(attribute_options(context)))
-    user_input = (
-        f"History:\n{history}\nAttributes:\n{attributes or 'none'}\nQuestions:\n"
-        + "\n".join(f"{question.id}: {question.text}" for question in questions)
+    user_input = f"History:\n{history}\nAttributes:\n{attributes or 'none'}\nQuestions:\n" + "\n".join(
+        f"{question.id}: {question.text}" for question in questions
     )
     return prompt.messages(user_input)
 
 
-def ask_questions(llm: StructuredLLM, context: UserContext, settings: Settings,
-                  questions: list[MaskQuestion]) -> dict[str, int]:
+def ask_questions(
+    llm: StructuredLLM, context: UserContext, settings: Settings, questions: list[MaskQuestion]
+) -> dict[str, int]:
     """Choices by question id for one batch (one LLM call); unanswered questions are simply absent."""
-    answer = llm.ask(verification_messages(context, settings, questions),
-                     verify_schema([question.id for question in questions]), VerifyAnswer)
+    answer = llm.ask(
+        verification_messages(context, settings, questions),
+        verify_schema([question.id for question in questions]),
+        VerifyAnswer,
+    )
     return {item.id: item.choice for item in answer.answers}
 
 
-def score_chains(candidates: list[Candidate], questions: list[MaskQuestion], choices: dict[str, int],
-                 tau: float) -> list[ScoredChain]:
+def score_chains(
+    candidates: list[Candidate], questions: list[MaskQuestion], choices: dict[str, int], tau: float
+) -> list[ScoredChain]:
     """Score = 100 x recovered masks / masks; verified when score >= tau, else rejected as low_score."""
     scored = []
     for index, candidate in enumerate(candidates):
@@ -91,12 +99,14 @@ def score_chains(candidates: list[Candidate], questions: list[MaskQuestion], cho
         hits = sum(choices.get(question.id) in question.correct for question in own)
         score = 100.0 * hits / len(own) if own else 0.0
         accepted = score >= tau
-        scored.append(ScoredChain(
-            candidate=candidate,
-            status=ChainStatus.VERIFIED if accepted else ChainStatus.REJECTED,
-            score=score,
-            masks=len(own),
-            hits=hits,
-            reject_reason=None if accepted else Rejection.LOW_SCORE,
-        ))
+        scored.append(
+            ScoredChain(
+                candidate=candidate,
+                status=ChainStatus.VERIFIED if accepted else ChainStatus.REJECTED,
+                score=score,
+                masks=len(own),
+                hits=hits,
+                reject_reason=None if accepted else Rejection.LOW_SCORE,
+            )
+        )
     return scored

@@ -1,4 +1,8 @@
-// The history positions t a user already has chains for (accepted or rejected), so reruns skip them.
+// The history positions t a user needs no more reasoning for: those with a linked chain (accepted,
+// reused or rejected) and those the LLM already answered for.
 // Parameters: $dataset (string), $user (int).
-MATCH (:User {dataset: $dataset, id: $user})-[link:HAS_CHAIN|PROPOSED]->(:Chain)
-RETURN DISTINCT link.t AS t
+MATCH (u:User {dataset: $dataset, id: $user})
+OPTIONAL MATCH (u)-[link:HAS_CHAIN|PROPOSED]->(:Chain)
+WITH u, collect(link.t) AS linked
+UNWIND linked + coalesce(u.reasoned_positions, []) AS t
+RETURN DISTINCT t

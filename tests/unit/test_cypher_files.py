@@ -43,6 +43,8 @@ def test_schema_names_are_those_the_files_create() -> None:
         "item_key",
         "item_title",
         "attribute_key",
+        "chain_id",
+        "chain_target",
     }
 
 

@@ -1,0 +1,250 @@
+"""The reasoning engine against the real Neo4j: exact chains, provenance, reruns, knowledge-base reuse,
+faults (scripted model), and one end-to-end run with the real local LLM."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import neo4j
+import pytest
+
+from ingestion import loader
+from llmrg.settings import Settings
+from llmrg.stats import dataset_counts
+from reasoning.engine import ReasonStats
+from reasoning.llm import StructuredLLM, build_chat_model
+from reasoning.run import reason_users
+from tests.conftest import run_cli
+from tests.fakes.openai_server import Reply, ScriptedOpenAI, schema_name
+from tests.fakes.oracle import oracle
+
+pytestmark = pytest.mark.integration
+
+DATASET = "reason-fixture"
+ITEMS = """item_id\ttitle\tgenres
+1\tToy Story (1995)\tAnimation|Children's|Comedy
+2\tToy Story 2 (1999)\tAnimation|Children's|Comedy
+3\tStar Wars: Episode IV - A New Hope (1977)\tAction|Adventure|Sci-Fi
+4\tStar Wars: Episode V - The Empire Strikes Back (1980)\tAction|Adventure|Sci-Fi
+5\tStar Wars: Episode VI - Return of the Jedi (1983)\tAction|Adventure|Sci-Fi
+6\tGodfather, The (1972)\tCrime|Drama
+7\tGodfather: Part II, The (1974)\tCrime|Drama
+8\tAlien (1979)\tHorror|Sci-Fi
+9\tAliens (1986)\tAction|Horror|Sci-Fi
+"""
+SEQUENCES = "1 1 2 3 4 5 6\n2 9 3 4 5 6\n3 6 7 8 9\n"
+
+
+@pytest.fixture()
+def fixture_dataset(services: Settings, driver: neo4j.Driver, tmp_path: Path) -> str:
+    loader.delete_dataset(driver, services, DATASET)
+    (tmp_path / "items.tsv").write_text(ITEMS)
+    (tmp_path / "seq.txt").write_text(SEQUENCES)
+    result = run_cli(
+        "ingest",
+        "--name",
+        DATASET,
+        "--sequences",
+        str(tmp_path / "seq.txt"),
+        "--items",
+        str(tmp_path / "items.tsv"),
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stderr
+    return DATASET
+
+
+@pytest.fixture()
+def scripted() -> Iterator[ScriptedOpenAI]:
+    with ScriptedOpenAI(oracle).running() as server:
+        yield server
+
+
+def reason(driver: neo4j.Driver, settings: Settings, users: list[int]) -> ReasonStats:
+    llm = StructuredLLM(build_chat_model(settings, 0.0), max_retries=settings.llm_max_retries, retry_base_s=0.0)
+    return reason_users(driver, settings, DATASET, users, show_progress=False, llm=llm)
+
+
+def rows(driver: neo4j.Driver, query: str, **parameters: object) -> list[dict]:
+    return [record.data() for record in driver.execute_query(query, parameters_=parameters).records]
+
+
+def user_chains(driver: neo4j.Driver, user: int) -> list[dict]:
+    return rows(
+        driver,
+        """
+        MATCH (:User {dataset: $d, id: $u})-[l:HAS_CHAIN]->(c:Chain)
+        RETURN l.t AS t, l.reused AS reused, c.items AS items, c.status AS status, c.score AS score,
+               c.hit_count AS hits ORDER BY t, items""",
+        d=DATASET,
+        u=user,
+    )
+
+
+def test_oracle_user_gets_exact_verified_chains_with_provenance(
+    fixture_dataset: str, services: Settings, driver: neo4j.Driver, scripted: ScriptedOpenAI
+) -> None:
+    settings = services.model_copy(update={"llm_base_url": scripted.base_url})
+    stats = reason(driver, settings, [1])
+    assert stats.as_json() | {"wall_s": 0} == {
+        "users": 1,
+        "steps": 5,
+        "steps_already_done": 0,
+        "steps_failed": 0,
+        "llm_calls": 4,
+        "llm_retries": 0,
+        "llm_failures": 0,
+        "prompt_tokens": 300 * 2 + 250 * 2,
+        "completion_tokens": 20 * 5 + 8 * 15,
+        "kb_hits": 0,
+        "kb_misses": 5,
+        "chains_proposed": 5,
+        "chains_verified": 5,
+        "chains_unverified": 0,
+        "chains_rejected": 0,
+        "chains_reused": 0,
+        "rejected_by_reason": {},
+        "wall_s": 0,
+    }
+    assert [(c["t"], c["items"], c["status"], c["reused"]) for c in user_chains(driver, 1)] == [
+        (1, [1, 2], "verified", False),
+        (2, [2, 3], "verified", False),
+        (3, [3, 4], "verified", False),
+        (4, [4, 5], "verified", False),
+        (5, [5, 6], "verified", False),
+    ]
+    (chain,) = rows(
+        driver,
+        """
+        MATCH (c:Chain {dataset: $d, target: 4})-[s:STEP]->(i:Item)
+        WITH c, s, i ORDER BY s.i
+        RETURN c.model AS model, c.prompt_version AS prompt, c.score AS score, c.masks AS masks,
+               c.created_at IS NOT NULL AS dated, collect([s.i, i.id, s.reason]) AS steps""",
+        d=DATASET,
+    )
+    assert chain == {
+        "model": settings.llm_model,
+        "prompt": "v1",
+        "score": 100.0,
+        "masks": 3,
+        "dated": True,
+        "steps": [[0, 3, None], [1, 4, "follows 2"]],
+    }
+
+
+def test_rerun_adds_nothing_and_calls_no_llm(
+    fixture_dataset: str, services: Settings, driver: neo4j.Driver, scripted: ScriptedOpenAI
+) -> None:
+    settings = services.model_copy(update={"llm_base_url": scripted.base_url})
+    reason(driver, settings, [1, 2])
+    before = (user_chains(driver, 1), user_chains(driver, 2), dataset_counts(driver, settings)[DATASET])
+    again = reason(driver, settings, [1, 2])
+    assert (again.llm.calls, again.steps, again.steps_already_done) == (0, 0, 9)
+    assert (user_chains(driver, 1), user_chains(driver, 2), dataset_counts(driver, settings)[DATASET]) == before
+    duplicates = rows(
+        driver,
+        "MATCH (c:Chain {dataset: $d}) WITH c.items AS items, count(*) AS n WHERE n > 1 RETURN count(*) AS dup",
+        d=DATASET,
+    )
+    assert duplicates == [{"dup": 0}]
+
+
+def test_second_user_reuses_the_knowledge_base(
+    fixture_dataset: str, services: Settings, driver: neo4j.Driver, scripted: ScriptedOpenAI
+) -> None:
+    settings = services.model_copy(update={"llm_base_url": scripted.base_url})
+    first = reason(driver, settings, [1]).llm.calls
+    second = reason(driver, settings, [2])
+    assert (first, second.llm.calls, second.kb_hits, second.kb_misses, second.chains_reused) == (4, 2, 3, 1, 3)
+    assert [(c["t"], c["items"], c["reused"], c["hits"]) for c in user_chains(driver, 2)] == [
+        (1, [9, 3], False, 0),
+        (2, [3, 4], True, 1),
+        (3, [4, 5], True, 1),
+        (4, [5, 6], True, 1),
+    ]
+    counts = dataset_counts(driver, settings)[DATASET]
+    assert (counts["chains"], counts["kb_chains"]) == (6, 6)
+    no_kb = reason(driver, settings.model_copy(update={"kb_enabled": False}), [3])
+    assert (no_kb.kb_hits, no_kb.kb_misses, no_kb.llm.calls) == (0, 0, 2)
+
+
+@pytest.mark.fault
+def test_failing_llm_skips_steps_and_writes_nothing(
+    fixture_dataset: str, services: Settings, driver: neo4j.Driver
+) -> None:
+    with ScriptedOpenAI(lambda request: Reply(status=503)).running() as failing:
+        settings = services.model_copy(update={"llm_base_url": failing.base_url, "llm_max_retries": 1})
+        stats = reason(driver, settings, [1, 3])
+    assert (stats.users, stats.steps, stats.steps_failed, stats.llm.failures, stats.llm.calls) == (2, 8, 8, 3, 0)
+    assert rows(driver, "MATCH (c:Chain {dataset: $d}) RETURN count(c) AS n", d=DATASET) == [{"n": 0}]
+
+
+@pytest.mark.fault
+def test_unsafe_or_invalid_chains_are_rejected_and_never_stored(
+    fixture_dataset: str, services: Settings, driver: neo4j.Driver
+) -> None:
+    evil = {
+        "steps": [
+            {"target": 1, "chains": [{"items": [0], "reasons": ["`}) DETACH DELETE n //"]}]},
+            {"target": 2, "chains": [{"items": [5], "reasons": ["from the future"]}]},
+            {"target": 3, "chains": [{"items": [3], "reasons": ["loop"]}]},
+            {"target": 4, "chains": [{"items": [42], "reasons": ["no such item"]}]},
+        ]
+    }
+
+    def responder(request: dict) -> Reply:
+        assert schema_name(request) == "chaining_answer", "nothing valid should reach verification"
+        return Reply(json.dumps(evil))
+
+    with ScriptedOpenAI(responder).running() as server:
+        settings = services.model_copy(update={"llm_base_url": server.base_url})
+        stats = reason(driver, settings, [1])
+    assert stats.rejected_by_reason == {
+        "unsafe_text": 1,
+        "future_item": 1,
+        "self_loop": 1,
+        "not_in_catalogue": 1,
+        "unknown_target": 4,
+    }
+    assert (stats.chains_proposed, stats.chains_rejected, stats.chains_verified) == (8, 8, 0)
+    assert rows(driver, "MATCH (c:Chain {dataset: $d}) RETURN count(c) AS n", d=DATASET) == [{"n": 0}]
+    assert rows(driver, "MATCH (n) WHERE n.dataset = $d RETURN count(n) AS n", d=DATASET) == [{"n": 21}]
+
+
+def test_unknown_user_and_dataset_are_clear_errors(fixture_dataset: str, services: Settings) -> None:
+    result = run_cli("reason", "--dataset", DATASET, "--user-ids", "999", "--json")
+    assert result.returncode == 1
+    assert "user 999 does not exist in dataset 'reason-fixture'" in " ".join(result.stderr.split())
+    result = run_cli("reason", "--dataset", "nope", "--users", "2")
+    assert result.returncode == 1
+    assert "dataset 'nope' has no users" in " ".join(result.stderr.split())
+
+
+@pytest.mark.slow
+def test_real_local_llm_end_to_end(fixture_dataset: str, services: Settings, driver: neo4j.Driver) -> None:
+    """The default local model through the CLI: calls and tokens are counted and whatever it proposes is
+    either stored with full provenance or rejected with a reason."""
+    result = run_cli("reason", "--dataset", DATASET, "--user-ids", "1", "--json", timeout=900)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["users"] == 1 and summary["llm_calls"] >= 2
+    assert summary["prompt_tokens"] > 500 and summary["completion_tokens"] > 0
+    assert summary["chains_proposed"] == (
+        summary["chains_verified"]
+        + summary["chains_rejected"]
+        - summary["rejected_by_reason"].get("malformed_output", 0)
+    )
+    stored = rows(
+        driver,
+        """
+        MATCH (c:Chain {dataset: $d})
+        RETURN c.status AS status, c.model AS model, c.prompt_version AS prompt, c.score AS score""",
+        d=DATASET,
+    )
+    assert all(row["model"] == services.llm_model and row["prompt"] == "v1" for row in stored)
+    assert sum(row["status"] == "verified" for row in stored) == summary["chains_verified"]
+    assert summary["chains_verified"] >= 1, summary
+    again = json.loads(run_cli("reason", "--dataset", DATASET, "--user-ids", "1", "--json").stdout)
+    assert again["llm_calls"] <= summary["llm_calls"] and again["chains_verified"] == 0

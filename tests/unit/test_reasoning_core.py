@@ -1,0 +1,208 @@
+"""Prompt rendering, validation, masking, scoring and chain keys, with exact expected outputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from reasoning import chaining, verification
+from reasoning.chains import Candidate, ChainKind, ChainStatus, Rejection
+from reasoning.context import HistoryItem, UserContext, history_block
+from reasoning.schemas import ChainingAnswer
+from reasoning.validation import unsafe_text, validate_answer
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.unit
+
+TITLES = ["Toy Story (1995)", "Heat (1995)", "Aladdin (1992)", "Lion King, The (1994)", "Casino (1995)"]
+GENRES = [
+    ("Animation", "Comedy"),
+    ("Action", "Thriller"),
+    ("Animation", "Musical"),
+    ("Animation", "Musical"),
+    ("Drama",),
+]
+
+
+def context() -> UserContext:
+    window = tuple(
+        HistoryItem(pos=10 + local, id=100 + local, title=title, attributes=tuple(f"genre:{g}" for g in genres))
+        for local, (title, genres) in enumerate(zip(TITLES, GENRES, strict=True))
+    )
+    return UserContext(
+        dataset="ml-1m",
+        user=7,
+        profile={"gender": "F", "age_group": "25-34", "occupation_name": "writer"},
+        window=window,
+    )
+
+
+def answer(steps: list[dict]) -> ChainingAnswer:
+    return ChainingAnswer.model_validate({"steps": steps})
+
+
+def validate(steps: list[dict], targets: list[int] | None = None, **limits: int):
+    options = {"max_chains": 2, "max_items": 4, "reason_chars": 40, "recent_positions": 2} | limits
+    return validate_answer(answer(steps), context(), targets or [3, 4], **options)
+
+
+def test_history_block_numbers_the_window() -> None:
+    assert history_block(context()).splitlines()[:2] == [
+        "0. Toy Story (1995) | Animation, Comedy",
+        "1. Heat (1995) | Action, Thriller",
+    ]
+
+
+def test_chaining_messages_have_a_constant_prefix_and_the_inputs_last() -> None:
+    settings = make_settings(reason_chains_per_step=2, reason_max_chain_items=4, reason_reason_chars=40)
+    existing = [Candidate("ml-1m", ChainKind.REASONING, (100,), 102, ("r",), 12, (), local_items=(0, 2))]
+    messages = chaining.chaining_messages(context(), settings, [3, 4], existing)
+    assert [role for role, _ in messages] == ["system", "human", "ai", "human"]
+    assert "at most 2 chains" in messages[0][1] and "1 to 3 earlier" in messages[0][1]
+    assert "at most 40 characters" in messages[0][1]
+    user = messages[3][1]
+    assert user.startswith("History:\n0. Toy Story (1995) | Animation, Comedy\n")
+    assert user.endswith("Profile: F, 25-34, writer\nExisting chains:\n0 (2)\nTargets: 3, 4")
+    other = chaining.chaining_messages(context(), settings, [1], [])
+    assert messages[:3] == other[:3]
+
+
+def test_target_windows_skip_done_positions_and_respect_limits() -> None:
+    settings = make_settings(reason_steps_per_call=2)
+    assert chaining.target_windows(context(), settings, set()) == [[1, 2], [3, 4]]
+    assert chaining.target_windows(context(), settings, {12}) == [[1, 3], [4]]
+    limited = make_settings(reason_steps_per_call=2, reason_max_targets=3)
+    assert chaining.target_windows(context(), limited, set()) == [[2, 3], [4]]
+
+
+def test_valid_chain_becomes_a_candidate_with_catalogue_ids_and_kb_key() -> None:
+    result = validate([{"target": 3, "chains": [{"items": [0, 2], "reasons": ["Disney", "musical"]}]}])
+    assert result.rejected == {}
+    (candidate,) = result.candidates
+    assert (candidate.premises, candidate.target, candidate.t) == ((100, 102), 103, 13)
+    assert candidate.recent_premises == (102,)
+    assert candidate.local_items == (0, 2, 3)
+    assert candidate.reasons == ("Disney", "musical")
+
+
+def test_a_path_written_with_its_target_is_the_same_chain() -> None:
+    result = validate([{"target": 3, "chains": [{"items": [0, 2, 3], "reasons": ["Disney", "musical"]}]}])
+    assert [c.items for c in result.candidates] == [(100, 102, 103)]
+
+
+@pytest.mark.parametrize(
+    ("chain", "target", "reason"),
+    [
+        ({"items": [0], "reasons": ["x"]}, 2, Rejection.UNKNOWN_TARGET),
+        ({"items": [9], "reasons": ["x"]}, 3, Rejection.NOT_IN_CATALOGUE),
+        ({"items": [-1], "reasons": ["x"]}, 3, Rejection.NOT_IN_CATALOGUE),
+        ({"items": [4], "reasons": ["x"]}, 3, Rejection.FUTURE_ITEM),
+        ({"items": [3, 1], "reasons": ["x", "y"]}, 3, Rejection.SELF_LOOP),
+        ({"items": [1, 1], "reasons": ["x", "y"]}, 3, Rejection.SELF_LOOP),
+        ({"items": [0, 1, 2, 3], "reasons": ["a", "b", "c"]}, 4, Rejection.TOO_LONG),
+        ({"items": [0, 1], "reasons": ["only one"]}, 3, Rejection.REASON_COUNT),
+        ({"items": [0], "reasons": ["   "]}, 3, Rejection.EMPTY_REASON),
+        ({"items": [0], "reasons": ["x" * 41]}, 3, Rejection.EMPTY_REASON),
+        ({"items": [0], "reasons": ["use `backticks`"]}, 3, Rejection.UNSAFE_TEXT),
+        ({"items": [0], "reasons": ["MATCH (n) DETACH DELETE n"]}, 3, Rejection.UNSAFE_TEXT),
+    ],
+)
+def test_each_bad_chain_is_rejected_with_its_reason(chain: dict, target: int, reason: Rejection) -> None:
+    result = validate([{"target": target, "chains": [chain]}])
+    assert result.candidates == []
+    assert result.rejected == {reason: 1}
+
+
+def test_too_many_chains_per_target_and_duplicates() -> None:
+    chains = [{"items": [i], "reasons": ["r"]} for i in (0, 1, 0, 2)]
+    result = validate([{"target": 3, "chains": chains}])
+    assert [c.premises for c in result.candidates] == [(100,), (101,)]
+    assert result.rejected == {Rejection.TOO_MANY: 1}
+    assert result.proposed == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "unsafe"),
+    [
+        ("both are Disney musicals", False),
+        ("she liked the crime drama; then a thriller", False),
+        ("CREATE (x:Admin)", True),
+        ("merge {a: 1}", True),
+        ("a)-[:R]->(b", True),
+        ("set $password", True),
+        ("line\nbreak", True),
+        ("// comment", True),
+        ("call db.labels()", True),
+    ],
+)
+def test_unsafe_text(text: str, unsafe: bool) -> None:
+    assert unsafe_text(text) is unsafe
+
+
+def candidate(premises: tuple[int, ...] = (0, 2)) -> Candidate:
+    ctx = context()
+    return Candidate(
+        "ml-1m",
+        ChainKind.REASONING,
+        tuple(ctx.item_at(i).id for i in premises),
+        103,
+        ("Disney", "musical")[: len(premises)],
+        13,
+        (),
+        local_items=(*premises, 3),
+    )
+
+
+def test_masks_hide_target_premise_and_an_attribute() -> None:
+    questions = verification.mask_questions([candidate()], context(), masks=3)
+    assert [(q.id, q.text, sorted(q.correct)) for q in questions] == [
+        ("q1", "0 -[Disney]-> 2 -[musical]-> [MASK]", [3]),
+        ("q2", "0 -[Disney]-> [MASK] -[musical]-> 3", [2]),
+        ("q3", "0 -[Disney]-> 2 -[musical]-> 3; item 3 has attribute [MASK]", [1, 4]),
+    ]
+    assert verification.attribute_options(context()) == [
+        "Action",
+        "Animation",
+        "Comedy",
+        "Drama",
+        "Musical",
+        "Thriller",
+    ]
+    assert len(verification.mask_questions([candidate()], context(), masks=2)) == 2
+
+
+def test_verification_prompt_hides_attributes_from_the_history() -> None:
+    settings = make_settings()
+    questions = verification.mask_questions([candidate()], context(), masks=3)
+    user = verification.verification_messages(context(), settings, questions)[-1][1]
+    assert "0. Toy Story (1995)\n1. Heat (1995)\n" in user
+    assert "| Animation" not in user
+    assert "Attributes:\n0. Action\n1. Animation\n" in user
+    assert user.endswith("q3: 0 -[Disney]-> 2 -[musical]-> 3; item 3 has attribute [MASK]")
+
+
+def test_scores_and_threshold() -> None:
+    chains = [candidate(), candidate((2,))]
+    questions = verification.mask_questions(chains, context(), masks=3)
+    choices = {"q1": 3, "q2": 1, "q3": 4, "q4": 4, "q5": 0}
+    scored = verification.score_chains(chains, questions, choices, tau=50.0)
+    assert [(s.hits, s.masks, round(s.score or 0, 2), s.status) for s in scored] == [
+        (2, 3, 66.67, ChainStatus.VERIFIED),
+        (0, 3, 0.0, ChainStatus.REJECTED),
+    ]
+    assert scored[1].reject_reason is Rejection.LOW_SCORE
+
+
+def test_chain_ids_are_deterministic_and_carry_provenance() -> None:
+    first, again = candidate(), candidate()
+    assert first.chain_id("m", "v1") == again.chain_id("m", "v1")
+    assert (
+        len(
+            {
+                first.chain_id("m", "v1"),
+                first.chain_id("m", "v2"),
+                first.chain_id("other", "v1"),
+                candidate((2,)).chain_id("m", "v1"),
+            }
+        )
+        == 4
+    )
