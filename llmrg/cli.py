@@ -218,12 +218,15 @@ def reason(
     user_ids: Annotated[str | None, typer.Option(help="Comma-separated user ids.")] = None,
     verify: Annotated[bool, typer.Option(help="Self-verification (--no-verify to ablate).")] = True,
     kb: Annotated[bool, typer.Option(help="Knowledge-base reuse (--no-kb to ablate).")] = True,
+    divergent: Annotated[bool, typer.Option(help="Divergent extension (--no-divergent to ablate).")] = True,
     naive: Annotated[bool, typer.Option(help="The paper's naive procedure: one call per step and per mask.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Build LLM reasoning graphs for users of a dataset (in-process)."""
-    settings = _settings(ctx).model_copy(update={"verify_enabled": verify, "kb_enabled": kb})
+    settings = _settings(ctx).model_copy(
+        update={"verify_enabled": verify, "kb_enabled": kb, "divergent_enabled": divergent}
+    )
     if naive:
         settings = settings.model_copy(
             update={"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}

@@ -134,6 +134,16 @@ class Settings(BaseSettings):
     kb_recent_positions: int = Field(5, ge=1, validation_alias=_env("LLMRG_KB_RECENT_POSITIONS"))
     kb_chains_per_step: int = Field(3, ge=1, validation_alias=_env("LLMRG_KB_CHAINS_PER_STEP"))
     divergent_enabled: bool = Field(True, validation_alias=_env("LLMRG_DIVERGENT"))
+    divergent_items_per_chain: int = Field(3, ge=1, validation_alias=_env("LLMRG_DIVERGENT_ITEMS_PER_CHAIN"))
+    divergent_max_chains: int = Field(
+        4,
+        ge=1,
+        validation_alias=_env("LLMRG_DIVERGENT_MAX_CHAINS"),
+        description="Chains extended per user (the most recent accepted ones), in one call.",
+    )
+    divergent_temperature: float = Field(0.8, ge=0, validation_alias=_env("LLMRG_DIVERGENT_TEMPERATURE"))
+    divergent_min_similarity: float = Field(0.6, validation_alias=_env("LLMRG_DIVERGENT_MIN_SIMILARITY"))
+    divergent_title_chars: int = Field(80, ge=8, validation_alias=_env("LLMRG_DIVERGENT_TITLE_CHARS"))
 
     def for_dataset(self, table: dict[str, T], dataset: str) -> T:
         """A per-dataset setting: the dataset's own entry, else the '*' default."""

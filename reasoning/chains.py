@@ -34,6 +34,8 @@ class Rejection(StrEnum):
     EMPTY_REASON = "empty_reason"
     UNSAFE_TEXT = "unsafe_text"
     LOW_SCORE = "low_score"
+    NO_CATALOGUE_MATCH = "no_catalogue_match"
+    ALREADY_SEEN = "already_seen"
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import neo4j
 
 from llmrg.settings import Settings
-from reasoning import chaining, knowledge_base, store, verification
+from reasoning import chaining, divergent, knowledge_base, store, verification
 from reasoning.chains import Candidate, ChainKind, ChainStatus, Rejection, ScoredChain
 from reasoning.context import UserContext, load_context
+from reasoning.embeddings import CatalogueIndex
 from reasoning.llm import LLMOutputRejected, LLMUnavailable, LLMUsage, StructuredLLM
 
 
@@ -33,6 +35,7 @@ class ReasonStats:
     chains_unverified: int = 0
     chains_rejected: int = 0
     chains_reused: int = 0
+    divergent_chains: int = 0
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
     llm: LLMUsage = field(default_factory=LLMUsage)
     wall_s: float = 0.0
@@ -55,16 +58,31 @@ class ReasonStats:
             "chains_unverified": self.chains_unverified,
             "chains_rejected": self.chains_rejected,
             "chains_reused": self.chains_reused,
+            "divergent_chains": self.divergent_chains,
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
             "wall_s": round(self.wall_s, 3),
         }
 
 
 class ReasoningEngine:
-    def __init__(self, driver: neo4j.Driver, settings: Settings, llm: StructuredLLM, dataset: str) -> None:
+    """Reasons user by user. `divergent_llm` and `catalogue` (built lazily, once) enable module (b)."""
+
+    def __init__(
+        self,
+        driver: neo4j.Driver,
+        settings: Settings,
+        llm: StructuredLLM,
+        dataset: str,
+        *,
+        divergent_llm: StructuredLLM | None = None,
+        catalogue: Callable[[], CatalogueIndex] | None = None,
+    ) -> None:
         self.driver = driver
         self.settings = settings
         self.llm = llm
+        self.divergent_llm = divergent_llm
+        self._catalogue_factory = catalogue
+        self._catalogue: CatalogueIndex | None = None
         self.dataset = dataset
         self.tau = settings.for_dataset(settings.verify_tau, dataset)
         self.stats = ReasonStats(llm=llm.usage)
@@ -75,10 +93,13 @@ class ReasoningEngine:
         done = store.reasoned_positions(self.driver, self.settings, self.dataset, user)
         self.stats.steps_already_done += sum(1 for item in context.window[1:] if item.pos in done)
         known: list[Candidate] = []
+        created: list[Candidate] = []
         for window in chaining.target_windows(context, self.settings, done):
             remaining = [local for local in window if not self._reuse(context, local, known)]
             if remaining:
-                self._reason_window(context, remaining, known)
+                created += self._reason_window(context, remaining, known)
+        if created and self.settings.divergent_enabled and self.divergent_llm is not None:
+            self._diverge(context, created[-self.settings.divergent_max_chains :])
         self.stats.users += 1
         self.stats.wall_s += time.perf_counter() - started
 
@@ -110,7 +131,8 @@ class ReasoningEngine:
             )
         return True
 
-    def _reason_window(self, context: UserContext, targets: list[int], known: list[Candidate]) -> None:
+    def _reason_window(self, context: UserContext, targets: list[int], known: list[Candidate]) -> list[Candidate]:
+        """Chain, verify and store one window; returns the chains accepted for this user."""
         positions = [context.item_at(local).pos for local in targets]
         try:
             result = chaining.propose_chains(self.llm, context, self.settings, targets, known)
@@ -118,49 +140,102 @@ class ReasoningEngine:
             self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
             self.stats.steps_failed += len(targets)
             store.mark_reasoned(self.driver, self.settings, self.dataset, context.user, positions)
-            return
+            return []
         except LLMUnavailable:
             self.stats.steps_failed += len(targets)
-            return
+            return []
         self.stats.chains_proposed += result.proposed
-        self.stats.chains_rejected += sum(result.rejected.values())
-        self.stats.rejected_by_reason.update({reason.value: n for reason, n in result.rejected.items()})
-        scored, unverifiable = self._verify(context, result.candidates)
-        for chain in scored:
-            store.write_chain(
-                self.driver,
-                self.settings,
-                context.user,
-                chain,
-                model=self.settings.llm_model,
-                prompt_version=self.settings.reason_prompt_version,
-            )
-            if chain.status is ChainStatus.REJECTED:
-                self.stats.chains_rejected += 1
-                self.stats.rejected_by_reason[Rejection.LOW_SCORE.value] += 1
-            else:
-                known.append(chain.candidate)
-                if chain.status is ChainStatus.VERIFIED:
-                    self.stats.chains_verified += 1
-                else:
-                    self.stats.chains_unverified += 1
+        self._count_rejections(result.rejected)
+        questions = verification.mask_questions(result.candidates, context, self.settings.verify_masks)
+        scored, unverifiable = self._verify(context, result.candidates, questions, None)
+        accepted = [self._store(context, chain) for chain in scored]
+        known += [chain for chain in accepted if chain is not None]
         answered = [pos for pos in positions if pos not in unverifiable]
         store.mark_reasoned(self.driver, self.settings, self.dataset, context.user, answered)
+        self.stats.steps_failed += len(unverifiable)
+        return [chain for chain in accepted if chain is not None]
 
-    def _verify(self, context: UserContext, candidates: list[Candidate]) -> tuple[list[ScoredChain], set[int]]:
+    def _diverge(self, context: UserContext, chains: list[Candidate]) -> None:
+        """Module (b) for this user's new chains: one imagination call, then verification and storage."""
+        assert self.divergent_llm is not None and self._catalogue_factory is not None
+        if self._catalogue is None:
+            self._catalogue = self._catalogue_factory()
+        catalogue = self._catalogue
+        rejected: Counter[str] = Counter()
+        try:
+            extensions = divergent.extend_chains(
+                self.divergent_llm, context, self.settings, chains, catalogue, rejected
+            )
+        except LLMOutputRejected:
+            self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
+            return
+        except LLMUnavailable:
+            return
+        self.stats.chains_proposed += len(extensions) + sum(rejected.values())
+        self.stats.chains_rejected += sum(rejected.values())
+        self.stats.rejected_by_reason.update(rejected)
+        options = divergent.divergent_options(context, extensions, catalogue)
+        questions = divergent.divergent_questions(extensions, options, catalogue, self.settings.verify_masks)
+        candidates = [extension.candidate for extension in extensions]
+        scored, _ = self._verify(context, candidates, questions, options)
+        by_candidate = {extension.candidate: extension for extension in extensions}
+        for chain in scored:
+            extension = by_candidate[chain.candidate]
+            imagined = {
+                "item": chain.candidate.target,
+                "text": extension.text,
+                "reason": extension.reason,
+                "similarity": extension.similarity,
+            }
+            if self._store(context, chain, imagined) is not None:
+                self.stats.divergent_chains += 1
+
+    def _store(
+        self, context: UserContext, chain: ScoredChain, imagined: dict[str, object] | None = None
+    ) -> Candidate | None:
+        """Write one scored chain and count it; the candidate if it was accepted."""
+        store.write_chain(
+            self.driver,
+            self.settings,
+            context.user,
+            chain,
+            model=self.settings.llm_model,
+            prompt_version=self.settings.reason_prompt_version,
+            imagined=imagined,
+        )
+        if chain.status is ChainStatus.REJECTED:
+            self.stats.chains_rejected += 1
+            self.stats.rejected_by_reason[Rejection.LOW_SCORE.value] += 1
+            return None
+        if chain.status is ChainStatus.VERIFIED:
+            self.stats.chains_verified += 1
+        else:
+            self.stats.chains_unverified += 1
+        return chain.candidate
+
+    def _count_rejections(self, rejected: Counter[Rejection]) -> None:
+        self.stats.chains_rejected += sum(rejected.values())
+        self.stats.rejected_by_reason.update({reason.value: n for reason, n in rejected.items()})
+
+    def _verify(
+        self,
+        context: UserContext,
+        candidates: list[Candidate],
+        questions: list[verification.MaskQuestion],
+        options: list[str] | None,
+    ) -> tuple[list[ScoredChain], set[int]]:
         """Scored chains, and the positions whose chains could not be verified (the LLM was unavailable)."""
         if not candidates:
             return [], set()
         if not self.settings.verify_enabled:
             return [ScoredChain(candidate, ChainStatus.UNVERIFIED, None, 0, 0) for candidate in candidates], set()
-        questions = verification.mask_questions(candidates, context, self.settings.verify_masks)
         choices: dict[str, int] = {}
         failed_chains: set[int] = set()
         size = self.settings.verify_questions_per_call
         for start in range(0, len(questions), size):
             batch = questions[start : start + size]
             try:
-                choices.update(verification.ask_questions(self.llm, context, self.settings, batch))
+                choices.update(verification.ask_questions(self.llm, context, self.settings, batch, options))
             except LLMOutputRejected:
                 self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
                 failed_chains.update(question.chain for question in batch)
@@ -168,5 +243,4 @@ class ReasoningEngine:
                 failed_chains.update(question.chain for question in batch)
         scored = verification.score_chains(candidates, questions, choices, self.tau)
         unverifiable = {candidates[index].t for index in failed_chains}
-        self.stats.steps_failed += len(unverifiable)
         return [chain for index, chain in enumerate(scored) if index not in failed_chains], unverifiable

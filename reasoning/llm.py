@@ -86,12 +86,14 @@ class StructuredLLM:
         max_retries: int,
         retry_base_s: float,
         sleep: Callable[[float], None] = time.sleep,
+        usage: LLMUsage | None = None,
     ) -> None:
         self.model = model
         self.max_retries = max_retries
         self.retry_base_s = retry_base_s
         self.sleep = sleep
-        self.usage = LLMUsage()
+        self.usage = usage if usage is not None else LLMUsage()
+        """Shared when several models (chaining at temperature 0, divergence at 0.8) make one run's cost."""
 
     def ask(self, messages: list[Message], schema: dict[str, Any], parse_as: type[ModelT]) -> ModelT:
         """The parsed answer; raises LLMOutputRejected (malformed) or LLMUnavailable (transient, exhausted)."""

@@ -8,6 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from llmrg import graph
 from llmrg.errors import UnknownDatasetError
 from llmrg.settings import Settings
+from reasoning.embeddings import Encoder, build_index, load_encoder
 from reasoning.engine import ReasoningEngine, ReasonStats
 from reasoning.llm import StructuredLLM, build_chat_model
 
@@ -35,13 +36,30 @@ def reason_users(
     *,
     show_progress: bool = True,
     llm: StructuredLLM | None = None,
+    divergent_llm: StructuredLLM | None = None,
+    encoder: Encoder | None = None,
 ) -> ReasonStats:
+    """Reason for `users` in order. The models default to the configured endpoint; tests pass scripted ones."""
     llm = llm or StructuredLLM(
         build_chat_model(settings, settings.reason_temperature),
         max_retries=settings.llm_max_retries,
         retry_base_s=settings.llm_retry_base_s,
     )
-    engine = ReasoningEngine(driver, settings, llm, dataset)
+    if settings.divergent_enabled and divergent_llm is None:
+        divergent_llm = StructuredLLM(
+            build_chat_model(settings, settings.divergent_temperature),
+            max_retries=settings.llm_max_retries,
+            retry_base_s=settings.llm_retry_base_s,
+            usage=llm.usage,
+        )
+    engine = ReasoningEngine(
+        driver,
+        settings,
+        llm,
+        dataset,
+        divergent_llm=divergent_llm,
+        catalogue=lambda: build_index(driver, settings, dataset, encoder or load_encoder()),
+    )
     with Progress(
         TextColumn(f"reason {dataset}"),
         BarColumn(),

@@ -34,6 +34,48 @@ class VerifyAnswer(BaseModel):
     answers: list[VerifyAnswerItem]
 
 
+class ImaginedItem(BaseModel):
+    title: str
+    reason: str
+
+
+class ChainExtension(BaseModel):
+    chain: str
+    items: list[ImaginedItem]
+
+
+class DivergentAnswer(BaseModel):
+    extensions: list[ChainExtension]
+
+
+def divergent_schema(chain_ids: list[str], per_chain: int, title_chars: int, reason_chars: int) -> dict[str, Any]:
+    item = {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "maxLength": title_chars},
+            "reason": {"type": "string", "maxLength": reason_chars},
+        },
+        "required": ["title", "reason"],
+        "additionalProperties": False,
+    }
+    extension = {
+        "type": "object",
+        "properties": {
+            "chain": {"type": "string", "enum": chain_ids},
+            "items": {"type": "array", "items": item, "minItems": 1, "maxItems": per_chain},
+        },
+        "required": ["chain", "items"],
+        "additionalProperties": False,
+    }
+    return {
+        "title": "divergent_answer",
+        "type": "object",
+        "properties": {"extensions": {"type": "array", "items": extension, "maxItems": len(chain_ids)}},
+        "required": ["extensions"],
+        "additionalProperties": False,
+    }
+
+
 def chaining_schema(max_steps: int, max_chains: int, max_premises: int, reason_chars: int) -> dict[str, Any]:
     reason = {"type": "string", "maxLength": reason_chars}
     chain = {

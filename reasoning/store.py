@@ -41,9 +41,20 @@ def chain_record(chain: ScoredChain, model: str, prompt_version: str) -> tuple[d
 
 
 def write_chain(
-    driver: neo4j.Driver, settings: Settings, user: int, chain: ScoredChain, *, model: str, prompt_version: str
+    driver: neo4j.Driver,
+    settings: Settings,
+    user: int,
+    chain: ScoredChain,
+    *,
+    model: str,
+    prompt_version: str,
+    imagined: dict[str, Any] | None = None,
 ) -> str:
-    """Write the chain (MERGE) and link it to `user` (HAS_CHAIN if accepted, PROPOSED if rejected); returns its id."""
+    """Write the chain (MERGE) and link it to `user` (HAS_CHAIN if accepted, PROPOSED if rejected).
+
+    `imagined` ({item, text, reason, similarity}) records a divergent chain's imagined last step.
+    Returns the chain id.
+    """
     record, steps = chain_record(chain, model, prompt_version)
     link = "reasoning/link_rejected_chain" if chain.status is ChainStatus.REJECTED else "reasoning/link_accepted_chain"
     dataset = chain.candidate.dataset
@@ -54,6 +65,10 @@ def write_chain(
         tx.run(
             cypher.load(link), dataset=dataset, user=user, chain_id=record["id"], t=chain.candidate.t, reused=False
         ).consume()
+        if imagined is not None:
+            tx.run(
+                cypher.load("reasoning/merge_imagined"), dataset=dataset, chain_id=record["id"], **imagined
+            ).consume()
 
     with driver.session(database=settings.neo4j_database) as session:
         session.execute_write(work)

@@ -67,10 +67,14 @@ def mask_questions(candidates: list[Candidate], context: UserContext, masks: int
     return questions
 
 
-def verification_messages(context: UserContext, settings: Settings, questions: list[MaskQuestion]) -> list[Message]:
+def verification_messages(
+    context: UserContext, settings: Settings, questions: list[MaskQuestion], options: list[str] | None = None
+) -> list[Message]:
+    """The shared history (titles only) and numbered attribute `options`, then the questions."""
     prompt = load_prompt(TASK, settings.reason_prompt_version)
     history = "\n".join(f"{local}. {item.title}" for local, item in enumerate(context.window))
-    attributes = "\n".join(f"{index}. {name}" for index, name in enumerate(attribute_options(context)))
+    numbered = options if options is not None else attribute_options(context)
+    attributes = "\n".join(f"{index}. {name}" for index, name in enumerate(numbered))
     user_input = f"History:\n{history}\nAttributes:\n{attributes or 'none'}\nQuestions:\n" + "\n".join(
         f"{question.id}: {question.text}" for question in questions
     )
@@ -78,11 +82,15 @@ def verification_messages(context: UserContext, settings: Settings, questions: l
 
 
 def ask_questions(
-    llm: StructuredLLM, context: UserContext, settings: Settings, questions: list[MaskQuestion]
+    llm: StructuredLLM,
+    context: UserContext,
+    settings: Settings,
+    questions: list[MaskQuestion],
+    options: list[str] | None = None,
 ) -> dict[str, int]:
     """Choices by question id for one batch (one LLM call); unanswered questions are simply absent."""
     answer = llm.ask(
-        verification_messages(context, settings, questions),
+        verification_messages(context, settings, questions, options),
         verify_schema([question.id for question in questions]),
         VerifyAnswer,
     )

@@ -4,6 +4,7 @@ verification questions from the chain text. Deterministic, so integration tests 
 Chaining: for every target k, one chain `[k-1] -> k` with the reason "follows <k-1>".
 Verification: a masked target of `a -[..]-> [MASK]` is a+1, a masked premise of `[MASK] -[..]-> b` is
 b-1, and an attribute question is answered 0 (right only when that option is the target's attribute).
+Divergent extension: every chain is extended by the titles in IMAGINED.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from tests.fakes.openai_server import Reply, last_user_message, schema_name
 
 TARGETS = re.compile(r"^Targets: (.+)$", re.MULTILINE)
 QUESTION = re.compile(r"^(q\d+): (.+)$", re.MULTILINE)
+CHAIN_LABEL = re.compile(r"^(c\d+): ", re.MULTILINE)
+BEFORE_MASK = re.compile(r"(\d+) -\[[^\]]*\]-> \[MASK\]")
+AFTER_MASK = re.compile(r"\[MASK\] -\[[^\]]*\]-> (\d+)")
+IMAGINED = ["Godfather: Part II, The (1974)", "Aliens (1986)", "Toy Story (1995)"]
 
 
 def oracle(request: dict[str, Any]) -> Reply:
@@ -24,13 +29,20 @@ def oracle(request: dict[str, Any]) -> Reply:
         targets = [int(part) for part in TARGETS.search(text).group(1).split(",")]  # type: ignore[union-attr]
         steps = [{"target": k, "chains": [{"items": [k - 1], "reasons": [f"follows {k - 1}"]}]} for k in targets]
         return Reply(json.dumps({"steps": steps}), prompt_tokens=300, completion_tokens=20 * len(targets))
+    if schema_name(request) == "divergent_answer":
+        extensions = [
+            {"chain": label, "items": [{"title": title, "reason": "same mood"} for title in IMAGINED]}
+            for label in CHAIN_LABEL.findall(text)
+        ]
+        return Reply(json.dumps({"extensions": extensions}), prompt_tokens=400, completion_tokens=30)
     answers = []
     for question_id, body in QUESTION.findall(text):
+        before, after = BEFORE_MASK.search(body), AFTER_MASK.search(body)
         if "has attribute [MASK]" in body:
             choice = 0
-        elif body.endswith("[MASK]"):
-            choice = int(body.split(" -[", 1)[0]) + 1
+        elif before:
+            choice = int(before.group(1)) + 1
         else:
-            choice = int(body.rsplit("]-> ", 1)[1]) - 1
+            choice = int(after.group(1)) - 1  # type: ignore[union-attr]
         answers.append({"id": question_id, "choice": choice})
     return Reply(json.dumps({"answers": answers}), prompt_tokens=250, completion_tokens=8 * len(answers))

@@ -62,7 +62,9 @@ def scripted() -> Iterator[ScriptedOpenAI]:
         yield server
 
 
-def reason(driver: neo4j.Driver, settings: Settings, users: list[int]) -> ReasonStats:
+def reason(driver: neo4j.Driver, settings: Settings, users: list[int], *, divergent: bool = False) -> ReasonStats:
+    """Reason with the models at `settings.llm_base_url`; divergent extension only when asked for."""
+    settings = settings.model_copy(update={"divergent_enabled": divergent})
     llm = StructuredLLM(build_chat_model(settings, 0.0), max_retries=settings.llm_max_retries, retry_base_s=0.0)
     return reason_users(driver, settings, DATASET, users, show_progress=False, llm=llm)
 
@@ -105,6 +107,7 @@ def test_oracle_user_gets_exact_verified_chains_with_provenance(
         "chains_unverified": 0,
         "chains_rejected": 0,
         "chains_reused": 0,
+        "divergent_chains": 0,
         "rejected_by_reason": {},
         "wall_s": 0,
     }
@@ -168,6 +171,29 @@ def test_second_user_reuses_the_knowledge_base(
     assert (counts["chains"], counts["kb_chains"]) == (6, 6)
     no_kb = reason(driver, settings.model_copy(update={"kb_enabled": False}), [3])
     assert (no_kb.kb_hits, no_kb.kb_misses, no_kb.llm.calls) == (0, 0, 2)
+
+
+def test_divergent_extension_maps_imagined_items_and_verifies_them(
+    fixture_dataset: str, services: Settings, driver: neo4j.Driver, scripted: ScriptedOpenAI
+) -> None:
+    settings = services.model_copy(update={"llm_base_url": scripted.base_url, "divergent_max_chains": 4})
+    stats = reason(driver, settings, [1], divergent=True)
+    assert (stats.llm.calls, stats.divergent_chains, stats.chains_verified) == (6, 8, 13)
+    assert stats.rejected_by_reason == {"already_seen": 4}
+    imagined = rows(
+        driver,
+        """
+        MATCH (:User {dataset: $d, id: 1})-[l:HAS_CHAIN]->(c:Chain {kind: 'divergent'})-[m:IMAGINED]->(i:Item)
+        RETURN l.t AS t, c.premises AS premises, i.id AS item, m.text AS text, m.similarity >= 0.6 AS close,
+               c.status AS status, c.score AS score
+        ORDER BY t, item""",
+        d=DATASET,
+    )
+    assert [(r["t"], r["premises"], r["item"], r["text"], r["close"], r["status"], r["score"]) for r in imagined] == [
+        (t, [t, t + 1], item, text, True, "verified", score)
+        for t in (2, 3, 4, 5)
+        for item, text, score in ((7, "Godfather: Part II, The (1974)", 50.0), (9, "Aliens (1986)", 100.0))
+    ]
 
 
 @pytest.mark.fault

@@ -1,0 +1,146 @@
+"""(b) Divergent extension: interests the user has not shown yet, imagined by the LLM past a chain's end.
+
+One call per user extends its most recent accepted chains ([ours]: `divergent_max_chains`, temperature
+`divergent_temperature`). Imagined titles may not exist, so each is mapped to the nearest catalogue item
+by text embedding and kept when the cosine similarity reaches `divergent_min_similarity` and the item is
+new to the user. Extended chains are verified like the others, with two masks: the chain's last history
+item, and an attribute of the mapped item (the history cannot give that one away).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from llmrg.settings import Settings
+from reasoning.chains import Candidate, ChainKind, Rejection
+from reasoning.context import UserContext, history_block
+from reasoning.embeddings import CatalogueIndex
+from reasoning.llm import StructuredLLM
+from reasoning.prompts import Message, load_prompt
+from reasoning.schemas import DivergentAnswer, divergent_schema
+from reasoning.validation import unsafe_text
+from reasoning.verification import MASK, MaskQuestion, attribute_options, chain_text
+
+TASK = "diverge"
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A chain continued by one imagined item, mapped onto the catalogue."""
+
+    base: Candidate
+    candidate: Candidate
+    text: str
+    """What the LLM imagined, verbatim."""
+    reason: str
+    similarity: float
+    title: str
+    """The mapped catalogue item's title."""
+
+
+def chain_label(index: int) -> str:
+    return f"c{index + 1}"
+
+
+def divergent_messages(context: UserContext, settings: Settings, chains: list[Candidate]) -> list[Message]:
+    prompt = load_prompt(TASK, settings.reason_prompt_version)
+    lines = [f"{chain_label(index)}: {chain_text(chain)}" for index, chain in enumerate(chains)]
+    user_input = f"Profile: {context.profile_line()}\nHistory:\n{history_block(context)}\nChains:\n" + "\n".join(lines)
+    return prompt.messages(
+        user_input, per_chain=settings.divergent_items_per_chain, reason_chars=settings.reason_reason_chars
+    )
+
+
+def extend_chains(
+    llm: StructuredLLM,
+    context: UserContext,
+    settings: Settings,
+    chains: list[Candidate],
+    index: CatalogueIndex,
+    rejected: Counter[str],
+) -> list[Extension]:
+    """One LLM call; every imagined item that survives the checks becomes a divergent candidate."""
+    labels = [chain_label(position) for position in range(len(chains))]
+    schema = divergent_schema(
+        labels, settings.divergent_items_per_chain, settings.divergent_title_chars, settings.reason_reason_chars
+    )
+    answer = llm.ask(divergent_messages(context, settings, chains), schema, DivergentAnswer)
+    proposals: list[tuple[Candidate, str, str]] = []
+    for extension in answer.extensions:
+        if extension.chain not in labels:
+            rejected[Rejection.UNKNOWN_TARGET.value] += len(extension.items)
+            continue
+        base = chains[labels.index(extension.chain)]
+        for item in extension.items[: settings.divergent_items_per_chain]:
+            title, reason = item.title.strip(), item.reason.strip()
+            if not title or not reason or len(reason) > settings.reason_reason_chars:
+                rejected[Rejection.EMPTY_REASON.value] += 1
+            elif unsafe_text(title) or unsafe_text(reason):
+                rejected[Rejection.UNSAFE_TEXT.value] += 1
+            else:
+                proposals.append((base, title, reason))
+    return _map_to_catalogue(proposals, context, settings, index, rejected)
+
+
+def _map_to_catalogue(
+    proposals: list[tuple[Candidate, str, str]],
+    context: UserContext,
+    settings: Settings,
+    index: CatalogueIndex,
+    rejected: Counter[str],
+) -> list[Extension]:
+    seen_by_user = {item.id for item in context.window}
+    extensions: list[Extension] = []
+    kept: set[tuple[tuple[int, ...], int]] = set()
+    for (base, text, reason), (item, similarity) in zip(
+        proposals, index.nearest([text for _, text, _ in proposals]), strict=True
+    ):
+        if similarity < settings.divergent_min_similarity:
+            rejected[Rejection.NO_CATALOGUE_MATCH.value] += 1
+            continue
+        if item in seen_by_user or (base.items, item) in kept:
+            rejected[Rejection.ALREADY_SEEN.value] += 1
+            continue
+        kept.add((base.items, item))
+        candidate = Candidate(
+            dataset=base.dataset,
+            kind=ChainKind.DIVERGENT,
+            premises=base.items,
+            target=item,
+            reasons=(*base.reasons, reason),
+            t=base.t,
+            recent_premises=(),
+            local_items=base.local_items,
+        )
+        extensions.append(Extension(base, candidate, text, reason, similarity, index.titles[item]))
+    return extensions
+
+
+def divergent_options(context: UserContext, extensions: list[Extension], index: CatalogueIndex) -> list[str]:
+    """Attribute options: the window's and the mapped items', so every correct answer is listed."""
+    names = set(attribute_options(context))
+    for extension in extensions:
+        names.update(index.attributes.get(extension.candidate.target, ()))
+    return sorted(names)
+
+
+def divergent_questions(
+    extensions: list[Extension], options: list[str], index: CatalogueIndex, masks: int
+) -> list[MaskQuestion]:
+    questions: list[MaskQuestion] = []
+    for position, extension in enumerate(extensions):
+        base = extension.base
+        tail = f" -[{extension.reason}]-> «{extension.title}»"
+        plan = [(chain_text(base, hide=len(base.local_items) - 1) + tail, frozenset({base.local_items[-1]}))]
+        attributes = index.attributes.get(extension.candidate.target, ())
+        if attributes:
+            plan.append(
+                (
+                    f"{chain_text(base)}{tail}; «{extension.title}» has attribute {MASK}",
+                    frozenset(options.index(name) for name in attributes),
+                )
+            )
+        for text, correct in plan[:masks]:
+            questions.append(MaskQuestion(id=f"q{len(questions) + 1}", chain=position, text=text, correct=correct))
+    return questions
