@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up down status doctor bench lint typecheck system-deps clean-services
+.PHONY: demo test up down status doctor bench bench-reason lint typecheck system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ doctor: $(STAMP)
 bench: system-deps $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.report
+
+## The reasoning benchmark (naive vs optimised engine with the local LLM); hours on 2 cores at full size.
+bench-reason: system-deps $(STAMP)
+	$(BIN)/python -m bench.reason $(BENCH_REASON_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

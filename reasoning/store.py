@@ -88,6 +88,13 @@ def link_reused_chain(driver: neo4j.Driver, settings: Settings, dataset: str, us
     )
 
 
+def delete_chains(driver: neo4j.Driver, settings: Settings, dataset: str) -> None:
+    """Drop a dataset's reasoning (batched inner transactions, so it needs an auto-commit session)."""
+    with driver.session(database=settings.neo4j_database) as session:
+        for statement in ("reasoning/delete_chains", "reasoning/clear_reasoned_positions"):
+            session.run(graph.query(statement, settings.neo4j_query_timeout_s), dataset=dataset).consume()
+
+
 def mark_reasoned(driver: neo4j.Driver, settings: Settings, dataset: str, user: int, positions: list[int]) -> None:
     graph.run(driver, settings, "reasoning/mark_reasoned_steps", dataset=dataset, user=user, positions=positions)
 

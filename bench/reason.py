@@ -1,0 +1,196 @@
+"""Reasoning benchmark: the paper's naive procedure against the optimised engine, same model, same run.
+
+- naive: one LLM call per step and one per verification mask, no knowledge base;
+- optimised: multi-step prompts, a constant prompt prefix (the server's prompt cache), compact index
+  answers, batched verification and the knowledge base.
+
+Both start from an empty knowledge base on the same ML-1M users (the first `--naive-users` are common to
+both, so the verified-chain rate can be compared). Divergent extension is off in both: it is measured
+separately, and it would add the same two calls per user to each. Reported per stage: LLM calls, prompt
+and completion tokens per user, KB hit rate in the first and second half of the users, chains verified /
+rejected, users per hour. Targets (issue): >= 10x fewer calls per user, KB hit rate >= 30% on the second
+half, >= 150 users per hour.
+
+Run: `python -m bench.reason [--naive-users 5] [--users 200] [--max-targets 0]` (part of `make bench`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.ingest import RESULTS, ROOT
+from bench.machine import describe, one_line
+
+BENCH_ENVIRONMENT = {
+    "LLMRG_STATE_DIR": str(ROOT / ".llmrg" / "bench"),
+    "NEO4J_URI": "bolt://127.0.0.1:27687",
+    "LLMRG_NEO4J_HTTP_PORT": "27474",
+    "REDIS_URL": "redis://127.0.0.1:26379/0",
+    "LLMRG_LLM_BASE_URL": "http://127.0.0.1:28088/v1",
+}
+DATASET = "ml-1m"
+TARGETS = {
+    "calls_per_user_ratio_at_least": 10.0,
+    "kb_hit_rate_second_half_at_least": 0.30,
+    "users_per_hour_at_least": 150.0,
+}
+
+
+def stage(driver: Any, settings: Any, users: list[int], common: list[int]) -> dict[str, Any]:
+    from reasoning import store
+    from reasoning.run import reason_users
+
+    store.delete_chains(driver, settings, DATASET)
+    half = len(users) // 2
+    started = time.perf_counter()
+    first = reason_users(driver, settings, DATASET, users[:half], show_progress=True).as_json() if half else None
+    second = reason_users(driver, settings, DATASET, users[half:], show_progress=True).as_json()
+    wall = time.perf_counter() - started
+    halves = [h for h in (first, second) if h is not None]
+    total = {
+        key: sum(h[key] for h in halves)
+        for key in (
+            "llm_calls",
+            "prompt_tokens",
+            "completion_tokens",
+            "kb_hits",
+            "kb_misses",
+            "chains_verified",
+            "chains_rejected",
+            "chains_proposed",
+            "steps",
+        )
+    }
+    n = len(users)
+    return {
+        "users": n,
+        "wall_s": wall,
+        "users_per_hour": 3600 * n / wall,
+        "llm_calls_per_user": total["llm_calls"] / n,
+        "prompt_tokens_per_user": total["prompt_tokens"] / n,
+        "completion_tokens_per_user": total["completion_tokens"] / n,
+        "kb_hit_rate_first_half": _hit_rate(first),
+        "kb_hit_rate_second_half": _hit_rate(second),
+        **total,
+        "common_users_verified_rate": verified_rate(driver, settings, common),
+    }
+
+
+def _hit_rate(half: dict[str, Any] | None) -> float | None:
+    if not half or not half["kb_hits"] + half["kb_misses"]:
+        return None
+    return half["kb_hits"] / (half["kb_hits"] + half["kb_misses"])
+
+
+def verified_rate(driver: Any, settings: Any, users: list[int]) -> float | None:
+    from llmrg import graph
+
+    rows = graph.run(driver, settings, "stats/chain_outcomes", dataset=DATASET, users=users)
+    verified = sum(r["chains"] for r in rows if r["status"] == "verified")
+    total = sum(r["chains"] for r in rows)
+    return verified / total if total else None
+
+
+def main() -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--naive-users", type=int, default=5)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--max-targets", type=int, default=0, help="last N positions per user (0 = all)")
+    args = parser.parse_args()
+
+    os.environ.pop("NEO4J_PASSWORD", None)
+    os.environ.update(BENCH_ENVIRONMENT)
+    from ingestion import loader, registry
+    from llmrg import graph
+    from llmrg.services.llm_server import LocalLLM
+    from llmrg.services.neo4j_server import LocalNeo4j
+    from llmrg.settings import Settings
+    from llmrg.stats import dataset_counts
+
+    base = Settings(_env_file=None).model_copy(  # type: ignore[call-arg]
+        update={"divergent_enabled": False, "reason_max_targets": args.max_targets}
+    )
+    console = Console(width=130)
+    neo4j_server, llm_server = LocalNeo4j(base), LocalLLM(base)
+    neo4j_server.start()
+    llm_server.start()
+    try:
+        with graph.open_driver(base) as driver:
+            graph.apply_schema(driver, base)
+            if dataset_counts(driver, base).get(DATASET, {}).get("interactions") != 999_611:
+                loader.write_dataset(driver, base, registry.read_builtin(base, DATASET))
+            users = list(range(1, args.users + 1))
+            common = users[: args.naive_users]
+            naive = base.model_copy(
+                update={"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}
+            )
+            stages = {"naive": stage(driver, naive, common, common), "optimised": stage(driver, base, users, common)}
+    finally:
+        llm_server.stop()
+        neo4j_server.stop()
+
+    ratio = stages["naive"]["llm_calls_per_user"] / max(stages["optimised"]["llm_calls_per_user"], 1e-9)
+    second_half = stages["optimised"]["kb_hit_rate_second_half"] or 0.0
+    machine = describe()
+    payload = {
+        "benchmark": "reason",
+        "dataset": DATASET,
+        "model": base.llm_model,
+        "settings": {
+            "reason_steps_per_call": base.reason_steps_per_call,
+            "reason_chains_per_step": base.reason_chains_per_step,
+            "reason_max_targets": base.reason_max_targets,
+            "verify_questions_per_call": base.verify_questions_per_call,
+            "history_length": base.for_dataset(base.reason_history_length, DATASET),
+        },
+        "machine": machine,
+        "baseline": "naive",
+        "stages": stages,
+        "calls_per_user_ratio": ratio,
+        "targets": TARGETS
+        | {
+            "met": ratio >= TARGETS["calls_per_user_ratio_at_least"]
+            and second_half >= TARGETS["kb_hit_rate_second_half_at_least"]
+            and stages["optimised"]["users_per_hour"] >= TARGETS["users_per_hour_at_least"]
+        },
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "reason.json").write_text(json.dumps(payload, indent=2) + "\n")
+    table = Table(title=f"Reasoning on ML-1M with {base.llm_model} — {one_line(machine)}")
+    rows = (
+        "users",
+        "llm_calls_per_user",
+        "prompt_tokens_per_user",
+        "completion_tokens_per_user",
+        "kb_hit_rate_first_half",
+        "kb_hit_rate_second_half",
+        "chains_verified",
+        "chains_rejected",
+        "common_users_verified_rate",
+        "users_per_hour",
+    )
+    table.add_column("measure")
+    for name in stages:
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(row, *(_cell(stages[name][row]) for name in stages))
+    console.print(table)
+    console.print(f"naive / optimised LLM calls per user: {ratio:.1f}x; targets met: {payload['targets']['met']}")
+    return payload
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+
+
+if __name__ == "__main__":
+    main()
