@@ -69,6 +69,10 @@ def stage(driver: Any, settings: Any, users: list[int], common: list[int]) -> di
         )
     }
     n = len(users)
+    rejected: dict[str, int] = {}
+    for half_stats in halves:
+        for reason, count in half_stats["rejected_by_reason"].items():
+            rejected[reason] = rejected.get(reason, 0) + count
     return {
         "users": n,
         "wall_s": wall,
@@ -79,6 +83,7 @@ def stage(driver: Any, settings: Any, users: list[int], common: list[int]) -> di
         "kb_hit_rate_first_half": _hit_rate(first),
         "kb_hit_rate_second_half": _hit_rate(second),
         **total,
+        "rejected_by_reason": rejected,
         "common_users_verified_rate": verified_rate(driver, settings, common),
     }
 

@@ -20,7 +20,7 @@ from reasoning.llm import StructuredLLM
 from reasoning.prompts import Message, load_prompt
 from reasoning.schemas import DivergentAnswer, divergent_schema
 from reasoning.validation import unsafe_text
-from reasoning.verification import MASK, MaskQuestion, attribute_options, chain_text
+from reasoning.verification import MASK, MaskPlan, MaskQuestion, attribute_options, chain_text, number_questions
 
 TASK = "diverge"
 
@@ -128,11 +128,11 @@ def divergent_options(context: UserContext, extensions: list[Extension], index: 
 def divergent_questions(
     extensions: list[Extension], options: list[str], index: CatalogueIndex, masks: int
 ) -> list[MaskQuestion]:
-    questions: list[MaskQuestion] = []
-    for position, extension in enumerate(extensions):
+    plans: list[MaskPlan] = []
+    for extension in extensions:
         base = extension.base
         tail = f" -[{extension.reason}]-> «{extension.title}»"
-        plan = [(chain_text(base, hide=len(base.local_items) - 1) + tail, frozenset({base.local_items[-1]}))]
+        plan: MaskPlan = [(chain_text(base, hide=len(base.local_items) - 1) + tail, frozenset({base.local_items[-1]}))]
         attributes = index.attributes.get(extension.candidate.target, ())
         if attributes:
             plan.append(
@@ -141,6 +141,5 @@ def divergent_questions(
                     frozenset(options.index(name) for name in attributes),
                 )
             )
-        for text, correct in plan[:masks]:
-            questions.append(MaskQuestion(id=f"q{len(questions) + 1}", chain=position, text=text, correct=correct))
-    return questions
+        plans.append(plan)
+    return number_questions(plans, masks)

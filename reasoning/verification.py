@@ -46,10 +46,10 @@ def chain_text(candidate: Candidate, hide: int | None = None) -> str:
 
 def mask_questions(candidates: list[Candidate], context: UserContext, masks: int) -> list[MaskQuestion]:
     options = attribute_options(context)
-    questions: list[MaskQuestion] = []
-    for index, candidate in enumerate(candidates):
+    plans: list[MaskPlan] = []
+    for candidate in candidates:
         target_position = len(candidate.local_items) - 1
-        plan: list[tuple[str, frozenset[int]]] = [
+        plan: MaskPlan = [
             (chain_text(candidate, hide=target_position), frozenset({candidate.local_items[-1]})),
             (chain_text(candidate, hide=target_position - 1), frozenset({candidate.local_items[-2]})),
         ]
@@ -62,8 +62,20 @@ def mask_questions(candidates: list[Candidate], context: UserContext, masks: int
                     frozenset(options.index(name) for name in names),
                 )
             )
+        plans.append(plan)
+    return number_questions(plans, masks)
+
+
+MaskPlan = list[tuple[str, frozenset[int]]]
+"""One chain's questions in priority order: (text with [MASK], the correct choices)."""
+
+
+def number_questions(plans: list[MaskPlan], masks: int) -> list[MaskQuestion]:
+    """The first `masks` questions of each chain's plan, numbered q1, q2, ... across the batch."""
+    questions: list[MaskQuestion] = []
+    for chain, plan in enumerate(plans):
         for text, correct in plan[:masks]:
-            questions.append(MaskQuestion(id=f"q{len(questions) + 1}", chain=index, text=text, correct=correct))
+            questions.append(MaskQuestion(id=f"q{len(questions) + 1}", chain=chain, text=text, correct=correct))
     return questions
 
 

@@ -147,13 +147,10 @@ class LocalNeo4j:
 
     def stop(self) -> bool:
         """SIGTERM and wait for a clean shutdown (so the store is consistent). False if it was not running."""
-        pid = self.pid()
-        if pid is None:
-            return False
-        if not process.terminate(pid, timeout_s=120):
-            raise ServiceError(f"Neo4j (pid {pid}) did not stop within 120 s and was killed; see {self.log_path}")
-        self.pid_path.unlink(missing_ok=True)
-        return True
+        clean = process.stop_recorded(self.pid_path, MAIN_CLASS, timeout_s=120)
+        if clean is False:
+            raise ServiceError(f"Neo4j did not stop within 120 s and was killed; see {self.log_path}")
+        return clean is not None
 
     def status(self) -> Neo4jStatus:
         return Neo4jStatus(

@@ -90,6 +90,16 @@ def terminate(pid: int, *, timeout_s: float) -> bool:
     return False
 
 
+def stop_recorded(pid_path: Path, marker: str, *, timeout_s: float) -> bool | None:
+    """Stop the process recorded in `pid_path`: None if none was running, else whether it exited cleanly."""
+    pid = running_pid(pid_path, marker)
+    if pid is None:
+        return None
+    clean = terminate(pid, timeout_s=timeout_s)
+    pid_path.unlink(missing_ok=True)
+    return clean
+
+
 def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)

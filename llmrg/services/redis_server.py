@@ -76,12 +76,8 @@ class LocalRedis:
         return self.status()
 
     def stop(self) -> bool:
-        pid = self.pid()
-        if pid is None:
-            return False
-        process.terminate(pid, timeout_s=30)
-        self.pid_path.unlink(missing_ok=True)
-        return True
+        """False when it was not running."""
+        return process.stop_recorded(self.pid_path, MARKER, timeout_s=30) is not None
 
     def status(self) -> RedisStatus:
         return RedisStatus(
