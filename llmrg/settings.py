@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         validation_alias=_env("LLMRG_REASON_MAX_TARGETS"),
         description="Reason only about the last N positions of the window (0 = every position).",
     )
+    reason_premise_window: int = Field(
+        10,
+        ge=0,
+        validation_alias=_env("LLMRG_REASON_PREMISE_WINDOW"),
+        description="Premises are chosen among the N positions before the target (0 = any earlier one).",
+    )
     reason_chains_per_step: int = Field(3, ge=1, validation_alias=_env("LLMRG_REASON_CHAINS_PER_STEP"))
     reason_max_chain_items: int = Field(6, ge=2, validation_alias=_env("LLMRG_REASON_MAX_CHAIN_ITEMS"))
     reason_reason_chars: int = Field(80, ge=8, validation_alias=_env("LLMRG_REASON_REASON_CHARS"))

@@ -11,8 +11,7 @@ from llmrg.settings import Settings
 
 
 def dataset_counts(driver: neo4j.Driver, settings: Settings) -> dict[str, dict[str, Any]]:
-    """`{name: {users, items, interactions, attributes, status, variant, source}}` for every dataset."""
-    chains = {record["dataset"]: record for record in graph.run(driver, settings, "stats/count_chains")}
+    """`{name: {users, items, interactions, attributes, chains, kb_chains, status, variant, source}}`."""
     return {
         record["dataset"]: {
             "users": record["users"],
@@ -22,8 +21,8 @@ def dataset_counts(driver: neo4j.Driver, settings: Settings) -> dict[str, dict[s
             "status": record["status"],
             "variant": record["variant"],
             "source": record["source"],
-            "chains": chains[record["dataset"]]["chains"],
-            "kb_chains": chains[record["dataset"]]["kb_chains"],
+            "chains": record["chains"],
+            "kb_chains": record["kb_chains"],
         }
         for record in graph.run(driver, settings, "stats/count_datasets")
     }

@@ -44,8 +44,8 @@ def chaining_messages(
 ) -> list[Message]:
     prompt = load_prompt(TASK, settings.reason_prompt_version)
     user_input = (
-        f"History:\n{history_block(context)}\n"
         f"Profile: {context.profile_line()}\n"
+        f"History:\n{history_block(context)}\n"
         f"Existing chains:\n{chains_block(existing)}\n"
         f"Targets: {', '.join(str(target) for target in targets)}"
     )
@@ -61,8 +61,10 @@ def propose_chains(
     llm: StructuredLLM, context: UserContext, settings: Settings, targets: list[int], existing: Iterable[Candidate]
 ) -> ValidationResult:
     """One LLM call for `targets`; raises LLMOutputRejected / LLMUnavailable like `StructuredLLM.ask`."""
+    window = settings.reason_premise_window
+    allowed = {target: list(range(max(0, target - window) if window else 0, target)) for target in targets}
     schema = chaining_schema(
-        max_steps=len(targets),
+        allowed,
         max_chains=settings.reason_chains_per_step,
         max_premises=settings.reason_max_chain_items - 1,
         reason_chars=settings.reason_reason_chars,

@@ -30,7 +30,6 @@ class Rejection(StrEnum):
     SELF_LOOP = "self_loop"
     TOO_LONG = "too_long"
     TOO_MANY = "too_many"
-    REASON_COUNT = "reason_count"
     EMPTY_REASON = "empty_reason"
     UNSAFE_TEXT = "unsafe_text"
     LOW_SCORE = "low_score"

@@ -11,9 +11,22 @@ from typing import Any
 from pydantic import BaseModel
 
 
+class ChainLink(BaseModel):
+    item: int
+    reason: str
+    """Why the user went from this item to the next one of the chain (the last link: to the target)."""
+
+
 class ProposedChain(BaseModel):
-    items: list[int]
-    reasons: list[str]
+    links: list[ChainLink]
+
+    @property
+    def items(self) -> list[int]:
+        return [link.item for link in self.links]
+
+    @property
+    def reasons(self) -> list[str]:
+        return [link.reason for link in self.links]
 
 
 class StepProposal(BaseModel):
@@ -76,30 +89,46 @@ def divergent_schema(chain_ids: list[str], per_chain: int, title_chars: int, rea
     }
 
 
-def chaining_schema(max_steps: int, max_chains: int, max_premises: int, reason_chars: int) -> dict[str, Any]:
-    reason = {"type": "string", "maxLength": reason_chars}
-    chain = {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": max_premises},
-            "reasons": {"type": "array", "items": reason, "minItems": 1, "maxItems": max_premises},
-        },
-        "required": ["items", "reasons"],
-        "additionalProperties": False,
-    }
-    step = {
-        "type": "object",
-        "properties": {
-            "target": {"type": "integer"},
-            "chains": {"type": "array", "items": chain, "maxItems": max_chains},
-        },
-        "required": ["target", "chains"],
-        "additionalProperties": False,
-    }
+def chaining_schema(
+    premises_by_target: dict[int, list[int]], max_chains: int, max_premises: int, reason_chars: int
+) -> dict[str, Any]:
+    """One schema entry per target (`prefixItems`): the target is a constant and each link's item an enum of
+    the positions allowed before it, so a server that enforces the schema cannot produce a loop, a future
+    item or an index outside the history. Validation still checks all of it for servers that do not."""
+
+    def step(target: int, allowed: list[int]) -> dict[str, Any]:
+        link = {
+            "type": "object",
+            "properties": {
+                "item": {"enum": allowed},
+                "reason": {"type": "string", "minLength": 3, "maxLength": reason_chars},
+            },
+            "required": ["item", "reason"],
+            "additionalProperties": False,
+        }
+        chain = {
+            "type": "object",
+            "properties": {"links": {"type": "array", "items": link, "minItems": 1, "maxItems": max_premises}},
+            "required": ["links"],
+            "additionalProperties": False,
+        }
+        return {
+            "type": "object",
+            "properties": {
+                "target": {"const": target},
+                "chains": {"type": "array", "items": chain, "maxItems": max_chains},
+            },
+            "required": ["target", "chains"],
+            "additionalProperties": False,
+        }
+
+    steps = [step(target, allowed) for target, allowed in premises_by_target.items()]
     return {
         "title": "chaining_answer",
         "type": "object",
-        "properties": {"steps": {"type": "array", "items": step, "maxItems": max_steps}},
+        "properties": {
+            "steps": {"type": "array", "prefixItems": steps, "minItems": len(steps), "maxItems": len(steps)}
+        },
         "required": ["steps"],
         "additionalProperties": False,
     }

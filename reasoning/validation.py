@@ -72,8 +72,8 @@ def validate_answer(
 
 def _without_trailing_target(proposal: ProposedChain, target: int) -> ProposedChain:
     """Small models often write the whole path, target included; that is the same chain."""
-    if len(proposal.items) > 1 and proposal.items[-1] == target:
-        return ProposedChain(items=proposal.items[:-1], reasons=proposal.reasons)
+    if len(proposal.links) > 1 and proposal.links[-1].item == target:
+        return ProposedChain(links=proposal.links[:-1])
     return proposal
 
 
@@ -90,8 +90,6 @@ def _check(
         return Rejection.SELF_LOOP
     if len(proposal.items) + 1 > max_items:
         return Rejection.TOO_LONG
-    if len(proposal.reasons) != len(proposal.items):
-        return Rejection.REASON_COUNT
     if any(not reason.strip() or len(reason) > reason_chars for reason in proposal.reasons):
         return Rejection.EMPTY_REASON
     if any(unsafe_text(reason) for reason in proposal.reasons):

@@ -27,7 +27,7 @@ def oracle(request: dict[str, Any]) -> Reply:
     text = last_user_message(request)
     if schema_name(request) == "chaining_answer":
         targets = [int(part) for part in TARGETS.search(text).group(1).split(",")]  # type: ignore[union-attr]
-        steps = [{"target": k, "chains": [{"items": [k - 1], "reasons": [f"follows {k - 1}"]}]} for k in targets]
+        steps = [{"target": k, "chains": [{"links": [{"item": k - 1, "reason": f"follows {k - 1}"}]}]} for k in targets]
         return Reply(json.dumps({"steps": steps}), prompt_tokens=300, completion_tokens=20 * len(targets))
     if schema_name(request) == "divergent_answer":
         extensions = [

@@ -4,6 +4,7 @@ faults (scripted model), and one end-to-end run with the real local LLM."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -213,10 +214,10 @@ def test_unsafe_or_invalid_chains_are_rejected_and_never_stored(
 ) -> None:
     evil = {
         "steps": [
-            {"target": 1, "chains": [{"items": [0], "reasons": ["`}) DETACH DELETE n //"]}]},
-            {"target": 2, "chains": [{"items": [5], "reasons": ["from the future"]}]},
-            {"target": 3, "chains": [{"items": [3], "reasons": ["loop"]}]},
-            {"target": 4, "chains": [{"items": [42], "reasons": ["no such item"]}]},
+            {"target": 1, "chains": [{"links": [{"item": 0, "reason": "`}) DETACH DELETE n //"}]}]},
+            {"target": 2, "chains": [{"links": [{"item": 5, "reason": "from the future"}]}]},
+            {"target": 3, "chains": [{"links": [{"item": 3, "reason": "loop"}]}]},
+            {"target": 4, "chains": [{"links": [{"item": 42, "reason": "no such item"}]}]},
         ]
     }
 
@@ -250,27 +251,27 @@ def test_unknown_user_and_dataset_are_clear_errors(fixture_dataset: str, service
 
 @pytest.mark.slow
 def test_real_local_llm_end_to_end(fixture_dataset: str, services: Settings, driver: neo4j.Driver) -> None:
-    """The default local model through the CLI: calls and tokens are counted and whatever it proposes is
-    either stored with full provenance or rejected with a reason."""
-    result = run_cli("reason", "--dataset", DATASET, "--user-ids", "1", "--json", timeout=900)
+    """The default local model through the CLI, divergent extension included. Chains are kept to one
+    premise (a setting), the size this 0.5B model handles; calls and tokens are counted, everything it
+    proposes is stored with provenance or rejected with a reason, and a rerun calls no LLM."""
+    env = dict(os.environ, LLMRG_REASON_MAX_CHAIN_ITEMS="2")
+    result = run_cli("reason", "--dataset", DATASET, "--user-ids", "1,2,3", "--json", env=env, timeout=900)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["users"] == 1 and summary["llm_calls"] >= 2
-    assert summary["prompt_tokens"] > 500 and summary["completion_tokens"] > 0
-    assert summary["chains_proposed"] == (
-        summary["chains_verified"]
-        + summary["chains_rejected"]
-        - summary["rejected_by_reason"].get("malformed_output", 0)
-    )
+    assert summary["users"] == 3 and summary["steps"] == 12 and summary["llm_calls"] >= 3
+    assert summary["prompt_tokens"] > 1000 and summary["completion_tokens"] > 0
+    assert summary["llm_failures"] == 0 and summary["steps_failed"] <= summary["steps"]
     stored = rows(
         driver,
         """
         MATCH (c:Chain {dataset: $d})
-        RETURN c.status AS status, c.model AS model, c.prompt_version AS prompt, c.score AS score""",
+        RETURN c.kind AS kind, c.status AS status, c.model AS model, c.prompt_version AS prompt,
+               c.score AS score, COUNT { (c)-[:STEP]->() } AS steps""",
         d=DATASET,
     )
     assert all(row["model"] == services.llm_model and row["prompt"] == "v1" for row in stored)
+    assert all(row["score"] is not None and row["steps"] >= 2 for row in stored)
     assert sum(row["status"] == "verified" for row in stored) == summary["chains_verified"]
-    assert summary["chains_verified"] >= 1, summary
-    again = json.loads(run_cli("reason", "--dataset", DATASET, "--user-ids", "1", "--json").stdout)
-    assert again["llm_calls"] <= summary["llm_calls"] and again["chains_verified"] == 0
+    assert sum(row["kind"] == "reasoning" and row["status"] == "verified" for row in stored) >= 1, summary
+    again = json.loads(run_cli("reason", "--dataset", DATASET, "--user-ids", "1,2,3", "--json", env=env).stdout)
+    assert (again["llm_calls"], again["steps"], again["chains_verified"]) == (0, 0, 0)

@@ -37,7 +37,26 @@ def context() -> UserContext:
 
 
 def answer(steps: list[dict]) -> ChainingAnswer:
-    return ChainingAnswer.model_validate({"steps": steps})
+    """Steps written as {"items": [...], "reasons": [...]} for brevity, sent as the wire format's links."""
+    return ChainingAnswer.model_validate(
+        {
+            "steps": [
+                {
+                    "target": step["target"],
+                    "chains": [
+                        {
+                            "links": [
+                                {"item": item, "reason": reason}
+                                for item, reason in zip(c["items"], c["reasons"], strict=True)
+                            ]
+                        }
+                        for c in step["chains"]
+                    ],
+                }
+                for step in steps
+            ]
+        }
+    )
 
 
 def validate(steps: list[dict], targets: list[int] | None = None, **limits: int):
@@ -57,13 +76,27 @@ def test_chaining_messages_have_a_constant_prefix_and_the_inputs_last() -> None:
     existing = [Candidate("ml-1m", ChainKind.REASONING, (100,), 102, ("r",), 12, (), local_items=(0, 2))]
     messages = chaining.chaining_messages(context(), settings, [3, 4], existing)
     assert [role for role, _ in messages] == ["system", "human", "ai", "human"]
-    assert "at most 2 chains" in messages[0][1] and "1 to 3 earlier" in messages[0][1]
+    assert "at most 2 chains" in messages[0][1] and "list of 1 to 3 links" in messages[0][1]
     assert "at most 40 characters" in messages[0][1]
     user = messages[3][1]
-    assert user.startswith("History:\n0. Toy Story (1995) | Animation, Comedy\n")
-    assert user.endswith("Profile: F, 25-34, writer\nExisting chains:\n0 (2)\nTargets: 3, 4")
+    assert user.startswith("Profile: F, 25-34, writer\nHistory:\n0. Toy Story (1995) | Animation, Comedy\n")
+    assert user.endswith("4. Casino (1995) | Drama\nExisting chains:\n0 (2)\nTargets: 3, 4")
     other = chaining.chaining_messages(context(), settings, [1], [])
     assert messages[:3] == other[:3]
+
+
+def test_schema_pins_each_target_and_its_allowed_premises() -> None:
+    from reasoning.schemas import chaining_schema
+
+    schema = chaining_schema({3: [1, 2], 4: [2, 3]}, max_chains=2, max_premises=3, reason_chars=40)
+    steps = schema["properties"]["steps"]
+    assert (steps["minItems"], steps["maxItems"]) == (2, 2)
+    first = steps["prefixItems"][0]["properties"]
+    assert first["target"] == {"const": 3}
+    link = first["chains"]["items"]["properties"]["links"]
+    assert link["maxItems"] == 3
+    assert link["items"]["properties"]["item"] == {"enum": [1, 2]}
+    assert link["items"]["properties"]["reason"]["maxLength"] == 40
 
 
 def test_target_windows_skip_done_positions_and_respect_limits() -> None:
@@ -85,7 +118,7 @@ def test_valid_chain_becomes_a_candidate_with_catalogue_ids_and_kb_key() -> None
 
 
 def test_a_path_written_with_its_target_is_the_same_chain() -> None:
-    result = validate([{"target": 3, "chains": [{"items": [0, 2, 3], "reasons": ["Disney", "musical"]}]}])
+    result = validate([{"target": 3, "chains": [{"items": [0, 2, 3], "reasons": ["Disney", "musical", "x"]}]}])
     assert [c.items for c in result.candidates] == [(100, 102, 103)]
 
 
@@ -97,9 +130,9 @@ def test_a_path_written_with_its_target_is_the_same_chain() -> None:
         ({"items": [-1], "reasons": ["x"]}, 3, Rejection.NOT_IN_CATALOGUE),
         ({"items": [4], "reasons": ["x"]}, 3, Rejection.FUTURE_ITEM),
         ({"items": [3, 1], "reasons": ["x", "y"]}, 3, Rejection.SELF_LOOP),
+        ({"items": [1, 3, 2], "reasons": ["x", "y", "z"]}, 3, Rejection.SELF_LOOP),
         ({"items": [1, 1], "reasons": ["x", "y"]}, 3, Rejection.SELF_LOOP),
-        ({"items": [0, 1, 2, 3], "reasons": ["a", "b", "c"]}, 4, Rejection.TOO_LONG),
-        ({"items": [0, 1], "reasons": ["only one"]}, 3, Rejection.REASON_COUNT),
+        ({"items": [0, 1, 2, 3], "reasons": ["a", "b", "c", "d"]}, 4, Rejection.TOO_LONG),
         ({"items": [0], "reasons": ["   "]}, 3, Rejection.EMPTY_REASON),
         ({"items": [0], "reasons": ["x" * 41]}, 3, Rejection.EMPTY_REASON),
         ({"items": [0], "reasons": ["use `backticks`"]}, 3, Rejection.UNSAFE_TEXT),
