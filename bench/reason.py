@@ -124,9 +124,9 @@ def main() -> dict[str, Any]:
     )
     console = Console(width=130)
     neo4j_server, llm_server = LocalNeo4j(base), LocalLLM(base)
-    neo4j_server.start()
-    llm_server.start()
     try:
+        neo4j_server.start()
+        llm_server.start()
         with graph.open_driver(base) as driver:
             graph.apply_schema(driver, base)
             if dataset_counts(driver, base).get(DATASET, {}).get("interactions") != 999_611:

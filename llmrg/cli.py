@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ingestion import loader, registry
@@ -50,7 +51,7 @@ def reports_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except LLMRGError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -65,7 +66,7 @@ def main(ctx: typer.Context) -> None:
     try:
         ctx.obj = Settings()
     except Exception as exc:  # pydantic's ValidationError: name the offending variable and stop
-        console.print(f"[bold red]error:[/] invalid settings: {exc}")
+        console.print(f"[bold red]error:[/] invalid settings: {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -255,7 +256,7 @@ def doctor(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     else:
         for check in checks:
             mark = "[green]ok  [/]" if check.ok else "[bold red]FAIL[/]"
-            console.print(f"{mark} {check.name:14} {check.detail}", highlight=False)
+            console.print(f"{mark} {check.name:14} {escape(check.detail)}", highlight=False)
     if not all(check.ok for check in checks):
         raise typer.Exit(1)
 

@@ -91,7 +91,7 @@ class LocalLLM:
         )
 
     def _healthy(self) -> bool:
-        if self.pid() is None:
+        if not process.recorded_alive(self.pid_path):
             raise ServiceError(
                 "the local LLM server exited during start-up; last log lines:\n" + process.tail(self.log_path)
             )

@@ -213,7 +213,7 @@ class LocalNeo4j:
         http = f"http://127.0.0.1:{self.settings.neo4j_http_port}/"
 
         def alive_or_fail() -> None:
-            if self.pid() is None:
+            if not process.recorded_alive(self.pid_path):
                 raise ServiceError(
                     f"Neo4j exited during start-up; last log lines ({self.log_path}):\n" + process.tail(self.log_path)
                 )

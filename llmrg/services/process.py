@@ -72,6 +72,12 @@ def running_pid(pid_path: Path, marker: str) -> int | None:
     return pid if marker in cmdline else None
 
 
+def recorded_alive(pid_path: Path) -> bool:
+    """Whether the process in `pid_path` still lives. Used while it starts up: unlike `running_pid` it does
+    not read the command line, which can briefly be unreadable or stale just after the spawn."""
+    return is_alive(read_pid(pid_path))
+
+
 def terminate(pid: int, *, timeout_s: float) -> bool:
     """SIGTERM, wait up to `timeout_s` for a clean exit, then SIGKILL. True when it exited cleanly."""
     try:
