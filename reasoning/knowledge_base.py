@@ -27,7 +27,7 @@ class KnowledgeHit:
 
 def lookup(driver: neo4j.Driver, settings: Settings, context: UserContext, local_target: int) -> list[KnowledgeHit]:
     target = context.item_at(local_target)
-    earlier = [item for item in context.window[:local_target]]
+    earlier = context.window[:local_target]
     recent = [item.id for item in earlier if target.pos - item.pos <= settings.kb_recent_positions]
     records = graph.run(
         driver,

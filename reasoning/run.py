@@ -6,7 +6,7 @@ import neo4j
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from llmrg import graph
-from llmrg.errors import UnknownDatasetError
+from llmrg.errors import ConfigError, UnknownDatasetError
 from llmrg.settings import Settings
 from reasoning.embeddings import Encoder, build_index, load_encoder
 from reasoning.engine import ReasoningEngine, ReasonStats
@@ -21,8 +21,10 @@ def select_users(
         try:
             return [int(part) for part in user_ids.split(",") if part.strip()]
         except ValueError:
-            raise UnknownDatasetError(f"--user-ids must be comma-separated integers, got {user_ids!r}") from None
-    ids = [int(r["id"]) for r in graph.run(driver, settings, "reasoning/list_users", dataset=dataset, limit=first or 1)]
+            raise ConfigError(f"--user-ids must be comma-separated integers, got {user_ids!r}") from None
+    if first is None:
+        raise ConfigError("say which users to reason for: --users N (the first N by id) or --user-ids 1,2")
+    ids = [int(r["id"]) for r in graph.run(driver, settings, "reasoning/list_users", dataset=dataset, limit=first)]
     if not ids:
         raise UnknownDatasetError(f"dataset {dataset!r} has no users; ingest it first (`llmrg ingest`)")
     return ids

@@ -73,8 +73,9 @@ def running_pid(pid_path: Path, marker: str) -> int | None:
 
 
 def recorded_alive(pid_path: Path) -> bool:
-    """Whether the process in `pid_path` still lives. Used while it starts up: unlike `running_pid` it does
-    not read the command line, which can briefly be unreadable or stale just after the spawn."""
+    """Whether the process in `pid_path` still lives, for start-up waits: the caller spawned that pid itself,
+    so liveness is all that matters (`running_pid`'s command-line check is for pid files of earlier runs).
+    The start-up checks used `running_pid` until one start here reported a live server as exited."""
     return is_alive(read_pid(pid_path))
 
 

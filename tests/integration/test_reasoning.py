@@ -275,3 +275,13 @@ def test_real_local_llm_end_to_end(fixture_dataset: str, services: Settings, dri
     assert sum(row["kind"] == "reasoning" and row["status"] == "verified" for row in stored) >= 1, summary
     again = json.loads(run_cli("reason", "--dataset", DATASET, "--user-ids", "1,2,3", "--json", env=env).stdout)
     assert (again["llm_calls"], again["steps"], again["chains_verified"]) == (0, 0, 0)
+
+
+@pytest.mark.fault
+def test_reason_needs_a_user_selection(fixture_dataset: str, services: Settings) -> None:
+    result = run_cli("reason", "--dataset", DATASET)
+    assert result.returncode == 1
+    assert "--users N" in result.stderr and "--user-ids" in result.stderr
+    result = run_cli("reason", "--dataset", DATASET, "--user-ids", "1,x")
+    assert result.returncode == 1
+    assert "--user-ids must be comma-separated integers" in " ".join(result.stderr.split())
