@@ -1,4 +1,4 @@
-# The `app` image: the llmrg CLI, talking to the neo4j and redis services of docker-compose.yml.
+# The `app` image: the llmrg CLI (also the worker, beat and flower services of docker-compose.yml).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -10,6 +10,9 @@ COPY pyproject.toml README.md ./
 COPY llmrg ./llmrg
 COPY ingestion ./ingestion
 COPY cypher ./cypher
+COPY reasoning ./reasoning
+COPY workers ./workers
+COPY gnn ./gnn
 RUN pip install .
 
 RUN useradd --create-home llmrg

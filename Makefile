@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up down status doctor bench bench-reason lint typecheck system-deps
+.PHONY: demo test up down status doctor bench bench-reason bench-workers lint typecheck system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench: system-deps $(STAMP)
 ## The reasoning benchmark (naive vs optimised engine with the local LLM); hours on 2 cores at full size.
 bench-reason: system-deps $(STAMP)
 	$(BIN)/python -m bench.reason $(BENCH_REASON_ARGS)
+
+## The workers benchmark: queue overhead vs in-process (scripted model), 1 vs 2 workers on the local LLM.
+bench-workers: system-deps $(STAMP)
+	$(BIN)/python -m bench.workers $(BENCH_WORKERS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

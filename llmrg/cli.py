@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,9 +13,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from ingestion import loader, registry
+from llmrg import cli_workers, graph
 from llmrg import doctor as doctor_checks
-from llmrg import graph
-from llmrg.errors import LLMRGError
+from llmrg.cli_support import JsonFlag, console, print_json, reports_errors, settings_of
+from llmrg.services.celery_processes import LocalCeleryProcess
 from llmrg.services.llm_server import LocalLLM
 from llmrg.services.neo4j_server import LocalNeo4j
 from llmrg.services.redis_server import LocalRedis
@@ -31,34 +29,8 @@ app = typer.Typer(
     add_completion=False,
     help="LLMRG: LLM reasoning graphs in Neo4j for sequential recommendation.",
 )
-console = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    settings = ctx.obj
-    assert isinstance(settings, Settings)
-    return settings
-
-
-def reports_errors(command: F) -> F:
-    """Turn the project's own errors into one red line on stderr and exit status 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except LLMRGError as exc:
-            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _print_json(payload: object) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+_settings = settings_of
+_print_json = print_json
 
 
 @app.callback()
@@ -77,6 +49,7 @@ def up(
     neo4j: Annotated[bool, typer.Option(help="Start Neo4j.")] = True,
     redis: Annotated[bool, typer.Option(help="Start Redis.")] = True,
     llm: Annotated[bool, typer.Option(help="Start the local LLM server (when the LLM URL is local).")] = True,
+    workers: Annotated[bool, typer.Option(help="Start one Celery worker and the beat scheduler.")] = True,
 ) -> None:
     """Start the local services (idempotent) and create the graph schema."""
     settings = _settings(ctx)
@@ -96,6 +69,10 @@ def up(
         console.print(f"neo4j  up  {status.bolt}  browser {status.browser}  (Neo4j {status.version}, pid {status.pid})")
         if settings.neo4j_password is None:
             console.print(f"       user neo4j, password in {status.password_file}")
+    if workers:
+        for role in ("worker", "beat"):
+            started = LocalCeleryProcess(settings, role).start()
+            console.print(f"{role:6} up  pid {started.pid}, log {started.log}")
 
 
 @app.command()
@@ -103,7 +80,9 @@ def up(
 def down(ctx: typer.Context) -> None:
     """Stop the local services cleanly (data stays for the next `up`)."""
     settings = _settings(ctx)
-    services: tuple[tuple[str, LocalNeo4j | LocalRedis | LocalLLM], ...] = (
+    services: tuple[tuple[str, LocalNeo4j | LocalRedis | LocalLLM | LocalCeleryProcess], ...] = (
+        ("beat", LocalCeleryProcess(settings, "beat")),
+        ("worker", LocalCeleryProcess(settings, "worker")),
         ("llm", LocalLLM(settings)),
         ("neo4j", LocalNeo4j(settings)),
         ("redis", LocalRedis(settings)),
@@ -121,13 +100,15 @@ def status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         "neo4j": asdict(LocalNeo4j(settings).status()),
         "redis": asdict(LocalRedis(settings).status()),
         "llm": asdict(LocalLLM(settings).status()),
+        "worker": asdict(LocalCeleryProcess(settings, "worker").status()),
+        "beat": asdict(LocalCeleryProcess(settings, "beat").status()),
     }
     if as_json:
         _print_json(payload)
         return
     for name, state in payload.items():
         running = "[green]running[/]" if state["running"] else "[red]stopped[/]"
-        where = state.get("bolt") or state.get("url") or state.get("base_url")
+        where = state.get("bolt") or state.get("url") or state.get("base_url") or state.get("log")
         console.print(f"{name:6} {running}  {where}  pid {state['pid']}", highlight=False)
 
 
@@ -266,7 +247,7 @@ def doctor(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 def demo(ctx: typer.Context, dataset: Annotated[str, typer.Option(help="Dataset to load.")] = "ml-1m") -> None:
     """Start the services, load a dataset, and show where to look at it."""
     settings = _settings(ctx)
-    up(ctx)
+    up(ctx, neo4j=True, redis=True, llm=True, workers=True)
     ingest(
         ctx,
         dataset=dataset,
@@ -289,3 +270,6 @@ def demo(ctx: typer.Context, dataset: Annotated[str, typer.Option(help="Dataset 
         f"{settings.neo4j_username}; {password})",
         highlight=False,
     )
+
+
+cli_workers.register(app)

@@ -11,6 +11,7 @@ import redis
 from llmrg import graph
 from llmrg.errors import LLMRGError
 from llmrg.settings import Settings
+from workers.config import reliability_problems
 
 SUPPORTED_NEO4J_PREFIX = "5."
 
@@ -23,7 +24,26 @@ class Check:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    return [*_neo4j_checks(settings), _browser_check(settings), _redis_check(settings), _llm_check(settings)]
+    return [
+        *_neo4j_checks(settings),
+        _browser_check(settings),
+        _redis_check(settings),
+        _llm_check(settings),
+        _worker_reliability_check(settings),
+    ]
+
+
+def _worker_reliability_check(settings: Settings) -> Check:
+    """Late acks, redelivery on a lost worker, prefetch 1 and time limits that fit the visibility timeout."""
+    problems = reliability_problems(settings)
+    if problems:
+        return Check("worker settings", False, "; ".join(problems))
+    return Check(
+        "worker settings",
+        True,
+        f"acks late, redelivered when lost, prefetch 1, limits {settings.task_soft_time_limit_s:g}/"
+        f"{settings.task_time_limit_s:g} s < visibility {settings.broker_visibility_timeout_s:g} s",
+    )
 
 
 def as_json(checks: list[Check]) -> dict[str, object]:

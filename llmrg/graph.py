@@ -24,9 +24,10 @@ def query(name: str, timeout_s: float | None = None) -> neo4j.Query:
     return neo4j.Query(cypher.load(name), timeout=timeout_s)
 
 
-@contextmanager
-def open_driver(settings: Settings) -> Iterator[neo4j.Driver]:
-    """A verified driver, closed on exit. Fails fast with a readable message when Neo4j is unreachable."""
+def connect(settings: Settings) -> neo4j.Driver:
+    """A verified driver the caller closes (long-lived processes such as workers keep one).
+
+    Fails fast with a readable message when Neo4j is unreachable or the password is wrong."""
     driver = neo4j.GraphDatabase.driver(
         settings.neo4j_uri,
         auth=(settings.neo4j_username, settings.resolved_neo4j_password()),
@@ -34,17 +35,26 @@ def open_driver(settings: Settings) -> Iterator[neo4j.Driver]:
         notifications_min_severity="OFF",
     )
     try:
-        try:
-            driver.verify_connectivity()
-        except AuthError:
-            raise ServiceError(
-                f"Neo4j at {settings.neo4j_uri} rejected user {settings.neo4j_username!r}: "
-                "wrong NEO4J_USERNAME / NEO4J_PASSWORD"
-            ) from None
-        except (ServiceUnavailable, OSError) as exc:
-            raise ServiceError(
-                f"Neo4j is not reachable at {settings.neo4j_uri} ({exc}); start it with `llmrg up` or set NEO4J_URI"
-            ) from None
+        driver.verify_connectivity()
+    except AuthError:
+        driver.close()
+        raise ServiceError(
+            f"Neo4j at {settings.neo4j_uri} rejected user {settings.neo4j_username!r}: "
+            "wrong NEO4J_USERNAME / NEO4J_PASSWORD"
+        ) from None
+    except (ServiceUnavailable, OSError) as exc:
+        driver.close()
+        raise ServiceError(
+            f"Neo4j is not reachable at {settings.neo4j_uri} ({exc}); start it with `llmrg up` or set NEO4J_URI"
+        ) from None
+    return driver
+
+
+@contextmanager
+def open_driver(settings: Settings) -> Iterator[neo4j.Driver]:
+    """A verified driver, closed on exit."""
+    driver = connect(settings)
+    try:
         yield driver
     finally:
         driver.close()

@@ -151,6 +151,73 @@ class Settings(BaseSettings):
     divergent_min_similarity: float = Field(0.6, validation_alias=_env("LLMRG_DIVERGENT_MIN_SIMILARITY"))
     divergent_title_chars: int = Field(80, ge=8, validation_alias=_env("LLMRG_DIVERGENT_TITLE_CHARS"))
 
+    # -- Celery workers (Redis broker and result backend); `llmrg doctor` checks these are consistent
+    worker_concurrency: int = Field(1, ge=1, validation_alias=_env("LLMRG_WORKER_CONCURRENCY"))
+    worker_prefetch_multiplier: int = Field(
+        1,
+        ge=1,
+        validation_alias=_env("LLMRG_WORKER_PREFETCH"),
+        description="Messages a worker process reserves ahead; 1 for long LLM tasks (no task waits behind another).",
+    )
+    worker_acks_late: bool = Field(True, validation_alias=_env("LLMRG_WORKER_ACKS_LATE"))
+    worker_reject_on_lost: bool = Field(True, validation_alias=_env("LLMRG_WORKER_REJECT_ON_LOST"))
+    task_soft_time_limit_s: float = Field(1500.0, gt=0, validation_alias=_env("LLMRG_TASK_SOFT_TIME_LIMIT_S"))
+    task_time_limit_s: float = Field(1800.0, gt=0, validation_alias=_env("LLMRG_TASK_TIME_LIMIT_S"))
+    broker_visibility_timeout_s: float = Field(
+        7200.0,
+        gt=0,
+        validation_alias=_env("LLMRG_BROKER_VISIBILITY_TIMEOUT_S"),
+        description="Redis redelivers an unacknowledged task after this long: must exceed the hard time limit "
+        "and the longest retry countdown, or a running task is delivered twice.",
+    )
+    broker_restore_interval_s: float = Field(
+        60.0,
+        gt=0,
+        validation_alias=_env("LLMRG_BROKER_RESTORE_INTERVAL_S"),
+        description="How often workers look for tasks of a lost worker whose visibility timeout has passed.",
+    )
+    task_max_retries: int = Field(5, ge=0, validation_alias=_env("LLMRG_TASK_MAX_RETRIES"))
+    task_retry_backoff_s: float = Field(5.0, gt=0, validation_alias=_env("LLMRG_TASK_RETRY_BACKOFF_S"))
+    task_retry_backoff_max_s: float = Field(600.0, gt=0, validation_alias=_env("LLMRG_TASK_RETRY_BACKOFF_MAX_S"))
+    user_lock_wait_s: float = Field(
+        5.0,
+        gt=0,
+        validation_alias=_env("LLMRG_USER_LOCK_WAIT_S"),
+        description="A task finding its user locked by another delivery tries again after this long.",
+    )
+    user_lock_ttl_s: float = Field(
+        60.0,
+        gt=0,
+        validation_alias=_env("LLMRG_USER_LOCK_TTL_S"),
+        description="A user's reasoning lock outlives a killed holder by at most this long (renewed while held).",
+    )
+    llm_rate_limit_per_min: float = Field(
+        0.0,
+        ge=0,
+        validation_alias=_env("LLMRG_LLM_RATE_LIMIT_PER_MIN"),
+        description="LLM requests per minute across every worker (a Redis-held limit); 0 = unlimited.",
+    )
+    llm_rate_burst: int = Field(1, ge=1, validation_alias=_env("LLMRG_LLM_RATE_BURST"))
+    refresh_interval_s: float = Field(
+        86400.0, gt=0, validation_alias=_env("LLMRG_REFRESH_INTERVAL_S"), description="Beat: knowledge-base refresh."
+    )
+    refresh_max_age_days: float = Field(
+        30.0,
+        ge=0,
+        validation_alias=_env("LLMRG_REFRESH_MAX_AGE_DAYS"),
+        description="Re-verify chains verified longer ago than this.",
+    )
+    refresh_score_margin: float = Field(
+        10.0,
+        ge=0,
+        validation_alias=_env("LLMRG_REFRESH_SCORE_MARGIN"),
+        description="Re-verify chains whose score is below τ + this margin.",
+    )
+    refresh_batch: int = Field(
+        200, ge=1, validation_alias=_env("LLMRG_REFRESH_BATCH"), description="Chains re-verified per refresh."
+    )
+    refresh_grown_users: bool = Field(True, validation_alias=_env("LLMRG_REFRESH_GROWN_USERS"))
+
     def for_dataset(self, table: dict[str, T], dataset: str) -> T:
         """A per-dataset setting: the dataset's own entry, else the '*' default."""
         return table[dataset] if dataset in table else table["*"]

@@ -76,8 +76,12 @@ class ReasoningEngine:
         *,
         divergent_llm: StructuredLLM | None = None,
         catalogue: Callable[[], CatalogueIndex] | None = None,
+        raise_unavailable: bool = False,
     ) -> None:
         self.driver = driver
+        self.raise_unavailable = raise_unavailable
+        """Workers set this: an unreachable LLM ends the user's task (Celery retries it later, and the
+        answered steps are kept) instead of skipping steps one by one."""
         self.settings = settings
         self.llm = llm
         self.divergent_llm = divergent_llm
@@ -87,7 +91,8 @@ class ReasoningEngine:
         self.tau = settings.for_dataset(settings.verify_tau, dataset)
         self.stats = ReasonStats(llm=llm.usage)
 
-    def reason_user(self, user: int) -> None:
+    def reason_user(self, user: int) -> int:
+        """Reason for every unanswered step of the user's window; returns the history length reasoned over."""
         started = time.perf_counter()
         context = load_context(self.driver, self.settings, self.dataset, user)
         done = store.reasoned_positions(self.driver, self.settings, self.dataset, user)
@@ -102,6 +107,7 @@ class ReasoningEngine:
             self._diverge(context, created[-self.settings.divergent_max_chains :])
         self.stats.users += 1
         self.stats.wall_s += time.perf_counter() - started
+        return context.window[-1].pos + 1 if context.window else 0
 
     def _reuse(self, context: UserContext, local: int, known: list[Candidate]) -> bool:
         """Link knowledge-base chains for this step instead of calling the LLM; True on a hit."""
@@ -142,6 +148,8 @@ class ReasoningEngine:
             store.mark_reasoned(self.driver, self.settings, self.dataset, context.user, positions)
             return []
         except LLMUnavailable:
+            if self.raise_unavailable:
+                raise
             self.stats.steps_failed += len(targets)
             return []
         self.stats.chains_proposed += result.proposed
@@ -170,6 +178,8 @@ class ReasoningEngine:
             self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
             return
         except LLMUnavailable:
+            if self.raise_unavailable:
+                raise
             return
         self.stats.chains_proposed += len(extensions) + sum(rejected.values())
         self.stats.chains_rejected += sum(rejected.values())
@@ -240,6 +250,8 @@ class ReasoningEngine:
                 self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
                 failed_chains.update(question.chain for question in batch)
             except LLMUnavailable:
+                if self.raise_unavailable:
+                    raise
                 failed_chains.update(question.chain for question in batch)
         scored = verification.score_chains(candidates, questions, choices, self.tau)
         unverifiable = {candidates[index].t for index in failed_chains}

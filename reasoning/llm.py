@@ -87,8 +87,11 @@ class StructuredLLM:
         retry_base_s: float,
         sleep: Callable[[float], None] = time.sleep,
         usage: LLMUsage | None = None,
+        throttle: Callable[[], None] | None = None,
     ) -> None:
         self.model = model
+        self.throttle = throttle
+        """Called before every request: the workers' shared rate limit waits here."""
         self.max_retries = max_retries
         self.retry_base_s = retry_base_s
         self.sleep = sleep
@@ -99,6 +102,8 @@ class StructuredLLM:
         """The parsed answer; raises LLMOutputRejected (malformed) or LLMUnavailable (transient, exhausted)."""
         runnable = self.model.with_structured_output(schema, method="json_schema", include_raw=True)
         for attempt in range(self.max_retries + 1):
+            if self.throttle is not None:
+                self.throttle()
             try:
                 result = runnable.invoke(messages)
                 break

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import neo4j
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from llmrg import graph
 from llmrg.errors import ConfigError, UnknownDatasetError
 from llmrg.settings import Settings
-from reasoning.embeddings import Encoder, build_index, load_encoder
+from reasoning.embeddings import CatalogueIndex, Encoder, build_index, load_encoder
 from reasoning.engine import ReasoningEngine, ReasonStats
 from reasoning.llm import StructuredLLM, build_chat_model
 
@@ -30,6 +32,44 @@ def select_users(
     return ids
 
 
+def build_engine(
+    driver: neo4j.Driver,
+    settings: Settings,
+    dataset: str,
+    *,
+    llm: StructuredLLM | None = None,
+    divergent_llm: StructuredLLM | None = None,
+    catalogue: Callable[[], CatalogueIndex] | None = None,
+    throttle: Callable[[], None] | None = None,
+    raise_unavailable: bool = False,
+) -> ReasoningEngine:
+    """The engine with models at the configured endpoint (tests pass scripted ones); both models share one
+    usage counter, and `throttle` (the workers' shared rate limit) runs before every request."""
+    llm = llm or StructuredLLM(
+        build_chat_model(settings, settings.reason_temperature),
+        max_retries=settings.llm_max_retries,
+        retry_base_s=settings.llm_retry_base_s,
+        throttle=throttle,
+    )
+    if settings.divergent_enabled and divergent_llm is None:
+        divergent_llm = StructuredLLM(
+            build_chat_model(settings, settings.divergent_temperature),
+            max_retries=settings.llm_max_retries,
+            retry_base_s=settings.llm_retry_base_s,
+            usage=llm.usage,
+            throttle=throttle,
+        )
+    return ReasoningEngine(
+        driver,
+        settings,
+        llm,
+        dataset,
+        divergent_llm=divergent_llm,
+        catalogue=catalogue or (lambda: build_index(driver, settings, dataset, load_encoder())),
+        raise_unavailable=raise_unavailable,
+    )
+
+
 def reason_users(
     driver: neo4j.Driver,
     settings: Settings,
@@ -41,27 +81,9 @@ def reason_users(
     divergent_llm: StructuredLLM | None = None,
     encoder: Encoder | None = None,
 ) -> ReasonStats:
-    """Reason for `users` in order. The models default to the configured endpoint; tests pass scripted ones."""
-    llm = llm or StructuredLLM(
-        build_chat_model(settings, settings.reason_temperature),
-        max_retries=settings.llm_max_retries,
-        retry_base_s=settings.llm_retry_base_s,
-    )
-    if settings.divergent_enabled and divergent_llm is None:
-        divergent_llm = StructuredLLM(
-            build_chat_model(settings, settings.divergent_temperature),
-            max_retries=settings.llm_max_retries,
-            retry_base_s=settings.llm_retry_base_s,
-            usage=llm.usage,
-        )
-    engine = ReasoningEngine(
-        driver,
-        settings,
-        llm,
-        dataset,
-        divergent_llm=divergent_llm,
-        catalogue=lambda: build_index(driver, settings, dataset, encoder or load_encoder()),
-    )
+    """Reason for `users` in order, in this process."""
+    catalogue = (lambda: build_index(driver, settings, dataset, encoder)) if encoder is not None else None
+    engine = build_engine(driver, settings, dataset, llm=llm, divergent_llm=divergent_llm, catalogue=catalogue)
     with Progress(
         TextColumn(f"reason {dataset}"),
         BarColumn(),

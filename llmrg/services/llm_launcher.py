@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     params.cpuparams_batch.n_threads = args.threads
     params.cache_prompt = True
     params.warmup = False
+    params.endpoint_metrics = True  # Prometheus /metrics: busy seconds, for the workers benchmark
+    params.endpoint_slots = True
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -12,6 +12,7 @@ import pytest
 from neo4j.exceptions import AuthError
 
 from llmrg import graph
+from llmrg.services.celery_processes import LocalCeleryProcess
 from llmrg.services.neo4j_server import LocalNeo4j
 from llmrg.settings import Settings
 from tests.conftest import run_cli
@@ -81,11 +82,23 @@ def test_doctor_fails_on_a_missing_constraint(services: Settings, driver: neo4j.
     assert run_cli("doctor").returncode == 0
 
 
-def test_up_is_idempotent(services: Settings) -> None:
+def test_up_is_idempotent_and_starts_one_worker_and_beat(services: Settings) -> None:
     pid = LocalNeo4j(services).pid()
-    result = run_cli("up")
-    assert result.returncode == 0, result.stderr
-    assert LocalNeo4j(services).pid() == pid
+    celery = [LocalCeleryProcess(services, role) for role in ("worker", "beat")]
+    try:
+        result = run_cli("up")
+        assert result.returncode == 0, result.stderr
+        assert LocalNeo4j(services).pid() == pid
+        first = [process.pid() for process in celery]
+        assert all(first), result.stderr
+        assert run_cli("up").returncode == 0
+        assert [process.pid() for process in celery] == first
+        status = json.loads(run_cli("status", "--json").stdout)
+        assert (status["worker"]["running"], status["beat"]["running"]) == (True, True)
+    finally:
+        stopped = [process.stop() for process in celery]
+    assert stopped == [True, True]
+    assert [process.pid() for process in celery] == [None, None]
 
 
 def test_doctor_fails_with_neo4j_down_and_data_survives_a_restart(

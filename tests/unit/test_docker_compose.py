@@ -21,7 +21,7 @@ def compose() -> dict:
 
 def test_services_and_images(compose: dict) -> None:
     services = compose["services"]
-    assert set(services) >= {"neo4j", "redis", "app"}
+    assert set(services) >= {"neo4j", "redis", "app", "worker", "beat", "flower"}
     assert services["neo4j"]["image"] == "neo4j:5.26-community"
     assert services["redis"]["image"].startswith("redis:7")
     assert services["app"]["build"] == "."
@@ -51,6 +51,18 @@ def test_volumes_and_healthchecks(compose: dict) -> None:
         "neo4j": {"condition": "service_healthy"},
         "redis": {"condition": "service_healthy"},
     }
+
+
+def test_celery_services_share_the_app_environment(compose: dict) -> None:
+    services = compose["services"]
+    for name in ("worker", "beat", "flower"):
+        assert services[name]["build"] == "."
+        assert services[name]["environment"] == services["app"]["environment"]
+        assert services[name]["depends_on"] == services["app"]["depends_on"]
+    assert services["worker"]["command"] == ["worker"]
+    assert services["beat"]["command"][0] == "beat"
+    assert services["flower"]["entrypoint"][:3] == ["celery", "-A", "workers.main"]
+    assert services["flower"]["ports"] == ["127.0.0.1:5555:5555"]
 
 
 def test_app_environment_uses_the_standard_variables(compose: dict) -> None:

@@ -1,0 +1,193 @@
+"""Workers benchmark: what the Celery queue costs, and where reasoning throughput is bounded.
+
+1. Queue overhead (baseline: the same reasoning function called in-process). A scripted fast model on
+   loopback answers instantly, so the LLM is not the bottleneck and the difference per user is the
+   queue's: publishing, delivery, the task and run records, the result backend. Target: < 5% per task.
+2. Throughput with 1 and 2 worker processes against the same local LLM server, with the server's
+   utilisation (busy seconds from its Prometheus /metrics over the wall time). On a machine where the LLM
+   server already uses every core, a second worker cannot add throughput: the report says so.
+
+Run: `python -m bench.workers [--overhead-users 30] [--llm-users 6]` (part of `make bench-workers`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import time
+import urllib.request
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.ingest import RESULTS
+from bench.machine import describe, one_line
+from bench.reason import BENCH_ENVIRONMENT, DATASET
+
+OVERHEAD_TARGET = 0.05
+BUSY_SECONDS = re.compile(r"^llamacpp:(?:prompt|tokens_predicted)_seconds_total\s+([0-9.eE+-]+)$", re.MULTILINE)
+
+
+def server_busy_seconds(base_url: str) -> float:
+    """Seconds the llama.cpp server has spent on prompts and generation since it started."""
+    with urllib.request.urlopen(base_url.removesuffix("/v1") + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(float(value) for value in BUSY_SECONDS.findall(text))
+
+
+def in_process(driver: Any, settings: Any, users: list[int]) -> float:
+    from reasoning import store
+    from reasoning.run import reason_users
+
+    store.delete_chains(driver, settings, DATASET)
+    started = time.perf_counter()
+    reason_users(driver, settings, DATASET, users, show_progress=False)
+    return time.perf_counter() - started
+
+
+def on_workers(driver: Any, settings: Any, users: list[int], concurrency: int) -> tuple[float, dict[str, Any]]:
+    """Wall seconds from publishing the run to its final record, with `concurrency` worker processes."""
+    from llmrg.services.celery_processes import LocalCeleryProcess
+    from llmrg.services.process import wait_until
+    from reasoning import store
+    from workers import follow, runs
+    from workers.app import create_app
+    from workers.fanout import start_reason_run
+
+    store.delete_chains(driver, settings, DATASET)
+    os.environ["LLMRG_WORKER_CONCURRENCY"] = str(concurrency)
+    os.environ["LLMRG_LLM_BASE_URL"] = settings.llm_base_url
+    worker = LocalCeleryProcess(settings, "worker")
+    worker.start()
+    try:
+        if not wait_until(lambda: "ready." in _read(worker.log_path), timeout_s=120):
+            raise RuntimeError(f"worker did not start; see {worker.log_path}")
+        app = create_app(settings)
+        started = time.perf_counter()
+        run_id = start_reason_run(app, driver, settings, DATASET, users, runs.RunOptions())
+        record = follow.follow_run(driver, settings, run_id, show_progress=True, poll_s=0.2)
+        return time.perf_counter() - started, record
+    finally:
+        worker.stop()
+        worker.log_path.unlink(missing_ok=True)
+
+
+def _read(path: Any) -> str:
+    try:
+        return str(path.read_text(errors="replace"))
+    except FileNotFoundError:
+        return ""
+
+
+def main() -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--overhead-users", type=int, default=30)
+    parser.add_argument("--llm-users", type=int, default=6)
+    parser.add_argument("--max-targets", type=int, default=4, help="last N positions per user")
+    args = parser.parse_args()
+
+    os.environ.pop("NEO4J_PASSWORD", None)
+    os.environ.update(BENCH_ENVIRONMENT)
+    # Worker processes read their settings from this environment, so the run's choices are set here.
+    os.environ.update(
+        {"LLMRG_DIVERGENT": "false", "LLMRG_KB": "false", "LLMRG_REASON_MAX_TARGETS": str(args.max_targets)}
+    )
+    from ingestion import loader, registry
+    from llmrg import graph
+    from llmrg.services.llm_server import LocalLLM
+    from llmrg.services.neo4j_server import LocalNeo4j
+    from llmrg.services.redis_server import LocalRedis
+    from llmrg.settings import Settings
+    from llmrg.stats import dataset_counts
+    from tests.fakes.openai_server import ScriptedOpenAI
+    from tests.fakes.oracle import oracle
+
+    base = Settings(_env_file=None)  # type: ignore[call-arg]
+    console = Console(width=130)
+    services = [LocalNeo4j(base), LocalRedis(base), LocalLLM(base)]
+    results: dict[str, Any] = {}
+    try:
+        for service in services:
+            service.start()
+        with graph.open_driver(base) as driver:
+            graph.apply_schema(driver, base)
+            if dataset_counts(driver, base).get(DATASET, {}).get("interactions") != 999_611:
+                loader.write_dataset(driver, base, registry.read_builtin(base, DATASET))
+            with ScriptedOpenAI(oracle).running() as scripted:
+                fast = base.model_copy(update={"llm_base_url": scripted.base_url})
+                users = list(range(1, args.overhead_users + 1))
+                in_process(driver, fast, users[:2])  # warm caches on both paths alike
+                local_s = in_process(driver, fast, users)
+                queued_s, record = on_workers(driver, fast, users, concurrency=1)
+            results["overhead"] = {
+                "users": len(users),
+                "in_process_s_per_user": local_s / len(users),
+                "workers_s_per_user": queued_s / len(users),
+                "overhead": queued_s / local_s - 1,
+                "run_status": record["status"],
+            }
+            llm_users = list(range(1, args.llm_users + 1))
+            results["throughput"] = {}
+            for concurrency in (1, 2):
+                busy_before = server_busy_seconds(base.llm_base_url)
+                wall, record = on_workers(driver, base, llm_users, concurrency)
+                busy = server_busy_seconds(base.llm_base_url) - busy_before
+                results["throughput"][str(concurrency)] = {
+                    "workers": concurrency,
+                    "users": len(llm_users),
+                    "users_per_min": 60 * record["users_done"] / wall,
+                    "llm_calls": record["llm_calls"],
+                    "llm_server_utilisation": busy / wall,
+                    "wall_s": wall,
+                    "run_status": record["status"],
+                }
+    finally:
+        for service in reversed(services):
+            service.stop()
+
+    one, two = results["throughput"]["1"], results["throughput"]["2"]
+    speedup = two["users_per_min"] / one["users_per_min"]
+    bottleneck = (
+        "the LLM server (busy {:.0%} of the time with one worker; a second worker only queues behind it)".format(
+            one["llm_server_utilisation"]
+        )
+        if one["llm_server_utilisation"] > 0.8
+        else "the workers (the LLM server is idle {:.0%} of the time with one worker)".format(
+            1 - one["llm_server_utilisation"]
+        )
+    )
+    machine = describe()
+    payload = {
+        "benchmark": "workers",
+        "dataset": DATASET,
+        "model": base.llm_model,
+        "machine": machine,
+        "baseline": "in-process reasoning (same function, same users, scripted fast model)",
+        "settings": {"reason_max_targets": args.max_targets, "kb": False, "divergent": False},
+        **results,
+        "speedup_2_vs_1_workers": speedup,
+        "bottleneck": bottleneck,
+        "targets": {"overhead_below": OVERHEAD_TARGET, "met": results["overhead"]["overhead"] < OVERHEAD_TARGET},
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "workers.json").write_text(json.dumps(payload, indent=2) + "\n")
+    table = Table(title=f"Celery workers — {one_line(machine)}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    overhead = results["overhead"]
+    table.add_row("in-process s/user (scripted model)", f"{overhead['in_process_s_per_user']:.3f}")
+    table.add_row("workers s/user (scripted model)", f"{overhead['workers_s_per_user']:.3f}")
+    table.add_row("queue overhead per task", f"{overhead['overhead']:+.1%}")
+    for row in (one, two):
+        table.add_row(f"{row['workers']} worker(s): users/min (local LLM)", f"{row['users_per_min']:.2f}")
+        table.add_row(f"{row['workers']} worker(s): LLM server utilisation", f"{row['llm_server_utilisation']:.0%}")
+    console.print(table)
+    console.print(f"2 vs 1 workers: {speedup:.2f}x; bottleneck: {bottleneck}")
+    return payload
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Every setting of one training run, built once (by the CLI) and passed down; nothing below reads the environment.
+
+Defaults follow the design doc ("Encoding, fusion, training"): Adam 1e-3, d = 64, batch 256, early stopping on
+validation NDCG@10. `max_len` is 50 here (the Amazon setting); pass 200 for ML-1M.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ModelName = Literal["sasrec", "bert4rec", "fdsa", "cl4srec", "duorec"]
+
+# Settings a resumed run may change: how far to train and where the checkpoints live. Everything else must match
+# the checkpoint, or the continuation would not be the run that was started.
+RESUMABLE_CHANGES = frozenset({"epochs", "checkpoint_dir"})
+
+
+class TrainConfig(BaseModel):
+    """One run. `graph_kinds`: () trains the base model alone, ("seq",) the plain-sequence-graph control,
+    ("rea", "div") LLMRG, ("rea",) LLMRG without divergent extension.
+
+    `n_layers`, `n_heads`, `dropout` at None keep each model's paper default. `exclude_history`: at evaluation
+    the items of the row's input history are removed from the ranking, like RecBole's full-sort evaluation of
+    general recommenders (its sequential models rank every item); sequences are deduplicated, so a history item
+    is never the answer, and the target itself is never excluded. `max_train_rows` trains on a seeded random
+    subset of that many training rows, a departure from the protocol for quick runs only: report it when used.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: ModelName = "sasrec"
+    hidden: int = Field(64, ge=1)
+    n_layers: int | None = Field(None, ge=1)
+    n_heads: int | None = Field(None, ge=1)
+    dropout: float | None = Field(None, ge=0.0, lt=1.0)
+    graph_kinds: tuple[str, ...] = ()
+    fusion: Literal["linear", "mlp"] = "linear"
+    gnn_steps: int = Field(1, ge=0)
+    batch_size: int = Field(256, ge=1)
+    eval_batch_size: int = Field(512, ge=1)
+    lr: float = Field(1e-3, ge=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    epochs: int = Field(200, ge=1)
+    patience: int = Field(10, ge=1)
+    max_len: int = Field(50, ge=1)
+    seed: int = 0
+    device: Literal["cpu", "cuda"] = "cpu"
+    exclude_history: bool = True
+    checkpoint_dir: Path | None = None
+    max_train_rows: int | None = Field(None, ge=1)
+
+    @field_validator("graph_kinds")
+    @classmethod
+    def _distinct_kinds(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"graph_kinds must be distinct; got {list(kinds)}")
+        return kinds
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the settings a resumed run must share with its checkpoint (all but RESUMABLE_CHANGES)."""
+        fixed = {key: value for key, value in self.model_dump(mode="json").items() if key not in RESUMABLE_CHANGES}
+        return hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()

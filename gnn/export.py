@@ -1,0 +1,208 @@
+"""Neo4j -> PyG: the interaction sequences, item attributes and per-user reasoning graphs of one dataset.
+
+Everything is read with the parameterised statements in `cypher/export/`, paged by user id, and numbered
+deterministically (items 1..n in ascending catalogue id, attributes 1..F in sorted `kind:name` order), so
+the same graph always exports to identical tensors and id maps. Reasoning chains become per-user edge
+lists stamped with the step `t` that linked the chain to the user; `ReasoningGraphSource` turns them into
+the graph a training row may see (edges with t < the row's prefix length), so one export serves every
+prefix without leakage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import neo4j
+import torch
+from rich.progress import Progress
+from torch import Tensor
+
+from gnn.batch import AnchoredGraph, anchored_graph
+from gnn.data import SequenceData
+from llmrg import graph
+from llmrg.errors import UnknownDatasetError
+from llmrg.settings import Settings
+
+ACCEPTED = ("verified",)
+"""Chains that enter LLMRG's graphs; the "w/o verification" control also admits 'unverified' ones."""
+KIND_OF_CHAIN = {"reasoning": "rea", "divergent": "div"}
+
+
+@dataclass(frozen=True)
+class UserEdges:
+    """One user's edges of one graph kind, in item indices: src -> dst, visible from prefix length t + 1."""
+
+    src: Tensor
+    dst: Tensor
+    t: Tensor
+
+
+@dataclass(frozen=True, eq=False)
+class Export:
+    data: SequenceData
+    item_ids: Tensor
+    """item_ids[k - 1] is the catalogue id of item index k."""
+    attributes: tuple[str, ...]
+    """attributes[f - 1] is the `kind:name` of feature id f."""
+    edges: Mapping[str, Mapping[int, UserEdges]] = field(default_factory=dict)
+    """kind ('rea' / 'div') -> user -> edges."""
+    chain_links: Mapping[str, int] = field(default_factory=dict)
+    """Accepted (user, chain) links read per kind, for checks against Neo4j's own counts."""
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(self.data.fingerprint().encode())
+        for kind in sorted(self.edges):
+            for user in sorted(self.edges[kind]):
+                edges = self.edges[kind][user]
+                digest.update(f"{kind}|{user}".encode())
+                digest.update(torch.stack([edges.src, edges.dst, edges.t]).numpy().tobytes())
+        return digest.hexdigest()
+
+
+def export_dataset(
+    driver: neo4j.Driver,
+    settings: Settings,
+    dataset: str,
+    *,
+    statuses: Sequence[str] = ACCEPTED,
+    page_size: int = 2000,
+    progress: bool = False,
+) -> Export:
+    item_ids = [int(record["id"]) for record in graph.run(driver, settings, "export/export_item_ids", dataset=dataset)]
+    if not item_ids:
+        raise UnknownDatasetError(f"dataset {dataset!r} has no items; ingest it first (`llmrg ingest`)")
+    index_of = {item: index for index, item in enumerate(item_ids, start=1)}
+    sequences = dict(_paged(driver, settings, dataset, page_size, progress))
+    mapped = {user: [index_of[item] for item in items] for user, items in sequences.items() if items}
+    features, attributes = _item_features(driver, settings, dataset, index_of)
+    edges, links = _chain_edges(driver, settings, dataset, index_of, sorted(sequences), statuses, page_size)
+    data = SequenceData(
+        dataset=dataset,
+        n_items=len(item_ids),
+        sequences=mapped,
+        item_features=features,
+        n_features=len(attributes),
+    )
+    return Export(
+        data=data,
+        item_ids=torch.tensor(item_ids, dtype=torch.long),
+        attributes=attributes,
+        edges=edges,
+        chain_links=links,
+    )
+
+
+def _paged(
+    driver: neo4j.Driver, settings: Settings, dataset: str, page_size: int, progress: bool
+) -> Iterable[tuple[int, list[int]]]:
+    after = -(2**62)
+    with Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task(f"export {dataset} sequences", total=None)
+        while True:
+            records = graph.run(
+                driver, settings, "export/export_sequences", dataset=dataset, after=after, limit=page_size
+            )
+            if not records:
+                return
+            for record in records:
+                yield int(record["user"]), [int(item) for item in record["items"]]
+            after = int(records[-1]["user"])
+            bar.update(task, advance=len(records))
+
+
+def _item_features(
+    driver: neo4j.Driver, settings: Settings, dataset: str, index_of: Mapping[int, int]
+) -> tuple[Tensor | None, tuple[str, ...]]:
+    """[n_items + 1, F] attribute ids (0 = padding), F = the most attributes any item has."""
+    rows = graph.run(driver, settings, "export/export_item_attributes", dataset=dataset)
+    if not rows:
+        return None, ()
+    attributes = tuple(sorted({str(row["attribute"]) for row in rows}))
+    feature_of = {name: index for index, name in enumerate(attributes, start=1)}
+    per_item: dict[int, list[int]] = {}
+    for row in rows:
+        per_item.setdefault(index_of[int(row["item"])], []).append(feature_of[str(row["attribute"])])
+    width = max(len(ids) for ids in per_item.values())
+    features = torch.zeros(len(index_of) + 1, width, dtype=torch.long)
+    for item, ids in per_item.items():
+        features[item, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    return features, attributes
+
+
+def _chain_edges(
+    driver: neo4j.Driver,
+    settings: Settings,
+    dataset: str,
+    index_of: Mapping[int, int],
+    users: Sequence[int],
+    statuses: Sequence[str],
+    page_size: int,
+) -> tuple[dict[str, dict[int, UserEdges]], dict[str, int]]:
+    """Consecutive chain items become edges; an edge made by several chains is kept once, at its earliest t.
+
+    Paged over the (sorted) user ids the sequences came with, `page_size` users per query."""
+    earliest: dict[str, dict[int, dict[tuple[int, int], int]]] = {"rea": {}, "div": {}}
+    links = {"rea": 0, "div": 0}
+    for start in range(0, len(users), page_size):
+        after = users[start - 1] if start else -(2**62)
+        for record in graph.run(
+            driver,
+            settings,
+            "export/export_user_chains",
+            dataset=dataset,
+            statuses=list(statuses),
+            after=after,
+            limit=page_size,
+        ):
+            kind = KIND_OF_CHAIN[str(record["kind"])]
+            links[kind] += 1
+            user_edges = earliest[kind].setdefault(int(record["user"]), {})
+            items = [index_of[int(item)] for item in record["items"]]
+            for edge in itertools.pairwise(items):
+                user_edges[edge] = min(user_edges.get(edge, 2**62), int(record["t"]))
+    edges = {
+        kind: {
+            user: _as_tensors(sorted((src, dst, t) for (src, dst), t in found.items()))
+            for user, found in sorted(by_user.items())
+        }
+        for kind, by_user in earliest.items()
+    }
+    return edges, links
+
+
+def _as_tensors(rows: list[tuple[int, int, int]]) -> UserEdges:
+    table = torch.tensor(rows, dtype=torch.long).view(-1, 3)
+    return UserEdges(src=table[:, 0].contiguous(), dst=table[:, 1].contiguous(), t=table[:, 2].contiguous())
+
+
+class ReasoningGraphSource:
+    """The `GraphSource` of LLMRG: per row, the reasoning (and divergence) edges its prefix may see.
+
+    Nodes are the items on visible edges plus the row's most recent item (the readout anchor), so a user
+    without chains, or a prefix that precedes them all, gets a one-node graph."""
+
+    def __init__(self, export: Export, kinds: Sequence[str]) -> None:
+        unknown = set(kinds) - set(export.edges)
+        if unknown:
+            raise ValueError(f"no exported graphs of kind {sorted(unknown)}; exported: {sorted(export.edges)}")
+        self.kinds = tuple(kinds)
+        self._edges = export.edges
+
+    def graphs(self, user: int, history: Sequence[int]) -> Mapping[str, AnchoredGraph]:
+        if not history:
+            raise ValueError(f"user {user}: a row needs at least one history item")
+        return {kind: self._graph(self._edges[kind].get(user), history) for kind in self.kinds}
+
+    @staticmethod
+    def _graph(edges: UserEdges | None, history: Sequence[int]) -> AnchoredGraph:
+        last = torch.tensor([history[-1]], dtype=torch.long)
+        if edges is None:
+            return anchored_graph(last, [], anchor=0)
+        visible = edges.t < len(history)
+        src, dst = edges.src[visible], edges.dst[visible]
+        nodes = torch.unique(torch.cat([src, dst, last]))  # sorted
+        edge_index = torch.stack([torch.searchsorted(nodes, src), torch.searchsorted(nodes, dst)])
+        return anchored_graph(nodes, edge_index, anchor=int(torch.searchsorted(nodes, last)))

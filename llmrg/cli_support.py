@@ -1,0 +1,47 @@
+"""What every `llmrg` command shares: the stderr console, error reporting, JSON output, the settings."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from llmrg.errors import LLMRGError
+from llmrg.settings import Settings
+
+console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The Settings object the root command built (sub-commands reach it through the parent context)."""
+    while ctx is not None and not isinstance(ctx.obj, Settings):
+        ctx = ctx.parent  # type: ignore[assignment]
+    assert ctx is not None and isinstance(ctx.obj, Settings)
+    return ctx.obj
+
+
+def reports_errors(command: F) -> F:
+    """Turn the project's own errors into one red line on stderr and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except LLMRGError as exc:
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_json(payload: object) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")

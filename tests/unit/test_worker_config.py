@@ -1,0 +1,62 @@
+"""Celery configuration and the reliability rules `llmrg doctor` and `llmrg worker` enforce."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import make_settings
+from workers.config import LLM_TASKS, REASONING_QUEUE, celery_config, reliability_problems
+from workers.runs import RunOptions, RunStatus, outcome
+
+pytestmark = pytest.mark.unit
+
+
+def test_defaults_are_consistent_and_map_to_celery_options() -> None:
+    settings = make_settings()
+    assert reliability_problems(settings) == []
+    config = celery_config(settings)
+    assert config["task_acks_late"] is True and config["task_reject_on_worker_lost"] is True
+    assert config["worker_prefetch_multiplier"] == 1
+    assert config["task_soft_time_limit"] < config["task_time_limit"]
+    assert config["broker_transport_options"]["visibility_timeout"] > config["task_time_limit"]
+    assert config["broker_url"] == config["result_backend"] == settings.redis_url
+    assert {name: route["queue"] for name, route in config["task_routes"].items()} == dict.fromkeys(
+        LLM_TASKS, REASONING_QUEUE
+    )
+    assert config["beat_schedule"]["refresh-knowledge-base"]["task"] == "llmrg.refresh_knowledge_base"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"task_soft_time_limit_s": 100, "task_time_limit_s": 100}, "LLMRG_TASK_SOFT_TIME_LIMIT_S"),
+        ({"broker_visibility_timeout_s": 1800}, "LLMRG_BROKER_VISIBILITY_TIMEOUT_S"),
+        ({"task_retry_backoff_max_s": 9000}, "LLMRG_BROKER_VISIBILITY_TIMEOUT_S"),
+        ({"worker_acks_late": False}, "LLMRG_WORKER_ACKS_LATE"),
+        ({"worker_reject_on_lost": False}, "LLMRG_WORKER_REJECT_ON_LOST"),
+        ({"worker_prefetch_multiplier": 4}, "LLMRG_WORKER_PREFETCH"),
+        ({"task_retry_backoff_s": 700}, "LLMRG_TASK_RETRY_BACKOFF_S"),
+    ],
+)
+def test_each_inconsistency_is_named(overrides: dict[str, object], named: str) -> None:
+    problems = reliability_problems(make_settings(**overrides))
+    assert len(problems) == 1 and named in problems[0]
+
+
+def test_run_options_override_only_what_they_set() -> None:
+    settings = make_settings(divergent_enabled=False, kb_enabled=True)
+    kept = RunOptions().apply(settings)
+    assert (kept.divergent_enabled, kept.kb_enabled, kept.verify_enabled) == (False, True, True)
+    naive = RunOptions(divergent=True, naive=True).apply(settings)
+    assert (naive.divergent_enabled, naive.kb_enabled, naive.reason_steps_per_call) == (True, False, 1)
+    assert RunOptions.from_dict(RunOptions(kb=False).as_dict()) == RunOptions(kb=False)
+    with pytest.raises(ValueError, match="unknown run options"):
+        RunOptions.from_dict({"verfy": False})
+
+
+@pytest.mark.parametrize(
+    ("done", "failed", "status"),
+    [(3, 0, RunStatus.SUCCESS), (2, 1, RunStatus.PARTIAL), (0, 3, RunStatus.FAILED), (1, 1, RunStatus.RUNNING)],
+)
+def test_run_outcome(done: int, failed: int, status: RunStatus) -> None:
+    assert outcome({"users_total": 3, "users_done": done, "users_failed": failed}) is status

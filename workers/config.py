@@ -1,0 +1,102 @@
+"""Celery configuration derived from the one settings object.
+
+The reliability choices follow Celery's guidance for long, expensive tasks on a Redis broker:
+late acknowledgement with `task_reject_on_worker_lost` (a task whose process dies is delivered again),
+prefetch 1 (no task waits behind another in a busy process), soft and hard time limits, and a visibility
+timeout longer than the hard limit and the longest retry countdown (Redis redelivers any message not
+acknowledged within it, so a shorter one would run a healthy task twice).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from llmrg.settings import Settings
+
+REASONING_QUEUE = "reasoning"
+"""LLM-bound tasks. Light bookkeeping (finishing runs, planning refreshes) uses Celery's default queue."""
+DEFAULT_QUEUE = "celery"
+LLM_TASKS = ("llmrg.reason_user", "llmrg.verify_chain")
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "broker_url": settings.redis_url,
+        "result_backend": settings.redis_url,
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_acks_late": settings.worker_acks_late,
+        "task_reject_on_worker_lost": settings.worker_reject_on_lost,
+        "worker_prefetch_multiplier": settings.worker_prefetch_multiplier,
+        "worker_concurrency": settings.worker_concurrency,
+        "task_soft_time_limit": settings.task_soft_time_limit_s,
+        "task_time_limit": settings.task_time_limit_s,
+        "broker_transport_options": {
+            "visibility_timeout": settings.broker_visibility_timeout_s,
+            # kombu scans for expired unacknowledged messages every interval x throttle seconds
+            "unacked_restore_interval": settings.broker_restore_interval_s,
+            "unacked_restore_throttle": 1,
+        },
+        "result_backend_transport_options": {"visibility_timeout": settings.broker_visibility_timeout_s},
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": 20,
+        "redis_backend_health_check_interval": 10,
+        "redis_socket_keepalive": True,
+        "result_expires": timedelta(days=7),
+        "result_extended": True,
+        "task_track_started": True,
+        "task_send_sent_event": True,
+        "worker_send_task_events": True,
+        "task_routes": {name: {"queue": REASONING_QUEUE} for name in LLM_TASKS},
+        "task_default_queue": DEFAULT_QUEUE,
+        "beat_schedule": beat_schedule(settings),
+        "timezone": "UTC",
+    }
+
+
+def beat_schedule(settings: Settings) -> dict[str, Any]:
+    return {
+        "refresh-knowledge-base": {
+            "task": "llmrg.refresh_knowledge_base",
+            "schedule": timedelta(seconds=settings.refresh_interval_s),
+            "options": {"expires": settings.refresh_interval_s},
+        }
+    }
+
+
+def reliability_problems(settings: Settings) -> list[str]:
+    """Inconsistent reliability settings, each as one sentence naming the variables to change."""
+    problems = []
+    if settings.task_soft_time_limit_s >= settings.task_time_limit_s:
+        problems.append(
+            f"the soft time limit ({settings.task_soft_time_limit_s:g} s, LLMRG_TASK_SOFT_TIME_LIMIT_S) must be below "
+            f"the hard one ({settings.task_time_limit_s:g} s, LLMRG_TASK_TIME_LIMIT_S), or tasks never clean up"
+        )
+    longest_hold = max(settings.task_time_limit_s, settings.task_retry_backoff_max_s)
+    if settings.broker_visibility_timeout_s <= longest_hold:
+        problems.append(
+            f"the broker visibility timeout ({settings.broker_visibility_timeout_s:g} s, "
+            "LLMRG_BROKER_VISIBILITY_TIMEOUT_S) must exceed the hard time limit and the longest retry countdown "
+            f"({longest_hold:g} s), or Redis delivers running tasks a second time"
+        )
+    if not settings.worker_acks_late:
+        problems.append("LLMRG_WORKER_ACKS_LATE is off: a task lost with its worker is never delivered again")
+    if settings.worker_acks_late and not settings.worker_reject_on_lost:
+        problems.append(
+            "LLMRG_WORKER_REJECT_ON_LOST is off: with late acks, a task whose process is killed is acknowledged "
+            "as failed instead of being delivered again"
+        )
+    if settings.worker_prefetch_multiplier != 1:
+        problems.append(
+            f"LLMRG_WORKER_PREFETCH is {settings.worker_prefetch_multiplier}: LLM tasks are long, use 1 so no task "
+            "waits behind another in a busy process"
+        )
+    if settings.task_retry_backoff_s > settings.task_retry_backoff_max_s:
+        problems.append("LLMRG_TASK_RETRY_BACKOFF_S exceeds LLMRG_TASK_RETRY_BACKOFF_MAX_S")
+    if settings.user_lock_wait_s >= settings.broker_visibility_timeout_s:
+        problems.append("LLMRG_USER_LOCK_WAIT_S must be below the broker visibility timeout")
+    return problems

@@ -1,0 +1,175 @@
+"""Run records in Neo4j: one (:Run) per fan-out, one (:RunTask) per user, (:DeadLetter) for poison tasks.
+
+The records, not Celery's result backend, are the source of truth for a run's progress and totals: they
+are keyed (MERGE), written by the tasks themselves, survive a Redis restart, and are what `llmrg runs`,
+`llmrg run --wait` and the exploration queries read.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import neo4j
+
+from llmrg import graph
+from llmrg.errors import LLMRGError
+from llmrg.settings import Settings
+
+TASK_COUNTERS = (
+    "llm_calls",
+    "llm_retries",
+    "prompt_tokens",
+    "completion_tokens",
+    "kb_hits",
+    "kb_misses",
+    "steps",
+    "steps_failed",
+    "chains_verified",
+    "chains_unverified",
+    "chains_rejected",
+    "chains_reused",
+    "divergent_chains",
+    "wall_s",
+)
+"""What a finished user task stores (the keys of `ReasonStats.as_json()` that runs add up)."""
+TOTALS = (
+    "users_total",
+    "users_done",
+    "users_failed",
+    "users_running",
+    "users_retrying",
+    "retries",
+    "dead_letters",
+    *(name for name in TASK_COUNTERS if name != "wall_s"),
+)
+"""A run's totals over its task records (`fetch_run.cypher` returns each by this name)."""
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCESS = "success"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class UnknownRunError(LLMRGError):
+    """No run with that id."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What a reasoning run changes from the settings (the CLI's ablation flags), sent with every task.
+
+    None keeps the worker's configured value."""
+
+    verify: bool | None = None
+    kb: bool | None = None
+    divergent: bool | None = None
+    naive: bool = False
+
+    def apply(self, settings: Settings) -> Settings:
+        update: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("verify_enabled", self.verify),
+                ("kb_enabled", self.kb),
+                ("divergent_enabled", self.divergent),
+            )
+            if value is not None
+        }
+        if self.naive:
+            update |= {"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}
+        return settings.model_copy(update=update)
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, bool | None]) -> RunOptions:
+        """From a task's JSON arguments (unknown keys are an error, so a typo cannot silently ablate)."""
+        unknown = set(payload) - {"verify", "kb", "divergent", "naive"}
+        if unknown:
+            raise ValueError(f"unknown run options {sorted(unknown)}")
+        return cls(payload.get("verify"), payload.get("kb"), payload.get("divergent"), bool(payload.get("naive")))
+
+    def as_dict(self) -> dict[str, bool | None]:
+        return {"verify": self.verify, "kb": self.kb, "divergent": self.divergent, "naive": self.naive}
+
+
+def new_run_id(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4().hex[:12]}"
+
+
+def create_run(
+    driver: neo4j.Driver,
+    settings: Settings,
+    run_id: str,
+    kind: str,
+    dataset: str,
+    users: list[int],
+    options: RunOptions,
+) -> None:
+    run = {
+        "id": run_id,
+        "kind": kind,
+        "dataset": dataset,
+        "users_total": len(users),
+        "options": json.dumps(options.as_dict(), sort_keys=True),
+    }
+    graph.run(driver, settings, "workers/merge_run", run=run, users=users)
+
+
+def task_stats(summary: Mapping[str, Any]) -> dict[str, float | int]:
+    """The counters of a user's `ReasonStats.as_json()` that a task record keeps."""
+    return {name: summary[name] for name in TASK_COUNTERS}
+
+
+def read_run(driver: neo4j.Driver, settings: Settings, run_id: str) -> dict[str, Any]:
+    """The run's stored fields with live totals over its tasks, as the `--json` record."""
+    records = graph.run(driver, settings, "workers/fetch_run", run_id=run_id)
+    if not records:
+        raise UnknownRunError(f"no run {run_id!r}; `llmrg runs` lists the recorded ones")
+    record = records[0]
+    stored = dict(record["run"])
+    run: dict[str, Any] = {
+        "run_id": stored["id"],
+        "kind": stored["kind"],
+        "dataset": stored["dataset"],
+        "status": stored["status"],
+        "options": json.loads(stored.get("options") or "{}"),
+        "created_at": _iso(stored.get("created_at")),
+        "finished_at": _iso(stored.get("finished_at")),
+    }
+    run |= {name: int(record[name]) for name in TOTALS}
+    return run
+
+
+def outcome(run: Mapping[str, Any]) -> RunStatus:
+    """success: every user done; failed: none done; partial: some failed; running while any is open."""
+    if run["users_done"] + run["users_failed"] < run["users_total"]:
+        return RunStatus.RUNNING
+    if run["users_failed"] == 0:
+        return RunStatus.SUCCESS
+    return RunStatus.FAILED if run["users_done"] == 0 else RunStatus.PARTIAL
+
+
+def finish_run(driver: neo4j.Driver, settings: Settings, run_id: str) -> dict[str, Any]:
+    """Store the totals and the final status once every task has ended (a no-op while any is open)."""
+    run = read_run(driver, settings, run_id)
+    status = outcome(run)
+    if status is not RunStatus.RUNNING:
+        totals = {name: run[name] for name in TOTALS}
+        graph.run(driver, settings, "workers/set_run_outcome", run_id=run_id, totals=totals, status=status.value)
+        run = read_run(driver, settings, run_id)
+    return run
+
+
+def list_runs(driver: neo4j.Driver, settings: Settings, limit: int) -> list[dict[str, Any]]:
+    ids = [str(record["id"]) for record in graph.run(driver, settings, "workers/list_runs", limit=limit)]
+    return [read_run(driver, settings, run_id) for run_id in ids]
+
+
+def _iso(value: Any) -> str | None:
+    return value.iso_format() if hasattr(value, "iso_format") else (str(value) if value is not None else None)
