@@ -1,7 +1,7 @@
 """Regenerate the README's performance section from bench/results/*.json (figures are never typed by hand).
 
-Run: `python -m bench.report` (part of `make bench`). Replaces the text between
-`<!-- bench:ingest:start -->` and `<!-- bench:ingest:end -->` in README.md.
+Run: `python -m bench.report` (part of `make bench`). Replaces the text between `<!-- bench:NAME:start -->` and
+`<!-- bench:NAME:end -->` in README.md for every benchmark whose JSON exists (ingest, workers).
 """
 
 from __future__ import annotations
@@ -44,6 +44,41 @@ def ingest_section(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def workers_section(result: dict[str, Any]) -> str:
+    overhead = result["overhead"]
+    throughput = result["throughput"]
+    lines = [
+        f"Reasoning on Celery workers, ML-1M, last {result['settings']['reason_max_targets']} positions per user, "
+        f"knowledge base and divergent extension off, on {one_line(result['machine'])}, "
+        f"commit `{result['machine']['commit']}`:",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+    ]
+    for row in overhead.values():
+        latency = f"scripted model answering in {row['latency_ms']} ms"
+        lines += [
+            f"| in-process, s/user ({latency}, {row['users']} users) | {row['in_process_s_per_user']:.3f} |",
+            f"| on one worker, s/user (same users, same model) | {row['workers_s_per_user']:.3f} |",
+            f"| queue overhead per task, {row['latency_ms']} ms model (target < "
+            f"{result['targets']['overhead_below']:.0%}) | {row['overhead']:+.1%} "
+            f"({1000 * row['overhead_s_per_user']:.0f} ms) |",
+        ]
+    for key in sorted(throughput):
+        row = throughput[key]
+        lines += [
+            f"| {row['workers']} worker process(es), {result['model']}: users/min | {row['users_per_min']:.2f} |",
+            f"| {row['workers']} worker process(es): LLM server busy | {row['llm_server_utilisation']:.0%} |",
+        ]
+    lines += [
+        "",
+        f"Two workers give **{result['speedup_2_vs_1_workers']:.2f}x** the throughput of one; the bottleneck is "
+        f"{result['bottleneck']}. Produced by `make bench-workers` (`python -m bench.workers`); raw numbers in "
+        "`bench/results/workers.json`.",
+    ]
+    return "\n".join(lines)
+
+
 def replace_section(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- bench:{name}:start -->\n).*?(<!-- bench:{name}:end -->)", re.DOTALL)
     if not pattern.search(text):
@@ -53,8 +88,11 @@ def replace_section(text: str, name: str, body: str) -> str:
 
 def main() -> None:
     text = README.read_text(encoding="utf-8")
-    result = json.loads((RESULTS / "ingest.json").read_text())
-    README.write_text(replace_section(text, "ingest", ingest_section(result)), encoding="utf-8")
+    for name, render in (("ingest", ingest_section), ("workers", workers_section)):
+        path = RESULTS / f"{name}.json"
+        if path.is_file():
+            text = replace_section(text, name, render(json.loads(path.read_text())))
+    README.write_text(text, encoding="utf-8")
     print(f"updated {README}")
 
 

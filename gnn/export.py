@@ -190,6 +190,11 @@ class ReasoningGraphSource:
             raise ValueError(f"no exported graphs of kind {sorted(unknown)}; exported: {sorted(export.edges)}")
         self.kinds = tuple(kinds)
         self._edges = export.edges
+        self._fingerprint = export.fingerprint()
+
+    def fingerprint(self) -> str:
+        """Identifies the exported graphs, so a checkpoint is never resumed over different reasoning."""
+        return self._fingerprint
 
     def graphs(self, user: int, history: Sequence[int]) -> Mapping[str, AnchoredGraph]:
         if not history:

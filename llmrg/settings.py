@@ -218,6 +218,34 @@ class Settings(BaseSettings):
     )
     refresh_grown_users: bool = Field(True, validation_alias=_env("LLMRG_REFRESH_GROWN_USERS"))
 
+    # -- training and evaluation (gnn/); the method spec's defaults
+    train_hidden: int = Field(64, ge=1, validation_alias=_env("LLMRG_TRAIN_HIDDEN"))
+    train_batch_size: int = Field(256, ge=1, validation_alias=_env("LLMRG_TRAIN_BATCH_SIZE"))
+    train_lr: float = Field(1e-3, gt=0, validation_alias=_env("LLMRG_TRAIN_LR"))
+    train_epochs: int = Field(200, ge=1, validation_alias=_env("LLMRG_TRAIN_EPOCHS"))
+    train_patience: int = Field(10, ge=1, validation_alias=_env("LLMRG_TRAIN_PATIENCE"))
+    train_max_len: dict[str, int] = Field(
+        default_factory=lambda: {"ml-1m": 200, "ml-1m-all": 200, "beauty": 50, "*": 50},
+        validation_alias=_env("LLMRG_TRAIN_MAX_LEN"),
+        description="Longest input sequence per dataset ('*' for any other).",
+    )
+    train_device: str = Field(
+        "auto", validation_alias=_env("LLMRG_TRAIN_DEVICE"), description="cpu, cuda, or auto (cuda when present)."
+    )
+    train_exclude_history: bool = Field(
+        True,
+        validation_alias=_env("LLMRG_TRAIN_EXCLUDE_HISTORY"),
+        description="Full ranking leaves out items already in the user's input history (RecBole's convention).",
+    )
+    train_fusion: str = Field("linear", validation_alias=_env("LLMRG_TRAIN_FUSION"), description="ψ: linear or mlp.")
+    train_gnn_steps: int = Field(1, ge=0, validation_alias=_env("LLMRG_TRAIN_GNN_STEPS"))
+    train_max_rows: int = Field(
+        0,
+        ge=0,
+        validation_alias=_env("LLMRG_TRAIN_MAX_ROWS"),
+        description="Train on a seeded subset of this many training rows (0 = all; a departure, for quick runs).",
+    )
+
     def for_dataset(self, table: dict[str, T], dataset: str) -> T:
         """A per-dataset setting: the dataset's own entry, else the '*' default."""
         return table[dataset] if dataset in table else table["*"]

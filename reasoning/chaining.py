@@ -46,7 +46,7 @@ def chaining_messages(
     user_input = (
         f"Profile: {context.profile_line()}\n"
         f"History:\n{history_block(context)}\n"
-        f"Existing chains:\n{chains_block(existing)}\n"
+        f"Existing chains:\n{chains_block(chain for chain in existing if _within(chain, context))}\n"
         f"Targets: {', '.join(str(target) for target in targets)}"
     )
     return prompt.messages(
@@ -55,6 +55,12 @@ def chaining_messages(
         max_premises=settings.reason_max_chain_items - 1,
         reason_chars=settings.reason_reason_chars,
     )
+
+
+def _within(chain: Candidate, context: UserContext) -> bool:
+    """Whether the prompt's history shows every item of the chain (knowledge-base chains of later steps in
+    the same window are left out: the prompt ends at the window's last LLM target)."""
+    return bool(chain.local_items) and max(chain.local_items) < len(context.window)
 
 
 def propose_chains(

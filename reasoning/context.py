@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import neo4j
@@ -34,6 +34,11 @@ class UserContext:
 
     def item_at(self, local: int) -> HistoryItem:
         return self.window[local]
+
+    def up_to(self, local: int) -> UserContext:
+        """The same user seen only up to window index `local`: what a prompt about steps <= local may show,
+        so nothing the LLM writes for a step depends on items the user chose later."""
+        return replace(self, window=self.window[: local + 1])
 
     def profile_line(self) -> str:
         parts = [str(self.profile[name]) for name in PROFILE_FIELDS if self.profile.get(name) not in (None, "")]

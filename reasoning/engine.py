@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import neo4j
@@ -98,13 +98,14 @@ class ReasoningEngine:
         done = store.reasoned_positions(self.driver, self.settings, self.dataset, user)
         self.stats.steps_already_done += sum(1 for item in context.window[1:] if item.pos in done)
         known: list[Candidate] = []
-        created: list[Candidate] = []
         for window in chaining.target_windows(context, self.settings, done):
             remaining = [local for local in window if not self._reuse(context, local, known)]
-            if remaining:
-                created += self._reason_window(context, remaining, known)
-        if created and self.settings.divergent_enabled and self.divergent_llm is not None:
-            self._diverge(context, created[-self.settings.divergent_max_chains :])
+            if not remaining:
+                continue
+            seen = context.up_to(max(remaining))
+            created = self._reason_window(seen, remaining, known)
+            if created and self.settings.divergent_enabled and self.divergent_llm is not None:
+                self._diverge(seen, created[-self.settings.divergent_max_chains :])
         self.stats.users += 1
         self.stats.wall_s += time.perf_counter() - started
         return context.window[-1].pos + 1 if context.window else 0
@@ -138,8 +139,14 @@ class ReasoningEngine:
         return True
 
     def _reason_window(self, context: UserContext, targets: list[int], known: list[Candidate]) -> list[Candidate]:
-        """Chain, verify and store one window; returns the chains accepted for this user."""
+        """Chain, verify and store one window; returns the chains accepted for this user.
+
+        `context` ends at the window's last target: the prompts show nothing later. Every chain of the window
+        is stamped with that last target's position (not its own target's), because the one prompt that
+        proposed it showed the user up to there: the graph of a prefix S_u[:L] keeps chains with t < L, so
+        no training row sees a chain chosen by an LLM that saw the row's own target."""
         positions = [context.item_at(local).pos for local in targets]
+        seen_until = context.window[-1].pos
         try:
             result = chaining.propose_chains(self.llm, context, self.settings, targets, known)
         except LLMOutputRejected:
@@ -154,13 +161,15 @@ class ReasoningEngine:
             return []
         self.stats.chains_proposed += result.proposed
         self._count_rejections(result.rejected)
-        questions = verification.mask_questions(result.candidates, context, self.settings.verify_masks)
-        scored, unverifiable = self._verify(context, result.candidates, questions, None)
+        candidates = [replace(candidate, t=seen_until) for candidate in result.candidates]
+        questions = verification.mask_questions(candidates, context, self.settings.verify_masks)
+        scored, unverifiable = self._verify(context, candidates, questions, None)
         accepted = [self._store(context, chain) for chain in scored]
         known += [chain for chain in accepted if chain is not None]
-        answered = [pos for pos in positions if pos not in unverifiable]
-        store.mark_reasoned(self.driver, self.settings, self.dataset, context.user, answered)
-        self.stats.steps_failed += len(unverifiable)
+        if unverifiable:  # the window is asked again on a rerun, as one prompt, like the first time
+            self.stats.steps_failed += len(targets)
+            return [chain for chain in accepted if chain is not None]
+        store.mark_reasoned(self.driver, self.settings, self.dataset, context.user, positions)
         return [chain for chain in accepted if chain is not None]
 
     def _diverge(self, context: UserContext, chains: list[Candidate]) -> None:
@@ -234,7 +243,7 @@ class ReasoningEngine:
         questions: list[verification.MaskQuestion],
         options: list[str] | None,
     ) -> tuple[list[ScoredChain], set[int]]:
-        """Scored chains, and the positions whose chains could not be verified (the LLM was unavailable)."""
+        """Scored chains, and the indices of the chains that could not be verified (the LLM was unavailable)."""
         if not candidates:
             return [], set()
         if not self.settings.verify_enabled:
@@ -254,5 +263,4 @@ class ReasoningEngine:
                     raise
                 failed_chains.update(question.chain for question in batch)
         scored = verification.score_chains(candidates, questions, choices, self.tau)
-        unverifiable = {candidates[index].t for index in failed_chains}
-        return [chain for index, chain in enumerate(scored) if index not in failed_chains], unverifiable
+        return [chain for index, chain in enumerate(scored) if index not in failed_chains], failed_chains

@@ -52,12 +52,12 @@ def test_export_counts_and_tensors_are_exact(reasoned: str, services: Settings, 
     assert data.item_features[0].tolist() == [0, 0, 0], "row 0 is the padding item"
     rea = export.edges["rea"][1]
     assert list(zip(rea.src.tolist(), rea.dst.tolist(), rea.t.tolist(), strict=True)) == [
-        (1, 2, 1),
-        (2, 3, 2),
-        (3, 4, 3),
+        (1, 2, 4),
+        (2, 3, 4),
+        (3, 4, 4),
         (4, 5, 4),
         (5, 6, 5),
-    ], "the oracle links each step to the item before it, stamped with the target's position"
+    ], "the oracle links each step to the item before it, stamped with the last position its prompt showed"
 
 
 def test_export_is_reproducible(reasoned: str, services: Settings, driver: neo4j.Driver) -> None:

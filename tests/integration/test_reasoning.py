@@ -112,10 +112,12 @@ def test_oracle_user_gets_exact_verified_chains_with_provenance(
         "rejected_by_reason": {},
         "wall_s": 0,
     }
+    # Two windows (targets at positions 1-4, then 5); a chain is stamped with the last position its prompt
+    # showed, so the graph of a prefix never holds a chain chosen by an LLM that saw what came next.
     assert [(c["t"], c["items"], c["status"], c["reused"]) for c in user_chains(driver, 1)] == [
-        (1, [1, 2], "verified", False),
-        (2, [2, 3], "verified", False),
-        (3, [3, 4], "verified", False),
+        (4, [1, 2], "verified", False),
+        (4, [2, 3], "verified", False),
+        (4, [3, 4], "verified", False),
         (4, [4, 5], "verified", False),
         (5, [5, 6], "verified", False),
     ]
@@ -179,20 +181,21 @@ def test_divergent_extension_maps_imagined_items_and_verifies_them(
 ) -> None:
     settings = services.model_copy(update={"llm_base_url": scripted.base_url, "divergent_max_chains": 4})
     stats = reason(driver, settings, [1], divergent=True)
-    assert (stats.llm.calls, stats.divergent_chains, stats.chains_verified) == (6, 8, 13)
-    assert stats.rejected_by_reason == {"already_seen": 4}
+    # One imagination call (and one verification call) per window, each seeing the history up to its window.
+    assert (stats.llm.calls, stats.divergent_chains, stats.chains_verified) == (8, 10, 15)
+    assert stats.rejected_by_reason == {"already_seen": 5}
     imagined = rows(
         driver,
         """
         MATCH (:User {dataset: $d, id: 1})-[l:HAS_CHAIN]->(c:Chain {kind: 'divergent'})-[m:IMAGINED]->(i:Item)
         RETURN l.t AS t, c.premises AS premises, i.id AS item, m.text AS text, m.similarity >= 0.6 AS close,
                c.status AS status, c.score AS score
-        ORDER BY t, item""",
+        ORDER BY t, premises, item""",
         d=DATASET,
     )
     assert [(r["t"], r["premises"], r["item"], r["text"], r["close"], r["status"], r["score"]) for r in imagined] == [
-        (t, [t, t + 1], item, text, True, "verified", score)
-        for t in (2, 3, 4, 5)
+        (t, premises, item, text, True, "verified", score)
+        for t, premises in ((4, [1, 2]), (4, [2, 3]), (4, [3, 4]), (4, [4, 5]), (5, [5, 6]))
         for item, text, score in ((7, "Godfather: Part II, The (1974)", 50.0), (9, "Aliens (1986)", 100.0))
     ]
 
@@ -215,7 +218,7 @@ def test_unsafe_or_invalid_chains_are_rejected_and_never_stored(
     evil = {
         "steps": [
             {"target": 1, "chains": [{"links": [{"item": 0, "reason": "`}) DETACH DELETE n //"}]}]},
-            {"target": 2, "chains": [{"links": [{"item": 5, "reason": "from the future"}]}]},
+            {"target": 2, "chains": [{"links": [{"item": 3, "reason": "from the future"}]}]},
             {"target": 3, "chains": [{"links": [{"item": 3, "reason": "loop"}]}]},
             {"target": 4, "chains": [{"links": [{"item": 42, "reason": "no such item"}]}]},
         ]

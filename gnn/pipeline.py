@@ -1,0 +1,183 @@
+"""From the settings to a trained, evaluated model: the paper's variants, where runs live, what they print.
+
+Variants (the paper's controls): `base` (the sequential model alone), `seq` (+ SR-GNN on the plain sequence
+graph, no LLM), `llmrg` (+ G_rea and G_div), `llmrg-no-div` (w/o divergent extension), `llmrg-no-verify`
+(w/o verification: unverified chains from a `--no-verify` reasoning run are admitted too).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import neo4j
+import torch
+
+from gnn import checkpoint
+from gnn.config import TrainConfig
+from gnn.data import GraphSource, SequenceData, resolve_graph_source, split
+from gnn.evaluate import evaluate
+from gnn.export import ACCEPTED, Export, ReasoningGraphSource, export_dataset
+from gnn.models import MODELS
+from gnn.train import TrainResult, build_recommender, train
+from llmrg.errors import ConfigError
+from llmrg.settings import Settings
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    graph_kinds: tuple[str, ...]
+    statuses: tuple[str, ...] = ACCEPTED
+
+
+VARIANTS = {
+    variant.name: variant
+    for variant in (
+        Variant("base", ()),
+        Variant("seq", ("seq",)),
+        Variant("llmrg", ("rea", "div")),
+        Variant("llmrg-no-div", ("rea",)),
+        Variant("llmrg-no-verify", ("rea", "div"), ("verified", "unverified")),
+    )
+}
+
+
+def variant(name: str) -> Variant:
+    if name not in VARIANTS:
+        raise ConfigError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
+    return VARIANTS[name]
+
+
+def run_dir(settings: Settings, dataset: str, model: str, chosen: Variant, seed: int) -> Path:
+    return settings.state_dir / "train" / dataset / model / chosen.name / f"seed{seed}"
+
+
+def train_config(
+    settings: Settings, dataset: str, model: str, chosen: Variant, seed: int, epochs: int | None
+) -> TrainConfig:
+    if model not in MODELS:
+        raise ConfigError(f"unknown model {model!r}; known: {', '.join(sorted(MODELS))}")
+    if settings.train_fusion not in ("linear", "mlp"):
+        raise ConfigError(f"LLMRG_TRAIN_FUSION must be linear or mlp, not {settings.train_fusion!r}")
+    device = settings.train_device
+    if device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"LLMRG_TRAIN_DEVICE must be auto, cpu or cuda, not {device!r}")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return TrainConfig(
+        model=model,  # validated by pydantic against the known models
+        hidden=settings.train_hidden,
+        graph_kinds=chosen.graph_kinds,
+        fusion=settings.train_fusion,
+        gnn_steps=settings.train_gnn_steps,
+        batch_size=settings.train_batch_size,
+        lr=settings.train_lr,
+        epochs=epochs or settings.train_epochs,
+        patience=settings.train_patience,
+        max_len=settings.for_dataset(settings.train_max_len, dataset),
+        seed=seed,
+        device=device,
+        exclude_history=settings.train_exclude_history,
+        checkpoint_dir=run_dir(settings, dataset, model, chosen, seed),
+        max_train_rows=settings.train_max_rows or None,
+    )
+
+
+def prepare(
+    driver: neo4j.Driver, settings: Settings, dataset: str, chosen: Variant, reasoned_only: bool, progress: bool
+) -> tuple[Export, SequenceData, GraphSource | None]:
+    """Export the dataset (and its graphs) for one variant; `reasoned_only` keeps users with reasoning chains."""
+    export = export_dataset(driver, settings, dataset, statuses=chosen.statuses, progress=progress)
+    data = export.data
+    if reasoned_only:
+        users = set(export.edges["rea"])
+        if not users:
+            raise ConfigError(f"no user of {dataset!r} has reasoning chains; run `llmrg run reason` first")
+        data = SequenceData(
+            dataset=data.dataset,
+            n_items=data.n_items,
+            sequences={user: items for user, items in data.sequences.items() if user in users},
+            item_features=data.item_features,
+            n_features=data.n_features,
+        )
+    graph_kinds = tuple(kind for kind in chosen.graph_kinds if kind != "seq")
+    graphs = ReasoningGraphSource(export, graph_kinds) if graph_kinds else None
+    return export, data, graphs
+
+
+def report(result: TrainResult, chosen: Variant, reasoned_only: bool) -> dict[str, Any]:
+    """The `--json` record: the issue's keys first (`test`, `valid`, `epoch_s`), then everything else."""
+    payload = result.as_json()
+    return {
+        "test": payload["test"],
+        "valid": payload["valid"],
+        "epoch_s": payload["epoch_s"],
+        "variant": chosen.name,
+        "reasoned_users_only": reasoned_only,
+        **{key: value for key, value in payload.items() if key not in ("test", "valid", "epoch_s")},
+    }
+
+
+def run_training(
+    driver: neo4j.Driver,
+    settings: Settings,
+    dataset: str,
+    model: str,
+    chosen: Variant,
+    seed: int,
+    epochs: int | None,
+    *,
+    reasoned_only: bool = False,
+    resume: bool = True,
+    progress: bool = True,
+) -> dict[str, Any]:
+    config = train_config(settings, dataset, model, chosen, seed, epochs)
+    _, data, graphs = prepare(driver, settings, dataset, chosen, reasoned_only, progress)
+    if model == "fdsa" and data.item_features is None:
+        raise ConfigError(f"fdsa reads item attributes and {dataset!r} has none (ingest an item table with them)")
+    try:
+        trained = train(data, config, graphs, progress=progress, resume=resume)
+    except checkpoint.CheckpointMismatchError as exc:
+        raise ConfigError(f"{exc} (train with --no-resume to start this run over)") from None
+    result = report(trained, chosen, reasoned_only)
+    assert config.checkpoint_dir is not None
+    (config.checkpoint_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def evaluate_checkpoint(
+    driver: neo4j.Driver,
+    settings: Settings,
+    dataset: str,
+    model: str,
+    chosen: Variant,
+    seed: int,
+    *,
+    reasoned_only: bool = False,
+) -> dict[str, Any]:
+    """Load the run's best.pt and evaluate it on valid and test (the same full ranking as training)."""
+    config = train_config(settings, dataset, model, chosen, seed, None)
+    assert config.checkpoint_dir is not None
+    best = config.checkpoint_dir / checkpoint.BEST
+    if not best.is_file():
+        raise ConfigError(f"no trained model at {best}; run `llmrg train` with the same options first")
+    saved = checkpoint.load(best, torch.device(config.device))
+    trained = TrainConfig.model_validate(saved["config"])
+    _, data, graphs = prepare(driver, settings, dataset, chosen, reasoned_only, progress=False)
+    recommender = build_recommender(data, trained).to(torch.device(config.device))
+    recommender.load_state_dict(saved["model"])
+    source = resolve_graph_source(trained.graph_kinds, trained.max_len, graphs)
+    rows = split(data)
+    return {
+        "test": evaluate(recommender, rows.test, data, trained, source),
+        "valid": evaluate(recommender, rows.valid, data, trained, source),
+        "epoch": saved["epoch"],
+        "model": model,
+        "dataset": dataset,
+        "variant": chosen.name,
+        "seed": seed,
+        "checkpoint": str(best),
+    }

@@ -1,0 +1,153 @@
+"""`llmrg train`, `llmrg evaluate`, `llmrg results`: the learning half (gnn/) from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from llmrg import graph
+from llmrg.cli_support import JsonFlag, console, print_json, reports_errors, settings_of
+from llmrg.errors import ConfigError
+
+ModelOption = Annotated[str, typer.Option(help="sasrec, bert4rec, fdsa, cl4srec or duorec.")]
+DatasetOption = Annotated[str, typer.Option(help="A stored dataset.")]
+SeedOption = Annotated[int, typer.Option(help="Training seed.")]
+LLMRGFlag = Annotated[bool, typer.Option("--llmrg", help="Fuse the reasoning graphs G_rea and G_div (LLMRG).")]
+SeqGraphFlag = Annotated[bool, typer.Option("--seq-graph", help="Control: SR-GNN on the plain sequence graph.")]
+NoDivergentFlag = Annotated[bool, typer.Option("--no-divergent", help="With --llmrg: G_rea only (w/o divergent).")]
+UnverifiedFlag = Annotated[
+    bool, typer.Option("--unverified", help="With --llmrg: admit unverified chains too (w/o verification).")
+]
+ReasonedOnlyFlag = Annotated[
+    bool, typer.Option("--reasoned-only", help="Only users with reasoning chains (the paper's ablation setting).")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)
+    app.command()(evaluate)
+    app.command()(results)
+
+
+def variant_name(llmrg: bool, seq_graph: bool, no_divergent: bool, unverified: bool) -> str:
+    if llmrg and seq_graph:
+        raise ConfigError("--llmrg and --seq-graph are different variants; choose one")
+    if (no_divergent or unverified) and not llmrg:
+        raise ConfigError("--no-divergent and --unverified modify --llmrg")
+    if no_divergent and unverified:
+        raise ConfigError("one ablation at a time: --no-divergent or --unverified")
+    if seq_graph:
+        return "seq"
+    if not llmrg:
+        return "base"
+    return "llmrg-no-div" if no_divergent else "llmrg-no-verify" if unverified else "llmrg"
+
+
+@reports_errors
+def train(
+    ctx: typer.Context,
+    dataset: DatasetOption = "ml-1m",
+    model: ModelOption = "duorec",
+    llmrg: LLMRGFlag = False,
+    seq_graph: SeqGraphFlag = False,
+    no_divergent: NoDivergentFlag = False,
+    unverified: UnverifiedFlag = False,
+    reasoned_only: ReasonedOnlyFlag = False,
+    seed: SeedOption = 0,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Most epochs (early stopping may end sooner).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from the run's last checkpoint if there is one.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Train a model on the leave-one-out split (full ranking, early stopping on valid NDCG@10)."""
+    from gnn import pipeline
+
+    settings = settings_of(ctx)
+    chosen = pipeline.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
+    with graph.open_driver(settings) as driver:
+        result = pipeline.run_training(
+            driver,
+            settings,
+            dataset,
+            model,
+            chosen,
+            seed,
+            epochs,
+            reasoned_only=reasoned_only,
+            resume=resume,
+            progress=progress and not as_json,
+        )
+    if as_json:
+        print_json(result)
+        return
+    _metrics_table(result, f"{model} {chosen.name} on {dataset}, seed {seed}")
+    console.print(f"best epoch {result['best_epoch']} of {result['epochs_run']}, {result['epoch_s']:.1f} s/epoch")
+
+
+@reports_errors
+def evaluate(
+    ctx: typer.Context,
+    dataset: DatasetOption = "ml-1m",
+    model: ModelOption = "duorec",
+    llmrg: LLMRGFlag = False,
+    seq_graph: SeqGraphFlag = False,
+    no_divergent: NoDivergentFlag = False,
+    unverified: UnverifiedFlag = False,
+    reasoned_only: ReasonedOnlyFlag = False,
+    seed: SeedOption = 0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Evaluate a trained run's best checkpoint on valid and test (HR@5/10, NDCG@5/10, full ranking)."""
+    from gnn import pipeline
+
+    settings = settings_of(ctx)
+    chosen = pipeline.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
+    with graph.open_driver(settings) as driver:
+        result = pipeline.evaluate_checkpoint(
+            driver, settings, dataset, model, chosen, seed, reasoned_only=reasoned_only
+        )
+    if as_json:
+        print_json(result)
+        return
+    _metrics_table(result, f"{model} {chosen.name} on {dataset}, seed {seed} (epoch {result['epoch']})")
+
+
+@reports_errors
+def results(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option(help="Folder for results.json and results.png.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Mean ± std over seeds of every finished training run, as a table, JSON and a PNG bar chart."""
+    from gnn import results as aggregation
+
+    settings = settings_of(ctx)
+    paths = sorted((settings.state_dir / "train").glob("*/*/*/seed*/result.json"))
+    if not paths:
+        raise ConfigError(f"no finished runs under {settings.state_dir / 'train'}; run `llmrg train` first")
+    groups = aggregation.aggregate(aggregation.load_results(paths))
+    folder = out or settings.state_dir / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    aggregation.write_json(groups, folder / "results.json")
+    aggregation.plot(groups, folder / "results.png")
+    if as_json:
+        print_json({"groups": groups, "json": str(folder / "results.json"), "png": str(folder / "results.png")})
+        return
+    table = Table(*aggregation.TABLE_COLUMNS, title="test metrics, mean ± std over seeds")
+    for row in aggregation.table_rows(groups):
+        table.add_row(*row)
+    Console().print(table)
+    console.print(f"written {folder / 'results.json'} and {folder / 'results.png'}")
+
+
+def _metrics_table(result: dict[str, object], title: str) -> None:
+    table = Table("split", "HR@5", "HR@10", "NDCG@5", "NDCG@10", title=title)
+    for split in ("valid", "test"):
+        metrics = result[split]
+        assert isinstance(metrics, dict)
+        table.add_row(split, *(f"{metrics[name]:.4f}" for name in ("hr@5", "hr@10", "ndcg@5", "ndcg@10")))
+    Console().print(table)

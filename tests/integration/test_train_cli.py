@@ -1,0 +1,108 @@
+"""`llmrg train` / `llmrg evaluate` on a dataset ingested from a sequence file, with reasoning graphs from Neo4j."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import neo4j
+import pytest
+
+from ingestion import loader
+from llmrg.settings import Settings
+from reasoning.llm import StructuredLLM, build_chat_model
+from reasoning.run import reason_users
+from tests.conftest import run_cli
+from tests.fakes.openai_server import ScriptedOpenAI
+from tests.fakes.oracle import oracle
+
+pytestmark = pytest.mark.integration
+
+DATASET = "train-fixture"
+METRICS = {"hr@5", "hr@10", "ndcg@5", "ndcg@10"}
+
+
+@pytest.fixture(scope="module")
+def trained_dataset(
+    services: Settings, driver: neo4j.Driver, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """40 users over a 12-item catalogue walking a cycle; the first 10 reasoned for with the rule oracle."""
+    folder = tmp_path_factory.mktemp("train")
+    loader.delete_dataset(driver, services, DATASET)
+    lines = [" ".join(str((user + k) % 12 + 1) for k in range(6 + user % 3)) for user in range(1, 41)]
+    (folder / "seq.txt").write_text("\n".join(f"{user} {line}" for user, line in enumerate(lines, start=1)) + "\n")
+    genres = ["Comedy", "Drama|Romance", "Action|Sci-Fi", "Horror"]
+    items = [f"{item}\tMovie {item}\t{genres[item % 4]}" for item in range(1, 13)]
+    (folder / "items.tsv").write_text("item_id\ttitle\tgenres\n" + "\n".join(items) + "\n")
+    ingested = run_cli(
+        "ingest", "--name", DATASET, "--sequences", str(folder / "seq.txt"), "--items", str(folder / "items.tsv")
+    )
+    assert ingested.returncode == 0, ingested.stderr
+    with ScriptedOpenAI(oracle).running() as server:
+        settings = services.model_copy(update={"llm_base_url": server.base_url, "divergent_enabled": False})
+        llm = StructuredLLM(build_chat_model(settings, 0.0), max_retries=0, retry_base_s=0.0)
+        reason_users(driver, settings, DATASET, list(range(1, 11)), show_progress=False, llm=llm)
+    shutil.rmtree(services.state_dir / "train" / DATASET, ignore_errors=True)
+    yield DATASET
+    shutil.rmtree(services.state_dir / "train" / DATASET, ignore_errors=True)
+
+
+def train(*args: str) -> dict:
+    result = run_cli("train", "--dataset", DATASET, *args, "--json", timeout=600)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("model", "flags", "kinds"),
+    [
+        ("sasrec", [], []),
+        ("duorec", ["--seq-graph"], ["seq"]),
+        ("duorec", ["--llmrg"], ["rea", "div"]),
+        ("bert4rec", ["--llmrg", "--no-divergent"], ["rea"]),
+        ("fdsa", ["--llmrg"], ["rea", "div"]),
+        ("cl4srec", [], []),
+    ],
+)
+def test_train_prints_the_metrics_and_evaluate_reproduces_them(
+    trained_dataset: str, model: str, flags: list[str], kinds: list[str]
+) -> None:
+    result = train("--model", model, *flags, "--epochs", "2", "--seed", "3", "--no-resume")
+    assert set(result["test"]) == set(result["valid"]) == METRICS
+    assert all(0.0 <= value <= 1.0 for value in result["test"].values())
+    assert result["epoch_s"] > 0 and result["epochs_run"] == 2 and result["graph_kinds"] == kinds
+    evaluated = run_cli("evaluate", "--dataset", DATASET, "--model", model, *flags, "--seed", "3", "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    again = json.loads(evaluated.stdout)
+    assert again["test"] == pytest.approx(result["test"], abs=1e-9)
+    assert again["valid"] == pytest.approx(result["valid"], abs=1e-9)
+
+
+def test_training_resumes_from_its_checkpoint(trained_dataset: str) -> None:
+    first = train("--model", "sasrec", "--epochs", "1", "--seed", "7", "--no-resume")
+    resumed = train("--model", "sasrec", "--epochs", "2", "--seed", "7")
+    assert first["epochs_run"] == 1 and resumed["epochs_run"] == 2
+    assert resumed["history"][0] == first["history"][0], "epoch 1 is the checkpointed one, not retrained"
+    straight = train("--model", "sasrec", "--epochs", "2", "--seed", "7", "--no-resume")
+    assert [epoch["loss"] for epoch in straight["history"]] == [epoch["loss"] for epoch in resumed["history"]]
+    assert straight["test"] == resumed["test"]
+
+
+def test_reasoned_only_keeps_the_users_with_chains(trained_dataset: str) -> None:
+    result = train("--model", "sasrec", "--llmrg", "--reasoned-only", "--epochs", "1", "--seed", "1", "--no-resume")
+    assert result["reasoned_users_only"] is True
+
+
+def test_bad_options_are_clear_errors(trained_dataset: str, tmp_path: Path) -> None:
+    both = run_cli("train", "--dataset", DATASET, "--llmrg", "--seq-graph", "--epochs", "1")
+    assert both.returncode == 1 and "choose one" in both.stderr
+    unknown = run_cli("train", "--dataset", DATASET, "--model", "gru4rec", "--epochs", "1", "--no-resume")
+    assert unknown.returncode == 1 and "unknown model 'gru4rec'" in unknown.stderr
+    (tmp_path / "seq.txt").write_text("1 1 2 3 4\n2 2 3 4 5\n")
+    assert run_cli("ingest", "--name", "train-no-attributes", "--sequences", str(tmp_path / "seq.txt")).returncode == 0
+    no_attributes = run_cli("train", "--dataset", "train-no-attributes", "--model", "fdsa", "--epochs", "1")
+    assert no_attributes.returncode == 1 and "fdsa reads item attributes" in no_attributes.stderr
+    missing = run_cli("evaluate", "--dataset", DATASET, "--model", "bert4rec", "--seed", "99")
+    assert missing.returncode == 1 and "no trained model" in missing.stderr
