@@ -41,6 +41,7 @@ doctor: $(STAMP)
 ## Benchmarks: print tables, write bench/results/*.json and plots, regenerate the README figures.
 bench: system-deps $(STAMP)
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.export
 	$(BIN)/python -m bench.report
 
 ## The reasoning benchmark (naive vs optimised engine with the local LLM); hours on 2 cores at full size.

@@ -79,6 +79,27 @@ def workers_section(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def export_section(result: dict[str, Any]) -> str:
+    driver = f"neo4j driver {result['neo4j_driver']}" + (" with the Rust extension" if result["rust_extension"] else "")
+    return "\n".join(
+        [
+            f"Whole ML-1M interaction graph from Neo4j into the trainer's tensors ({driver}) on "
+            f"{one_line(result['machine'])}, commit `{result['machine']['commit']}`:",
+            "",
+            "| stage | seconds | interactions/s |",
+            "|---|---:|---:|",
+            f"| floor: the same sequences built from the dataset file | {result['floor_s']:.2f} | "
+            f"{result['floor_edges_per_s']:,.0f} |",
+            f"| export from Neo4j (`gnn.export`) | {result['export_s']:.2f} | {result['export_edges_per_s']:,.0f} |",
+            "",
+            f"The export takes **{result['export_over_floor']:.2f}x** the floor (target <= "
+            f"{result['targets']['export_over_floor_at_most']:.0f}x; identical sequences: "
+            f"{result['identical_sequences']}). Produced by `make bench` (`python -m bench.export`); raw numbers in "
+            "`bench/results/export.json`.",
+        ]
+    )
+
+
 def replace_section(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- bench:{name}:start -->\n).*?(<!-- bench:{name}:end -->)", re.DOTALL)
     if not pattern.search(text):
@@ -88,7 +109,7 @@ def replace_section(text: str, name: str, body: str) -> str:
 
 def main() -> None:
     text = README.read_text(encoding="utf-8")
-    for name, render in (("ingest", ingest_section), ("workers", workers_section)):
+    for name, render in (("ingest", ingest_section), ("export", export_section), ("workers", workers_section)):
         path = RESULTS / f"{name}.json"
         if path.is_file():
             text = replace_section(text, name, render(json.loads(path.read_text())))

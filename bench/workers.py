@@ -7,7 +7,8 @@
    (created -> finished), so the follower's polling does not count.
 2. Throughput with 1 and 2 worker processes against the same local LLM server, with the server's
    utilisation (busy seconds from its Prometheus /metrics over the wall time), after one warm-up user (the
-   first requests of a fresh server read the weights from disk). On a machine where the LLM server already
+   first requests of a fresh server read the weights from disk), each configuration on different users (the
+   server caches prompts it has seen: the same users twice would make the second run look twice as fast). On a machine where the LLM server already
    uses every core, a second worker cannot add throughput: the report says so.
 
 Run: `python -m bench.workers [--overhead-users 30] [--llm-users 6]` (part of `make bench-workers`).
@@ -146,16 +147,20 @@ def main() -> dict[str, Any]:
                     "overhead": queued_s / local_s - 1,
                     "run_status": record["status"],
                 }
-            llm_users = list(range(1, args.llm_users + 1))
-            in_process(driver, base, [args.llm_users + 1])  # warm the LLM server (weights paged in, caches)
+            # Disjoint users per configuration: the server keeps prompts it has seen, and a repeat would be
+            # measured against a warm prompt cache. One more user first warms the server itself.
+            in_process(driver, base, [1])
             results["throughput"] = {}
             for concurrency in (1, 2):
+                first = 2 + (concurrency - 1) * args.llm_users
+                llm_users = list(range(first, first + args.llm_users))
                 busy_before = server_busy_seconds(base.llm_base_url)
                 wall, record = on_workers(driver, base, llm_users, concurrency)
                 busy = server_busy_seconds(base.llm_base_url) - busy_before
                 results["throughput"][str(concurrency)] = {
                     "workers": concurrency,
                     "users": len(llm_users),
+                    "user_ids": llm_users,
                     "users_per_min": 60 * record["users_done"] / wall,
                     "llm_calls": record["llm_calls"],
                     "llm_server_utilisation": busy / wall,

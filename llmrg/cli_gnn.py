@@ -60,6 +60,7 @@ def train(
     seed: SeedOption = 0,
     epochs: Annotated[int | None, typer.Option(min=1, help="Most epochs (early stopping may end sooner).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the run's last checkpoint if there is one.")] = True,
+    queue: Annotated[bool, typer.Option("--queue", help="Send it to a worker (queue `training`) instead.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     as_json: JsonFlag = False,
 ) -> None:
@@ -68,6 +69,25 @@ def train(
 
     settings = settings_of(ctx)
     chosen = pipeline.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
+    if queue:
+        from workers.app import create_app
+
+        sent = create_app(settings).send_task(
+            "llmrg.train",
+            kwargs={
+                "dataset": dataset,
+                "model": model,
+                "variant": chosen.name,
+                "seed": seed,
+                "epochs": epochs,
+                "reasoned_only": reasoned_only,
+            },
+        )
+        if as_json:
+            print_json({"task_id": sent.id})
+        else:
+            console.print(f"training queued (task {sent.id}); a worker must consume the `training` queue")
+        return
     with graph.open_driver(settings) as driver:
         result = pipeline.run_training(
             driver,

@@ -246,6 +246,10 @@ class Settings(BaseSettings):
         description="Train on a seeded subset of this many training rows (0 = all; a departure, for quick runs).",
     )
 
+    train_task_time_limit_s: float = Field(
+        86400.0, gt=60, validation_alias=_env("LLMRG_TRAIN_TASK_TIME_LIMIT_S"), description="`llmrg.train` on a worker."
+    )
+
     def for_dataset(self, table: dict[str, T], dataset: str) -> T:
         """A per-dataset setting: the dataset's own entry, else the '*' default."""
         return table[dataset] if dataset in table else table["*"]

@@ -77,9 +77,12 @@ class CeleryProcess:
         self._log.close()
 
 
-def start_worker(name: str, env: dict[str, str], log_dir: Path, concurrency: int = 1) -> CeleryProcess:
+def start_worker(
+    name: str, env: dict[str, str], log_dir: Path, concurrency: int = 1, queues: str | None = None
+) -> CeleryProcess:
+    extra = [f"--queues={queues}"] if queues else []
     worker = CeleryProcess(
-        ["worker", f"--hostname={name}@test", f"--concurrency={concurrency}", "--loglevel=INFO"],
+        ["worker", f"--hostname={name}@test", f"--concurrency={concurrency}", "--loglevel=INFO", *extra],
         env,
         log_dir / f"{name}.log",
     )

@@ -18,6 +18,8 @@ REASONING_QUEUE = "reasoning"
 """LLM-bound tasks. Light bookkeeping (finishing runs, planning refreshes) uses Celery's default queue."""
 DEFAULT_QUEUE = "celery"
 LLM_TASKS = ("llmrg.reason_user", "llmrg.verify_chain")
+TRAINING_QUEUE = "training"
+"""Long GPU/CPU-bound runs; a worker consumes it only when asked (`llmrg worker --queues training`)."""
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -51,7 +53,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_track_started": True,
         "task_send_sent_event": True,
         "worker_send_task_events": True,
-        "task_routes": {name: {"queue": REASONING_QUEUE} for name in LLM_TASKS},
+        "task_routes": {name: {"queue": REASONING_QUEUE} for name in LLM_TASKS}
+        | {"llmrg.train": {"queue": TRAINING_QUEUE}},
         "task_default_queue": DEFAULT_QUEUE,
         "beat_schedule": beat_schedule(settings),
         "timezone": "UTC",

@@ -6,6 +6,7 @@
 - `llmrg.reason_users`: start a run for a dataset's first N users or a list of users (remote trigger).
 - `llmrg.refresh_knowledge_base`: the beat job (see `workers.refresh`).
 - `llmrg.verify_chain`: re-verify one stored chain with the current model (queue `reasoning`).
+- `llmrg.train`: export a dataset and train one model variant (queue `training`).
 """
 
 from __future__ import annotations
@@ -79,6 +80,38 @@ def register(app: LLMRGCelery) -> None:
                 summary["run_id"] = start_reason_run(app, driver, settings, dataset, plan.grown_users, options)
             summaries.append(summary)
         return {"refresh_id": refresh_id, "datasets": summaries}
+
+    @app.task(  # type: ignore[untyped-decorator]
+        name="llmrg.train",
+        shared=False,
+        acks_late=False,
+        soft_time_limit=settings.train_task_time_limit_s - 60,
+        time_limit=settings.train_task_time_limit_s,
+    )
+    def train(
+        dataset: str,
+        model: str,
+        variant: str = "llmrg",
+        seed: int = 0,
+        epochs: int | None = None,
+        reasoned_only: bool = False,
+    ) -> dict[str, Any]:
+        """Export and train (queue `training`). Acknowledged on receipt, unlike reasoning: a training run
+        outlives any sensible visibility timeout, so a lost one is not redelivered; sent again, it resumes
+        from its last checkpoint."""
+        from gnn import pipeline
+
+        return pipeline.run_training(
+            app.resources().driver,
+            settings,
+            dataset,
+            model,
+            pipeline.variant(variant),
+            seed,
+            epochs,
+            reasoned_only=reasoned_only,
+            progress=False,
+        )
 
     @app.task(name="llmrg.verify_chain", shared=False, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
     def verify_chain(self: Task, chain_id: str, refresh_id: str, failures: int = 0) -> dict[str, Any]:

@@ -95,8 +95,8 @@ class Workers:
         self.log_dir = log_dir
         self.started: list[CeleryProcess] = []
 
-    def worker(self, name: str, env: dict[str, str]) -> CeleryProcess:
-        self.started.append(start_worker(name, env, self.log_dir))
+    def worker(self, name: str, env: dict[str, str], queues: str | None = None) -> CeleryProcess:
+        self.started.append(start_worker(name, env, self.log_dir, queues=queues))
         return self.started[-1]
 
     def beat(self, env: dict[str, str]) -> CeleryProcess:
@@ -381,3 +381,19 @@ def test_doctor_and_worker_refuse_inconsistent_reliability_settings(services: Se
     refused = run_cli("worker", env=env, timeout=60)
     assert refused.returncode == 2
     assert "must exceed the hard time limit" in " ".join(refused.stderr.split())
+
+
+def test_training_runs_on_a_worker_consuming_the_training_queue(
+    dataset: str, services: Settings, workers: Workers, tmp_path: Path
+) -> None:
+    env = worker_environment("http://127.0.0.1:9/v1", LLMRG_STATE_DIR=str(tmp_path / "state"))
+    env["LLMRG_NEO4J_PASSWORD"] = services.resolved_neo4j_password()
+    workers.worker("trainer", env, queues="training")
+    sent = run_cli(
+        "train", "--dataset", DATASET, "--model", "sasrec", "--epochs", "1", "--seed", "2", "--queue", "--json", env=env
+    )
+    assert sent.returncode == 0, sent.stderr
+    task_id = json.loads(sent.stdout)["task_id"]
+    result = create_app(services).AsyncResult(task_id).get(timeout=180)
+    assert set(result["test"]) == {"hr@5", "hr@10", "ndcg@5", "ndcg@10"} and result["epochs_run"] == 1
+    assert (tmp_path / "state" / "train" / DATASET / "sasrec" / "base" / "seed2" / "best.pt").is_file()
