@@ -8,8 +8,8 @@
 2. Throughput with 1 and 2 worker processes against the same local LLM server, with the server's
    utilisation (busy seconds from its Prometheus /metrics over the wall time), after one warm-up user (the
    first requests of a fresh server read the weights from disk), each configuration on different users (the
-   server caches prompts it has seen: the same users twice would make the second run look twice as fast). On a machine where the LLM server already
-   uses every core, a second worker cannot add throughput: the report says so.
+   server caches prompts it has seen: the same users twice would make the second run look twice as fast).
+   The report names the bottleneck from the server's utilisation.
 
 Run: `python -m bench.workers [--overhead-users 30] [--llm-users 6]` (part of `make bench-workers`).
 """
