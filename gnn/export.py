@@ -159,18 +159,21 @@ def _chain_edges(
         ):
             kind = KIND_OF_CHAIN[str(record["kind"])]
             links[kind] += 1
-            user_edges = earliest[kind].setdefault(int(record["user"]), {})
-            items = [index_of[int(item)] for item in record["items"]]
-            for edge in itertools.pairwise(items):
-                user_edges[edge] = min(user_edges.get(edge, 2**62), int(record["t"]))
+            add_chain(earliest[kind].setdefault(int(record["user"]), {}), record["items"], int(record["t"]), index_of)
     edges = {
-        kind: {
-            user: _as_tensors(sorted((src, dst, t) for (src, dst), t in found.items()))
-            for user, found in sorted(by_user.items())
-        }
-        for kind, by_user in earliest.items()
+        kind: {user: as_edges(found) for user, found in sorted(by_user.items())} for kind, by_user in earliest.items()
     }
     return edges, links
+
+
+def add_chain(earliest: dict[tuple[int, int], int], items: Sequence[int], t: int, index_of: Mapping[int, int]) -> None:
+    """A chain's consecutive items as edges (in item indices), each kept at the earliest t that made it."""
+    for edge in itertools.pairwise(index_of[int(item)] for item in items):
+        earliest[edge] = min(earliest.get(edge, 2**62), t)
+
+
+def as_edges(earliest: Mapping[tuple[int, int], int]) -> UserEdges:
+    return _as_tensors(sorted((src, dst, t) for (src, dst), t in earliest.items()))
 
 
 def _as_tensors(rows: list[tuple[int, int, int]]) -> UserEdges:
@@ -184,13 +187,19 @@ class ReasoningGraphSource:
     Nodes are the items on visible edges plus the row's most recent item (the readout anchor), so a user
     without chains, or a prefix that precedes them all, gets a one-node graph."""
 
-    def __init__(self, export: Export, kinds: Sequence[str]) -> None:
-        unknown = set(kinds) - set(export.edges)
+    def __init__(
+        self, edges: Mapping[str, Mapping[int, UserEdges]], kinds: Sequence[str], fingerprint: str = ""
+    ) -> None:
+        unknown = set(kinds) - set(edges)
         if unknown:
-            raise ValueError(f"no exported graphs of kind {sorted(unknown)}; exported: {sorted(export.edges)}")
+            raise ValueError(f"no exported graphs of kind {sorted(unknown)}; exported: {sorted(edges)}")
         self.kinds = tuple(kinds)
-        self._edges = export.edges
-        self._fingerprint = export.fingerprint()
+        self._edges = edges
+        self._fingerprint = fingerprint
+
+    @classmethod
+    def of(cls, export: Export, kinds: Sequence[str]) -> ReasoningGraphSource:
+        return cls(export.edges, kinds, export.fingerprint())
 
     def fingerprint(self) -> str:
         """Identifies the exported graphs, so a checkpoint is never resumed over different reasoning."""

@@ -104,7 +104,7 @@ def prepare(
             n_features=data.n_features,
         )
     graph_kinds = tuple(kind for kind in chosen.graph_kinds if kind != "seq")
-    graphs = ReasoningGraphSource(export, graph_kinds) if graph_kinds else None
+    graphs = ReasoningGraphSource.of(export, graph_kinds) if graph_kinds else None
     return export, data, graphs
 
 
@@ -135,7 +135,7 @@ def run_training(
     progress: bool = True,
 ) -> dict[str, Any]:
     config = train_config(settings, dataset, model, chosen, seed, epochs)
-    _, data, graphs = prepare(driver, settings, dataset, chosen, reasoned_only, progress)
+    export, data, graphs = prepare(driver, settings, dataset, chosen, reasoned_only, progress)
     if model == "fdsa" and data.item_features is None:
         raise ConfigError(f"fdsa reads item attributes and {dataset!r} has none (ingest an item table with them)")
     try:
@@ -144,8 +144,25 @@ def run_training(
         raise ConfigError(f"{exc} (train with --no-resume to start this run over)") from None
     result = report(trained, chosen, reasoned_only)
     assert config.checkpoint_dir is not None
+    save_item_table(export, config.checkpoint_dir / ITEM_TABLE)
     (config.checkpoint_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
+
+
+ITEM_TABLE = "items.pt"
+"""Beside a run's checkpoints: the id map and item features it was trained with, so serving a model
+(`llmrg recommend`) needs no full export."""
+
+
+def save_item_table(export: Export, path: Path) -> None:
+    table = {
+        "format": checkpoint.FORMAT,
+        "item_ids": export.item_ids,
+        "item_features": export.data.item_features,
+        "n_features": export.data.n_features,
+        "attributes": list(export.attributes),
+    }
+    checkpoint.save_atomic(table, path)
 
 
 def evaluate_checkpoint(

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ingestion import loader, registry
-from llmrg import cli_gnn, cli_workers, graph
+from llmrg import cli_gnn, cli_queries, cli_workers, graph
 from llmrg import doctor as doctor_checks
 from llmrg.cli_support import JsonFlag, console, print_json, reports_errors, settings_of
 from llmrg.services.celery_processes import LocalCeleryProcess
@@ -274,3 +274,4 @@ def demo(ctx: typer.Context, dataset: Annotated[str, typer.Option(help="Dataset 
 
 cli_workers.register(app)
 cli_gnn.register(app)
+cli_queries.register(app)

@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
     app.command()(train)
     app.command()(evaluate)
     app.command()(results)
+    app.command()(recommend)
 
 
 def variant_name(llmrg: bool, seq_graph: bool, no_divergent: bool, unverified: bool) -> str:
@@ -162,6 +163,48 @@ def results(
         table.add_row(*row)
     Console().print(table)
     console.print(f"written {folder / 'results.json'} and {folder / 'results.png'}")
+
+
+@reports_errors
+def recommend(
+    ctx: typer.Context,
+    dataset: DatasetOption = "ml-1m",
+    user: Annotated[int, typer.Option(help="The user to recommend for.")] = 1,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="How many items.")] = 10,
+    model: ModelOption = "duorec",
+    llmrg: LLMRGFlag = False,
+    seq_graph: SeqGraphFlag = False,
+    no_divergent: NoDivergentFlag = False,
+    unverified: UnverifiedFlag = False,
+    seed: SeedOption = 0,
+    include_seen: Annotated[bool, typer.Option(help="Also rank items the user already has.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Top-k next items for a user from a trained run, each with the reasoning path that explains it."""
+    from gnn import pipeline
+    from gnn.recommend import Recommender
+
+    settings = settings_of(ctx)
+    chosen = pipeline.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
+    with graph.open_driver(settings) as driver:
+        recommender = Recommender.load(driver, settings, dataset, model, chosen, seed)
+        answer = recommender.recommend(driver, user, k, include_seen=include_seen)
+    if as_json:
+        print_json(answer)
+        return
+    table = Table("#", "item", "title", "score", "why", title=f"user {user} of {dataset} ({model} {chosen.name})")
+    for rank, entry in enumerate(answer["items"], start=1):
+        explanation = entry["explanation"]
+        if explanation is None:
+            why = "no reasoning path"
+        else:
+            steps = [step["title"] for step in explanation["path"]]
+            why = steps[0] + "".join(
+                f" -[{reason}]-> {title}" for reason, title in zip(explanation["reasons"], steps[1:], strict=True)
+            )
+        table.add_row(str(rank), str(entry["item"]), entry["title"], f"{entry['score']:.3f}", why)
+    Console().print(table)
+    console.print(f"{answer['ms']:.0f} ms after loading the model")
 
 
 def _metrics_table(result: dict[str, object], title: str) -> None:

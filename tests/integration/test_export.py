@@ -74,7 +74,7 @@ def test_export_is_reproducible(reasoned: str, services: Settings, driver: neo4j
 
 def test_no_row_sees_its_target_or_a_held_out_item(reasoned: str, services: Settings, driver: neo4j.Driver) -> None:
     export = export_dataset(driver, services, DATASET)
-    source = ReasoningGraphSource(export, ("rea", "div"))
+    source = ReasoningGraphSource.of(export, ("rea", "div"))
     rows = split(export.data)
     checked = 0
     for stage, stage_rows in (("train", rows.train), ("valid", rows.valid), ("test", rows.test)):

@@ -68,6 +68,7 @@ def test_doctor_passes_with_everything_up(services: Settings) -> None:
         "neo4j browser": True,
         "redis": True,
         "llm": True,
+        "worker settings": True,
     }
 
 

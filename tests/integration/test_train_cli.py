@@ -106,3 +106,39 @@ def test_bad_options_are_clear_errors(trained_dataset: str, tmp_path: Path) -> N
     assert no_attributes.returncode == 1 and "fdsa reads item attributes" in no_attributes.stderr
     missing = run_cli("evaluate", "--dataset", DATASET, "--model", "bert4rec", "--seed", "99")
     assert missing.returncode == 1 and "no trained model" in missing.stderr
+
+
+def test_recommend_returns_k_unseen_items_with_explanations_that_exist(
+    trained_dataset: str, driver: neo4j.Driver
+) -> None:
+    train("--model", "sasrec", "--llmrg", "--epochs", "1", "--seed", "5", "--no-resume")
+    answer = run_cli(
+        "recommend", "--dataset", DATASET, "--user", "1", "-k", "5", "--model", "sasrec", "--llmrg", "--seed", "5",
+        "--json",
+    )  # fmt: skip
+    assert answer.returncode == 0, answer.stderr
+    payload = json.loads(answer.stdout)
+    history = driver.execute_query(
+        "MATCH (:User {dataset: $d, id: 1})-[r:INTERACTED]->(i) RETURN i.id AS id ORDER BY r.pos", d=DATASET
+    ).records
+    seen = {record["id"] for record in history}
+    assert payload["user"] == 1 and len(payload["items"]) == 5
+    assert not {entry["item"] for entry in payload["items"]} & seen
+    scores = [entry["score"] for entry in payload["items"]]
+    assert scores == sorted(scores, reverse=True)
+    explained = [entry for entry in payload["items"] if entry["explanation"] is not None]
+    for entry in explained:
+        explanation = entry["explanation"]
+        (chain,) = driver.execute_query(
+            """MATCH (c:Chain {id: $id})-[s:STEP]->(i:Item) WITH c, s, i ORDER BY s.i
+               RETURN c.status AS status, collect(i.id) AS items""",
+            id=explanation["chain"],
+        ).records
+        assert chain["status"] == "verified"
+        assert chain["items"] == [step["item"] for step in explanation["path"]]
+        assert chain["items"][-1] == entry["item"] and set(chain["items"][:-1]) <= seen
+    seen_allowed = run_cli(
+        "recommend", "--dataset", DATASET, "--user", "1", "-k", "12", "--model", "sasrec", "--llmrg", "--seed", "5",
+        "--include-seen", "--json",
+    )  # fmt: skip
+    assert {entry["item"] for entry in json.loads(seen_allowed.stdout)["items"]} >= seen

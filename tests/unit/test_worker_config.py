@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import make_settings
-from workers.config import LLM_TASKS, REASONING_QUEUE, celery_config, reliability_problems
+from workers.config import LLM_TASKS, REASONING_QUEUE, TRAINING_QUEUE, celery_config, reliability_problems
 from workers.runs import RunOptions, RunStatus, outcome
 
 pytestmark = pytest.mark.unit
@@ -22,7 +22,7 @@ def test_defaults_are_consistent_and_map_to_celery_options() -> None:
     assert config["broker_url"] == config["result_backend"] == settings.redis_url
     assert {name: route["queue"] for name, route in config["task_routes"].items()} == dict.fromkeys(
         LLM_TASKS, REASONING_QUEUE
-    )
+    ) | {"llmrg.train": TRAINING_QUEUE}
     assert config["beat_schedule"]["refresh-knowledge-base"]["task"] == "llmrg.refresh_knowledge_base"
 
 

@@ -1,0 +1,145 @@
+"""Serving a trained run: top-k next items for one user, each with the reasoning path that explains it.
+
+`Recommender.load` reads the run's best checkpoint and item table once; `recommend` then costs three small
+Neo4j reads (the user's items, the user's chains, explanations for the k candidates) and one forward pass,
+so it is fast enough for interactive use (measured by `bench/recommend.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import neo4j
+import torch
+
+from gnn import checkpoint
+from gnn.batch import SequenceBatch
+from gnn.config import TrainConfig
+from gnn.data import SequenceData, resolve_graph_source
+from gnn.export import KIND_OF_CHAIN, ReasoningGraphSource, UserEdges, add_chain, as_edges
+from gnn.models import Recommender as Model
+from gnn.pipeline import ITEM_TABLE, Variant, run_dir
+from gnn.train import build_recommender
+from llmrg import graph
+from llmrg.errors import ConfigError, UnknownDatasetError
+from llmrg.settings import Settings
+
+
+@dataclass
+class Recommender:
+    settings: Settings
+    dataset: str
+    variant: Variant
+    config: TrainConfig
+    model: Model
+    item_ids: torch.Tensor
+    titles: dict[int, str]
+
+    @classmethod
+    def load(
+        cls, driver: neo4j.Driver, settings: Settings, dataset: str, model: str, variant: Variant, seed: int
+    ) -> Recommender:
+        folder = run_dir(settings, dataset, model, variant, seed)
+        best, table_path = folder / checkpoint.BEST, folder / ITEM_TABLE
+        if not best.is_file() or not table_path.is_file():
+            raise ConfigError(f"no trained model in {folder}; run `llmrg train` with the same options first")
+        saved = checkpoint.load(best, torch.device("cpu"))
+        config = TrainConfig.model_validate(saved["config"]).model_copy(update={"device": "cpu"})
+        table = checkpoint.load(table_path, torch.device("cpu"))
+        data = SequenceData(
+            dataset=dataset,
+            n_items=int(table["item_ids"].numel()),
+            sequences={},
+            item_features=table["item_features"],
+            n_features=int(table["n_features"]),
+        )
+        network = build_recommender(data, config)
+        network.load_state_dict(saved["model"])
+        network.eval()
+        titles = {
+            int(record["id"]): str(record["title"])
+            for record in graph.run(driver, settings, "reasoning/fetch_catalogue", dataset=dataset)
+        }
+        return cls(settings, dataset, variant, config, network, table["item_ids"], titles)
+
+    def recommend(self, driver: neo4j.Driver, user: int, k: int, include_seen: bool = False) -> dict[str, Any]:
+        started = time.perf_counter()
+        records = graph.run(driver, self.settings, "recommend/fetch_user_items", dataset=self.dataset, user=user)
+        if not records:
+            raise UnknownDatasetError(f"user {user} does not exist in dataset {self.dataset!r}")
+        history_ids = [int(item) for item in records[0]["items"]]
+        index_of = {int(item): index for index, item in enumerate(self.item_ids.tolist(), start=1)}
+        history = [index_of[item] for item in history_ids]
+        graphs = self._graphs(driver, user, history, index_of)
+        batch = SequenceBatch.from_lists([history], [history[-1]], self.config.max_len, graphs)
+        with torch.no_grad():
+            scores = self.model.score_all(batch)[0]  # [n_items + 1], column 0 already -inf
+        if not include_seen:
+            scores[torch.tensor(history)] = float("-inf")
+        top = torch.topk(scores, k=min(k, int(torch.isfinite(scores).sum()))).indices.tolist()
+        items = [int(self.item_ids[index - 1]) for index in top]
+        explanations = self._explain(driver, user, items, history_ids)
+        return {
+            "user": user,
+            "dataset": self.dataset,
+            "variant": self.variant.name,
+            "items": [
+                {
+                    "item": item,
+                    "title": self.titles.get(item, f"item {item}"),
+                    "score": float(scores[index]),
+                    "explanation": explanations.get(item),
+                }
+                for item, index in zip(items, top, strict=True)
+            ],
+            "ms": round(1000 * (time.perf_counter() - started), 1),
+        }
+
+    def _graphs(
+        self, driver: neo4j.Driver, user: int, history: list[int], index_of: dict[int, int]
+    ) -> dict[str, list[Any]] | None:
+        if not self.config.graph_kinds:
+            return None
+        earliest: dict[str, dict[tuple[int, int], int]] = {"rea": {}, "div": {}}
+        for record in graph.run(
+            driver,
+            self.settings,
+            "recommend/fetch_user_chains",
+            dataset=self.dataset,
+            user=user,
+            statuses=list(self.variant.statuses),
+        ):
+            add_chain(earliest[KIND_OF_CHAIN[str(record["kind"])]], record["items"], int(record["t"]), index_of)
+        edges: dict[str, dict[int, UserEdges]] = {kind: {user: as_edges(found)} for kind, found in earliest.items()}
+        kinds = tuple(kind for kind in self.config.graph_kinds if kind != "seq")
+        source = resolve_graph_source(self.config.graph_kinds, self.config.max_len, ReasoningGraphSource(edges, kinds))
+        assert source is not None
+        return {kind: [graph_] for kind, graph_ in source.graphs(user, history).items()}
+
+    def _explain(
+        self, driver: neo4j.Driver, user: int, items: list[int], history: list[int]
+    ) -> dict[int, dict[str, Any]]:
+        records = graph.run(
+            driver,
+            self.settings,
+            "recommend/explain_items",
+            dataset=self.dataset,
+            user=user,
+            items=items,
+            history=history,
+        )
+        return {
+            int(record["item"]): {
+                "chain": record["chain"],
+                "kind": record["kind"],
+                "score": record["score"],
+                "path": [
+                    {"item": int(item), "title": title}
+                    for item, title in zip(record["items"], record["titles"], strict=True)
+                ],
+                "reasons": list(record["reasons"]),
+            }
+            for record in records
+        }

@@ -1,0 +1,81 @@
+"""The exploration query library (`cypher/queries/*.cypher`): list it, read each query's header, run one.
+
+Each file's header says what it answers (`// Answers: ...`) and its parameters (`// Parameters: ...`); the
+same files are what people paste into Neo4j Browser, so the CLI adds nothing to them but parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import neo4j
+
+import cypher
+from llmrg import graph
+from llmrg.errors import ConfigError
+from llmrg.settings import Settings
+
+FOLDER = "queries"
+PARAMETER = re.compile(r"\$(\w+) \(([^)]*)\)")
+
+
+@dataclass(frozen=True)
+class LibraryQuery:
+    name: str
+    answers: str
+    parameters: dict[str, str]
+    """Name -> the type the header gives, e.g. {"dataset": "string", "user": "int"}."""
+
+
+def library() -> list[LibraryQuery]:
+    return [describe(name.split("/", 1)[1]) for name in cypher.names(FOLDER)]
+
+
+def describe(name: str) -> LibraryQuery:
+    path = cypher.CYPHER_DIR / FOLDER / f"{name}.cypher"
+    if not path.is_file():
+        known = ", ".join(query.name for query in library())
+        raise ConfigError(f"no library query {name!r}; known: {known}")
+    header = [line[2:].strip() for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("//")]
+    text = " ".join(header)
+    answers = text.split("Answers:", 1)[1].split("Parameters:", 1)[0].strip() if "Answers:" in text else ""
+    declared = text.split("Parameters:", 1)[1] if "Parameters:" in text else ""
+    return LibraryQuery(name=name, answers=answers, parameters=dict(PARAMETER.findall(declared)))
+
+
+def parse_parameters(query: LibraryQuery, pairs: list[str]) -> dict[str, Any]:
+    """`k=v` pairs: JSON values where they parse (numbers, true, null, lists), text otherwise; every declared
+    parameter must be given, and no other."""
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, separator, raw = pair.partition("=")
+        if not separator or not key:
+            raise ConfigError(f"--param takes key=value, got {pair!r}")
+        try:
+            values[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key] = raw
+    unknown = sorted(set(values) - set(query.parameters))
+    missing = sorted(set(query.parameters) - set(values))
+    if unknown or missing:
+        expected = ", ".join(f"{name} ({kind})" for name, kind in query.parameters.items()) or "none"
+        raise ConfigError(
+            f"query {query.name!r} takes {expected}"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+        )
+    return values
+
+
+def run_query(driver: neo4j.Driver, settings: Settings, name: str, pairs: list[str]) -> list[dict[str, Any]]:
+    query = describe(name)
+    records = graph.run(driver, settings, f"{FOLDER}/{name}", **parse_parameters(query, pairs))
+    return [_plain(record.data()) for record in records]
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """Neo4j temporal values as ISO text, so rows are JSON."""
+    return {key: value.iso_format() if hasattr(value, "iso_format") else value for key, value in row.items()}
