@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.table import Table
@@ -23,6 +24,19 @@ from bench.machine import describe, one_line
 from bench.reason import BENCH_ENVIRONMENT, DATASET
 
 TARGET_RATIO = 3.0
+REPEATS = 3
+"""Both stages report their best of three runs: this machine's timing noise is larger than the gap."""
+T = TypeVar("T")
+
+
+def best_of(repeats: int, run: Callable[[], T]) -> tuple[float, T]:
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = run()
+        best = min(best, time.perf_counter() - started)
+    assert result is not None
+    return best, result
 
 
 def main() -> dict[str, Any]:
@@ -47,21 +61,20 @@ def main() -> dict[str, Any]:
             if dataset_counts(driver, settings).get(DATASET, {}).get("interactions") != 999_611:
                 loader.write_dataset(driver, settings, registry.read_builtin(settings, DATASET))
             export_dataset(driver, settings, DATASET)  # warm the page cache and the query plans
-            started = time.perf_counter()
-            exported = export_dataset(driver, settings, DATASET)
-            export_s = time.perf_counter() - started
+            export_s, exported = best_of(REPEATS, lambda: export_dataset(driver, settings, DATASET))
     finally:
         server.stop()
 
-    started = time.perf_counter()
-    bundle = registry.read_builtin(settings, DATASET)
-    index_of = {item: index for index, item in enumerate(sorted(record.id for record in bundle.items), start=1)}
-    floor = SequenceData(
-        dataset=DATASET,
-        n_items=len(index_of),
-        sequences={h.user: [index_of[item] for item in h.items] for h in bundle.histories},
-    )
-    floor_s = time.perf_counter() - started
+    def from_file() -> SequenceData:
+        bundle = registry.read_builtin(settings, DATASET)
+        index_of = {item: index for index, item in enumerate(sorted(record.id for record in bundle.items), start=1)}
+        return SequenceData(
+            dataset=DATASET,
+            n_items=len(index_of),
+            sequences={h.user: [index_of[item] for item in h.items] for h in bundle.histories},
+        )
+
+    floor_s, floor = best_of(REPEATS, from_file)
     same = {u: list(s) for u, s in floor.sequences.items()} == {u: list(s) for u, s in exported.data.sequences.items()}
     edges = sum(len(sequence) for sequence in exported.data.sequences.values())
     ratio = export_s / floor_s
@@ -72,6 +85,7 @@ def main() -> dict[str, Any]:
         "neo4j_driver": neo4j.__version__,
         "rust_extension": _rust_extension(),
         "baseline": "floor: the same SequenceData built from the dataset file",
+        "timing": f"best of {REPEATS} runs per stage",
         "interactions": edges,
         "floor_s": floor_s,
         "export_s": export_s,

@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import neo4j
+import numpy as np
 import torch
 from rich.progress import Progress
 from torch import Tensor
@@ -68,16 +70,18 @@ def export_dataset(
     dataset: str,
     *,
     statuses: Sequence[str] = ACCEPTED,
-    page_size: int = 2000,
+    page_size: int = 5000,
     progress: bool = False,
 ) -> Export:
     item_ids = [int(record["id"]) for record in graph.run(driver, settings, "export/export_item_ids", dataset=dataset)]
     if not item_ids:
         raise UnknownDatasetError(f"dataset {dataset!r} has no items; ingest it first (`llmrg ingest`)")
     index_of = {item: index for index, item in enumerate(item_ids, start=1)}
-    sequences = dict(_paged(driver, settings, dataset, page_size, progress))
-    mapped = {user: [index_of[item] for item in items] for user, items in sequences.items() if items}
-    features, attributes = _item_features(driver, settings, dataset, index_of)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # attributes load while the sequences stream in
+        attribute_rows = pool.submit(_item_features, driver, settings, dataset, index_of)
+        sequences = dict(_paged(driver, settings, dataset, page_size, progress))
+        features, attributes = attribute_rows.result()
+    mapped = _to_indices(sequences, item_ids)
     edges, links = _chain_edges(driver, settings, dataset, index_of, sorted(sequences), statuses, page_size)
     data = SequenceData(
         dataset=dataset,
@@ -95,6 +99,15 @@ def export_dataset(
     )
 
 
+def _to_indices(sequences: Mapping[int, list[int]], item_ids: list[int]) -> dict[int, list[int]]:
+    """Catalogue ids -> indices 1..n in one vectorised lookup (`item_ids` is ascending)."""
+    users = [user for user, items in sequences.items() if items]
+    flat = np.fromiter(itertools.chain.from_iterable(sequences[user] for user in users), dtype=np.int64)
+    indices = np.searchsorted(np.asarray(item_ids, dtype=np.int64), flat) + 1
+    ends = np.cumsum([len(sequences[user]) for user in users])
+    return {user: part.tolist() for user, part in zip(users, np.split(indices, ends[:-1]), strict=True)}
+
+
 def _paged(
     driver: neo4j.Driver, settings: Settings, dataset: str, page_size: int, progress: bool
 ) -> Iterable[tuple[int, list[int]]]:
@@ -108,7 +121,7 @@ def _paged(
             if not records:
                 return
             for record in records:
-                yield int(record["user"]), [int(item) for item in record["items"]]
+                yield int(record["user"]), record["items"]
             after = int(records[-1]["user"])
             bar.update(task, advance=len(records))
 

@@ -2,10 +2,4 @@
 // unknown user.
 // Parameters: $dataset (string), $user (int).
 MATCH (u:User {dataset: $dataset, id: $user})
-CALL (u) {
-  MATCH (u)-[r:INTERACTED]->(i:Item)
-  WITH r, i
-  ORDER BY r.pos
-  RETURN collect(i.id) AS items
-}
-RETURN items
+RETURN COLLECT { MATCH (u)-[r:INTERACTED]->(i:Item) RETURN i.id ORDER BY r.pos } AS items
