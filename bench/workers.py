@@ -66,7 +66,8 @@ def on_workers(driver: Any, settings: Any, users: list[int], concurrency: int) -
     from llmrg.services.celery_processes import LocalCeleryProcess
     from llmrg.services.process import wait_until
     from reasoning import store
-    from workers import follow, runs
+    from reasoning.options import ReasoningOptions
+    from workers import follow
     from workers.app import create_app
     from workers.fanout import start_reason_run
 
@@ -79,7 +80,7 @@ def on_workers(driver: Any, settings: Any, users: list[int], concurrency: int) -
         if not wait_until(lambda: "ready." in _read(worker.log_path), timeout_s=120):
             raise RuntimeError(f"worker did not start; see {worker.log_path}")
         app = create_app(settings)
-        run_id = start_reason_run(app, driver, settings, DATASET, users, runs.RunOptions())
+        run_id = start_reason_run(app, driver, settings, DATASET, users, ReasoningOptions())
         record = follow.follow_run(driver, settings, run_id, show_progress=True, poll_s=0.2)
         return run_seconds(record), record
     finally:

@@ -23,6 +23,7 @@ from llmrg.services.redis_server import LocalRedis
 from llmrg.settings import Settings
 from llmrg.stats import dataset_counts
 from reasoning import run as reasoning_run
+from reasoning.options import ReasoningOptions
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -198,21 +199,15 @@ def reason(
     dataset: Annotated[str, typer.Option(help="A stored dataset.")] = "ml-1m",
     users: Annotated[int | None, typer.Option(min=1, help="The first N users by id.")] = None,
     user_ids: Annotated[str | None, typer.Option(help="Comma-separated user ids.")] = None,
-    verify: Annotated[bool, typer.Option(help="Self-verification (--no-verify to ablate).")] = True,
-    kb: Annotated[bool, typer.Option(help="Knowledge-base reuse (--no-kb to ablate).")] = True,
-    divergent: Annotated[bool, typer.Option(help="Divergent extension (--no-divergent to ablate).")] = True,
+    verify: Annotated[bool | None, typer.Option(help="Self-verification (default: settings).")] = None,
+    kb: Annotated[bool | None, typer.Option(help="Knowledge-base reuse (default: settings).")] = None,
+    divergent: Annotated[bool | None, typer.Option(help="Divergent extension (default: settings).")] = None,
     naive: Annotated[bool, typer.Option(help="The paper's naive procedure: one call per step and per mask.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Build LLM reasoning graphs for users of a dataset (in-process)."""
-    settings = _settings(ctx).model_copy(
-        update={"verify_enabled": verify, "kb_enabled": kb, "divergent_enabled": divergent}
-    )
-    if naive:
-        settings = settings.model_copy(
-            update={"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}
-        )
+    settings = ReasoningOptions(verify=verify, kb=kb, divergent=divergent, naive=naive).apply(_settings(ctx))
     with graph.open_driver(settings) as driver:
         graph.apply_schema(driver, settings)
         ids = reasoning_run.select_users(driver, settings, dataset, users, user_ids)

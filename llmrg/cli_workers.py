@@ -12,6 +12,7 @@ from rich.table import Table
 from llmrg import graph
 from llmrg.cli_support import JsonFlag, console, print_json, reports_errors, settings_of
 from llmrg.settings import Settings
+from reasoning.options import ReasoningOptions
 from reasoning.run import select_users
 from workers import follow, runs
 from workers.app import create_app
@@ -80,7 +81,7 @@ def run_reason(
 ) -> None:
     """Reason for users on the Celery workers: one task per user, followed by a run record in Neo4j."""
     settings = settings_of(ctx)
-    options = runs.RunOptions(verify=verify, kb=kb, divergent=divergent, naive=naive)
+    options = ReasoningOptions(verify=verify, kb=kb, divergent=divergent, naive=naive)
     with graph.open_driver(settings) as driver:
         graph.apply_schema(driver, settings)
         ids = select_users(driver, settings, dataset, users, user_ids)

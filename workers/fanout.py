@@ -10,6 +10,7 @@ import neo4j
 from celery import chord
 
 from llmrg.settings import Settings
+from reasoning.options import ReasoningOptions
 from workers import runs
 from workers.app import LLMRGCelery
 from workers.reason_task import reason_task_id
@@ -21,7 +22,7 @@ def start_reason_run(
     settings: Settings,
     dataset: str,
     users: list[int],
-    options: runs.RunOptions,
+    options: ReasoningOptions,
     run_id: str | None = None,
 ) -> str:
     run_id = run_id or runs.new_run_id("reason")

@@ -14,6 +14,7 @@ from typing import Any
 
 from llmrg import graph
 from reasoning.engine import ReasoningEngine
+from reasoning.options import ReasoningOptions
 from reasoning.run import build_engine
 from workers import outcomes, runs
 from workers.resources import WorkerResources
@@ -24,7 +25,7 @@ class ReasonJob:
     run_id: str
     dataset: str
     user: int
-    options: runs.RunOptions
+    options: ReasoningOptions
     failures: int = 0
     carried: dict[str, float] = field(default_factory=dict)
     """Counters of earlier attempts that failed transiently (their LLM calls still cost)."""

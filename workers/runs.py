@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +18,7 @@ import neo4j
 from llmrg import graph
 from llmrg.errors import LLMRGError
 from llmrg.settings import Settings
+from reasoning.options import ReasoningOptions
 
 TASK_COUNTERS = (
     "llm_calls",
@@ -61,43 +61,6 @@ class UnknownRunError(LLMRGError):
     """No run with that id."""
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """What a reasoning run changes from the settings (the CLI's ablation flags), sent with every task.
-
-    None keeps the worker's configured value."""
-
-    verify: bool | None = None
-    kb: bool | None = None
-    divergent: bool | None = None
-    naive: bool = False
-
-    def apply(self, settings: Settings) -> Settings:
-        update: dict[str, Any] = {
-            name: value
-            for name, value in (
-                ("verify_enabled", self.verify),
-                ("kb_enabled", self.kb),
-                ("divergent_enabled", self.divergent),
-            )
-            if value is not None
-        }
-        if self.naive:
-            update |= {"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}
-        return settings.model_copy(update=update)
-
-    @classmethod
-    def from_dict(cls, payload: Mapping[str, bool | None]) -> RunOptions:
-        """From a task's JSON arguments (unknown keys are an error, so a typo cannot silently ablate)."""
-        unknown = set(payload) - {"verify", "kb", "divergent", "naive"}
-        if unknown:
-            raise ValueError(f"unknown run options {sorted(unknown)}")
-        return cls(payload.get("verify"), payload.get("kb"), payload.get("divergent"), bool(payload.get("naive")))
-
-    def as_dict(self) -> dict[str, bool | None]:
-        return {"verify": self.verify, "kb": self.kb, "divergent": self.divergent, "naive": self.naive}
-
-
 def new_run_id(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex[:12]}"
 
@@ -109,7 +72,7 @@ def create_run(
     kind: str,
     dataset: str,
     users: list[int],
-    options: RunOptions,
+    options: ReasoningOptions,
 ) -> None:
     run = {
         "id": run_id,

@@ -15,6 +15,7 @@ from typing import Any
 
 from celery import Task, group
 
+from reasoning.options import ReasoningOptions
 from reasoning.run import select_users
 from workers import outcomes, refresh, runs
 from workers.app import LLMRGCelery
@@ -37,7 +38,7 @@ def register(app: LLMRGCelery) -> None:
         failures: int = 0,
         carried: dict[str, float] | None = None,
     ) -> dict[str, Any]:
-        job = ReasonJob(run_id, dataset, user, runs.RunOptions.from_dict(options), failures, carried or {})
+        job = ReasonJob(run_id, dataset, user, ReasoningOptions.from_dict(options), failures, carried or {})
         try:
             return run_reason_job(app.resources(), job, self.request.hostname or "worker")
         except LockBusy as busy:
@@ -63,7 +64,7 @@ def register(app: LLMRGCelery) -> None:
     ) -> str:
         driver = app.resources().driver
         ids = users if users is not None else select_users(driver, settings, dataset, first, None)
-        return start_reason_run(app, driver, settings, dataset, ids, runs.RunOptions.from_dict(options or {}), run_id)
+        return start_reason_run(app, driver, settings, dataset, ids, ReasoningOptions.from_dict(options or {}), run_id)
 
     @app.task(name="llmrg.refresh_knowledge_base", shared=False)  # type: ignore[untyped-decorator]
     def refresh_knowledge_base(datasets: list[str] | None = None) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def register(app: LLMRGCelery) -> None:
                 group(verify_chain.s(chain_id=chain, refresh_id=refresh_id) for chain in plan.due_chains).apply_async()
             summary = plan.as_json()
             if plan.grown_users:
-                options = runs.RunOptions()
+                options = ReasoningOptions()
                 summary["run_id"] = start_reason_run(app, driver, settings, dataset, plan.grown_users, options)
             summaries.append(summary)
         return {"refresh_id": refresh_id, "datasets": summaries}

@@ -22,6 +22,7 @@ from ingestion import loader
 from llmrg.services.redis_server import LocalRedis
 from llmrg.settings import Settings
 from reasoning.llm import StructuredLLM, build_chat_model
+from reasoning.options import ReasoningOptions
 from reasoning.run import reason_users
 from tests.conftest import run_cli
 from tests.fakes.openai_server import Reply, ScriptedOpenAI, last_user_message
@@ -242,8 +243,8 @@ def test_the_same_task_published_twice_has_one_result(
     workers.worker("w2", env)
     app = create_app(services)
     run_id = "duplicate-test"
-    runs.create_run(driver, services, run_id, "reason", DATASET, [1], runs.RunOptions(divergent=False))
-    kwargs = {"run_id": run_id, "dataset": DATASET, "user": 1, "options": runs.RunOptions(divergent=False).as_dict()}
+    runs.create_run(driver, services, run_id, "reason", DATASET, [1], ReasoningOptions(divergent=False))
+    kwargs = {"run_id": run_id, "dataset": DATASET, "user": 1, "options": ReasoningOptions(divergent=False).as_dict()}
     task_id = reason_task_id(run_id, 1)
     for _ in range(2):
         app.send_task("llmrg.reason_user", kwargs=kwargs, task_id=task_id, queue="reasoning")

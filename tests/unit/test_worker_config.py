@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from reasoning.options import ReasoningOptions
 from tests.conftest import make_settings
 from workers.config import LLM_TASKS, REASONING_QUEUE, TRAINING_QUEUE, celery_config, reliability_problems
-from workers.runs import RunOptions, RunStatus, outcome
+from workers.runs import RunStatus, outcome
 
 pytestmark = pytest.mark.unit
 
@@ -45,13 +46,13 @@ def test_each_inconsistency_is_named(overrides: dict[str, object], named: str) -
 
 def test_run_options_override_only_what_they_set() -> None:
     settings = make_settings(divergent_enabled=False, kb_enabled=True)
-    kept = RunOptions().apply(settings)
+    kept = ReasoningOptions().apply(settings)
     assert (kept.divergent_enabled, kept.kb_enabled, kept.verify_enabled) == (False, True, True)
-    naive = RunOptions(divergent=True, naive=True).apply(settings)
+    naive = ReasoningOptions(divergent=True, naive=True).apply(settings)
     assert (naive.divergent_enabled, naive.kb_enabled, naive.reason_steps_per_call) == (True, False, 1)
-    assert RunOptions.from_dict(RunOptions(kb=False).as_dict()) == RunOptions(kb=False)
+    assert ReasoningOptions.from_dict(ReasoningOptions(kb=False).as_dict()) == ReasoningOptions(kb=False)
     with pytest.raises(ValueError, match="unknown run options"):
-        RunOptions.from_dict({"verfy": False})
+        ReasoningOptions.from_dict({"verfy": False})
 
 
 @pytest.mark.parametrize(
