@@ -100,6 +100,53 @@ def export_section(result: dict[str, Any]) -> str:
     )
 
 
+def reproduce_section(result: dict[str, Any]) -> str:
+    protocol = result["protocol"]
+    lines = [
+        f"Base models on the leave-one-out split, full ranking, at most {protocol['epochs']} epochs"
+        + (f" over {protocol['max_train_rows']:,} training rows" if protocol["max_train_rows"] else "")
+        + f", seed(s) {protocol['seeds']}, on {one_line(result['machine'])}, commit `{result['machine']['commit']}`"
+        ' (test metrics; the paper\'s "Original" numbers beside them):',
+        "",
+        "| dataset | model | variant | HR@10 | paper | NDCG@10 | paper | epochs | s/epoch | peak MiB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in result["runs"]:
+        paper = run["paper"] or {}
+        lines.append(
+            f"| {run['dataset']} | {run['model']} | {run['variant']} | {run['test']['hr@10']:.4f} | "
+            f"{paper.get('hr@10', float('nan')):.4f} | {run['test']['ndcg@10']:.4f} | "
+            f"{paper.get('ndcg@10', float('nan')):.4f} | {run['epochs_run']} | {run['epoch_s']:.0f} | "
+            f"{run['peak_memory_mb']:,.0f} |".replace("nan", "-")
+        )
+    lines += [
+        "",
+        f"RecBole: {result['recbole']}. Produced by `python -m bench.reproduce`; raw numbers in "
+        "`bench/results/reproduce.json`.",
+    ]
+    return "\n".join(lines)
+
+
+def recommend_section(result: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            f"`llmrg recommend` latency per user after loading ({result['dataset']} {result['model']} "
+            f"{result['variant']}, k = {result['k']}, {result['users']} users) on {one_line(result['machine'])}, "
+            f"commit `{result['machine']['commit']}`:",
+            "",
+            "| stage | p50 ms | p95 ms |",
+            "|---|---:|---:|",
+            f"| floor: forward pass and top-k, items in memory | {result['floor']['p50_ms']:.1f} | "
+            f"{result['floor']['p95_ms']:.1f} |",
+            f"| `recommend`: Neo4j reads, graphs, scoring, explanations | {result['recommend']['p50_ms']:.1f} | "
+            f"{result['recommend']['p95_ms']:.1f} |",
+            "",
+            f"Target: p95 < {result['targets']['p95_ms_below']:.0f} ms (met: {result['targets']['met']}). Produced by "
+            "`python -m bench.recommend`; raw numbers in `bench/results/recommend.json`.",
+        ]
+    )
+
+
 def replace_section(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- bench:{name}:start -->\n).*?(<!-- bench:{name}:end -->)", re.DOTALL)
     if not pattern.search(text):
@@ -109,7 +156,14 @@ def replace_section(text: str, name: str, body: str) -> str:
 
 def main() -> None:
     text = README.read_text(encoding="utf-8")
-    for name, render in (("ingest", ingest_section), ("export", export_section), ("workers", workers_section)):
+    sections = (
+        ("ingest", ingest_section),
+        ("export", export_section),
+        ("workers", workers_section),
+        ("reproduce", reproduce_section),
+        ("recommend", recommend_section),
+    )
+    for name, render in sections:
         path = RESULTS / f"{name}.json"
         if path.is_file():
             text = replace_section(text, name, render(json.loads(path.read_text())))
