@@ -119,9 +119,11 @@ def reproduce_section(result: dict[str, Any]) -> str:
             f"{paper.get('ndcg@10', float('nan')):.4f} | {run['epochs_run']} | {run['epoch_s']:.0f} | "
             f"{run['peak_memory_mb']:,.0f} |".replace("nan", "-")
         )
+    missing = result.get("not_run") or []
     lines += [
         "",
-        f"RecBole: {result['recbole']}. Produced by `python -m bench.reproduce`; raw numbers in "
+        (f"Not run yet: {', '.join(missing)}. " if missing else "")
+        + f"RecBole: {result['recbole']}. Produced by `python -m bench.reproduce`; raw numbers in "
         "`bench/results/reproduce.json`.",
     ]
     return "\n".join(lines)
