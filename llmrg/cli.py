@@ -15,7 +15,20 @@ from rich.table import Table
 from ingestion import loader, registry
 from llmrg import cli_gnn, cli_queries, cli_workers, graph
 from llmrg import doctor as doctor_checks
-from llmrg.cli_support import JsonFlag, console, print_json, reports_errors, settings_of
+from llmrg.cli_support import (
+    DatasetOption,
+    DivergentOption,
+    JsonFlag,
+    KnowledgeBaseOption,
+    NaiveOption,
+    UserIdsOption,
+    UsersOption,
+    VerifyOption,
+    console,
+    print_json,
+    reports_errors,
+    settings_of,
+)
 from llmrg.services.celery_processes import LocalCeleryProcess
 from llmrg.services.llm_server import LocalLLM
 from llmrg.services.neo4j_server import LocalNeo4j
@@ -196,13 +209,13 @@ def stats(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 @reports_errors
 def reason(
     ctx: typer.Context,
-    dataset: Annotated[str, typer.Option(help="A stored dataset.")] = "ml-1m",
-    users: Annotated[int | None, typer.Option(min=1, help="The first N users by id.")] = None,
-    user_ids: Annotated[str | None, typer.Option(help="Comma-separated user ids.")] = None,
-    verify: Annotated[bool | None, typer.Option(help="Self-verification (default: settings).")] = None,
-    kb: Annotated[bool | None, typer.Option(help="Knowledge-base reuse (default: settings).")] = None,
-    divergent: Annotated[bool | None, typer.Option(help="Divergent extension (default: settings).")] = None,
-    naive: Annotated[bool, typer.Option(help="The paper's naive procedure: one call per step and per mask.")] = False,
+    dataset: DatasetOption = "ml-1m",
+    users: UsersOption = None,
+    user_ids: UserIdsOption = None,
+    verify: VerifyOption = None,
+    kb: KnowledgeBaseOption = None,
+    divergent: DivergentOption = None,
+    naive: NaiveOption = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     as_json: JsonFlag = False,
 ) -> None:

@@ -10,11 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from llmrg import graph
-from llmrg.cli_support import JsonFlag, console, print_json, reports_errors, settings_of
+from llmrg.cli_support import DatasetOption, JsonFlag, console, print_json, reports_errors, settings_of
 from llmrg.errors import ConfigError
 
 ModelOption = Annotated[str, typer.Option(help="sasrec, bert4rec, fdsa, cl4srec or duorec.")]
-DatasetOption = Annotated[str, typer.Option(help="A stored dataset.")]
 SeedOption = Annotated[int, typer.Option(help="Training seed.")]
 LLMRGFlag = Annotated[bool, typer.Option("--llmrg", help="Fuse the reasoning graphs G_rea and G_div (LLMRG).")]
 SeqGraphFlag = Annotated[bool, typer.Option("--seq-graph", help="Control: SR-GNN on the plain sequence graph.")]

@@ -19,6 +19,13 @@ console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+DatasetOption = Annotated[str, typer.Option(help="A stored dataset.")]
+UsersOption = Annotated[int | None, typer.Option(min=1, help="The first N users by id.")]
+UserIdsOption = Annotated[str | None, typer.Option(help="Comma-separated user ids.")]
+VerifyOption = Annotated[bool | None, typer.Option(help="Self-verification (default: settings).")]
+KnowledgeBaseOption = Annotated[bool | None, typer.Option(help="Knowledge-base reuse (default: settings).")]
+DivergentOption = Annotated[bool | None, typer.Option(help="Divergent extension (default: settings).")]
+NaiveOption = Annotated[bool, typer.Option(help="The paper's naive procedure: one call per step and per mask.")]
 
 
 def settings_of(ctx: typer.Context) -> Settings:

@@ -10,7 +10,20 @@ from rich.console import Console
 from rich.table import Table
 
 from llmrg import graph
-from llmrg.cli_support import JsonFlag, console, print_json, reports_errors, settings_of
+from llmrg.cli_support import (
+    DatasetOption,
+    DivergentOption,
+    JsonFlag,
+    KnowledgeBaseOption,
+    NaiveOption,
+    UserIdsOption,
+    UsersOption,
+    VerifyOption,
+    console,
+    print_json,
+    reports_errors,
+    settings_of,
+)
 from llmrg.settings import Settings
 from reasoning.options import ReasoningOptions
 from reasoning.run import select_users
@@ -67,13 +80,13 @@ def beat(
 @reports_errors
 def run_reason(
     ctx: typer.Context,
-    dataset: Annotated[str, typer.Option(help="A stored dataset.")] = "ml-1m",
-    users: Annotated[int | None, typer.Option(min=1, help="The first N users by id.")] = None,
-    user_ids: Annotated[str | None, typer.Option(help="Comma-separated user ids.")] = None,
-    verify: Annotated[bool | None, typer.Option(help="Self-verification (default: settings).")] = None,
-    kb: Annotated[bool | None, typer.Option(help="Knowledge-base reuse (default: settings).")] = None,
-    divergent: Annotated[bool | None, typer.Option(help="Divergent extension (default: settings).")] = None,
-    naive: Annotated[bool, typer.Option(help="The paper's naive procedure: one call per step and per mask.")] = False,
+    dataset: DatasetOption = "ml-1m",
+    users: UsersOption = None,
+    user_ids: UserIdsOption = None,
+    verify: VerifyOption = None,
+    kb: KnowledgeBaseOption = None,
+    divergent: DivergentOption = None,
+    naive: NaiveOption = False,
     wait: Annotated[bool, typer.Option("--wait", help="Follow the run until it ends.")] = False,
     timeout: Annotated[float | None, typer.Option(help="With --wait: give up after this many seconds.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar while waiting.")] = True,
