@@ -61,14 +61,13 @@ def main() -> dict[str, Any]:
                 int(r["id"])
                 for r in graph.run(driver, settings, "reasoning/list_users", dataset=args.dataset, limit=args.users)
             ]
-            index_of = {int(item): index for index, item in enumerate(recommender.item_ids.tolist(), start=1)}
             recommender.recommend(driver, users[0], args.k)  # warm the query plans
             for user in users:
                 started = time.perf_counter()
                 recommender.recommend(driver, user, args.k)
                 full_ms.append(1000 * (time.perf_counter() - started))
                 items = graph.run(driver, settings, "recommend/fetch_user_items", dataset=args.dataset, user=user)
-                history = [index_of[int(item)] for item in items[0]["items"]]
+                history = [recommender.index_of[int(item)] for item in items[0]["items"]]
                 started = time.perf_counter()
                 batch = SequenceBatch.from_lists([history], [history[-1]], recommender.config.max_len)
                 with torch.no_grad():

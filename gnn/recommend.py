@@ -36,6 +36,8 @@ class Recommender:
     model: Model
     item_ids: torch.Tensor
     titles: dict[int, str]
+    index_of: dict[int, int]
+    """Catalogue id -> model index, built once at load, not per request."""
 
     @classmethod
     def load(
@@ -62,7 +64,8 @@ class Recommender:
             int(record["id"]): str(record["title"])
             for record in graph.run(driver, settings, "reasoning/fetch_catalogue", dataset=dataset)
         }
-        return cls(settings, dataset, variant, config, network, table["item_ids"], titles)
+        index_of = {int(item): index for index, item in enumerate(table["item_ids"].tolist(), start=1)}
+        return cls(settings, dataset, variant, config, network, table["item_ids"], titles, index_of)
 
     def recommend(self, driver: neo4j.Driver, user: int, k: int, include_seen: bool = False) -> dict[str, Any]:
         started = time.perf_counter()
@@ -70,9 +73,8 @@ class Recommender:
         if not records:
             raise UnknownDatasetError(f"user {user} does not exist in dataset {self.dataset!r}")
         history_ids = [int(item) for item in records[0]["items"]]
-        index_of = {int(item): index for index, item in enumerate(self.item_ids.tolist(), start=1)}
-        history = [index_of[item] for item in history_ids]
-        graphs = self._graphs(driver, user, history, index_of)
+        history = [self.index_of[item] for item in history_ids]
+        graphs = self._graphs(driver, user, history)
         batch = SequenceBatch.from_lists([history], [history[-1]], self.config.max_len, graphs)
         with torch.no_grad():
             scores = self.model.score_all(batch)[0]  # [n_items + 1], column 0 already -inf
@@ -97,9 +99,7 @@ class Recommender:
             "ms": round(1000 * (time.perf_counter() - started), 1),
         }
 
-    def _graphs(
-        self, driver: neo4j.Driver, user: int, history: list[int], index_of: dict[int, int]
-    ) -> dict[str, list[Any]] | None:
+    def _graphs(self, driver: neo4j.Driver, user: int, history: list[int]) -> dict[str, list[Any]] | None:
         if not self.config.graph_kinds:
             return None
         earliest: dict[str, dict[tuple[int, int], int]] = {"rea": {}, "div": {}}
@@ -111,7 +111,7 @@ class Recommender:
             user=user,
             statuses=list(self.variant.statuses),
         ):
-            add_chain(earliest[KIND_OF_CHAIN[str(record["kind"])]], record["items"], int(record["t"]), index_of)
+            add_chain(earliest[KIND_OF_CHAIN[str(record["kind"])]], record["items"], int(record["t"]), self.index_of)
         edges: dict[str, dict[int, UserEdges]] = {kind: {user: as_edges(found)} for kind, found in earliest.items()}
         kinds = tuple(kind for kind in self.config.graph_kinds if kind != "seq")
         source = resolve_graph_source(self.config.graph_kinds, self.config.max_len, ReasoningGraphSource(edges, kinds))

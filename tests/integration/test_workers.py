@@ -27,6 +27,7 @@ from reasoning.run import reason_users
 from tests.conftest import run_cli
 from tests.fakes.openai_server import Reply, ScriptedOpenAI, last_user_message
 from tests.fakes.oracle import oracle
+from tests.integration.test_reasoning import ITEMS as REASONING_ITEMS
 from tests.worker_processes import CeleryProcess, start_beat, start_worker, worker_environment
 from workers import runs
 from workers.app import create_app
@@ -35,18 +36,7 @@ from workers.reason_task import reason_task_id
 pytestmark = pytest.mark.integration
 
 DATASET = "workers-fixture"
-ITEMS = """item_id\ttitle\tgenres
-1\tToy Story (1995)\tAnimation|Children's|Comedy
-2\tToy Story 2 (1999)\tAnimation|Children's|Comedy
-3\tStar Wars: Episode IV - A New Hope (1977)\tAction|Adventure|Sci-Fi
-4\tStar Wars: Episode V - The Empire Strikes Back (1980)\tAction|Adventure|Sci-Fi
-5\tStar Wars: Episode VI - Return of the Jedi (1983)\tAction|Adventure|Sci-Fi
-6\tGodfather, The (1972)\tCrime|Drama
-7\tGodfather: Part II, The (1974)\tCrime|Drama
-8\tAlien (1979)\tHorror|Sci-Fi
-9\tAliens (1986)\tAction|Horror|Sci-Fi
-10\tPoison Pill (2001)\tDrama
-"""
+ITEMS = REASONING_ITEMS + "10\tPoison Pill (2001)\tDrama\n"
 POISON_USER = 21
 
 
