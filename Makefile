@@ -21,7 +21,8 @@ demo: system-deps $(STAMP)
 	$(BIN)/llmrg demo
 
 ## The test suite: starts its own Neo4j and Redis (separate ports and state, so demo data is untouched).
-test: system-deps $(STAMP)
+test: $(STAMP)
+	@bash scripts/system-deps.sh --browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

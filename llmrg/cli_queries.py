@@ -7,14 +7,43 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from llmrg import graph, queries
+from llmrg import browser, graph, queries
 from llmrg.cli_support import JsonFlag, console, print_json, reports_errors, settings_of
+from llmrg.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
     app.command()(query)
+    app.command(name="browser")(browser_command)
+
+
+@reports_errors
+def browser_command(
+    ctx: typer.Context,
+    style: Annotated[bool, typer.Option("--style", help="Print only the `:style` command for the graph.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Where Neo4j Browser is and how to log in; the servers `llmrg up` starts style the graph on connection."""
+    settings = settings_of(ctx)
+    if style:
+        typer.echo(browser.style_command())
+        return
+    login = {
+        "url": browser.open_url(settings),
+        "username": settings.neo4j_username,
+        "password": "NEO4J_PASSWORD" if settings.neo4j_password else str(settings.neo4j_password_file),
+        "style": browser.style_command(),
+    }
+    if as_json:
+        print_json(login)
+        return
+    console.print(f"Neo4j Browser: {login['url']}", highlight=False, soft_wrap=True)
+    console.print(f"log in as {login['username']}; the password is in {login['password']}", highlight=False)
+    console.print("Library queries ready to run: `llmrg query NAME --param k=v --browser` (see `llmrg query --list`).")
+    console.print("Guide: docs/BROWSER.md", highlight=False)
 
 
 @reports_errors
@@ -23,6 +52,9 @@ def query(
     name: Annotated[str | None, typer.Argument(help="A library query (see --list).")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="key=value, once per parameter.")] = None,
     list_queries: Annotated[bool, typer.Option("--list", help="Name every library query and what it answers.")] = False,
+    in_browser: Annotated[
+        bool, typer.Option("--browser", help="Print a Neo4j Browser link with the query ready to run instead.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Run a query of the library in cypher/queries/ (the same files you can paste into Neo4j Browser)."""
@@ -37,6 +69,9 @@ def query(
         Console().print(table)
         return
     settings = settings_of(ctx)
+    if in_browser:
+        _print_browser_link(settings, name, param or [], as_json)
+        return
     with graph.open_driver(settings) as driver:
         rows = queries.run_query(driver, settings, name, param or [])
     if as_json:
@@ -49,3 +84,18 @@ def query(
     for row in rows:
         table.add_row(*(json.dumps(value) if isinstance(value, list | dict) else str(value) for value in row.values()))
     Console().print(table)
+
+
+def _print_browser_link(settings: Settings, name: str, pairs: list[str], as_json: bool) -> None:
+    script = browser.query_script(name, queries.parse_parameters(queries.describe(name), pairs))
+    url = browser.open_url(settings, script)
+    if as_json:
+        print_json({"url": url, "script": script})
+        return
+    console.print(f"Open {url}", highlight=False, soft_wrap=True)
+    console.print(
+        "Log in, then run the editor's contents: it sets the parameters and runs the query; click the query's line "
+        "in the result to see its rows or graph. The same text:",
+        highlight=False,
+    )
+    console.print(escape(script), highlight=False, soft_wrap=True)

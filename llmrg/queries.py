@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import neo4j
+from neo4j.graph import Node, Path, Relationship
 
 import cypher
 from llmrg import graph
@@ -73,9 +74,27 @@ def parse_parameters(query: LibraryQuery, pairs: list[str]) -> dict[str, Any]:
 def run_query(driver: neo4j.Driver, settings: Settings, name: str, pairs: list[str]) -> list[dict[str, Any]]:
     query = describe(name)
     records = graph.run(driver, settings, f"{FOLDER}/{name}", **parse_parameters(query, pairs))
-    return [_plain(record.data()) for record in records]
+    return [_plain(dict(zip(record.keys(), record.values(), strict=True))) for record in records]
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """Neo4j temporal values as ISO text, so rows are JSON."""
-    return {key: value.iso_format() if hasattr(value, "iso_format") else value for key, value in row.items()}
+    """The row as JSON values: temporal values as ISO text; nodes, relationships and paths (from queries meant
+    for Browser's graph view) as their labels or type and properties."""
+    return {key: _plain_value(value) for key, value in row.items()}
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, Path):
+        return {
+            "nodes": [_plain_value(node) for node in value.nodes],
+            "relationships": [_plain_value(relationship) for relationship in value.relationships],
+        }
+    if isinstance(value, Node):
+        return {"labels": sorted(value.labels), "properties": _plain(dict(value))}
+    if isinstance(value, Relationship):
+        return {"type": value.type, "properties": _plain(dict(value))}
+    if isinstance(value, list):
+        return [_plain_value(item) for item in value]
+    if isinstance(value, dict):
+        return _plain(value)
+    return value.iso_format() if hasattr(value, "iso_format") else value

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local services need from Debian's packages when it is missing:
-# Java 17+ and Maven (to assemble and run Neo4j) and redis-server. Needs root (or sudo) only if
+# Java 17+ and Maven (to assemble and run Neo4j) and redis-server; with --browser also chromium and
+# chromium-driver (the test suite drives Neo4j Browser in headless Chromium). Needs root (or sudo) only if
 # something is missing; prints what to install otherwise.
 set -euo pipefail
 
@@ -8,6 +9,10 @@ missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if [ "${1:-}" = "--browser" ]; then
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

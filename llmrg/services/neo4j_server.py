@@ -23,6 +23,7 @@ import neo4j
 from neo4j.exceptions import AuthError, ServiceUnavailable
 
 import cypher
+from llmrg import browser
 from llmrg.errors import ServiceError
 from llmrg.services import process
 from llmrg.settings import Settings
@@ -118,6 +119,8 @@ class LocalNeo4j:
             "dbms.security.auth_enabled=true",
             "dbms.usage_report.enabled=false",
             f"initial.dbms.default_database={self.settings.neo4j_database}",
+            "client.allow_telemetry=false",
+            f"browser.post_connect_cmd={browser.post_connect_command()}",
         ]
         path = conf_dir / "neo4j.conf"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")

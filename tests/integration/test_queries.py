@@ -5,63 +5,14 @@ from __future__ import annotations
 
 import json
 
-import neo4j
 import pytest
 
 from llmrg import queries
 from llmrg.errors import ConfigError
-from llmrg.settings import Settings
 from tests.conftest import run_cli
+from tests.query_fixture import DATASET
 
 pytestmark = pytest.mark.integration
-
-DATASET = "query-fixture"
-FIXTURE = """
-UNWIND [[1, 'Toy Story'], [2, 'Toy Story 2'], [3, 'Star Wars'], [4, 'Empire Strikes Back'], [5, 'Alien'],
-        [6, 'Aliens']] AS item
-CREATE (:Item {dataset: $d, id: item[0], title: item[1]})
-WITH count(*) AS items
-UNWIND [1, 2] AS user
-CREATE (:User {dataset: $d, id: user})
-WITH count(*) AS users
-UNWIND [
-  {id: 'qf-c1', kind: 'reasoning', items: [1, 2], status: 'verified', score: 100.0, hits: 1, reasons: ['sequel']},
-  {id: 'qf-c2', kind: 'reasoning', items: [3, 4], status: 'verified', score: 66.7, hits: 0, reasons: ['same saga']},
-  {id: 'qf-c3', kind: 'reasoning', items: [1, 3], status: 'rejected', score: 33.3, hits: 0, reasons: ['toys'],
-   reject_reason: 'low_score'},
-  {id: 'qf-c4', kind: 'reasoning', items: [2, 4], status: 'retired', score: 0.0, previous: 100.0, hits: 0,
-   reasons: ['sequels']},
-  {id: 'qf-c5', kind: 'divergent', items: [3, 4, 6], status: 'verified', score: 50.0, hits: 0,
-   reasons: ['same saga', 'more space monsters']},
-  {id: 'qf-c6', kind: 'reasoning', items: [5, 6], status: 'verified', score: 100.0, previous: 66.7, hits: 0,
-   reasons: ['sequel']}
-] AS chain
-CREATE (c:Chain {id: chain.id, dataset: $d, kind: chain.kind, items: chain.items, target: last(chain.items),
-                 status: chain.status, score: chain.score, previous_score: chain.previous, hit_count: chain.hits,
-                 reject_reason: chain.reject_reason})
-WITH c, chain
-UNWIND range(0, size(chain.items) - 1) AS i
-MATCH (item:Item {dataset: $d, id: chain.items[i]})
-CREATE (c)-[:STEP {i: i, reason: CASE WHEN i = 0 THEN null ELSE chain.reasons[i - 1] END}]->(item)
-WITH count(*) AS steps
-MATCH (u1:User {dataset: $d, id: 1}), (u2:User {dataset: $d, id: 2})
-MATCH (c1:Chain {id: 'qf-c1'}), (c2:Chain {id: 'qf-c2'}), (c3:Chain {id: 'qf-c3'}), (c5:Chain {id: 'qf-c5'}),
-      (c6:Chain {id: 'qf-c6'}), (aliens:Item {dataset: $d, id: 6})
-CREATE (u1)-[:HAS_CHAIN {t: 1, reused: false}]->(c1), (u1)-[:HAS_CHAIN {t: 3, reused: false}]->(c2),
-       (u1)-[:HAS_CHAIN {t: 3, reused: false}]->(c5), (u1)-[:PROPOSED {t: 2}]->(c3),
-       (u2)-[:HAS_CHAIN {t: 2, reused: true}]->(c1), (u2)-[:HAS_CHAIN {t: 4, reused: false}]->(c6),
-       (c5)-[:IMAGINED {text: 'Aliens (1986)', reason: 'more space monsters', similarity: 0.9134}]->(aliens),
-       (:Run {id: 'qf-run-a', dataset: $d, status: 'success', users_done: 2, llm_calls: 8, prompt_tokens: 1000,
-              completion_tokens: 200, kb_hits: 1, created_at: datetime('2026-01-01T00:00:00Z')}),
-       (:Run {id: 'qf-run-b', dataset: $d, status: 'running', created_at: datetime('2026-01-02T00:00:00Z')})
-"""
-
-
-@pytest.fixture(scope="module")
-def fixture_graph(services: Settings, driver: neo4j.Driver) -> str:
-    driver.execute_query("MATCH (n) WHERE n.dataset = $d DETACH DELETE n", d=DATASET)
-    driver.execute_query(FIXTURE, d=DATASET)
-    return DATASET
 
 
 def query(name: str, **parameters: object) -> list[dict]:
@@ -83,6 +34,7 @@ def test_the_library_lists_every_query_with_what_it_answers() -> None:
         "effects_of_item",
         "llm_cost_per_run",
         "most_reused_chains",
+        "reasoning_graph",
         "rejected_chains",
     ]
     assert all(entry["answers"].endswith(("?", ".", ")")) for entry in listed)
@@ -122,6 +74,44 @@ def test_divergent_interests(fixture_graph: str) -> None:
         {"t": 3, "imagined": "Aliens (1986)", "item": 6, "title": "Aliens", "similarity": 0.913,
          "reason": "more space monsters", "score": 50.0}
     ]  # fmt: skip
+
+
+def test_reasoning_graph(fixture_graph: str) -> None:
+    rows = query("reasoning_graph", dataset=DATASET, user=1)
+    assert rows[0] == {
+        "path": {
+            "nodes": [
+                {"labels": ["User"], "properties": {"dataset": DATASET, "id": 1}},
+                {"labels": ["Chain"], "properties": {"id": "qf-c1", "dataset": DATASET, "kind": "reasoning",
+                 "items": [1, 2], "target": 2, "status": "verified", "score": 100.0, "hit_count": 1}},
+                {"labels": ["Item"], "properties": {"dataset": DATASET, "id": 1, "title": "Toy Story"}},
+            ],
+            "relationships": [
+                {"type": "HAS_CHAIN", "properties": {"t": 1, "reused": False}},
+                {"type": "STEP", "properties": {"i": 0}},
+            ],
+        }
+    }  # fmt: skip
+    elements = [
+        (
+            row["path"]["nodes"][1]["properties"]["id"],
+            row["path"]["relationships"][1]["type"],
+            row["path"]["relationships"][1]["properties"].get("reason"),
+            row["path"]["nodes"][2]["properties"]["title"],
+        )
+        for row in rows
+    ]
+    assert elements == [
+        ("qf-c1", "STEP", None, "Toy Story"),
+        ("qf-c1", "STEP", "sequel", "Toy Story 2"),
+        ("qf-c2", "STEP", None, "Star Wars"),
+        ("qf-c2", "STEP", "same saga", "Empire Strikes Back"),
+        ("qf-c5", "STEP", None, "Star Wars"),
+        ("qf-c5", "STEP", "same saga", "Empire Strikes Back"),
+        ("qf-c5", "STEP", "more space monsters", "Aliens"),
+        ("qf-c5", "IMAGINED", "more space monsters", "Aliens"),
+    ]
+    assert len(query("reasoning_graph", dataset=DATASET, user=2)) == 4  # c1 (reused) and c6, two steps each
 
 
 def test_rejected_chains(fixture_graph: str) -> None:
