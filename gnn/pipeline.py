@@ -52,7 +52,7 @@ def variant(name: str) -> Variant:
 
 
 def run_dir(settings: Settings, dataset: str, model: str, chosen: Variant, seed: int) -> Path:
-    return settings.state_dir / "train" / dataset / model / chosen.name / f"seed{seed}"
+    return settings.runs_dir / dataset / model / chosen.name / f"seed{seed}"
 
 
 def train_config(

@@ -143,3 +143,13 @@ class Recommender:
             }
             for record in records
         }
+
+
+def describe_explanation(explanation: dict[str, Any] | None) -> str:
+    """One line for a table: `A -[reason]-> B -[reason]-> item`, or that there is no reasoning path."""
+    if explanation is None:
+        return "no reasoning path"
+    titles = [str(step["title"]) for step in explanation["path"]]
+    return titles[0] + "".join(
+        f" -[{reason}]-> {title}" for reason, title in zip(explanation["reasons"], titles[1:], strict=True)
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -18,8 +19,10 @@ from llmrg import doctor as doctor_checks
 from llmrg.cli_support import (
     DatasetOption,
     DivergentOption,
+    HistoryLengthOption,
     JsonFlag,
     KnowledgeBaseOption,
+    MaxTargetsOption,
     NaiveOption,
     UserIdsOption,
     UsersOption,
@@ -216,11 +219,20 @@ def reason(
     kb: KnowledgeBaseOption = None,
     divergent: DivergentOption = None,
     naive: NaiveOption = False,
+    max_targets: MaxTargetsOption = None,
+    history_length: HistoryLengthOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Build LLM reasoning graphs for users of a dataset (in-process)."""
-    settings = ReasoningOptions(verify=verify, kb=kb, divergent=divergent, naive=naive).apply(_settings(ctx))
+    settings = ReasoningOptions(
+        verify=verify,
+        kb=kb,
+        divergent=divergent,
+        naive=naive,
+        max_targets=max_targets,
+        history_length=history_length,
+    ).apply(_settings(ctx))
     with graph.open_driver(settings) as driver:
         graph.apply_schema(driver, settings)
         ids = reasoning_run.select_users(driver, settings, dataset, users, user_ids)
@@ -252,32 +264,26 @@ def doctor(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 @app.command()
 @reports_errors
-def demo(ctx: typer.Context, dataset: Annotated[str, typer.Option(help="Dataset to load.")] = "ml-1m") -> None:
-    """Start the services, load a dataset, and show where to look at it."""
+def demo(
+    ctx: typer.Context,
+    tiny: Annotated[bool, typer.Option("--tiny", help="A few users and one short epoch (what CI runs).")] = False,
+    users: Annotated[int | None, typer.Option(min=1, help="Users to reason for (default: 24; tiny: 3).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The whole main job on a small default: services, ML-1M, reasoning on the workers with the local LLM, a
+    short LLMRG training run, recommendations with reasons, and where to look in Neo4j Browser."""
+    from llmrg import demo as demo_job
+
     settings = _settings(ctx)
+    plan = demo_job.DemoPlan.tiny() if tiny else demo_job.DemoPlan()
+    if users is not None:
+        plan = dataclasses.replace(plan, users=users)
     up(ctx, neo4j=True, redis=True, llm=True, workers=True)
-    ingest(
-        ctx,
-        dataset=dataset,
-        variant=None,
-        name=None,
-        sequences=None,
-        items=None,
-        batch_size=None,
-        progress=True,
-        as_json=False,
-    )
-    stats(ctx, as_json=False)
-    password = (
-        f"the password is in {settings.neo4j_password_file}"
-        if settings.neo4j_password is None
-        else "the password is your NEO4J_PASSWORD"
-    )
-    console.print(
-        f"\nNeo4j Browser: {settings.neo4j_browser_url}  (connect to {settings.neo4j_uri} as "
-        f"{settings.neo4j_username}; {password})",
-        highlight=False,
-    )
+    report = demo_job.run_demo(settings, plan, console)
+    if as_json:
+        _print_json(report.as_json())
+        return
+    demo_job.print_report(report, console)
 
 
 cli_workers.register(app)

@@ -146,9 +146,9 @@ def results(
     from gnn import results as aggregation
 
     settings = settings_of(ctx)
-    paths = sorted((settings.state_dir / "train").glob("*/*/*/seed*/result.json"))
+    paths = sorted(settings.runs_dir.glob("*/*/*/seed*/result.json"))
     if not paths:
-        raise ConfigError(f"no finished runs under {settings.state_dir / 'train'}; run `llmrg train` first")
+        raise ConfigError(f"no finished runs under {settings.runs_dir}; run `llmrg train` first")
     groups = aggregation.aggregate(aggregation.load_results(paths))
     folder = out or settings.state_dir / "results"
     folder.mkdir(parents=True, exist_ok=True)
@@ -181,7 +181,7 @@ def recommend(
 ) -> None:
     """Top-k next items for a user from a trained run, each with the reasoning path that explains it."""
     from gnn import pipeline
-    from gnn.recommend import Recommender
+    from gnn.recommend import Recommender, describe_explanation
 
     settings = settings_of(ctx)
     chosen = pipeline.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
@@ -193,14 +193,7 @@ def recommend(
         return
     table = Table("#", "item", "title", "score", "why", title=f"user {user} of {dataset} ({model} {chosen.name})")
     for rank, entry in enumerate(answer["items"], start=1):
-        explanation = entry["explanation"]
-        if explanation is None:
-            why = "no reasoning path"
-        else:
-            steps = [step["title"] for step in explanation["path"]]
-            why = steps[0] + "".join(
-                f" -[{reason}]-> {title}" for reason, title in zip(explanation["reasons"], steps[1:], strict=True)
-            )
+        why = describe_explanation(entry["explanation"])
         table.add_row(str(rank), str(entry["item"]), entry["title"], f"{entry['score']:.3f}", why)
     Console().print(table)
     console.print(f"{answer['ms']:.0f} ms after loading the model")

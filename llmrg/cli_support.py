@@ -26,6 +26,13 @@ VerifyOption = Annotated[bool | None, typer.Option(help="Self-verification (defa
 KnowledgeBaseOption = Annotated[bool | None, typer.Option(help="Knowledge-base reuse (default: settings).")]
 DivergentOption = Annotated[bool | None, typer.Option(help="Divergent extension (default: settings).")]
 NaiveOption = Annotated[bool, typer.Option(help="The paper's naive procedure: one call per step and per mask.")]
+MaxTargetsOption = Annotated[
+    int | None,
+    typer.Option(min=0, help="Reason about the last N positions of each window (0 = all; default: settings)."),
+]
+HistoryLengthOption = Annotated[
+    int | None, typer.Option(min=2, help="l_tru: reasoning sees each history's last N items (default: settings).")
+]
 
 
 def settings_of(ctx: typer.Context) -> Settings:

@@ -13,8 +13,10 @@ from llmrg import graph
 from llmrg.cli_support import (
     DatasetOption,
     DivergentOption,
+    HistoryLengthOption,
     JsonFlag,
     KnowledgeBaseOption,
+    MaxTargetsOption,
     NaiveOption,
     UserIdsOption,
     UsersOption,
@@ -87,6 +89,8 @@ def run_reason(
     kb: KnowledgeBaseOption = None,
     divergent: DivergentOption = None,
     naive: NaiveOption = False,
+    max_targets: MaxTargetsOption = None,
+    history_length: HistoryLengthOption = None,
     wait: Annotated[bool, typer.Option("--wait", help="Follow the run until it ends.")] = False,
     timeout: Annotated[float | None, typer.Option(help="With --wait: give up after this many seconds.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar while waiting.")] = True,
@@ -94,7 +98,14 @@ def run_reason(
 ) -> None:
     """Reason for users on the Celery workers: one task per user, followed by a run record in Neo4j."""
     settings = settings_of(ctx)
-    options = ReasoningOptions(verify=verify, kb=kb, divergent=divergent, naive=naive)
+    options = ReasoningOptions(
+        verify=verify,
+        kb=kb,
+        divergent=divergent,
+        naive=naive,
+        max_targets=max_targets,
+        history_length=history_length,
+    )
     with graph.open_driver(settings) as driver:
         graph.apply_schema(driver, settings)
         ids = select_users(driver, settings, dataset, users, user_ids)

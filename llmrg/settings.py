@@ -219,6 +219,11 @@ class Settings(BaseSettings):
     refresh_grown_users: bool = Field(True, validation_alias=_env("LLMRG_REFRESH_GROWN_USERS"))
 
     # -- training and evaluation (gnn/); the method spec's defaults
+    train_dir: Path | None = Field(
+        None,
+        validation_alias=_env("LLMRG_TRAIN_DIR"),
+        description="Where training runs live (default: <state dir>/train); `llmrg demo` keeps its own.",
+    )
     train_hidden: int = Field(64, ge=1, validation_alias=_env("LLMRG_TRAIN_HIDDEN"))
     train_batch_size: int = Field(256, ge=1, validation_alias=_env("LLMRG_TRAIN_BATCH_SIZE"))
     train_lr: float = Field(1e-3, gt=0, validation_alias=_env("LLMRG_TRAIN_LR"))
@@ -250,11 +255,16 @@ class Settings(BaseSettings):
         86400.0, gt=60, validation_alias=_env("LLMRG_TRAIN_TASK_TIME_LIMIT_S"), description="`llmrg.train` on a worker."
     )
 
+    @property
+    def runs_dir(self) -> Path:
+        """The folder of training runs: `<dataset>/<model>/<variant>/seed<S>/` below it."""
+        return self.train_dir or self.state_dir / "train"
+
     def for_dataset(self, table: dict[str, T], dataset: str) -> T:
         """A per-dataset setting: the dataset's own entry, else the '*' default."""
         return table[dataset] if dataset in table else table["*"]
 
-    @field_validator("state_dir", "cache_dir", "data_dir")
+    @field_validator("state_dir", "cache_dir", "data_dir", "train_dir")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None

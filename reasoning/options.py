@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from llmrg.settings import Settings
@@ -18,6 +18,16 @@ class ReasoningOptions:
     kb: bool | None = None
     divergent: bool | None = None
     naive: bool = False
+    max_targets: int | None = None
+    """Reason only about the last N positions of each user's window (0 = every position)."""
+    history_length: int | None = None
+    """l_tru for every dataset: reasoning sees the last N items of each history."""
+
+    def __post_init__(self) -> None:
+        if self.max_targets is not None and self.max_targets < 0:
+            raise ValueError(f"max_targets must be 0 (every position) or more, not {self.max_targets}")
+        if self.history_length is not None and self.history_length < 2:
+            raise ValueError(f"history_length must be at least 2 (a premise and a target), not {self.history_length}")
 
     def apply(self, settings: Settings) -> Settings:
         update: dict[str, Any] = {
@@ -26,20 +36,44 @@ class ReasoningOptions:
                 ("verify_enabled", self.verify),
                 ("kb_enabled", self.kb),
                 ("divergent_enabled", self.divergent),
+                ("reason_max_targets", self.max_targets),
             )
             if value is not None
         }
+        if self.history_length is not None:
+            update["reason_history_length"] = {name: self.history_length for name in settings.reason_history_length}
+            update["reason_history_length"]["*"] = self.history_length
         if self.naive:
             update |= {"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}
         return settings.model_copy(update=update)
 
     @classmethod
-    def from_dict(cls, payload: Mapping[str, bool | None]) -> ReasoningOptions:
+    def from_dict(cls, payload: Mapping[str, bool | int | None]) -> ReasoningOptions:
         """From a task's JSON arguments (unknown keys are an error, so a typo cannot silently ablate)."""
-        unknown = set(payload) - {"verify", "kb", "divergent", "naive"}
+        unknown = set(payload) - set(fields_of_options())
         if unknown:
             raise ValueError(f"unknown run options {sorted(unknown)}")
-        return cls(payload.get("verify"), payload.get("kb"), payload.get("divergent"), bool(payload.get("naive")))
 
-    def as_dict(self) -> dict[str, bool | None]:
-        return {"verify": self.verify, "kb": self.kb, "divergent": self.divergent, "naive": self.naive}
+        def flag(name: str) -> bool | None:
+            value = payload.get(name)
+            return None if value is None else bool(value)
+
+        def number(name: str) -> int | None:
+            value = payload.get(name)
+            return None if value is None else int(value)
+
+        return cls(
+            verify=flag("verify"),
+            kb=flag("kb"),
+            divergent=flag("divergent"),
+            naive=bool(payload.get("naive")),
+            max_targets=number("max_targets"),
+            history_length=number("history_length"),
+        )
+
+    def as_dict(self) -> dict[str, bool | int | None]:
+        return {name: getattr(self, name) for name in fields_of_options()}
+
+
+def fields_of_options() -> tuple[str, ...]:
+    return tuple(field.name for field in fields(ReasoningOptions))

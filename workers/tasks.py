@@ -34,7 +34,7 @@ def register(app: LLMRGCelery) -> None:
         run_id: str,
         dataset: str,
         user: int,
-        options: dict[str, bool | None],
+        options: dict[str, bool | int | None],
         failures: int = 0,
         carried: dict[str, float] | None = None,
     ) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def register(app: LLMRGCelery) -> None:
         dataset: str,
         users: list[int] | None = None,
         first: int | None = None,
-        options: dict[str, bool | None] | None = None,
+        options: dict[str, bool | int | None] | None = None,
         run_id: str | None = None,
     ) -> str:
         driver = app.resources().driver

@@ -16,6 +16,7 @@ from pathlib import Path
 from llmrg.services import process
 from llmrg.settings import Settings
 
+START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 60.0
 """A worker's warm shutdown finishes its current task; past this it is killed and the task redelivered."""
 
@@ -50,6 +51,9 @@ class LocalCeleryProcess:
             process.spawn_detached(
                 command, log_path=self.log_path, pid_path=self.pid_path, cwd=self.home, env=dict(os.environ)
             )
+            # The pid file names the process before it has become `llmrg <role>`; wait for that, so the status
+            # printed next is the real one.
+            process.wait_until(lambda: self.pid() is not None, timeout_s=START_TIMEOUT_S)
         return self.status()
 
     def stop(self) -> bool:

@@ -55,6 +55,18 @@ def test_run_options_override_only_what_they_set() -> None:
         ReasoningOptions.from_dict({"verfy": False})
 
 
+def test_run_options_shorten_the_reasoning_window_for_every_dataset() -> None:
+    settings = make_settings()
+    short = ReasoningOptions(max_targets=2, history_length=12).apply(settings)
+    assert short.reason_max_targets == 2
+    assert {short.for_dataset(short.reason_history_length, name) for name in ("ml-1m", "beauty", "other")} == {12}
+    assert settings.for_dataset(settings.reason_history_length, "ml-1m") == 50  # the original is untouched
+    carried = ReasoningOptions(max_targets=0, history_length=12)
+    assert ReasoningOptions.from_dict(carried.as_dict()) == carried
+    with pytest.raises(ValueError, match="history_length must be at least 2"):
+        ReasoningOptions(history_length=1)
+
+
 @pytest.mark.parametrize(
     ("done", "failed", "status"),
     [(3, 0, RunStatus.SUCCESS), (2, 1, RunStatus.PARTIAL), (0, 3, RunStatus.FAILED), (1, 1, RunStatus.RUNNING)],

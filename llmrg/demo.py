@@ -1,0 +1,257 @@
+"""`llmrg demo`: the whole main job on a small default, one step after another, saying what each did.
+
+Once the services are up (the CLI starts them), the demo runs the same library calls as the individual
+commands: ingest a dataset, reason for a few dozen users on the Celery workers with the configured LLM,
+export and train a short LLMRG run, recommend with reasons for the best-explained user, and print where to
+look in Neo4j Browser. Training runs go to their own folder (`<state dir>/demo/<plan>/train`), so a demo never
+touches (or resumes from) a real training run. A summary is written beside them as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import neo4j
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ingestion import loader, registry
+from llmrg import browser, graph
+from llmrg.errors import ServiceError
+from llmrg.settings import Settings
+from reasoning.options import ReasoningOptions
+from reasoning.run import select_users
+from workers import follow
+from workers.app import create_app
+from workers.fanout import start_reason_run
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """How big the demo is. The default fits in about 15 minutes on 2 cores with the packaged 0.5B model;
+    `tiny()` is the variant the test suite runs."""
+
+    name: str = "default"
+    dataset: str = "ml-1m"
+    users: int = 24
+    """Reasoning for the first N users by id, one Celery task each."""
+    history_length: int = 20
+    """l_tru for the demo's reasoning (the method's default is 50 on ML-1M)."""
+    max_targets: int = 4
+    """Positions reasoned about per user: the last N of the window."""
+    model: str = "sasrec"
+    epochs: int = 3
+    train_rows: int = 50_000
+    """A seeded subset of the training rows (the full protocol trains on every prefix)."""
+    max_len: int = 50
+    k: int = 10
+    seed: int = 0
+    reasoning_timeout_s: float = 1800.0
+
+    @classmethod
+    def tiny(cls) -> DemoPlan:
+        return cls(name="tiny", users=3, history_length=10, max_targets=1, epochs=1, train_rows=2_000, k=5)
+
+
+@dataclass
+class DemoStep:
+    name: str
+    seconds: float
+    summary: dict[str, Any]
+
+
+@dataclass
+class DemoReport:
+    plan: DemoPlan
+    steps: list[DemoStep] = field(default_factory=list)
+    folder: Path | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "plan": asdict(self.plan),
+            "seconds": round(sum(step.seconds for step in self.steps), 1),
+            "steps": {step.name: {"seconds": round(step.seconds, 1), **step.summary} for step in self.steps},
+            "folder": str(self.folder) if self.folder else None,
+        }
+
+
+def demo_folder(settings: Settings, plan: DemoPlan) -> Path:
+    return settings.state_dir / "demo" / plan.name
+
+
+def training_settings(settings: Settings, plan: DemoPlan) -> Settings:
+    """The demo's short training run, in the demo's own folder."""
+    return settings.model_copy(
+        update={
+            "train_dir": demo_folder(settings, plan) / "train",
+            "train_max_rows": plan.train_rows,
+            "train_max_len": {"*": plan.max_len},
+        }
+    )
+
+
+def run_demo(settings: Settings, plan: DemoPlan, console: Console) -> DemoReport:
+    """Every step after the services are up; raises on the first step that fails (its message names it)."""
+    report = DemoReport(plan=plan, folder=demo_folder(settings, plan))
+    with graph.open_driver(settings) as driver:
+        step = _stepper(report, console)
+        with step("ingest", f"loading {plan.dataset} into Neo4j"):
+            report.steps[-1].summary = _ingest(driver, settings, plan)
+        with step("reason", f"reasoning for {plan.users} users on the Celery workers"):
+            report.steps[-1].summary = _reason(driver, settings, plan, console)
+        with step("train", f"a short LLMRG {plan.model} run ({plan.epochs} epochs on {plan.train_rows:,} rows)"):
+            report.steps[-1].summary = _train(driver, settings, plan)
+        with step("recommend", f"top {plan.k} for the best-explained user"):
+            reasoned = next(step.summary["users"] for step in report.steps if step.name == "reason")
+            report.steps[-1].summary = _recommend(driver, settings, plan, reasoned, console)
+    report.steps.append(DemoStep("browser", 0.0, _browser(settings, plan, report)))
+    assert report.folder is not None
+    report.folder.mkdir(parents=True, exist_ok=True)
+    (report.folder / "summary.json").write_text(json.dumps(report.as_json(), indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def _stepper(report: DemoReport, console: Console) -> Callable[[str, str], Any]:
+    @contextmanager
+    def step(name: str, doing: str) -> Iterator[None]:
+        console.rule(f"[bold]{name}[/]: {escape(doing)}")
+        started = time.perf_counter()
+        report.steps.append(DemoStep(name, 0.0, {}))
+        yield
+        report.steps[-1].seconds = time.perf_counter() - started
+        console.print(f"{name} done in {report.steps[-1].seconds:.1f} s", highlight=False)
+
+    return step
+
+
+def _ingest(driver: neo4j.Driver, settings: Settings, plan: DemoPlan) -> dict[str, Any]:
+    bundle = registry.read_builtin(settings, registry.builtin_name(plan.dataset, None))
+    ingested = loader.write_dataset(driver, settings, bundle, show_progress=True)
+    return {"users": ingested.users, "items": ingested.items, "interactions": ingested.interactions}
+
+
+def _reason(driver: neo4j.Driver, settings: Settings, plan: DemoPlan, console: Console) -> dict[str, Any]:
+    options = ReasoningOptions(max_targets=plan.max_targets, history_length=plan.history_length)
+    users = select_users(driver, settings, plan.dataset, plan.users, None)
+    run_id = start_reason_run(create_app(settings), driver, settings, plan.dataset, users, options)
+    record = follow.follow_run(
+        driver, settings, run_id, show_progress=True, timeout_s=plan.reasoning_timeout_s, console=console
+    )
+    if record["users_done"] == 0:
+        raise ServiceError(
+            f"reasoning run {run_id} finished no user ({record['status']}); see `llmrg runs --run {run_id}`"
+        )
+    keys = (
+        "run_id",
+        "status",
+        "users_done",
+        "users_failed",
+        "llm_calls",
+        "kb_hits",
+        "prompt_tokens",
+        "completion_tokens",
+        "chains_verified",
+        "chains_rejected",
+        "divergent_chains",
+    )
+    return {key: record.get(key) for key in keys} | {"users": users}
+
+
+def _train(driver: neo4j.Driver, settings: Settings, plan: DemoPlan) -> dict[str, Any]:
+    from gnn import pipeline
+
+    result = pipeline.run_training(
+        driver,
+        training_settings(settings, plan),
+        plan.dataset,
+        plan.model,
+        pipeline.variant("llmrg"),
+        plan.seed,
+        plan.epochs,
+        resume=False,
+        progress=True,
+    )
+    return {"test": result["test"], "valid": result["valid"], "epoch_s": result["epoch_s"]}
+
+
+def _recommend(
+    driver: neo4j.Driver, settings: Settings, plan: DemoPlan, reasoned: list[int], console: Console
+) -> dict[str, Any]:
+    from gnn import pipeline
+    from gnn.recommend import Recommender, describe_explanation
+
+    picked = graph.run(driver, settings, "recommend/most_explained_user", dataset=plan.dataset, users=reasoned)
+    user, chains = int(picked[0]["user"]), int(picked[0]["chains"])
+    trained = training_settings(settings, plan)
+    recommender = Recommender.load(driver, trained, plan.dataset, plan.model, pipeline.variant("llmrg"), plan.seed)
+    answer = recommender.recommend(driver, user, plan.k)
+    table = Table("#", "item", "title", "score", "why", title=f"user {user} ({chains} accepted chains)")
+    for rank, entry in enumerate(answer["items"], start=1):
+        table.add_row(
+            str(rank),
+            str(entry["item"]),
+            entry["title"],
+            f"{entry['score']:.3f}",
+            describe_explanation(entry["explanation"]),
+        )
+    console.print(table)
+    explained = sum(entry["explanation"] is not None for entry in answer["items"])
+    return {
+        "user": user,
+        "accepted_chains": chains,
+        "explained": explained,
+        "ms": answer["ms"],
+        "items": answer["items"],
+    }
+
+
+def _browser(settings: Settings, plan: DemoPlan, report: DemoReport) -> dict[str, Any]:
+    user = next(step.summary["user"] for step in report.steps if step.name == "recommend")
+    script = browser.query_script("reasoning_graph", {"dataset": plan.dataset, "user": user})
+    return {
+        "url": browser.open_url(settings),
+        "query_url": browser.open_url(settings, script),
+        "query": script,
+        "username": settings.neo4j_username,
+        "password": "NEO4J_PASSWORD" if settings.neo4j_password else str(settings.neo4j_password_file),
+    }
+
+
+def print_report(report: DemoReport, console: Console) -> None:
+    """What the demo did, how long each step took, and where everything is."""
+    table = Table("step", "seconds", "what happened", title=f"llmrg demo ({report.plan.name})")
+    described = {
+        "ingest": lambda s: f"{s['users']:,} users, {s['items']:,} items, {s['interactions']:,} interactions",
+        "reason": lambda s: (
+            f"run {s['run_id']}: {s['users_done']} users done, {s['users_failed']} failed; {s['llm_calls']} LLM calls; "
+            f"{s['chains_verified']} chains accepted, {s['chains_rejected']} rejected; {s['kb_hits']} KB hits"
+        ),
+        "train": lambda s: (
+            f"test HR@10 {s['test']['hr@10']:.4f}, NDCG@10 {s['test']['ndcg@10']:.4f} ({s['epoch_s']:.1f} s/epoch)"
+        ),
+        "recommend": lambda s: (
+            f"user {s['user']}: {len(s['items'])} items, {s['explained']} with a reasoning path, {s['ms']:.0f} ms"
+        ),
+        "browser": lambda s: f"log in as {s['username']}; password in {s['password']}",
+    }
+    for step in report.steps:
+        table.add_row(step.name, f"{step.seconds:.1f}", escape(described[step.name](step.summary)))
+    console.print(table)
+    browser_step = next(step.summary for step in report.steps if step.name == "browser")
+    assert report.folder is not None
+    console.print(
+        f"\nSummary: {report.folder / 'summary.json'}   model: {report.folder / 'train'}\n"
+        f"Neo4j Browser: {browser_step['url']}\n"
+        f"The demo user's reasoning graph, ready to run (sets the parameters, then run the query alone):\n"
+        f"{browser_step['query_url']}\n"
+        "More in docs/BROWSER.md; the query library: `llmrg query --list`.",
+        highlight=False,
+        soft_wrap=True,
+    )
