@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up down status doctor bench bench-reason bench-workers lint typecheck system-deps
+.PHONY: demo test up down status doctor bench bench-reason bench-workers bench-demo results lint typecheck system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,15 @@ bench-reason: system-deps $(STAMP)
 ## The workers benchmark: queue overhead vs in-process (scripted model), 1 vs 2 workers on the local LLM.
 bench-workers: system-deps $(STAMP)
 	$(BIN)/python -m bench.workers $(BENCH_WORKERS_ARGS)
+
+## How long the main job takes (`llmrg demo`), step by step; writes bench/results/demo.json.
+bench-demo: system-deps $(STAMP)
+	$(BIN)/python -m bench.demo $(BENCH_DEMO_ARGS)
+
+## docs/RESULTS.md, its plots and the README's figures, from bench/results/*.json (no benchmark reruns).
+results: $(STAMP)
+	$(BIN)/python -m bench.report
+	$(BIN)/python -m bench.results_doc
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

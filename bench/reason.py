@@ -50,24 +50,35 @@ def stage(driver: Any, settings: Any, users: list[int], common: list[int]) -> di
     store.delete_chains(driver, settings, DATASET)
     half = len(users) // 2
     started = time.perf_counter()
-    first = reason_users(driver, settings, DATASET, users[:half], show_progress=True).as_json() if half else None
-    second = reason_users(driver, settings, DATASET, users[half:], show_progress=True).as_json()
+    curve: list[dict[str, Any]] = []
+
+    def reason_half(part: list[int]) -> dict[str, Any] | None:
+        """The half's users in up to CURVE_POINTS_PER_HALF chunks, a point of the reuse curve after each."""
+        if not part:
+            return None
+        size = -(-len(part) // CURVE_POINTS_PER_HALF)
+        chunks = []
+        for offset in range(0, len(part), size):
+            chunk = reason_users(driver, settings, DATASET, part[offset : offset + size]).as_json()
+            chunks.append(chunk)
+            previous = curve[-1] if curve else {"users": 0, "kb_hits": 0, "kb_misses": 0, "llm_calls": 0}
+            point = {key: previous[key] + chunk[key] for key in ("kb_hits", "kb_misses", "llm_calls")}
+            point["users"] = previous["users"] + chunk["users"]
+            point["seconds"] = time.perf_counter() - started
+            point["kb_hit_rate"] = _hit_rate(point)
+            curve.append(point)
+        merged: dict[str, Any] = {key: sum(chunk[key] for chunk in chunks) for key in SUMMED}
+        merged["rejected_by_reason"] = {}
+        for chunk in chunks:
+            for reason, count in chunk["rejected_by_reason"].items():
+                merged["rejected_by_reason"][reason] = merged["rejected_by_reason"].get(reason, 0) + count
+        return merged
+
+    first = reason_half(users[:half])
+    second = reason_half(users[half:])
     wall = time.perf_counter() - started
     halves = [h for h in (first, second) if h is not None]
-    total = {
-        key: sum(h[key] for h in halves)
-        for key in (
-            "llm_calls",
-            "prompt_tokens",
-            "completion_tokens",
-            "kb_hits",
-            "kb_misses",
-            "chains_verified",
-            "chains_rejected",
-            "chains_proposed",
-            "steps",
-        )
-    }
+    total = {key: sum(h[key] for h in halves) for key in SUMMED if key != "users"}
     n = len(users)
     rejected: dict[str, int] = {}
     for half_stats in halves:
@@ -85,7 +96,24 @@ def stage(driver: Any, settings: Any, users: list[int], common: list[int]) -> di
         **total,
         "rejected_by_reason": rejected,
         "common_users_verified_rate": verified_rate(driver, settings, common),
+        "kb_curve": curve,
     }
+
+
+SUMMED = (
+    "users",
+    "llm_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "kb_hits",
+    "kb_misses",
+    "chains_verified",
+    "chains_rejected",
+    "chains_proposed",
+    "steps",
+)
+CURVE_POINTS_PER_HALF = 5
+"""Each half of the users is reasoned in up to this many chunks: the knowledge-base reuse curve's points."""
 
 
 def _hit_rate(half: dict[str, Any] | None) -> float | None:
@@ -108,6 +136,7 @@ def main() -> dict[str, Any]:
     parser.add_argument("--naive-users", type=int, default=5)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--max-targets", type=int, default=0, help="last N positions per user (0 = all)")
+    parser.add_argument("--history-length", type=int, default=0, help="l_tru for the run (0 = the settings')")
     args = parser.parse_args()
 
     os.environ.pop("NEO4J_PASSWORD", None)
@@ -118,10 +147,11 @@ def main() -> dict[str, Any]:
     from llmrg.services.neo4j_server import LocalNeo4j
     from llmrg.settings import Settings
     from llmrg.stats import dataset_counts
+    from reasoning.options import ReasoningOptions
 
-    base = Settings(_env_file=None).model_copy(  # type: ignore[call-arg]
-        update={"divergent_enabled": False, "reason_max_targets": args.max_targets}
-    )
+    base = ReasoningOptions(
+        divergent=False, max_targets=args.max_targets, history_length=args.history_length or None
+    ).apply(Settings(_env_file=None))  # type: ignore[call-arg]
     console = Console(width=130)
     neo4j_server, llm_server = LocalNeo4j(base), LocalLLM(base)
     try:

@@ -2,8 +2,11 @@
 
 Baseline (same run, same users): the model's forward pass and top-k alone, with the user's items already
 in memory; measured: the whole `Recommender.recommend` (three Neo4j reads, graphs, scoring, explanations).
-Target (issue 6): < 300 ms per user. Uses a run trained earlier (`--model`, `--variant`, `--seed`).
-Run: `python -m bench.recommend --dataset beauty --model sasrec --users 100`.
+Target (issue 6): < 300 ms per user. Uses a run trained earlier (`--model`, `--variant`, `--seed`). A graph
+variant's floor includes the fusion model's forward pass over the user's graphs, built beforehand.
+Run: `python -m bench.recommend --dataset beauty --model sasrec --users 100` (the bench services), or with
+`--environment current --train-dir DIR` against the services and runs of your shell's settings (e.g. a
+finished `make demo`). Writes bench/results/recommend.json (base) or recommend-<variant>.json.
 """
 
 from __future__ import annotations
@@ -34,10 +37,15 @@ def main() -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--environment", choices=("bench", "current"), default="bench")
+    parser.add_argument("--train-dir", help="Where the trained run lives (default: the settings').")
     args = parser.parse_args()
 
-    os.environ.pop("NEO4J_PASSWORD", None)
-    os.environ.update(BENCH_ENVIRONMENT)
+    if args.environment == "bench":
+        os.environ.pop("NEO4J_PASSWORD", None)
+        os.environ.update(BENCH_ENVIRONMENT)
+    if args.train_dir:
+        os.environ["LLMRG_TRAIN_DIR"] = args.train_dir
     from gnn import pipeline
     from gnn.batch import SequenceBatch
     from gnn.recommend import Recommender
@@ -49,6 +57,7 @@ def main() -> dict[str, Any]:
     server = LocalNeo4j(settings)
     full_ms: list[float] = []
     floor_ms: list[float] = []
+    already_running = server.pid() is not None
     try:
         server.start()
         with graph.open_driver(settings) as driver:
@@ -68,13 +77,15 @@ def main() -> dict[str, Any]:
                 full_ms.append(1000 * (time.perf_counter() - started))
                 items = graph.run(driver, settings, "recommend/fetch_user_items", dataset=args.dataset, user=user)
                 history = [recommender.index_of[int(item)] for item in items[0]["items"]]
+                graphs = recommender.graphs_for(driver, user, history)
                 started = time.perf_counter()
-                batch = SequenceBatch.from_lists([history], [history[-1]], recommender.config.max_len)
+                batch = SequenceBatch.from_lists([history], [history[-1]], recommender.config.max_len, graphs)
                 with torch.no_grad():
                     torch.topk(recommender.model.score_all(batch)[0], args.k)
                 floor_ms.append(1000 * (time.perf_counter() - started))
     finally:
-        server.stop()
+        if not already_running:
+            server.stop()
 
     def summary(values: list[float]) -> dict[str, float]:
         ordered = sorted(values)
@@ -95,7 +106,8 @@ def main() -> dict[str, Any]:
         "targets": {"p95_ms_below": TARGET_MS, "met": summary(full_ms)["p95_ms"] < TARGET_MS},
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "recommend.json").write_text(json.dumps(payload, indent=2) + "\n")
+    name = "recommend" if args.variant == "base" else f"recommend-{args.variant}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
     table = Table(title=f"recommend, {args.dataset} {args.model} {args.variant} — {one_line(payload['machine'])}")
     for column in ("stage", "p50 ms", "p95 ms"):
         table.add_column(column)

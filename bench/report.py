@@ -129,24 +129,36 @@ def reproduce_section(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def recommend_section(result: dict[str, Any]) -> str:
-    return "\n".join(
-        [
-            f"`llmrg recommend` latency per user after loading ({result['dataset']} {result['model']} "
-            f"{result['variant']}, k = {result['k']}, {result['users']} users) on {one_line(result['machine'])}, "
-            f"commit `{result['machine']['commit']}`:",
-            "",
-            "| stage | p50 ms | p95 ms |",
-            "|---|---:|---:|",
-            f"| floor: forward pass and top-k, items in memory | {result['floor']['p50_ms']:.1f} | "
-            f"{result['floor']['p95_ms']:.1f} |",
-            f"| `recommend`: Neo4j reads, graphs, scoring, explanations | {result['recommend']['p50_ms']:.1f} | "
-            f"{result['recommend']['p95_ms']:.1f} |",
-            "",
-            f"Target: p95 < {result['targets']['p95_ms_below']:.0f} ms (met: {result['targets']['met']}). Produced by "
-            "`python -m bench.recommend`; raw numbers in `bench/results/recommend.json`.",
-        ]
-    )
+def recommend_section(results: list[dict[str, Any]]) -> str:
+    """One row pair per measured variant (bench/results/recommend.json, recommend-<variant>.json)."""
+    lines = [
+        "`llmrg recommend` latency per user after the model is loaded:",
+        "",
+        "| dataset, model, variant | users | k | floor p50 ms | floor p95 ms | recommend p50 ms | recommend p95 ms "
+        "| machine, commit |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for result in results:
+        floor, full = result["floor"], result["recommend"]
+        lines.append(
+            f"| {result['dataset']} {result['model']} {result['variant']} | {result['users']} | {result['k']} | "
+            f"{floor['p50_ms']:.1f} | {floor['p95_ms']:.1f} | {full['p50_ms']:.1f} | {full['p95_ms']:.1f} | "
+            f"{one_line(result['machine'])}, `{result['machine']['commit']}` |"
+        )
+    target = results[0]["targets"]["p95_ms_below"]
+    met = all(result["targets"]["met"] for result in results)
+    lines += [
+        "",
+        "The floor is the forward pass and top-k with the user's items (and graphs) already in memory; `recommend` "
+        f"adds the Neo4j reads, the graphs and the explanations. Target: p95 < {target:.0f} ms (met: {met}). "
+        "Produced by `python -m bench.recommend`; raw numbers in `bench/results/recommend*.json`.",
+    ]
+    return "\n".join(lines)
+
+
+def recommend_results() -> list[dict[str, Any]]:
+    paths = sorted(RESULTS.glob("recommend*.json"), key=lambda path: (path.stem != "recommend", path.stem))
+    return [json.loads(path.read_text()) for path in paths]
 
 
 def replace_section(text: str, name: str, body: str) -> str:
@@ -163,12 +175,13 @@ def main() -> None:
         ("export", export_section),
         ("workers", workers_section),
         ("reproduce", reproduce_section),
-        ("recommend", recommend_section),
     )
     for name, render in sections:
         path = RESULTS / f"{name}.json"
         if path.is_file():
             text = replace_section(text, name, render(json.loads(path.read_text())))
+    if recommend_results():
+        text = replace_section(text, "recommend", recommend_section(recommend_results()))
     README.write_text(text, encoding="utf-8")
     print(f"updated {README}")
 

@@ -22,18 +22,10 @@ from rich.table import Table
 
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
+from bench.paper import PAPER as FULL_PAPER
 from bench.reason import BENCH_ENVIRONMENT
 
-PAPER = {
-    ("ml-1m", "duorec"): {"hr@10": 0.2837, "ndcg@10": 0.1663},
-    ("ml-1m", "bert4rec"): {"hr@10": 0.1910, "ndcg@10": 0.0980},
-    ("ml-1m", "cl4srec"): {"hr@10": 0.1866, "ndcg@10": 0.1013},
-    ("ml-1m", "fdsa"): {"hr@10": 0.1631, "ndcg@10": 0.0878},
-    ("beauty", "duorec"): {"hr@10": 0.0839, "ndcg@10": 0.0447},
-    ("beauty", "bert4rec"): {"hr@10": 0.0413, "ndcg@10": 0.0263},
-    ("beauty", "cl4srec"): {"hr@10": 0.0664, "ndcg@10": 0.0322},
-    ("beauty", "fdsa"): {"hr@10": 0.0418, "ndcg@10": 0.0275},
-}
+PAPER = {(dataset, model): metrics for (dataset, model, variant), metrics in FULL_PAPER.items() if variant == "base"}
 """The paper's "Original" full-ranking numbers (design doc); it reports no SASRec row."""
 
 

@@ -74,7 +74,7 @@ class Recommender:
             raise UnknownDatasetError(f"user {user} does not exist in dataset {self.dataset!r}")
         history_ids = [int(item) for item in records[0]["items"]]
         history = [self.index_of[item] for item in history_ids]
-        graphs = self._graphs(driver, user, history)
+        graphs = self.graphs_for(driver, user, history)
         batch = SequenceBatch.from_lists([history], [history[-1]], self.config.max_len, graphs)
         with torch.no_grad():
             scores = self.model.score_all(batch)[0]  # [n_items + 1], column 0 already -inf
@@ -99,7 +99,8 @@ class Recommender:
             "ms": round(1000 * (time.perf_counter() - started), 1),
         }
 
-    def _graphs(self, driver: neo4j.Driver, user: int, history: list[int]) -> dict[str, list[Any]] | None:
+    def graphs_for(self, driver: neo4j.Driver, user: int, history: list[int]) -> dict[str, list[Any]] | None:
+        """The user's G_rea / G_div (or sequence graph) as the model takes them; None for a base model."""
         if not self.config.graph_kinds:
             return None
         earliest: dict[str, dict[tuple[int, int], int]] = {"rea": {}, "div": {}}

@@ -279,7 +279,7 @@ def demo(
     if users is not None:
         plan = dataclasses.replace(plan, users=users)
     up(ctx, neo4j=True, redis=True, llm=True, workers=True)
-    report = demo_job.run_demo(settings, plan, console)
+    report = demo_job.run_demo(settings, plan, console, progress=not as_json)
     if as_json:
         _print_json(report.as_json())
         return

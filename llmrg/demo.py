@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,52 +96,57 @@ def training_settings(settings: Settings, plan: DemoPlan) -> Settings:
     )
 
 
-def run_demo(settings: Settings, plan: DemoPlan, console: Console) -> DemoReport:
-    """Every step after the services are up; raises on the first step that fails (its message names it)."""
+def run_demo(settings: Settings, plan: DemoPlan, console: Console, *, progress: bool = True) -> DemoReport:
+    """Every step after the services are up; raises on the first step that fails (its message names it).
+    Progress bars go to stdout, so `--json` turns them off."""
     report = DemoReport(plan=plan, folder=demo_folder(settings, plan))
+
+    def step(name: str, doing: str, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        console.rule(f"[bold]{name}[/]: {escape(doing)}")
+        started = time.perf_counter()
+        summary = work()
+        report.steps.append(DemoStep(name, time.perf_counter() - started, summary))
+        console.print(f"{name} done in {report.steps[-1].seconds:.1f} s", highlight=False)
+        return summary
+
     with graph.open_driver(settings) as driver:
-        step = _stepper(report, console)
-        with step("ingest", f"loading {plan.dataset} into Neo4j"):
-            report.steps[-1].summary = _ingest(driver, settings, plan)
-        with step("reason", f"reasoning for {plan.users} users on the Celery workers"):
-            report.steps[-1].summary = _reason(driver, settings, plan, console)
-        with step("train", f"a short LLMRG {plan.model} run ({plan.epochs} epochs on {plan.train_rows:,} rows)"):
-            report.steps[-1].summary = _train(driver, settings, plan)
-        with step("recommend", f"top {plan.k} for the best-explained user"):
-            reasoned = next(step.summary["users"] for step in report.steps if step.name == "reason")
-            report.steps[-1].summary = _recommend(driver, settings, plan, reasoned, console)
-    report.steps.append(DemoStep("browser", 0.0, _browser(settings, plan, report)))
+        step("ingest", f"loading {plan.dataset} into Neo4j", lambda: _ingest(driver, settings, plan, progress))
+        reasoned = step(
+            "reason",
+            f"reasoning for {plan.users} users on the Celery workers",
+            lambda: _reason(driver, settings, plan, console, progress),
+        )["users"]
+        step(
+            "train",
+            f"a short LLMRG {plan.model} run ({plan.epochs} epochs on {plan.train_rows:,} rows)",
+            lambda: _train(driver, settings, plan, progress),
+        )
+        recommended = step(
+            "recommend",
+            f"top {plan.k} for the best-explained user",
+            lambda: _recommend(driver, settings, plan, reasoned, console),
+        )
+    report.steps.append(DemoStep("browser", 0.0, _browser(settings, plan, recommended["user"])))
     assert report.folder is not None
     report.folder.mkdir(parents=True, exist_ok=True)
     (report.folder / "summary.json").write_text(json.dumps(report.as_json(), indent=2) + "\n", encoding="utf-8")
     return report
 
 
-def _stepper(report: DemoReport, console: Console) -> Callable[[str, str], Any]:
-    @contextmanager
-    def step(name: str, doing: str) -> Iterator[None]:
-        console.rule(f"[bold]{name}[/]: {escape(doing)}")
-        started = time.perf_counter()
-        report.steps.append(DemoStep(name, 0.0, {}))
-        yield
-        report.steps[-1].seconds = time.perf_counter() - started
-        console.print(f"{name} done in {report.steps[-1].seconds:.1f} s", highlight=False)
-
-    return step
-
-
-def _ingest(driver: neo4j.Driver, settings: Settings, plan: DemoPlan) -> dict[str, Any]:
+def _ingest(driver: neo4j.Driver, settings: Settings, plan: DemoPlan, progress: bool) -> dict[str, Any]:
     bundle = registry.read_builtin(settings, registry.builtin_name(plan.dataset, None))
-    ingested = loader.write_dataset(driver, settings, bundle, show_progress=True)
+    ingested = loader.write_dataset(driver, settings, bundle, show_progress=progress)
     return {"users": ingested.users, "items": ingested.items, "interactions": ingested.interactions}
 
 
-def _reason(driver: neo4j.Driver, settings: Settings, plan: DemoPlan, console: Console) -> dict[str, Any]:
+def _reason(
+    driver: neo4j.Driver, settings: Settings, plan: DemoPlan, console: Console, progress: bool
+) -> dict[str, Any]:
     options = ReasoningOptions(max_targets=plan.max_targets, history_length=plan.history_length)
     users = select_users(driver, settings, plan.dataset, plan.users, None)
     run_id = start_reason_run(create_app(settings), driver, settings, plan.dataset, users, options)
     record = follow.follow_run(
-        driver, settings, run_id, show_progress=True, timeout_s=plan.reasoning_timeout_s, console=console
+        driver, settings, run_id, show_progress=progress, timeout_s=plan.reasoning_timeout_s, console=console
     )
     if record["users_done"] == 0:
         raise ServiceError(
@@ -164,7 +168,7 @@ def _reason(driver: neo4j.Driver, settings: Settings, plan: DemoPlan, console: C
     return {key: record.get(key) for key in keys} | {"users": users}
 
 
-def _train(driver: neo4j.Driver, settings: Settings, plan: DemoPlan) -> dict[str, Any]:
+def _train(driver: neo4j.Driver, settings: Settings, plan: DemoPlan, progress: bool) -> dict[str, Any]:
     from gnn import pipeline
 
     result = pipeline.run_training(
@@ -176,7 +180,7 @@ def _train(driver: neo4j.Driver, settings: Settings, plan: DemoPlan) -> dict[str
         plan.seed,
         plan.epochs,
         resume=False,
-        progress=True,
+        progress=progress,
     )
     return {"test": result["test"], "valid": result["valid"], "epoch_s": result["epoch_s"]}
 
@@ -188,11 +192,11 @@ def _recommend(
     from gnn.recommend import Recommender, describe_explanation
 
     picked = graph.run(driver, settings, "recommend/most_explained_user", dataset=plan.dataset, users=reasoned)
-    user, chains = int(picked[0]["user"]), int(picked[0]["chains"])
+    user, accepted = int(picked[0]["user"]), int(picked[0]["chains"])
     trained = training_settings(settings, plan)
     recommender = Recommender.load(driver, trained, plan.dataset, plan.model, pipeline.variant("llmrg"), plan.seed)
     answer = recommender.recommend(driver, user, plan.k)
-    table = Table("#", "item", "title", "score", "why", title=f"user {user} ({chains} accepted chains)")
+    table = Table("#", "item", "title", "score", "why", title=f"user {user} ({accepted} accepted chains)")
     for rank, entry in enumerate(answer["items"], start=1):
         table.add_row(
             str(rank),
@@ -202,18 +206,30 @@ def _recommend(
             describe_explanation(entry["explanation"]),
         )
     console.print(table)
+    why_chosen = Table("t", "kind", "chain, with the reason on each link", "score", title=f"user {user}'s chains")
+    for chain in graph.run(driver, settings, "queries/chains_for_user", dataset=plan.dataset, user=user):
+        path = {"path": [{"title": title} for title in chain["titles"]], "reasons": chain["reasons"]}
+        why_chosen.add_row(
+            str(chain["t"]),
+            chain["kind"],
+            describe_explanation(path),
+            "-" if chain["score"] is None else f"{chain['score']:.0f}",
+        )
+    if why_chosen.row_count:
+        console.print(why_chosen)
+    else:
+        console.print(f"user {user} has no accepted chains yet: verification rejected what the model proposed")
     explained = sum(entry["explanation"] is not None for entry in answer["items"])
     return {
         "user": user,
-        "accepted_chains": chains,
+        "accepted_chains": accepted,
         "explained": explained,
         "ms": answer["ms"],
         "items": answer["items"],
     }
 
 
-def _browser(settings: Settings, plan: DemoPlan, report: DemoReport) -> dict[str, Any]:
-    user = next(step.summary["user"] for step in report.steps if step.name == "recommend")
+def _browser(settings: Settings, plan: DemoPlan, user: int) -> dict[str, Any]:
     script = browser.query_script("reasoning_graph", {"dataset": plan.dataset, "user": user})
     return {
         "url": browser.open_url(settings),

@@ -1,0 +1,271 @@
+"""Regenerate docs/RESULTS.md and its plots from bench/results/*.json (`make results`); nothing in it is typed
+by hand.
+
+Sections, each present once its benchmark has run (and saying so when it has not):
+- accuracy: every run of `bench.reproduce` beside the paper's numbers (`bench/paper.py`), as a table and a plot;
+- the main job: `llmrg demo` step by step against its 15-minute budget (`bench.demo`);
+- LLM cost per user and the knowledge-base reuse curve (`bench.reason`), as tables and plots;
+- throughput: ingestion, export, workers and recommendation latency, the same renderings as the README's
+  performance section (`bench.report`), so the README's figures are these figures.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.ingest import RESULTS, ROOT
+from bench.machine import one_line
+from bench.paper import PAPER, VARIANT_LABELS
+
+DOCUMENT = ROOT / "docs" / "RESULTS.md"
+PLOTS = ROOT / "docs" / "results"
+METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def accuracy_rows(reproduce: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One row per (dataset, model, variant): ours (mean over the seeds run) and the paper's, either missing."""
+    ours: dict[tuple[str, str, str], list[dict[str, float]]] = {}
+    for run in (reproduce or {}).get("runs", []):
+        ours.setdefault((run["dataset"], run["model"], run["variant"]), []).append(run["test"])
+    rows = []
+    for key in sorted(set(ours) | set(PAPER), key=lambda k: (k[0] != "ml-1m", k[1], list(VARIANT_LABELS).index(k[2]))):
+        seeds = ours.get(key, [])
+        mean = {metric: sum(run[metric] for run in seeds) / len(seeds) for metric in METRICS} if seeds else None
+        rows.append({"key": key, "ours": mean, "seeds": len(seeds), "paper": PAPER.get(key)})
+    return rows
+
+
+def accuracy_section(reproduce: dict[str, Any] | None) -> str:
+    rows = accuracy_rows(reproduce)
+    lines = [
+        "Test metrics on the leave-one-out split with full ranking. The paper's numbers are on the right (the design",
+        "doc quotes them; it has no SASRec row). A blank means that configuration has not been run.",
+        "",
+        "| dataset | model | variant | seeds | HR@5 | HR@10 | NDCG@5 | NDCG@10 "
+        "| paper HR@5 | HR@10 | NDCG@5 | NDCG@10 |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        dataset, model, variant = row["key"]
+        ours = [f"{row['ours'][m]:.4f}" if row["ours"] else "" for m in METRICS]
+        paper = [f"{row['paper'][m]:.4f}" if row["paper"] else "" for m in METRICS]
+        seeds = str(row["seeds"]) if row["seeds"] else ""
+        lines.append(
+            f"| {dataset} | {model} | {VARIANT_LABELS[variant]} | {seeds} | " + " | ".join(ours + paper) + " |"
+        )
+    if reproduce:
+        protocol = reproduce["protocol"]
+        lines += [
+            "",
+            f"Our runs: at most {protocol['epochs']} epochs"
+            + (f" on {protocol['max_train_rows']:,} training rows" if protocol["max_train_rows"] else "")
+            + f", seeds {protocol['seeds']}, on {one_line(reproduce['machine'])}, commit "
+            f"`{reproduce['machine']['commit']}` (`python -m bench.reproduce`). Not run yet: "
+            f"{', '.join(reproduce.get('not_run') or []) or 'none'}. RecBole: {reproduce['recbole']}.",
+        ]
+    else:
+        lines += ["", "No reproduction run yet (`python -m bench.reproduce`)."]
+    lines += ["", "![ours against the paper](results/accuracy.png)"]
+    return "\n".join(lines)
+
+
+def demo_section(demo: dict[str, Any] | None) -> str:
+    if demo is None:
+        return "Not measured yet (`python -m bench.demo`)."
+    plan = demo["plan"]
+    lines = [
+        f"`llmrg demo` ({plan['users']} users, last {plan['max_targets']} positions of a {plan['history_length']}-item "
+        f"window, {plan['model']} + LLMRG for {plan['epochs']} epochs on {plan['train_rows']:,} rows) on "
+        f"{one_line(demo['machine'])}, commit `{demo['machine']['commit']}`; {demo['source']}:",
+        "",
+        "| step | seconds |",
+        "|---|---:|",
+        *(f"| {name} | {seconds:.1f} |" for name, seconds in demo["steps_s"].items()),
+        f"| **total** | **{demo['steps_total_s']:.1f}** |",
+        "",
+        f"Budget: {demo['targets']['budget_s'] / 60:.0f} minutes after the services are up (met: "
+        f"{demo['targets']['met']}). The reasoning step finished {demo['reason']['users_done']} users with "
+        f"{demo['reason']['llm_calls']} LLM calls and accepted {demo['reason']['chains_verified']} chains; the short "
+        f"training run reached test HR@10 {demo['train']['test']['hr@10']:.4f} ({demo['train']['epoch_s']:.1f} s per "
+        f"epoch); {demo['recommend']['explained']} of the recommendations for user {demo['recommend']['user']} have a "
+        f"reasoning path, served in {demo['recommend']['ms']:.0f} ms.",
+    ]
+    return "\n".join(lines)
+
+
+def cost_section(reason: dict[str, Any] | None) -> str:
+    if reason is None:
+        return "Not measured yet (`make bench-reason`)."
+    stages = reason["stages"]
+    settings = reason["settings"]
+    lines = [
+        f"{reason['model']} on ML-1M, last {settings['reason_max_targets'] or 'all'} positions of a "
+        f"{settings['history_length']}-item window, divergent extension off, on {one_line(reason['machine'])}, "
+        f"commit `{reason['machine']['commit']}` (`make bench-reason`):",
+        "",
+        "| per user | " + " | ".join(stages) + " |",
+        "|---|" + "---:|" * len(stages),
+    ]
+    for label, key, form in (
+        ("users", "users", "{:,.0f}"),
+        ("LLM calls", "llm_calls_per_user", "{:.1f}"),
+        ("prompt tokens", "prompt_tokens_per_user", "{:,.0f}"),
+        ("completion tokens", "completion_tokens_per_user", "{:,.0f}"),
+        ("users per hour", "users_per_hour", "{:.1f}"),
+    ):
+        lines.append(f"| {label} | " + " | ".join(form.format(stage[key]) for stage in stages.values()) + " |")
+    lines += [
+        "",
+        f"The optimised engine makes **{reason['calls_per_user_ratio']:.1f}x** fewer calls per user than the naive "
+        f"procedure (target >= {reason['targets']['calls_per_user_ratio_at_least']:.0f}x).",
+        "",
+        "![LLM calls and tokens per user](results/cost.png)",
+    ]
+    return "\n".join(lines)
+
+
+def reuse_section(reason: dict[str, Any] | None) -> str:
+    curve = (reason or {}).get("stages", {}).get("optimised", {}).get("kb_curve")
+    if not curve:
+        return "Not measured yet (`make bench-reason` records the curve)."
+    assert reason is not None
+    lines = [
+        "Cumulative knowledge-base hit rate of the optimised engine as users are reasoned in order, starting from an",
+        "empty knowledge base (same run as above):",
+        "",
+        "| users | KB hits | KB misses | hit rate | LLM calls | seconds |",
+        "|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| {point['users']} | {point['kb_hits']} | {point['kb_misses']} | "
+            f"{(point['kb_hit_rate'] or 0.0):.1%} | {point['llm_calls']} | {point['seconds']:.0f} |"
+            for point in curve
+        ),
+        "",
+        f"Second-half hit rate {(reason['stages']['optimised']['kb_hit_rate_second_half'] or 0.0):.1%} (target >= "
+        f"{reason['targets']['kb_hit_rate_second_half_at_least']:.0%}).",
+        "",
+        "![knowledge-base reuse](results/kb_reuse.png)",
+    ]
+    return "\n".join(lines)
+
+
+def throughput_section() -> str:
+    parts = []
+    for name, title, render in (
+        ("ingest", "Ingestion", report.ingest_section),
+        ("export", "Export to PyG", report.export_section),
+        ("workers", "Celery workers", report.workers_section),
+    ):
+        result = load(name)
+        body = render(result).replace("](bench/", "](../bench/") if result else "Not measured yet."
+        parts.append(f"### {title}\n\n{body}")
+    latency = report.recommend_results()
+    parts.append(
+        "### Recommendation latency\n\n" + (report.recommend_section(latency) if latency else "Not measured yet.")
+    )
+    return "\n\n".join(parts)
+
+
+def plot_accuracy(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [row for row in rows if row["ours"] or row["paper"]]
+    labels = [f"{dataset}\n{model}\n{variant}" for dataset, model, variant in (row["key"] for row in shown)]
+    figure, axis = plt.subplots(figsize=(max(7.0, 0.75 * len(shown)), 3.6))
+    positions = range(len(shown))
+    axis.bar([p - 0.2 for p in positions], [row["ours"]["ndcg@10"] if row["ours"] else 0 for row in shown], 0.4,
+             label="ours")  # fmt: skip
+    axis.bar([p + 0.2 for p in positions], [row["paper"]["ndcg@10"] if row["paper"] else 0 for row in shown], 0.4,
+             label="paper", alpha=0.6)  # fmt: skip
+    axis.set_xticks(list(positions), labels, fontsize=6)
+    axis.set_ylabel("test NDCG@10")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_cost(reason: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stages = reason["stages"]
+    figure, (calls, tokens) = plt.subplots(1, 2, figsize=(7, 3))
+    calls.bar(list(stages), [stage["llm_calls_per_user"] for stage in stages.values()])
+    calls.set_ylabel("LLM calls per user")
+    tokens.bar(list(stages), [stage["prompt_tokens_per_user"] for stage in stages.values()], label="prompt")
+    tokens.bar(
+        list(stages),
+        [stage["completion_tokens_per_user"] for stage in stages.values()],
+        bottom=[stage["prompt_tokens_per_user"] for stage in stages.values()],
+        label="completion",
+    )
+    tokens.set_ylabel("tokens per user")
+    tokens.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_reuse(curve: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3))
+    axis.plot([point["users"] for point in curve], [100 * (point["kb_hit_rate"] or 0.0) for point in curve], marker="o")
+    axis.set_xlabel("users reasoned")
+    axis.set_ylabel("cumulative KB hit rate (%)")
+    axis.set_ylim(bottom=0)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def main() -> None:
+    reproduce, reason, demo = load("reproduce"), load("reason"), load("demo")
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    plot_accuracy(accuracy_rows(reproduce), PLOTS / "accuracy.png")
+    if reason:
+        plot_cost(reason, PLOTS / "cost.png")
+        if reason["stages"].get("optimised", {}).get("kb_curve"):
+            plot_reuse(reason["stages"]["optimised"]["kb_curve"], PLOTS / "kb_reuse.png")
+    text = "\n\n".join(
+        [
+            "# Results",
+            "Generated by `make results` from `bench/results/*.json`; edit the benchmarks, not this file. Every "
+            "figure says which machine and commit produced it. The README's performance figures come from the same "
+            "renderings.",
+            "## Accuracy against the paper",
+            accuracy_section(reproduce),
+            "## The main job (`make demo`)",
+            demo_section(demo),
+            "## LLM cost per user",
+            cost_section(reason),
+            "## Knowledge-base reuse",
+            reuse_section(reason),
+            "## Throughput",
+            throughput_section(),
+        ]
+    )
+    DOCUMENT.parent.mkdir(parents=True, exist_ok=True)
+    DOCUMENT.write_text(text + "\n", encoding="utf-8")
+    print(f"wrote {DOCUMENT} and the plots in {PLOTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""docs/RESULTS.md is rendered from benchmark JSON only: our runs beside the paper's, the reuse curve, the
+demo's steps, and a plain "not measured yet" where a benchmark has not run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import report, results_doc
+
+MACHINE = {"cpu": "Test CPU", "cores": 2, "memory_gib": 8.0, "os": "Linux", "python": "3.11", "commit": "abc1234"}
+METRICS = {"hr@5": 0.1, "hr@10": 0.2, "ndcg@5": 0.05, "ndcg@10": 0.08}
+
+
+@pytest.fixture
+def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for module in (results_doc, report):
+        monkeypatch.setattr(module, "RESULTS", folder)
+    monkeypatch.setattr(results_doc, "DOCUMENT", tmp_path / "docs" / "RESULTS.md")
+    monkeypatch.setattr(results_doc, "PLOTS", tmp_path / "docs" / "results")
+    return folder
+
+
+def write(folder: Path, name: str, payload: dict[str, object]) -> None:
+    (folder / f"{name}.json").write_text(json.dumps(payload), encoding="utf-8")
+
+
+def test_our_runs_sit_beside_the_papers_and_seeds_are_averaged(results: Path) -> None:
+    runs = [
+        {"dataset": "beauty", "model": "duorec", "variant": "base", "test": METRICS},
+        {"dataset": "beauty", "model": "duorec", "variant": "base", "test": {k: v * 2 for k, v in METRICS.items()}},
+    ]
+    reproduce = {"runs": runs, "protocol": {"epochs": 3, "max_train_rows": None, "seeds": "0,1"}}
+    rows = {row["key"]: row for row in results_doc.accuracy_rows(reproduce)}
+    duorec = rows[("beauty", "duorec", "base")]
+    assert duorec["seeds"] == 2 and duorec["ours"] == pytest.approx({k: 1.5 * v for k, v in METRICS.items()})
+    assert duorec["paper"]["ndcg@10"] == 0.0447
+    assert rows[("ml-1m", "duorec", "llmrg")]["ours"] is None and rows[("ml-1m", "duorec", "llmrg")]["seeds"] == 0
+
+
+def test_the_document_renders_what_ran_and_says_what_did_not(results: Path) -> None:
+    curve = [
+        {"users": 5, "kb_hits": 0, "kb_misses": 20, "kb_hit_rate": 0.0, "llm_calls": 10, "seconds": 50.0},
+        {"users": 10, "kb_hits": 5, "kb_misses": 15, "kb_hit_rate": 0.125, "llm_calls": 18, "seconds": 90.0},
+    ]
+    stage = {
+        "users": 10,
+        "llm_calls_per_user": 1.8,
+        "prompt_tokens_per_user": 2000.0,
+        "completion_tokens_per_user": 300.0,
+        "users_per_hour": 400.0,
+        "kb_hit_rate_second_half": 0.25,
+    }
+    write(
+        results,
+        "reason",
+        {
+            "model": "tiny-model",
+            "machine": MACHINE,
+            "settings": {"reason_max_targets": 4, "history_length": 20},
+            "stages": {"naive": stage | {"llm_calls_per_user": 18.0}, "optimised": stage | {"kb_curve": curve}},
+            "calls_per_user_ratio": 10.0,
+            "targets": {"calls_per_user_ratio_at_least": 10.0, "kb_hit_rate_second_half_at_least": 0.3},
+        },
+    )
+    results_doc.main()
+    text = results_doc.DOCUMENT.read_text(encoding="utf-8")
+    assert "| 10 | 5 | 15 | 12.5% | 18 | 90 |" in text
+    assert "**10.0x** fewer calls" in text
+    assert "| LLM calls | 18.0 | 1.8 |" in text
+    assert "## The main job (`make demo`)\n\nNot measured yet" in text
+    assert "| beauty | duorec | + LLMRG |  |  |  |  |  | 0.0617 | 0.0894 | 0.0382 | 0.0482 |" in text
+    assert {path.name for path in results_doc.PLOTS.iterdir()} == {"accuracy.png", "cost.png", "kb_reuse.png"}
