@@ -45,6 +45,11 @@ def open_url(settings: Settings, statement: str | None = None) -> str:
     return f"{settings.neo4j_browser_url}?{urlencode(parameters)}"
 
 
+def password_hint(settings: Settings) -> str:
+    """Where the password is: the file `llmrg up` generated, or the variable the user set."""
+    return "NEO4J_PASSWORD" if settings.neo4j_password else str(settings.neo4j_password_file)
+
+
 def parameter_commands(parameters: dict[str, object]) -> str:
     """`:param` lines for a library query's parameters. The `=>` form evaluates the value as Cypher, so
     integers stay integers (`:params {n: 3}` would make 3.0, which LIMIT rejects)."""

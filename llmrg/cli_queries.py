@@ -34,7 +34,7 @@ def browser_command(
     login = {
         "url": browser.open_url(settings),
         "username": settings.neo4j_username,
-        "password": "NEO4J_PASSWORD" if settings.neo4j_password else str(settings.neo4j_password_file),
+        "password": browser.password_hint(settings),
         "style": browser.style_command(),
     }
     if as_json:
@@ -94,8 +94,8 @@ def _print_browser_link(settings: Settings, name: str, pairs: list[str], as_json
         return
     console.print(f"Open {url}", highlight=False, soft_wrap=True)
     console.print(
-        "Log in, then run the editor's contents: it sets the parameters and runs the query; click the query's line "
-        "in the result to see its rows or graph. The same text:",
+        "Log in and run the editor's contents: it sets the parameters and runs the query. Browser lists each "
+        "statement's outcome; run the query on its own to see its rows or graph (the parameters stay set). The text:",
         highlight=False,
     )
     console.print(escape(script), highlight=False, soft_wrap=True)

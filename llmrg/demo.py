@@ -34,8 +34,8 @@ from workers.fanout import start_reason_run
 
 @dataclass(frozen=True)
 class DemoPlan:
-    """How big the demo is. The default fits in about 15 minutes on 2 cores with the packaged 0.5B model;
-    `tiny()` is the variant the test suite runs."""
+    """How big the demo is. The default is sized to finish within 15 minutes on 2 cores with the packaged 0.5B
+    model, services and install included (measured in docs/RESULTS.md); `tiny()` is what the test suite runs."""
 
     name: str = "default"
     dataset: str = "ml-1m"
@@ -236,7 +236,7 @@ def _browser(settings: Settings, plan: DemoPlan, user: int) -> dict[str, Any]:
         "query_url": browser.open_url(settings, script),
         "query": script,
         "username": settings.neo4j_username,
-        "password": "NEO4J_PASSWORD" if settings.neo4j_password else str(settings.neo4j_password_file),
+        "password": browser.password_hint(settings),
     }
 
 
