@@ -161,6 +161,42 @@ def recommend_results() -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in paths]
 
 
+def reason_section(reason: dict[str, Any]) -> str:
+    """LLM cost per user, naive against optimised (bench/results/reason.json)."""
+    stages = reason["stages"]
+    settings = reason["settings"]
+    lines = [
+        f"{reason['model']} on ML-1M, last {settings['reason_max_targets'] or 'all'} positions of a "
+        f"{settings['history_length']}-item window, divergent extension off, on {one_line(reason['machine'])}, "
+        f"commit `{reason['machine']['commit']}` (`make bench-reason`):",
+        "",
+        "| per user | " + " | ".join(stages) + " |",
+        "|---|" + "---:|" * len(stages),
+    ]
+    for label, key, form in (
+        ("users", "users", "{:,.0f}"),
+        ("LLM calls", "llm_calls_per_user", "{:.1f}"),
+        ("prompt tokens", "prompt_tokens_per_user", "{:,.0f}"),
+        ("completion tokens", "completion_tokens_per_user", "{:,.0f}"),
+        ("users per hour", "users_per_hour", "{:.1f}"),
+    ):
+        lines.append(f"| {label} | " + " | ".join(form.format(stage[key]) for stage in stages.values()) + " |")
+    lines += [
+        "",
+        f"The optimised engine makes **{reason['calls_per_user_ratio']:.1f}x** fewer calls per user than the naive "
+        f"procedure (target >= {reason['targets']['calls_per_user_ratio_at_least']:.0f}x); knowledge-base hit rate on "
+        f"the second half of the users {(stages['optimised']['kb_hit_rate_second_half'] or 0.0):.1%} (target >= "
+        f"{reason['targets']['kb_hit_rate_second_half_at_least']:.0%}); verified-chain rate on the common users: "
+        + ", ".join(f"{name} {_rate(stage['common_users_verified_rate'])}" for name, stage in stages.items())
+        + ". Produced by `make bench-reason`; raw numbers in `bench/results/reason.json`.",
+    ]
+    return "\n".join(lines)
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def replace_section(text: str, name: str, body: str) -> str:
     pattern = re.compile(rf"(<!-- bench:{name}:start -->\n).*?(<!-- bench:{name}:end -->)", re.DOTALL)
     if not pattern.search(text):
@@ -175,6 +211,7 @@ def main() -> None:
         ("export", export_section),
         ("workers", workers_section),
         ("reproduce", reproduce_section),
+        ("reason", reason_section),
     )
     for name, render in sections:
         path = RESULTS / f"{name}.json"

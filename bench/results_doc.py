@@ -104,32 +104,7 @@ def demo_section(demo: dict[str, Any] | None) -> str:
 def cost_section(reason: dict[str, Any] | None) -> str:
     if reason is None:
         return "Not measured yet (`make bench-reason`)."
-    stages = reason["stages"]
-    settings = reason["settings"]
-    lines = [
-        f"{reason['model']} on ML-1M, last {settings['reason_max_targets'] or 'all'} positions of a "
-        f"{settings['history_length']}-item window, divergent extension off, on {one_line(reason['machine'])}, "
-        f"commit `{reason['machine']['commit']}` (`make bench-reason`):",
-        "",
-        "| per user | " + " | ".join(stages) + " |",
-        "|---|" + "---:|" * len(stages),
-    ]
-    for label, key, form in (
-        ("users", "users", "{:,.0f}"),
-        ("LLM calls", "llm_calls_per_user", "{:.1f}"),
-        ("prompt tokens", "prompt_tokens_per_user", "{:,.0f}"),
-        ("completion tokens", "completion_tokens_per_user", "{:,.0f}"),
-        ("users per hour", "users_per_hour", "{:.1f}"),
-    ):
-        lines.append(f"| {label} | " + " | ".join(form.format(stage[key]) for stage in stages.values()) + " |")
-    lines += [
-        "",
-        f"The optimised engine makes **{reason['calls_per_user_ratio']:.1f}x** fewer calls per user than the naive "
-        f"procedure (target >= {reason['targets']['calls_per_user_ratio_at_least']:.0f}x).",
-        "",
-        "![LLM calls and tokens per user](results/cost.png)",
-    ]
-    return "\n".join(lines)
+    return report.reason_section(reason) + "\n\n![LLM calls and tokens per user](results/cost.png)"
 
 
 def reuse_section(reason: dict[str, Any] | None) -> str:
