@@ -100,12 +100,18 @@ def export_section(result: dict[str, Any]) -> str:
     )
 
 
+def run_commits(result: dict[str, Any]) -> str:
+    """The commits that trained a reproduce.json's runs (merged runs keep their own)."""
+    commits = sorted({str(run.get("commit", result["machine"]["commit"])) for run in result["runs"]})
+    return ", ".join(f"`{commit}`" for commit in commits)
+
+
 def reproduce_section(result: dict[str, Any]) -> str:
     protocol = result["protocol"]
     lines = [
         f"Base models on the leave-one-out split, full ranking, at most {protocol['epochs']} epochs"
         + (f" over {protocol['max_train_rows']:,} training rows" if protocol["max_train_rows"] else "")
-        + f", seed(s) {protocol['seeds']}, on {one_line(result['machine'])}, commit `{result['machine']['commit']}`"
+        + f", seed(s) {protocol['seeds']}, on {one_line(result['machine'])}, commit(s) {run_commits(result)}"
         ' (test metrics; the paper\'s "Original" numbers beside them):',
         "",
         "| dataset | model | variant | HR@10 | paper | NDCG@10 | paper | epochs | s/epoch | peak MiB |",

@@ -40,6 +40,9 @@ def main() -> dict[str, Any]:
     parser.add_argument(
         "--from-runs", action="store_true", help="Collect the finished runs' result.json files instead of training"
     )
+    parser.add_argument(
+        "--merge", action="store_true", help="Keep the runs already in reproduce.json that this run does not redo"
+    )
     args = parser.parse_args()
 
     os.environ.pop("NEO4J_PASSWORD", None)
@@ -123,15 +126,34 @@ def collected_runs(settings: Any, datasets: list[str], models: list[str], seeds:
 
 
 def write(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    protocol = {"epochs": args.epochs, "max_train_rows": args.max_rows or None, "seeds": args.seeds}
+    datasets, models = args.datasets.split(","), args.models.split(",")
+    previous = json.loads((RESULTS / "reproduce.json").read_text()) if (RESULTS / "reproduce.json").is_file() else None
+    machine = describe()
+    runs = [run | {"commit": run.get("commit", machine["commit"])} for run in runs]
+    if args.merge and previous:
+        previous["runs"] = [
+            run | {"commit": run.get("commit", previous["machine"]["commit"])} for run in previous["runs"]
+        ]
+        redone = {(run["dataset"], run["model"], run["variant"], run["seed"]) for run in runs}
+        kept = [
+            run for run in previous["runs"] if (run["dataset"], run["model"], run["variant"], run["seed"]) not in redone
+        ]
+        runs = kept + runs
+        # Each run keeps its own epoch count (`epochs_run`); the header gives the largest limit of the merged runs.
+        protocol["epochs"] = max(args.epochs, previous["protocol"]["epochs"])
+        protocol["seeds"] = ",".join(sorted({str(run["seed"]) for run in runs}))
+        datasets = sorted(set(datasets) | {run["dataset"] for run in runs})
+        models = sorted(set(models) | {run["model"] for run in runs})
     payload = {
         "benchmark": "reproduce",
-        "machine": describe(),
+        "machine": machine,
         "baseline": "the paper's Original numbers (design doc)",
-        "protocol": {"epochs": args.epochs, "max_train_rows": args.max_rows or None, "seeds": args.seeds},
+        "protocol": protocol,
         "not_run": [
             f"{dataset}/{model}"
-            for dataset in args.datasets.split(",")
-            for model in args.models.split(",")
+            for dataset in datasets
+            for model in models
             if not any(run["dataset"] == dataset and run["model"] == model for run in runs)
         ],
         "recbole": "not measured: RecBole was not installed in this run",

@@ -67,8 +67,8 @@ def accuracy_section(reproduce: dict[str, Any] | None) -> str:
             "",
             f"Our runs: at most {protocol['epochs']} epochs"
             + (f" on {protocol['max_train_rows']:,} training rows" if protocol["max_train_rows"] else "")
-            + f", seeds {protocol['seeds']}, on {one_line(reproduce['machine'])}, commit "
-            f"`{reproduce['machine']['commit']}` (`python -m bench.reproduce`). Not run yet: "
+            + f", seeds {protocol['seeds']}, on {one_line(reproduce['machine'])}, commit(s) "
+            f"{report.run_commits(reproduce)} (`python -m bench.reproduce`). Not run yet: "
             f"{', '.join(reproduce.get('not_run') or []) or 'none'}. RecBole: {reproduce['recbole']}.",
         ]
     else:
