@@ -143,8 +143,9 @@ def write(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any
         # Each run keeps its own epoch count (`epochs_run`); the header gives the largest limit of the merged runs.
         protocol["epochs"] = max(args.epochs, previous["protocol"]["epochs"])
         protocol["seeds"] = ",".join(sorted({str(run["seed"]) for run in runs}))
-        datasets = sorted(set(datasets) | {run["dataset"] for run in runs})
-        models = sorted(set(models) | {run["model"] for run in runs})
+        missing = [entry.split("/", 1) for entry in previous.get("not_run") or []]
+        datasets = sorted(set(datasets) | {run["dataset"] for run in runs} | {dataset for dataset, _ in missing})
+        models = sorted(set(models) | {run["model"] for run in runs} | {model for _, model in missing})
     payload = {
         "benchmark": "reproduce",
         "machine": machine,
