@@ -100,9 +100,15 @@ class BrowserSession:
         self.driver.execute_script("arguments[0].click()", button)
 
     def _finished_frame(self, command: str) -> WebElement | None:
-        newest = self.driver.find_elements(By.CSS_SELECTOR, "[data-testid=frame]")[0]
-        if newest.find_element(By.CSS_SELECTOR, "[data-testid=frameCommand]").text.strip() != command:
+        # The newest frame of this command; not simply the newest frame, since the post-connect `:style` frame
+        # can land after a command typed right after logging in.
+        frames = self.driver.find_elements(By.CSS_SELECTOR, "[data-testid=frame]")
+        mine = [
+            f for f in frames if f.find_element(By.CSS_SELECTOR, "[data-testid=frameCommand]").text.strip() == command
+        ]
+        if not mine:
             return None
+        newest = mine[0]
         if command.startswith(":"):
             return newest
         # A table ends with "Started streaming N records ... completed after"; a graph shows its overview.
