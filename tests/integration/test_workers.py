@@ -328,10 +328,14 @@ def test_beat_refresh_retires_a_chain_the_changed_verifier_rejects(
         )
         workers.worker("w1", env)
         workers.beat(env)
+        # The refresh re-verifies the due chains as parallel tasks: wait for all of them, not only chain 3 -> 4.
         wait_for(
-            lambda: {tuple(r["items"]): r["status"] for r in chain_rows(driver)}[(3, 4)] == "retired",
+            lambda: (
+                all(r["refresh_id"] for r in chain_rows(driver))
+                and {tuple(r["items"]): r["status"] for r in chain_rows(driver)}[(3, 4)] == "retired"
+            ),
             timeout_s=90,
-            what="the refresh to retire chain 3 -> 4",
+            what="the refresh to re-verify every chain and retire chain 3 -> 4",
         )
     rows = {tuple(r["items"]): r for r in chain_rows(driver)}
     retired = rows[(3, 4)]
