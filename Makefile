@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up down status doctor bench bench-reason bench-workers bench-demo results lint typecheck system-deps
+.PHONY: demo test up down status doctor bench bench-reason bench-workers bench-recbole bench-demo results lint typecheck system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench-reason: system-deps $(STAMP)
 ## The workers benchmark: queue overhead vs in-process (scripted model), 1 vs 2 workers on the local LLM.
 bench-workers: system-deps $(STAMP)
 	$(BIN)/python -m bench.workers $(BENCH_WORKERS_ARGS)
+
+## Our base models against RecBole's (installs the `recbole` extra): seconds per epoch, peak memory, accuracy.
+bench-recbole: system-deps $(STAMP)
+	$(BIN)/pip install -q -e '.[recbole]'
+	$(BIN)/python -m bench.recbole $(BENCH_RECBOLE_ARGS)
 
 ## How long the main job takes (`llmrg demo`), step by step; writes bench/results/demo.json.
 bench-demo: system-deps $(STAMP)

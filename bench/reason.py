@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -116,6 +117,44 @@ CURVE_POINTS_PER_HALF = 5
 """Each half of the users is reasoned in up to this many chunks: the knowledge-base reuse curve's points."""
 
 
+def kb_ceiling(
+    histories: Sequence[Sequence[int]], history_length: int, max_targets: int, recent_positions: int
+) -> dict[str, float | None]:
+    """The knowledge-base hit rate each half of the users would reach if every step had stored a verified chain.
+
+    The exact key (design doc (d)) needs an earlier user who had the same target and shared at least one of its
+    `recent_positions` items before it; this counts the steps where such a user exists, the most any chain
+    premises could allow (a one-premise chain on a shared item). A measured hit rate near this ceiling means
+    the knowledge base works and the users share too little; far below it, too few chains were verified.
+    """
+    seen: dict[int, list[frozenset[int]]] = {}
+    hits, steps = [0, 0], [0, 0]
+    for index, history in enumerate(histories):
+        window = list(history)[-history_length:]
+        first_target = max(1, len(window) - max_targets) if max_targets else 1
+        half = 0 if index < len(histories) // 2 else 1
+        stored = []
+        for local in range(first_target, len(window)):
+            target, recent = window[local], frozenset(window[max(0, local - recent_positions) : local])
+            steps[half] += 1
+            hits[half] += any(recent & earlier for earlier in seen.get(target, ()))
+            stored.append((target, recent))
+        for target, recent in stored:  # a user's own targets are distinct, so it never hits itself
+            seen.setdefault(target, []).append(recent)
+    rate = [hit / step if step else None for hit, step in zip(hits, steps, strict=True)]
+    return {"first_half": rate[0], "second_half": rate[1]}
+
+
+def user_histories(driver: Any, settings: Any, users: list[int]) -> list[list[int]]:
+    from llmrg import graph
+
+    histories = []
+    for user in users:
+        records = graph.run(driver, settings, "reasoning/fetch_user_history", dataset=DATASET, user=user)
+        histories.append([row["id"] for row in records[0]["history"]])
+    return histories
+
+
 def _hit_rate(half: dict[str, Any] | None) -> float | None:
     if not half or not half["kb_hits"] + half["kb_misses"]:
         return None
@@ -167,10 +206,19 @@ def main() -> dict[str, Any]:
                 update={"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}
             )
             stages = {"naive": stage(driver, naive, common, common), "optimised": stage(driver, base, users, common)}
+            histories = user_histories(driver, base, users)
     finally:
         llm_server.stop()
         neo4j_server.stop()
 
+    history_length = base.for_dataset(base.reason_history_length, DATASET)
+    full = Settings(_env_file=None)  # type: ignore[call-arg]
+    ceilings = {
+        "this_run": kb_ceiling(histories, history_length, base.reason_max_targets, base.kb_recent_positions),
+        "full_window": kb_ceiling(
+            histories, full.for_dataset(full.reason_history_length, DATASET), 0, base.kb_recent_positions
+        ),
+    }
     ratio = stages["naive"]["llm_calls_per_user"] / max(stages["optimised"]["llm_calls_per_user"], 1e-9)
     second_half = stages["optimised"]["kb_hit_rate_second_half"] or 0.0
     machine = describe()
@@ -189,6 +237,8 @@ def main() -> dict[str, Any]:
         "baseline": "naive",
         "stages": stages,
         "calls_per_user_ratio": ratio,
+        "kb_ceiling": ceilings
+        | {"full_window_settings": {"history_length": full.for_dataset(full.reason_history_length, DATASET)}},
         "targets": TARGETS
         | {
             "met": ratio >= TARGETS["calls_per_user_ratio_at_least"]
@@ -218,6 +268,11 @@ def main() -> dict[str, Any]:
         table.add_row(row, *(_cell(stages[name][row]) for name in stages))
     console.print(table)
     console.print(f"naive / optimised LLM calls per user: {ratio:.1f}x; targets met: {payload['targets']['met']}")
+    this_run, full_window = ceilings["this_run"]["second_half"] or 0.0, ceilings["full_window"]["second_half"] or 0.0
+    console.print(
+        f"knowledge-base ceiling (every step verified), second half: {this_run:.1%} with these settings, "
+        f"{full_window:.1%} with every position of the full window"
+    )
     return payload
 
 

@@ -129,8 +129,58 @@ def reproduce_section(result: dict[str, Any]) -> str:
     lines += [
         "",
         (f"Not run yet: {', '.join(missing)}. " if missing else "")
-        + f"RecBole: {result['recbole']}. Produced by `python -m bench.reproduce`; raw numbers in "
-        "`bench/results/reproduce.json`.",
+        + "Produced by `python -m bench.reproduce`; raw numbers in `bench/results/reproduce.json`.",
+    ]
+    return "\n".join(lines)
+
+
+def recbole_section(result: dict[str, Any]) -> str:
+    """Ours against RecBole's implementation of the same model (bench/results/recbole.json)."""
+    protocol = result["protocol"]
+    runs = {(run["model"], run["implementation"]): run for run in result["runs"]}
+    lines = [
+        f"Ours against {result['baseline']} on {result['dataset']}, the same exported data, {protocol['epochs']} "
+        f"epoch(s) each in a fresh process, seed {protocol['seed']}, on {one_line(result['machine'])}, commit(s) "
+        f"{', '.join(f'`{commit}`' for commit in result.get('commits') or [result['machine']['commit']])} "
+        "(`make bench-recbole`; ours and RecBole's run of a model always share a commit). Seconds per epoch are "
+        "a training pass plus the "
+        "full-ranking validation; memory is the process's peak RSS; test metrics rank every item:",
+        "",
+        "| model | s/epoch ours | RecBole | ours / RecBole | peak MiB ours | RecBole | HR@10 ours | RecBole "
+        "| NDCG@10 ours | RecBole |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    missing = []
+    for comparison in result["comparisons"]:
+        model = comparison["model"]
+        ours, theirs = runs[(model, "llmrg")], runs.get((model, "recbole"))
+        if theirs is None:
+            missing.append(f"{model} ({comparison['why_not_compared']})")
+
+        def cell(run: dict[str, Any] | None, form: str, *path: str) -> str:
+            value: Any = run
+            for key in path:
+                value = None if value is None else value.get(key)
+            return "-" if value is None else form.format(value)
+
+        ratio = comparison["epoch_ratio"]
+        lines.append(
+            f"| {model} | {cell(ours, '{:.1f}', 'epoch_s')} | {cell(theirs, '{:.1f}', 'epoch_s')} | "
+            f"{'-' if ratio is None else f'{ratio:.2f}x'} | {cell(ours, '{:,.0f}', 'peak_rss_mb')} | "
+            f"{cell(theirs, '{:,.0f}', 'peak_rss_mb')} | {cell(ours, '{:.4f}', 'test', 'hr@10')} | "
+            f"{cell(theirs, '{:.4f}', 'test', 'hr@10')} | {cell(ours, '{:.4f}', 'test', 'ndcg@10')} | "
+            f"{cell(theirs, '{:.4f}', 'test', 'ndcg@10')} |"
+        )
+    compared = [comparison for comparison in result["comparisons"] if comparison["meets_target"] is not None]
+    slower = [comparison["model"] for comparison in compared if not comparison["meets_target"]]
+    lines += [
+        "",
+        f"Target: {result['target']}. "
+        + (f"Met for {len(compared) - len(slower)} of {len(compared)} compared models" if compared else "Not measured")
+        + (f" (slower: {', '.join(slower)})" if slower else "")
+        + "."
+        + (f" Not compared: {', '.join(missing)}." if missing else "")
+        + " Raw numbers in `bench/results/recbole.json`.",
     ]
     return "\n".join(lines)
 
@@ -196,11 +246,21 @@ def reason_section(reason: dict[str, Any]) -> str:
         + ", ".join(f"{name} {_rate(stage['common_users_verified_rate'])}" for name, stage in stages.items())
         + ". Produced by `make bench-reason`; raw numbers in `bench/results/reason.json`.",
     ]
+    if ceiling := reason.get("kb_ceiling"):
+        this_run, full_window = ceiling["this_run"]["second_half"], ceiling["full_window"]["second_half"]
+        lines += [
+            "",
+            "Ceiling of that hit rate: had every step stored a verified chain, the exact knowledge-base key could "
+            f"have answered at most {_rate(this_run, 1)} of the second half's steps with these settings, and "
+            f"{_rate(full_window, 1)} reasoning over every position of a "
+            f"{ceiling['full_window_settings']['history_length']}-item window (users share targets and recent items "
+            "only that often).",
+        ]
     return "\n".join(lines)
 
 
-def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
+def _rate(value: float | None, decimals: int = 0) -> str:
+    return "-" if value is None else f"{value:.{decimals}%}"
 
 
 def replace_section(text: str, name: str, body: str) -> str:
@@ -217,6 +277,7 @@ def main() -> None:
         ("export", export_section),
         ("workers", workers_section),
         ("reproduce", reproduce_section),
+        ("recbole", recbole_section),
         ("reason", reason_section),
     )
     for name, render in sections:

@@ -157,7 +157,6 @@ def write(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any
             for model in models
             if not any(run["dataset"] == dataset and run["model"] == model for run in runs)
         ],
-        "recbole": "not measured: RecBole was not installed in this run",
         "runs": runs,
     }
     RESULTS.mkdir(exist_ok=True)

@@ -3,6 +3,7 @@ by hand.
 
 Sections, each present once its benchmark has run (and saying so when it has not):
 - accuracy: every run of `bench.reproduce` beside the paper's numbers (`bench/paper.py`), as a table and a plot;
+- speed and memory: our base models against RecBole's on the same data (`bench.recbole`), table and plot;
 - the main job: `llmrg demo` step by step against its 15-minute budget (`bench.demo`);
 - LLM cost per user and the knowledge-base reuse curve (`bench.reason`), as tables and plots;
 - throughput: ingestion, export, workers and recommendation latency, the same renderings as the README's
@@ -71,7 +72,7 @@ def accuracy_section(reproduce: dict[str, Any] | None) -> str:
             + (f" on {protocol['max_train_rows']:,} training rows" if protocol["max_train_rows"] else "")
             + f", seeds {protocol['seeds']}, on {one_line(reproduce['machine'])}, commit(s) "
             f"{report.run_commits(reproduce)} (`python -m bench.reproduce`). Not run yet: "
-            f"{', '.join(reproduce.get('not_run') or []) or 'none'}. RecBole: {reproduce['recbole']}.",
+            f"{', '.join(reproduce.get('not_run') or []) or 'none'}.",
         ]
     else:
         lines += ["", "No reproduction run yet (`python -m bench.reproduce`)."]
@@ -173,6 +174,31 @@ def plot_accuracy(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(figure)
 
 
+def recbole_section(recbole: dict[str, Any] | None) -> str:
+    if recbole is None:
+        return "Not measured yet (`make bench-recbole`)."
+    return report.recbole_section(recbole) + "\n\n![Seconds per epoch, ours and RecBole's](results/recbole.png)"
+
+
+def plot_recbole(recbole: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    compared = [comparison for comparison in recbole["comparisons"] if comparison["recbole_epoch_s"] is not None]
+    figure, axis = plt.subplots(figsize=(max(4.0, 1.6 * len(compared)), 3))
+    positions = range(len(compared))
+    axis.bar([p - 0.2 for p in positions], [c["llmrg_epoch_s"] for c in compared], 0.4, label="ours")
+    axis.bar([p + 0.2 for p in positions], [c["recbole_epoch_s"] for c in compared], 0.4, label="RecBole", alpha=0.7)
+    axis.set_xticks(list(positions), [c["model"] for c in compared])
+    axis.set_ylabel(f"seconds per epoch ({recbole['dataset']})")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def plot_cost(reason: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -214,8 +240,10 @@ def plot_reuse(curve: list[dict[str, Any]], path: Path) -> None:
 
 
 def main() -> None:
-    reproduce, reason, demo = load("reproduce"), load("reason"), load("demo")
+    reproduce, reason, demo, recbole = load("reproduce"), load("reason"), load("demo"), load("recbole")
     PLOTS.mkdir(parents=True, exist_ok=True)
+    if recbole:
+        plot_recbole(recbole, PLOTS / "recbole.png")
     plot_accuracy(accuracy_rows(reproduce), PLOTS / "accuracy.png")
     if reason:
         plot_cost(reason, PLOTS / "cost.png")
@@ -229,6 +257,8 @@ def main() -> None:
             "renderings.",
             "## Accuracy against the paper",
             accuracy_section(reproduce),
+            "## Speed and memory against RecBole",
+            recbole_section(recbole),
             "## The main job (`make demo`)",
             demo_section(demo),
             "## LLM cost per user",

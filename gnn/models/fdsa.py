@@ -60,10 +60,14 @@ class FDSA(SequentialRecommender):
         return TransformerStack(hidden, n_layers, n_heads, inner_size, dropout, norm_first=False, activation="gelu")
 
     def pooled_features(self, items: Tensor) -> Tensor:
-        """items [B, L] -> one attention-pooled attribute vector per position [B, L, d]."""
+        """items [B, L] -> one attention-pooled attribute vector per position [B, L, d].
+
+        An attribute's energy depends on the attribute alone, so the energy network runs once per attribute of
+        the table and is gathered per position: the same values as running it on every [B, L, F] slot, without
+        the [B, L, F, 4d] activation that made it FDSA's most expensive layer."""
         ids = self.item_features[items]  # [B, L, F]
         attributes = self.feature_embedding(ids)  # [B, L, F, d]
-        energy = self.feature_energy(attributes).squeeze(-1)  # [B, L, F]
+        energy = self.feature_energy(self.feature_embedding.weight).squeeze(-1)[ids]  # [B, L, F]
         energy = energy.masked_fill(ids == 0, torch.finfo(energy.dtype).min)
         weights = torch.softmax(energy, dim=-1)  # [B, L, F]; all-padding rows spread over zero vectors
         return (weights.unsqueeze(-1) * attributes).sum(dim=-2)

@@ -66,6 +66,11 @@ def test_the_document_renders_what_ran_and_says_what_did_not(results: Path) -> N
             "stages": {"naive": stage | {"llm_calls_per_user": 18.0}, "optimised": stage | {"kb_curve": curve}},
             "calls_per_user_ratio": 10.0,
             "targets": {"calls_per_user_ratio_at_least": 10.0, "kb_hit_rate_second_half_at_least": 0.3},
+            "kb_ceiling": {
+                "this_run": {"first_half": 0.02, "second_half": 0.075},
+                "full_window": {"first_half": 0.16, "second_half": 0.34},
+                "full_window_settings": {"history_length": 50},
+            },
         },
     )
     results_doc.main()
@@ -73,6 +78,53 @@ def test_the_document_renders_what_ran_and_says_what_did_not(results: Path) -> N
     assert "| 10 | 5 | 15 | 12.5% | 18 | 90 |" in text
     assert "**10.0x** fewer calls" in text and "naive 50%, optimised 50%" in text
     assert "| LLM calls | 18.0 | 1.8 |" in text
+    assert (
+        "at most 7.5% of the second half's steps with these settings, and 34.0% reasoning over every position"
+        " of a 50-item" in text
+    )
     assert "## The main job (`make demo`)\n\nNot measured yet" in text
+    assert "## Speed and memory against RecBole\n\nNot measured yet (`make bench-recbole`)." in text
     assert "| beauty | duorec | + LLMRG |  |  |  |  |  | 0.0617 | 0.0894 | 0.0382 | 0.0482 |" in text
     assert {path.name for path in results_doc.PLOTS.iterdir()} == {"accuracy.png", "cost.png", "kb_reuse.png"}
+
+
+def test_the_recbole_comparison_names_slower_and_uncompared_models(results: Path) -> None:
+    def run(model: str, implementation: str, epoch_s: float) -> dict[str, object]:
+        return {"model": model, "implementation": implementation, "epoch_s": epoch_s, "peak_rss_mb": 1500.0,
+                "test": METRICS}  # fmt: skip
+
+    def comparison(model: str, ours: float, theirs: float | None, why: str | None = None) -> dict[str, object]:
+        return {"model": model, "llmrg_epoch_s": ours, "recbole_epoch_s": theirs,
+                "epoch_ratio": ours / theirs if theirs else None, "meets_target": ours <= theirs if theirs else None,
+                "why_not_compared": why}  # fmt: skip
+
+    write(
+        results,
+        "recbole",
+        {
+            "machine": MACHINE,
+            "baseline": "RecBole 1.2.1",
+            "target": "each of our models takes no longer per epoch than RecBole's implementation of it",
+            "dataset": "beauty",
+            "protocol": {"epochs": 2, "seed": 0},
+            "runs": [
+                run("sasrec", "llmrg", 60.0),
+                run("sasrec", "recbole", 80.0),
+                run("fdsa", "llmrg", 300.0),
+                run("fdsa", "recbole", 200.0),
+                run("duorec", "llmrg", 400.0),
+            ],
+            "comparisons": [
+                comparison("sasrec", 60.0, 80.0),
+                comparison("fdsa", 300.0, 200.0),
+                comparison("duorec", 400.0, None, "RecBole 1.2.1 has no duorec model"),
+            ],
+        },
+    )
+    results_doc.main()
+    text = results_doc.DOCUMENT.read_text(encoding="utf-8")
+    assert "| sasrec | 60.0 | 80.0 | 0.75x | 1,500 | 1,500 | 0.2000 | 0.2000 | 0.0800 | 0.0800 |" in text
+    assert "| duorec | 400.0 | - | - | 1,500 | - | 0.2000 | - | 0.0800 | - |" in text
+    assert "Met for 1 of 2 compared models (slower: fdsa)." in text
+    assert "Not compared: duorec (RecBole 1.2.1 has no duorec model)." in text
+    assert (results_doc.PLOTS / "recbole.png").is_file()
