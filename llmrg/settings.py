@@ -127,7 +127,7 @@ class Settings(BaseSettings):
     reason_max_chain_items: int = Field(6, ge=2, validation_alias=_env("LLMRG_REASON_MAX_CHAIN_ITEMS"))
     reason_reason_chars: int = Field(80, ge=8, validation_alias=_env("LLMRG_REASON_REASON_CHARS"))
     reason_temperature: float = Field(0.0, ge=0, validation_alias=_env("LLMRG_REASON_TEMPERATURE"))
-    reason_prompt_version: str = Field("v1", validation_alias=_env("LLMRG_REASON_PROMPT_VERSION"))
+    reason_prompt_version: str = Field("v2", validation_alias=_env("LLMRG_REASON_PROMPT_VERSION"))
     verify_enabled: bool = Field(True, validation_alias=_env("LLMRG_VERIFY"))
     verify_masks: int = Field(3, ge=1, le=3, validation_alias=_env("LLMRG_VERIFY_MASKS"))
     verify_questions_per_call: int = Field(24, ge=1, validation_alias=_env("LLMRG_VERIFY_QUESTIONS_PER_CALL"))

@@ -20,7 +20,15 @@ from reasoning.llm import StructuredLLM
 from reasoning.prompts import Message, load_prompt
 from reasoning.schemas import DivergentAnswer, divergent_schema
 from reasoning.validation import unsafe_text
-from reasoning.verification import MASK, MaskPlan, MaskQuestion, attribute_options, chain_text, number_questions
+from reasoning.verification import (
+    MASK,
+    MaskPlan,
+    MaskQuestion,
+    attribute_options,
+    chain_text,
+    item_choices,
+    number_questions,
+)
 
 TASK = "diverge"
 
@@ -126,19 +134,27 @@ def divergent_options(context: UserContext, extensions: list[Extension], index: 
 
 
 def divergent_questions(
-    extensions: list[Extension], options: list[str], index: CatalogueIndex, masks: int
+    extensions: list[Extension], options: list[str], index: CatalogueIndex, masks: int, window_size: int
 ) -> list[MaskQuestion]:
     plans: list[MaskPlan] = []
     for extension in extensions:
         base = extension.base
         tail = f" -[{extension.reason}]-> «{extension.title}»"
-        plan: MaskPlan = [(chain_text(base, hide=len(base.local_items) - 1) + tail, frozenset({base.local_items[-1]}))]
+        hide = len(base.local_items) - 1
+        plan: MaskPlan = [
+            (
+                chain_text(base, hide=hide) + tail,
+                frozenset({base.local_items[-1]}),
+                item_choices(window_size, base, hide),
+            )
+        ]
         attributes = index.attributes.get(extension.candidate.target, ())
         if attributes:
             plan.append(
                 (
                     f"{chain_text(base)}{tail}; «{extension.title}» has attribute {MASK}",
                     frozenset(options.index(name) for name in attributes),
+                    tuple(range(len(options))),
                 )
             )
         plans.append(plan)

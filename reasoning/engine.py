@@ -194,7 +194,9 @@ class ReasoningEngine:
         self.stats.chains_rejected += sum(rejected.values())
         self.stats.rejected_by_reason.update(rejected)
         options = divergent.divergent_options(context, extensions, catalogue)
-        questions = divergent.divergent_questions(extensions, options, catalogue, self.settings.verify_masks)
+        questions = divergent.divergent_questions(
+            extensions, options, catalogue, self.settings.verify_masks, len(context.window)
+        )
         candidates = [extension.candidate for extension in extensions]
         scored, _ = self._verify(context, candidates, questions, options)
         by_candidate = {extension.candidate: extension for extension in extensions}

@@ -6,6 +6,7 @@ during decoding; the pydantic models only check types, and `validation.py` check
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -134,17 +135,26 @@ def chaining_schema(
     }
 
 
-def verify_schema(question_ids: list[str]) -> dict[str, Any]:
-    answer = {
-        "type": "object",
-        "properties": {"id": {"type": "string", "enum": question_ids}, "choice": {"type": "integer"}},
-        "required": ["id", "choice"],
-        "additionalProperties": False,
-    }
+def verify_schema(choices: Mapping[str, Sequence[int]]) -> dict[str, Any]:
+    """One answer per question, in order, each restricted to that question's possible choices."""
+    answers = [
+        {
+            "type": "object",
+            "properties": {
+                "id": {"const": question},
+                "choice": {"enum": list(allowed)},
+            },
+            "required": ["id", "choice"],
+            "additionalProperties": False,
+        }
+        for question, allowed in choices.items()
+    ]
     return {
         "title": "verify_answer",
         "type": "object",
-        "properties": {"answers": {"type": "array", "items": answer, "maxItems": len(question_ids)}},
+        "properties": {
+            "answers": {"type": "array", "prefixItems": answers, "minItems": len(answers), "maxItems": len(answers)}
+        },
         "required": ["answers"],
         "additionalProperties": False,
     }

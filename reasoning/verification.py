@@ -4,6 +4,11 @@
 the target. Answers are numbers into the shown history / attribute list (compact output, exact matching).
 The history is shown without attributes here, so the attribute question cannot be read off the prompt.
 score = 100 x hits / masks; a chain is accepted when score >= τ (per dataset).
+
+Each question carries its possible answers, and the answer schema allows only those: a hidden item is never
+one of the chain's visible items (a chain's items are distinct), and an attribute is one of the numbered
+attributes. Small models otherwise echo the one number the question shows (seen with the 0.5B default: 92 of
+96 answers), which tells nothing about the chain. A mask with a single possible answer is not asked.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ class MaskQuestion:
     """Index of the chain in the batch being verified."""
     text: str
     correct: frozenset[int]
+    choices: tuple[int, ...]
+    """The answers the schema allows."""
 
 
 def attribute_options(context: UserContext) -> list[str]:
@@ -44,14 +51,25 @@ def chain_text(candidate: Candidate, hide: int | None = None) -> str:
     return text
 
 
+def item_choices(window_size: int, candidate: Candidate, hide: int) -> tuple[int, ...]:
+    """The window indices a hidden chain item can be: any but the chain's other (visible) items."""
+    visible = {local for position, local in enumerate(candidate.local_items) if position != hide}
+    return tuple(local for local in range(window_size) if local not in visible)
+
+
 def mask_questions(candidates: list[Candidate], context: UserContext, masks: int) -> list[MaskQuestion]:
     options = attribute_options(context)
+    size = len(context.window)
     plans: list[MaskPlan] = []
     for candidate in candidates:
         target_position = len(candidate.local_items) - 1
         plan: MaskPlan = [
-            (chain_text(candidate, hide=target_position), frozenset({candidate.local_items[-1]})),
-            (chain_text(candidate, hide=target_position - 1), frozenset({candidate.local_items[-2]})),
+            (
+                chain_text(candidate, hide=hide),
+                frozenset({candidate.local_items[hide]}),
+                item_choices(size, candidate, hide),
+            )
+            for hide in (target_position, target_position - 1)
         ]
         target_attributes = context.item_at(candidate.local_items[-1]).attributes
         if target_attributes:
@@ -60,22 +78,27 @@ def mask_questions(candidates: list[Candidate], context: UserContext, masks: int
                 (
                     f"{chain_text(candidate)}; item {candidate.local_items[-1]} has attribute {MASK}",
                     frozenset(options.index(name) for name in names),
+                    tuple(range(len(options))),
                 )
             )
         plans.append(plan)
     return number_questions(plans, masks)
 
 
-MaskPlan = list[tuple[str, frozenset[int]]]
-"""One chain's questions in priority order: (text with [MASK], the correct choices)."""
+MaskPlan = list[tuple[str, frozenset[int], tuple[int, ...]]]
+"""One chain's questions in priority order: (text with [MASK], the correct choices, the possible choices)."""
 
 
 def number_questions(plans: list[MaskPlan], masks: int) -> list[MaskQuestion]:
-    """The first `masks` questions of each chain's plan, numbered q1, q2, ... across the batch."""
+    """The first `masks` informative questions of each chain's plan (more than one possible answer), numbered
+    q1, q2, ... across the batch."""
     questions: list[MaskQuestion] = []
     for chain, plan in enumerate(plans):
-        for text, correct in plan[:masks]:
-            questions.append(MaskQuestion(id=f"q{len(questions) + 1}", chain=chain, text=text, correct=correct))
+        informative = [(text, correct, choices) for text, correct, choices in plan if len(choices) > 1]
+        for text, correct, choices in informative[:masks]:
+            questions.append(
+                MaskQuestion(id=f"q{len(questions) + 1}", chain=chain, text=text, correct=correct, choices=choices)
+            )
     return questions
 
 
@@ -103,7 +126,7 @@ def ask_questions(
     """Choices by question id for one batch (one LLM call); unanswered questions are simply absent."""
     answer = llm.ask(
         verification_messages(context, settings, questions, options),
-        verify_schema([question.id for question in questions]),
+        verify_schema({question.id: question.choices for question in questions}),
         VerifyAnswer,
     )
     return {item.id: item.choice for item in answer.answers}

@@ -36,7 +36,7 @@ def llm_for(url: str, **overrides: object) -> tuple[StructuredLLM, list[float]]:
 
 
 def ask(llm: StructuredLLM) -> VerifyAnswer:
-    return llm.ask(MESSAGES, verify_schema(["q1"]), VerifyAnswer)
+    return llm.ask(MESSAGES, verify_schema({"q1": [0, 1, 2, 3]}), VerifyAnswer)
 
 
 def test_answer_is_parsed_and_tokens_counted(server: ScriptedOpenAI) -> None:

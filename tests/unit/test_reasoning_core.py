@@ -7,7 +7,7 @@ import pytest
 from reasoning import chaining, verification
 from reasoning.chains import Candidate, ChainKind, ChainStatus, Rejection
 from reasoning.context import HistoryItem, UserContext, history_block
-from reasoning.schemas import ChainingAnswer
+from reasoning.schemas import ChainingAnswer, verify_schema
 from reasoning.validation import unsafe_text, validate_answer
 from tests.conftest import make_settings
 
@@ -187,10 +187,10 @@ def candidate(premises: tuple[int, ...] = (0, 2)) -> Candidate:
 
 def test_masks_hide_target_premise_and_an_attribute() -> None:
     questions = verification.mask_questions([candidate()], context(), masks=3)
-    assert [(q.id, q.text, sorted(q.correct)) for q in questions] == [
-        ("q1", "0 -[Disney]-> 2 -[musical]-> [MASK]", [3]),
-        ("q2", "0 -[Disney]-> [MASK] -[musical]-> 3", [2]),
-        ("q3", "0 -[Disney]-> 2 -[musical]-> 3; item 3 has attribute [MASK]", [1, 4]),
+    assert [(q.id, q.text, sorted(q.correct), q.choices) for q in questions] == [
+        ("q1", "0 -[Disney]-> 2 -[musical]-> [MASK]", [3], (1, 3, 4)),  # never a visible chain item
+        ("q2", "0 -[Disney]-> [MASK] -[musical]-> 3", [2], (1, 2, 4)),
+        ("q3", "0 -[Disney]-> 2 -[musical]-> 3; item 3 has attribute [MASK]", [1, 4], (0, 1, 2, 3, 4, 5)),
     ]
     assert verification.attribute_options(context()) == [
         "Action",
@@ -201,6 +201,26 @@ def test_masks_hide_target_premise_and_an_attribute() -> None:
         "Thriller",
     ]
     assert len(verification.mask_questions([candidate()], context(), masks=2)) == 2
+
+
+def test_a_mask_with_one_possible_answer_is_not_asked() -> None:
+    # the chain shows every other item of a 3-item window: both item masks are forced, only the attribute is asked
+    small = UserContext(dataset="ml-1m", user=7, profile={}, window=context().window[:3])
+    chain = Candidate("ml-1m", ChainKind.REASONING, (100, 101), 102, ("a", "b"), 12, (), local_items=(0, 1, 2))
+    questions = verification.mask_questions([chain], small, masks=3)
+    assert [question.text for question in questions] == ["0 -[a]-> 1 -[b]-> 2; item 2 has attribute [MASK]"]
+
+
+def test_the_answer_schema_allows_only_each_questions_choices() -> None:
+    questions = verification.mask_questions([candidate()], context(), masks=3)
+    schema = verify_schema({question.id: question.choices for question in questions})
+    answers = schema["properties"]["answers"]
+    assert answers["minItems"] == answers["maxItems"] == 3
+    assert [(item["properties"]["id"], item["properties"]["choice"]) for item in answers["prefixItems"]] == [
+        ({"const": "q1"}, {"enum": [1, 3, 4]}),
+        ({"const": "q2"}, {"enum": [1, 2, 4]}),
+        ({"const": "q3"}, {"enum": [0, 1, 2, 3, 4, 5]}),
+    ]
 
 
 def test_verification_prompt_hides_attributes_from_the_history() -> None:
