@@ -44,6 +44,7 @@ from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
 from bench.reason import BENCH_ENVIRONMENT
 
+OUR_MODELS = ("sasrec", "bert4rec", "fdsa", "cl4srec", "duorec")
 RECBOLE_MODELS = {"sasrec": "SASRec", "bert4rec": "BERT4Rec", "fdsa": "FDSA"}
 """Our model name -> RecBole's class name, for the models RecBole 1.2.1 implements."""
 IMPLEMENTATIONS = ("llmrg", "recbole")
@@ -78,7 +79,7 @@ def main() -> dict[str, Any]:
 
 def compare(args: argparse.Namespace) -> dict[str, Any]:
     models = args.models.split(",")
-    unknown = [model for model in models if model not in ("sasrec", "bert4rec", "fdsa", "cl4srec", "duorec")]
+    unknown = [model for model in models if model not in OUR_MODELS]
     if unknown:
         raise SystemExit(f"unknown models {unknown}")
     workdir = (args.workdir / args.dataset).resolve()

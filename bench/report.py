@@ -171,6 +171,14 @@ def recbole_section(result: dict[str, Any]) -> str:
             f"{cell(theirs, '{:.4f}', 'test', 'hr@10')} | {cell(ours, '{:.4f}', 'test', 'ndcg@10')} | "
             f"{cell(theirs, '{:.4f}', 'test', 'ndcg@10')} |"
         )
+    from bench.recbole import OUR_MODELS, RECBOLE_MODELS
+
+    listed = {comparison["model"] for comparison in result["comparisons"]}
+    missing += [
+        f"{model} ({result['baseline']} has no {model} model)"
+        for model in OUR_MODELS
+        if model not in listed | set(RECBOLE_MODELS)
+    ]
     compared = [comparison for comparison in result["comparisons"] if comparison["meets_target"] is not None]
     slower = [comparison["model"] for comparison in compared if not comparison["meets_target"]]
     lines += [

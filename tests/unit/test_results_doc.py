@@ -126,5 +126,8 @@ def test_the_recbole_comparison_names_slower_and_uncompared_models(results: Path
     assert "| sasrec | 60.0 | 80.0 | 0.75x | 1,500 | 1,500 | 0.2000 | 0.2000 | 0.0800 | 0.0800 |" in text
     assert "| duorec | 400.0 | - | - | 1,500 | - | 0.2000 | - | 0.0800 | - |" in text
     assert "Met for 1 of 2 compared models (slower: fdsa)." in text
-    assert "Not compared: duorec (RecBole 1.2.1 has no duorec model)." in text
+    assert (
+        "Not compared: duorec (RecBole 1.2.1 has no duorec model), cl4srec (RecBole 1.2.1 has no cl4srec model)."
+        in text
+    )
     assert (results_doc.PLOTS / "recbole.png").is_file()
