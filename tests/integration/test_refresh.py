@@ -23,12 +23,12 @@ MATCH (i:Item {dataset: $d}) WHERE i.id <= 3
 CREATE (u)-[:INTERACTED {pos: i.id - 1}]->(i)
 WITH count(*) AS interactions
 CREATE (old:Chain {id: 'rf-old', dataset: $d, kind: 'reasoning', items: [1, 2], target: 2, status: 'verified',
-                   score: 100.0, model: 'old-model', prompt_version: 'v1', hit_count: 5,
+                   score: 100.0, model: 'old-model', prompt_version: $pv, hit_count: 5,
                    created_at: datetime() - duration('P60D')}),
        (new:Chain {id: 'rf-new', dataset: $d, kind: 'reasoning', items: [1, 2], target: 2, status: 'verified',
-                   score: 66.7, model: 'new-model', prompt_version: 'v1', hit_count: 0, created_at: datetime()}),
+                   score: 66.7, model: 'new-model', prompt_version: $pv, hit_count: 0, created_at: datetime()}),
        (fresh:Chain {id: 'rf-fresh', dataset: $d, kind: 'reasoning', items: [2, 3], target: 3,
-                     status: 'verified', score: 100.0, model: 'new-model', prompt_version: 'v1', hit_count: 0,
+                     status: 'verified', score: 100.0, model: 'new-model', prompt_version: $pv, hit_count: 0,
                      created_at: datetime()})
 WITH old, new, fresh
 MATCH (u1:User {dataset: $d, id: 1}), (u2:User {dataset: $d, id: 2}), (u3:User {dataset: $d, id: 3})
@@ -41,7 +41,7 @@ SET u1.reasoned_length = 3, u2.reasoned_length = 2
 @pytest.fixture()
 def fixture(services: Settings, driver: neo4j.Driver) -> str:
     driver.execute_query("MATCH (n) WHERE n.dataset = $d DETACH DELETE n", d=DATASET)
-    driver.execute_query(FIXTURE, d=DATASET)
+    driver.execute_query(FIXTURE, d=DATASET, pv=services.reason_prompt_version)
     return DATASET
 
 
