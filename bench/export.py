@@ -11,7 +11,6 @@ Run: `python -m bench.export` (part of `make bench`).
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,9 +18,10 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.table import Table
 
+from bench.graph_server import bench_neo4j, ensure_dataset
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
-from bench.reason import BENCH_ENVIRONMENT, DATASET
+from bench.reason import DATASET
 
 TARGET_RATIO = 3.0
 REPEATS = 3
@@ -40,30 +40,16 @@ def best_of(repeats: int, run: Callable[[], T]) -> tuple[float, T]:
 
 
 def main() -> dict[str, Any]:
-    os.environ.pop("NEO4J_PASSWORD", None)
-    os.environ.update(BENCH_ENVIRONMENT)
     import neo4j
 
     from gnn.data import SequenceData
     from gnn.export import export_dataset
-    from ingestion import loader, registry
-    from llmrg import graph
-    from llmrg.services.neo4j_server import LocalNeo4j
-    from llmrg.settings import Settings
-    from llmrg.stats import dataset_counts
+    from ingestion import registry
 
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    server = LocalNeo4j(settings)
-    try:
-        server.start()
-        with graph.open_driver(settings) as driver:
-            graph.apply_schema(driver, settings)
-            if dataset_counts(driver, settings).get(DATASET, {}).get("interactions") != 999_611:
-                loader.write_dataset(driver, settings, registry.read_builtin(settings, DATASET))
-            export_dataset(driver, settings, DATASET)  # warm the page cache and the query plans
-            export_s, exported = best_of(REPEATS, lambda: export_dataset(driver, settings, DATASET))
-    finally:
-        server.stop()
+    with bench_neo4j() as (settings, driver):
+        ensure_dataset(driver, settings, DATASET, interactions=999_611)
+        export_dataset(driver, settings, DATASET)  # warm the page cache and the query plans
+        export_s, exported = best_of(REPEATS, lambda: export_dataset(driver, settings, DATASET))
 
     def from_file() -> SequenceData:
         bundle = registry.read_builtin(settings, DATASET)

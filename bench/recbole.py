@@ -40,9 +40,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.graph_server import bench_neo4j, ensure_dataset
 from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
-from bench.reason import BENCH_ENVIRONMENT
 
 OUR_MODELS = ("sasrec", "bert4rec", "fdsa", "cl4srec", "duorec")
 RECBOLE_MODELS = {"sasrec": "SASRec", "bert4rec": "BERT4Rec", "fdsa": "FDSA"}
@@ -107,28 +107,13 @@ def installed_recbole() -> str | None:
 
 def export_once(dataset: str, workdir: Path) -> None:
     """Export `dataset` from the bench Neo4j into `workdir` (our tensors and RecBole's atomic files)."""
-    os.environ.pop("NEO4J_PASSWORD", None)
-    os.environ.update(BENCH_ENVIRONMENT)
     import torch
 
     from gnn.export import export_dataset
-    from ingestion import loader, registry
-    from llmrg import graph
-    from llmrg.services.neo4j_server import LocalNeo4j
-    from llmrg.settings import Settings
-    from llmrg.stats import dataset_counts
 
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    server = LocalNeo4j(settings)
-    try:
-        server.start()
-        with graph.open_driver(settings) as driver:
-            graph.apply_schema(driver, settings)
-            if dataset not in dataset_counts(driver, settings):
-                loader.write_dataset(driver, settings, registry.read_builtin(settings, dataset))
-            data = export_dataset(driver, settings, dataset, progress=True).data
-    finally:
-        server.stop()  # the children train on a quiet machine
+    with bench_neo4j() as (settings, driver):  # stopped before the children train, on a quiet machine
+        ensure_dataset(driver, settings, dataset)
+        data = export_dataset(driver, settings, dataset, progress=True).data
     workdir.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
