@@ -1,9 +1,9 @@
-"""Base-model reproduction and the LLMRG ablation, against the paper's numbers (design doc table), same run.
+"""Base-model reproduction against the paper's numbers (design doc table), same run.
 
 For each dataset and model: `llmrg train` semantics (leave-one-out, full ranking, early stopping on valid
 NDCG@10) over the given seeds, recording test HR@10 / NDCG@10, seconds per epoch and peak memory, beside the
-paper's "Original" numbers and the relative gap. `--ablation` adds DuoRec's variants (base, + plain sequence
-graph, LLMRG, w/o divergent, w/o verification) on the users that have reasoning graphs.
+paper's "Original" numbers and the relative gap. The ablation (DuoRec's variants on the users that have
+reasoning graphs) is `bench.ablation`, which also builds the graphs.
 
 On a CPU-only machine the full protocol (up to 200 epochs over every training prefix) takes days; the
 `--epochs` and `--max-rows` caps are written into the JSON and the README says the gap comes from them.
@@ -20,6 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.graph_server import bench_neo4j, ensure_dataset
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
 from bench.paper import PAPER as FULL_PAPER
@@ -36,7 +37,6 @@ def main() -> dict[str, Any]:
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--max-rows", type=int, default=0, help="seeded subset of training rows (0 = all)")
-    parser.add_argument("--ablation", action="store_true", help="DuoRec variants on users with reasoning graphs")
     parser.add_argument(
         "--from-runs", action="store_true", help="Collect the finished runs' result.json files instead of training"
     )
@@ -45,50 +45,26 @@ def main() -> dict[str, Any]:
     )
     args = parser.parse_args()
 
-    os.environ.pop("NEO4J_PASSWORD", None)
-    os.environ.update(BENCH_ENVIRONMENT)
-    from gnn import pipeline
-    from ingestion import loader, registry
-    from llmrg import graph
-    from llmrg.services.neo4j_server import LocalNeo4j
-    from llmrg.settings import Settings
-    from llmrg.stats import dataset_counts
-
-    settings = Settings(_env_file=None).model_copy(  # type: ignore[call-arg]
-        update={"train_max_rows": args.max_rows, "train_epochs": args.epochs}
-    )
     runs: list[dict[str, Any]] = []
     if args.from_runs:
+        os.environ.update(BENCH_ENVIRONMENT)
+        from llmrg.settings import Settings
+
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]
         runs = collected_runs(settings, args.datasets.split(","), args.models.split(","), args.seeds)
         return write(args, runs)
-    server = LocalNeo4j(settings)
-    try:
-        server.start()
-        with graph.open_driver(settings) as driver:
-            graph.apply_schema(driver, settings)
-            stored = dataset_counts(driver, settings)
-            for dataset in args.datasets.split(","):
-                if dataset not in stored:
-                    loader.write_dataset(driver, settings, registry.read_builtin(settings, dataset))
-                plan = [(model, "base", False) for model in args.models.split(",")]
-                if args.ablation:
-                    plan += [("duorec", name, True) for name in pipeline.VARIANTS]
-                for model, variant, reasoned_only in plan:
-                    for seed in (int(seed) for seed in args.seeds.split(",")):
-                        result = pipeline.run_training(
-                            driver,
-                            settings,
-                            dataset,
-                            model,
-                            pipeline.variant(variant),
-                            seed,
-                            args.epochs,
-                            reasoned_only=reasoned_only,
-                            resume=False,
-                        )
-                        runs.append(row(dataset, model, variant, seed, result))
-    finally:
-        server.stop()
+    from gnn import pipeline
+
+    with bench_neo4j() as (bench_settings, driver):
+        settings = bench_settings.model_copy(update={"train_max_rows": args.max_rows, "train_epochs": args.epochs})
+        for dataset in args.datasets.split(","):
+            ensure_dataset(driver, settings, dataset)
+            for model in args.models.split(","):
+                for seed in (int(seed) for seed in args.seeds.split(",")):
+                    result = pipeline.run_training(
+                        driver, settings, dataset, model, pipeline.variant("base"), seed, args.epochs, resume=False
+                    )
+                    runs.append(row(dataset, model, "base", seed, result))
     return write(args, runs)
 
 

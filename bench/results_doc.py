@@ -3,6 +3,7 @@ by hand.
 
 Sections, each present once its benchmark has run (and saying so when it has not):
 - accuracy: every run of `bench.reproduce` beside the paper's numbers (`bench/paper.py`), as a table and a plot;
+- the ablation: DuoRec's variants on the users with reasoning graphs (`bench.ablation`), table and plot;
 - speed and memory: our base models against RecBole's on the same data (`bench.recbole`), table and plot;
 - the main job: `llmrg demo` step by step against its 15-minute budget (`bench.demo`);
 - LLM cost per user and the knowledge-base reuse curve (`bench.reason`), as tables and plots;
@@ -180,6 +181,37 @@ def recbole_section(recbole: dict[str, Any] | None) -> str:
     return report.recbole_section(recbole) + "\n\n![Seconds per epoch, ours and RecBole's](results/recbole.png)"
 
 
+def ablation_section(ablation: dict[str, Any] | None) -> str:
+    if ablation is None:
+        return "Not measured yet (`python -m bench.ablation`)."
+    return (
+        report.ablation_section(ablation)
+        + "\n\n![DuoRec's variants on the users with reasoning graphs](results/ablation.png)"
+    )
+
+
+def plot_ablation(ablation: dict[str, Any], path: Path) -> None:
+    """HR@10 and NDCG@10 per variant, HR@10 with its standard-error bar (the noise a difference must clear)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    entries = list(ablation["summary"].values())
+    figure, (hr, ndcg) = plt.subplots(1, 2, figsize=(9, 3.4))
+    labels = [entry["label"].removeprefix("+ ") for entry in entries]
+    hr.bar(labels, [e["mean"]["hr@10"] for e in entries], yerr=[e["hr@10_standard_error"] for e in entries], capsize=3)
+    hr.set_ylabel(f"test HR@10 ({ablation['graphs']['users']} users)")
+    ndcg.bar(labels, [e["mean"]["ndcg@10"] for e in entries], color="tab:orange")
+    ndcg.set_ylabel("test NDCG@10")
+    for axis in (hr, ndcg):
+        axis.tick_params(axis="x", labelrotation=30, labelsize=8)
+    figure.suptitle(f"DuoRec ablation on {ablation['dataset']}", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def plot_recbole(recbole: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -241,7 +273,10 @@ def plot_reuse(curve: list[dict[str, Any]], path: Path) -> None:
 
 def main() -> None:
     reproduce, reason, demo, recbole = load("reproduce"), load("reason"), load("demo"), load("recbole")
+    ablation = load("ablation")
     PLOTS.mkdir(parents=True, exist_ok=True)
+    if ablation:
+        plot_ablation(ablation, PLOTS / "ablation.png")
     if recbole:
         plot_recbole(recbole, PLOTS / "recbole.png")
     plot_accuracy(accuracy_rows(reproduce), PLOTS / "accuracy.png")
@@ -257,6 +292,8 @@ def main() -> None:
             "renderings.",
             "## Accuracy against the paper",
             accuracy_section(reproduce),
+            "## Ablation",
+            ablation_section(ablation),
             "## Speed and memory against RecBole",
             recbole_section(recbole),
             "## The main job (`make demo`)",

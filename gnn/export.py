@@ -29,7 +29,10 @@ from llmrg.errors import UnknownDatasetError
 from llmrg.settings import Settings
 
 ACCEPTED = ("verified",)
-"""Chains that enter LLMRG's graphs; the "w/o verification" control also admits 'unverified' ones."""
+"""Chains that enter LLMRG's graphs."""
+UNFILTERED = ("verified", "unverified", "rejected")
+"""The "w/o verification" control: every chain proposed for the user, whatever verification said, and the
+'unverified' ones of a `--no-verify` reasoning run (rejected chains reach their users by PROPOSED links)."""
 KIND_OF_CHAIN = {"reasoning": "rea", "divergent": "div"}
 
 
@@ -97,6 +100,11 @@ def export_dataset(
         edges=edges,
         chain_links=links,
     )
+
+
+def reasoned_users(driver: neo4j.Driver, settings: Settings, dataset: str) -> set[int]:
+    """Users with at least one accepted reasoning chain: the ablation's users, the same set for every variant."""
+    return {int(row["user"]) for row in graph.run(driver, settings, "export/reasoned_users", dataset=dataset)}
 
 
 def _to_indices(sequences: Mapping[int, list[int]], item_ids: list[int]) -> dict[int, list[int]]:

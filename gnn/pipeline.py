@@ -2,7 +2,8 @@
 
 Variants (the paper's controls): `base` (the sequential model alone), `seq` (+ SR-GNN on the plain sequence
 graph, no LLM), `llmrg` (+ G_rea and G_div), `llmrg-no-div` (w/o divergent extension), `llmrg-no-verify`
-(w/o verification: unverified chains from a `--no-verify` reasoning run are admitted too).
+(w/o verification: every chain proposed for the user enters, those verification rejected included, and the
+unverified ones of a `--no-verify` reasoning run), so one reasoning run serves every variant.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from gnn import checkpoint
 from gnn.config import TrainConfig
 from gnn.data import GraphSource, SequenceData, resolve_graph_source, split
 from gnn.evaluate import evaluate
-from gnn.export import ACCEPTED, Export, ReasoningGraphSource, export_dataset
+from gnn.export import ACCEPTED, UNFILTERED, Export, ReasoningGraphSource, export_dataset, reasoned_users
 from gnn.models import MODELS
 from gnn.train import TrainResult, build_recommender, train
 from llmrg.errors import ConfigError
@@ -40,7 +41,7 @@ VARIANTS = {
         Variant("seq", ("seq",)),
         Variant("llmrg", ("rea", "div")),
         Variant("llmrg-no-div", ("rea",)),
-        Variant("llmrg-no-verify", ("rea", "div"), ("verified", "unverified")),
+        Variant("llmrg-no-verify", ("rea", "div"), UNFILTERED),
     )
 }
 
@@ -89,11 +90,12 @@ def train_config(
 def prepare(
     driver: neo4j.Driver, settings: Settings, dataset: str, chosen: Variant, reasoned_only: bool, progress: bool
 ) -> tuple[Export, SequenceData, GraphSource | None]:
-    """Export the dataset (and its graphs) for one variant; `reasoned_only` keeps users with reasoning chains."""
+    """Export the dataset (and its graphs) for one variant; `reasoned_only` keeps the users with an accepted
+    reasoning chain (the same users whichever chains the variant admits)."""
     export = export_dataset(driver, settings, dataset, statuses=chosen.statuses, progress=progress)
     data = export.data
     if reasoned_only:
-        users = set(export.edges["rea"])
+        users = reasoned_users(driver, settings, dataset)
         if not users:
             raise ConfigError(f"no user of {dataset!r} has reasoning chains; run `llmrg run reason` first")
         data = SequenceData(
@@ -108,8 +110,9 @@ def prepare(
     return export, data, graphs
 
 
-def report(result: TrainResult, chosen: Variant, reasoned_only: bool) -> dict[str, Any]:
-    """The `--json` record: the issue's keys first (`test`, `valid`, `epoch_s`), then everything else."""
+def report(result: TrainResult, chosen: Variant, reasoned_only: bool, users: int) -> dict[str, Any]:
+    """The `--json` record: the issue's keys first (`test`, `valid`, `epoch_s`), then everything else. `users`:
+    the users trained on, each with one valid and one test row."""
     payload = result.as_json()
     return {
         "test": payload["test"],
@@ -117,6 +120,7 @@ def report(result: TrainResult, chosen: Variant, reasoned_only: bool) -> dict[st
         "epoch_s": payload["epoch_s"],
         "variant": chosen.name,
         "reasoned_users_only": reasoned_only,
+        "users": users,
         **{key: value for key, value in payload.items() if key not in ("test", "valid", "epoch_s")},
     }
 
@@ -142,7 +146,7 @@ def run_training(
         trained = train(data, config, graphs, progress=progress, resume=resume)
     except checkpoint.CheckpointMismatchError as exc:
         raise ConfigError(f"{exc} (train with --no-resume to start this run over)") from None
-    result = report(trained, chosen, reasoned_only)
+    result = report(trained, chosen, reasoned_only, len(data.sequences))
     assert config.checkpoint_dir is not None
     save_item_table(export, config.checkpoint_dir / ITEM_TABLE)
     (config.checkpoint_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

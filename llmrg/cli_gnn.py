@@ -19,7 +19,10 @@ LLMRGFlag = Annotated[bool, typer.Option("--llmrg", help="Fuse the reasoning gra
 SeqGraphFlag = Annotated[bool, typer.Option("--seq-graph", help="Control: SR-GNN on the plain sequence graph.")]
 NoDivergentFlag = Annotated[bool, typer.Option("--no-divergent", help="With --llmrg: G_rea only (w/o divergent).")]
 UnverifiedFlag = Annotated[
-    bool, typer.Option("--unverified", help="With --llmrg: admit unverified chains too (w/o verification).")
+    bool,
+    typer.Option(
+        "--unverified", help="With --llmrg: admit every proposed chain, rejected ones too (w/o verification)."
+    ),
 ]
 ReasonedOnlyFlag = Annotated[
     bool, typer.Option("--reasoned-only", help="Only users with reasoning chains (the paper's ablation setting).")

@@ -10,8 +10,10 @@ import torch
 
 import cypher
 from gnn.data import split
-from gnn.export import ACCEPTED, ReasoningGraphSource, export_dataset
+from gnn.export import ACCEPTED, UNFILTERED, ReasoningGraphSource, export_dataset, reasoned_users
 from llmrg.settings import Settings
+from reasoning import store
+from reasoning.chains import Candidate, ChainKind, ChainStatus, Rejection, ScoredChain
 from reasoning.llm import StructuredLLM, build_chat_model
 from reasoning.run import reason_users
 from tests.fakes.openai_server import ScriptedOpenAI
@@ -58,6 +60,39 @@ def test_export_counts_and_tensors_are_exact(reasoned: str, services: Settings, 
         (4, 5, 4),
         (5, 6, 5),
     ], "the oracle links each step to the item before it, stamped with the last position its prompt showed"
+
+
+def test_without_verification_the_rejected_proposals_enter_too(
+    reasoned: str, services: Settings, driver: neo4j.Driver
+) -> None:
+    accepted = export_dataset(driver, services, DATASET)
+    users_before = reasoned_users(driver, services, DATASET)
+    proposal = Candidate(
+        dataset=DATASET,
+        kind=ChainKind.REASONING,
+        premises=(6,),
+        target=8,
+        reasons=("same director",),
+        t=2,
+        recent_premises=(6,),
+    )
+    rejected = ScoredChain(proposal, ChainStatus.REJECTED, 0.0, masks=3, hits=0, reject_reason=Rejection.LOW_SCORE)
+    store.write_chain(driver, services, 3, rejected, model="scripted", prompt_version=services.reason_prompt_version)
+
+    assert export_dataset(driver, services, DATASET).fingerprint() == accepted.fingerprint(), (
+        "a rejected chain never enters LLMRG's graphs"
+    )
+    unfiltered = export_dataset(driver, services, DATASET, statuses=UNFILTERED, page_size=2)
+    user3 = unfiltered.edges["rea"][3]
+    assert (6, 8, 2) in zip(user3.src.tolist(), user3.dst.tolist(), user3.t.tolist(), strict=True)
+    assert unfiltered.chain_links["rea"] == accepted.chain_links["rea"] + 1
+    record = driver.execute_query(
+        cypher.load("export/count_export"), dataset=DATASET, statuses=list(UNFILTERED)
+    ).records[0]
+    assert (record["rea_links"], record["div_links"]) == (unfiltered.chain_links["rea"], unfiltered.chain_links["div"])
+    assert reasoned_users(driver, services, DATASET) == users_before == set(accepted.edges["rea"]), (
+        "the ablation's users do not depend on which chains a variant admits"
+    )
 
 
 def test_export_is_reproducible(reasoned: str, services: Settings, driver: neo4j.Driver) -> None:

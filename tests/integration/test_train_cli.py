@@ -91,8 +91,13 @@ def test_training_resumes_from_its_checkpoint(trained_dataset: str) -> None:
 
 
 def test_reasoned_only_keeps_the_users_with_chains(trained_dataset: str) -> None:
+    everyone = train("--model", "sasrec", "--epochs", "1", "--seed", "1", "--no-resume")
     result = train("--model", "sasrec", "--llmrg", "--reasoned-only", "--epochs", "1", "--seed", "1", "--no-resume")
-    assert result["reasoned_users_only"] is True
+    assert everyone["users"] == 40 and everyone["reasoned_users_only"] is False
+    assert result["reasoned_users_only"] is True and result["users"] == 10, "the first 10 users were reasoned for"
+    flags = ("--model", "sasrec", "--reasoned-only", "--epochs", "1", "--seed", "1", "--no-resume")
+    for variant in (["--llmrg", "--unverified"], ["--seq-graph"], []):
+        assert train(*variant, *flags)["users"] == 10, f"{variant}: every variant compares the same users"
 
 
 def test_bad_options_are_clear_errors(trained_dataset: str, tmp_path: Path) -> None:

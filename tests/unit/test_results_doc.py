@@ -131,3 +131,58 @@ def test_the_recbole_comparison_names_slower_and_uncompared_models(results: Path
         in text
     )
     assert (results_doc.PLOTS / "recbole.png").is_file()
+
+
+def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path) -> None:
+    from bench import ablation
+
+    scale = {"base": 1.0, "seq": 1.1, "llmrg": 1.2, "llmrg-no-div": 1.0, "llmrg-no-verify": 0.9}
+    runs = [
+        {"variant": name, "seed": seed, "test": {k: v * factor * (1 + seed / 10) for k, v in METRICS.items()}}
+        | {"epoch_s": 10.0}
+        for name, factor in scale.items()
+        for seed in (0, 1)
+    ]
+    summary = ablation.summarise(runs, test_users=100)
+    assert list(summary) == list(ablation.VARIANTS)
+    assert summary["base"]["mean"]["hr@10"] == pytest.approx(0.21) and summary["base"]["seeds"] == 2
+    assert summary["base"]["std"]["hr@10"] == pytest.approx(0.02 / 2**0.5)
+    assert summary["base"]["hr@10_standard_error"] == pytest.approx((0.21 * 0.79 / 100) ** 0.5)
+    assert summary["llmrg"]["vs_base"]["ndcg@10"] == pytest.approx(0.2)
+    assert summary["llmrg-no-verify"]["vs_base"]["hr@10"] == pytest.approx(-0.1)
+    gains = ablation.paper_gains("beauty")
+    assert gains["llmrg"]["hr@10"] == pytest.approx(0.0894 / 0.0839 - 1) and set(gains) == {"seq", "llmrg"}
+
+    links = {"rea": 12, "div": 3}
+    write(
+        results,
+        "ablation",
+        {
+            "dataset": "beauty",
+            "machine": MACHINE,
+            "llm": "qwen",
+            "reasoning_settings": {
+                "users_asked": 200,
+                "max_targets": 4,
+                "history_length": 20,
+                "prompt_version": "v2",
+                "tau": 30.0,
+            },
+            "graphs": {
+                "users": 100,
+                "chains": {"llmrg": links, "llmrg-no-verify": {"rea": 40, "div": 5}},
+                "edges": {"llmrg": links, "llmrg-no-verify": links},
+            },
+            "protocol": {"epochs": 5, "seeds": "0,1", "test_users": 100},
+            "summary": summary,
+            "paper_gains": gains,
+        },
+    )
+    results_doc.main()
+    document = results_doc.DOCUMENT.read_text(encoding="utf-8")
+    section = document.split("## Ablation", 1)[1].split("##", 1)[0]
+    assert "the 100 users (of the first 200) that hold a verified reasoning chain" in section
+    assert "| + LLMRG | 0.1260 | 0.2520 | 0.0434 |" in section
+    assert "| +20.0% | +20.0% | HR@10 +6.6%, NDCG@10 +7.8% |" in section
+    assert "| + LLMRG w/o verification |" in section and "| -10.0% | -10.0% | - |" in section
+    assert (results_doc.PLOTS / "ablation.png").is_file()

@@ -1,0 +1,268 @@
+"""The paper's ablation for DuoRec, on the users that have reasoning graphs: base, + plain sequence graph,
+LLMRG, LLMRG w/o divergent extension, LLMRG w/o verification; `base` is the named baseline.
+
+One command, two phases:
+
+1. reasoning: the first `--users` users of the dataset, in id order, through the optimised engine with every
+   module on (divergent extension, self-verification, knowledge base) and the local LLM. Positions already
+   reasoned are skipped, so an interrupted run resumes; `--fresh` drops the dataset's chains first.
+   `--reason-minutes` stops starting new users after that long: the users reasoned by then are the ablation's.
+2. training: DuoRec in each variant on those users only (`llmrg train --reasoned-only`), the same seeds,
+   early stopping on valid NDCG@10, test metrics by full ranking. "w/o verification" comes from the same
+   reasoning run: its graphs also admit the chains verification rejected, so the variants differ only in
+   which chains enter the graphs (the paper reasons again without verification; see docs/RESULTS.md).
+
+With the 0.5B model on 2 cores a user costs about half a minute, so a run here covers tens of users, where the
+paper used thousands: the JSON records the test users and the binomial standard error of each HR@10, and the
+README states both. Run: `python -m bench.ablation --users 80 --max-targets 4 --history-length 20 --epochs 20`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.graph_server import bench_neo4j, ensure_dataset
+from bench.ingest import RESULTS
+from bench.machine import describe, one_line
+from bench.paper import PAPER, VARIANT_LABELS
+
+MODEL = "duorec"
+METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
+VARIANTS = ("base", "seq", "llmrg", "llmrg-no-div", "llmrg-no-verify")
+
+
+def main() -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="ml-1m")
+    parser.add_argument("--users", type=int, default=200, help="reason for the first N users by id")
+    parser.add_argument("--max-targets", type=int, default=0, help="last N positions per user (0 = all)")
+    parser.add_argument("--history-length", type=int, default=0, help="l_tru for the run (0 = the settings')")
+    parser.add_argument("--reason-minutes", type=float, default=0.0, help="start no new user after this (0 = none)")
+    parser.add_argument("--fresh", action="store_true", help="drop the dataset's chains before reasoning")
+    parser.add_argument("--skip-reasoning", action="store_true", help="train on the chains already stored")
+    parser.add_argument("--reason-only", action="store_true", help="stop after the reasoning phase")
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--epochs", type=int, default=200)
+    args = parser.parse_args()
+
+    with bench_neo4j() as (settings, driver):
+        from reasoning.options import ReasoningOptions
+
+        ensure_dataset(driver, settings, args.dataset)
+        reasoning_settings = ReasoningOptions(
+            verify=True,
+            kb=True,
+            divergent=True,
+            max_targets=args.max_targets,
+            history_length=args.history_length or None,
+        ).apply(settings)
+        reasoning = None
+        if not args.skip_reasoning:
+            reasoning = reason(driver, reasoning_settings, args)
+        if args.reason_only:
+            return {"reasoning": reasoning}
+        graphs = describe_graphs(driver, settings, args.dataset)
+        runs = train_variants(driver, settings, args)
+    return write(args, reasoning_settings, reasoning, graphs, runs)
+
+
+def reason(driver: Any, settings: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Phase 1: reason user by user (local LLM started here, stopped before training takes the CPU)."""
+    from llmrg import graph
+    from llmrg.services.llm_server import LocalLLM
+    from reasoning import store
+    from reasoning.run import reason_users
+
+    if args.fresh:
+        store.delete_chains(driver, settings, args.dataset)
+    users = [
+        int(row["id"])
+        for row in graph.run(driver, settings, "reasoning/list_users", dataset=args.dataset, limit=args.users)
+    ]
+    server = LocalLLM(settings)
+    started = time.perf_counter()
+    totals: dict[str, Any] = {}
+    done = 0
+    try:
+        server.start()
+        for user in users:
+            if args.reason_minutes and time.perf_counter() - started > 60 * args.reason_minutes:
+                break
+            stats = reason_users(driver, settings, args.dataset, [user], show_progress=False).as_json()
+            done += 1
+            for key, value in stats.items():
+                if isinstance(value, int | float):
+                    totals[key] = totals.get(key, 0) + value
+            print(
+                f"user {user}: {done}/{len(users)} done, {totals['llm_calls']} LLM calls, "
+                f"{totals['chains_verified']} verified / {totals['chains_rejected']} rejected, "
+                f"{time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+    finally:
+        server.stop()
+    return totals | {"users_asked": len(users), "users_reasoned": done, "wall_s": time.perf_counter() - started}
+
+
+def describe_graphs(driver: Any, settings: Any, dataset: str) -> dict[str, Any]:
+    """What the variants' graphs hold: users in the ablation, chains by kind and status, edges per graph kind."""
+    from gnn import pipeline
+    from gnn.export import export_dataset, reasoned_users
+
+    users = reasoned_users(driver, settings, dataset)
+    described: dict[str, Any] = {"users": len(users), "chains": {}, "edges": {}}
+    for name in ("llmrg", "llmrg-no-verify"):
+        export = export_dataset(driver, settings, dataset, statuses=pipeline.variant(name).statuses)
+        described["chains"][name] = dict(export.chain_links)
+        described["edges"][name] = {
+            kind: sum(int(edges.src.numel()) for user, edges in by_user.items() if user in users)
+            for kind, by_user in export.edges.items()
+        }
+    return described
+
+
+def train_variants(driver: Any, settings: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
+    from gnn import pipeline
+
+    training = settings.model_copy(update={"train_epochs": args.epochs})
+    runs = []
+    for name in VARIANTS:
+        for seed in (int(seed) for seed in args.seeds.split(",")):
+            result = pipeline.run_training(
+                driver,
+                training,
+                args.dataset,
+                MODEL,
+                pipeline.variant(name),
+                seed,
+                args.epochs,
+                reasoned_only=True,
+                resume=False,
+            )
+            runs.append(
+                {
+                    "variant": name,
+                    "seed": seed,
+                    "test": result["test"],
+                    "valid": result["valid"],
+                    "users": result["users"],
+                    "epochs_run": result["epochs_run"],
+                    "best_epoch": result["best_epoch"],
+                    "epoch_s": result["epoch_s"],
+                    "peak_memory_mb": result["peak_memory_mb"],
+                }
+            )
+    return runs
+
+
+def summarise(runs: list[dict[str, Any]], test_users: int) -> dict[str, dict[str, Any]]:
+    """Per variant: mean and std over seeds of each test metric, the HR@10 standard error over the test users
+    (binomial; the sampling noise a difference must clear), and the relative change against `base`."""
+    summary: dict[str, dict[str, Any]] = {}
+    for name in VARIANTS:
+        mine = [run for run in runs if run["variant"] == name]
+        if not mine:
+            continue
+        mean = {metric: statistics.fmean(run["test"][metric] for run in mine) for metric in METRICS}
+        std = {
+            metric: statistics.stdev([run["test"][metric] for run in mine]) if len(mine) > 1 else None
+            for metric in METRICS
+        }
+        hr10 = mean["hr@10"]
+        summary[name] = {
+            "label": VARIANT_LABELS[name],
+            "seeds": len(mine),
+            "mean": mean,
+            "std": std,
+            "hr@10_standard_error": math.sqrt(hr10 * (1 - hr10) / test_users) if test_users else None,
+            "epoch_s": statistics.fmean(run["epoch_s"] for run in mine),
+        }
+    base = summary.get("base")
+    for entry in summary.values():
+        entry["vs_base"] = (
+            {
+                metric: entry["mean"][metric] / base["mean"][metric] - 1 if base["mean"][metric] else None
+                for metric in METRICS
+            }
+            if base
+            else None
+        )
+    return summary
+
+
+def paper_gains(dataset: str) -> dict[str, dict[str, float]]:
+    """The paper's relative gains over its DuoRec base (GPT-4 LLMRG and the plain sequence graph)."""
+    base = PAPER.get((dataset, MODEL, "base"))
+    if base is None:
+        return {}
+    return {
+        variant: {metric: PAPER[(dataset, MODEL, variant)][metric] / base[metric] - 1 for metric in METRICS}
+        for variant in ("seq", "llmrg")
+        if (dataset, MODEL, variant) in PAPER
+    }
+
+
+def write(
+    args: argparse.Namespace,
+    settings: Any,
+    reasoning: dict[str, Any] | None,
+    graphs: dict[str, Any],
+    runs: list[dict[str, Any]],
+) -> dict[str, Any]:
+    machine = describe()
+    test_users = graphs["users"]
+    summary = summarise(runs, test_users)
+    payload = {
+        "benchmark": "ablation",
+        "dataset": args.dataset,
+        "model": MODEL,
+        "machine": machine,
+        "baseline": "base",
+        "llm": settings.llm_model,
+        "reasoning_settings": {
+            "users_asked": args.users,
+            "max_targets": settings.reason_max_targets,
+            "history_length": settings.for_dataset(settings.reason_history_length, args.dataset),
+            "prompt_version": settings.reason_prompt_version,
+            "tau": settings.for_dataset(settings.verify_tau, args.dataset),
+        },
+        "reasoning": reasoning,
+        "graphs": graphs,
+        "protocol": {"epochs": args.epochs, "seeds": args.seeds, "test_users": test_users},
+        "summary": summary,
+        "paper_gains": paper_gains(args.dataset),
+        "runs": runs,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "ablation.json").write_text(json.dumps(payload, indent=2) + "\n")
+    table = Table(
+        title=f"DuoRec ablation on {args.dataset}, {test_users} users with reasoning graphs — {one_line(machine)}"
+    )
+    for column in ("variant", "HR@5", "HR@10", "± s.e.", "NDCG@5", "NDCG@10", "HR@10 vs base", "s/epoch"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for entry in summary.values():
+        mean, change = entry["mean"], entry["vs_base"] or {}
+        table.add_row(
+            entry["label"],
+            *(f"{mean[metric]:.4f}" for metric in ("hr@5", "hr@10")),
+            f"{entry['hr@10_standard_error'] or 0:.4f}",
+            *(f"{mean[metric]:.4f}" for metric in ("ndcg@5", "ndcg@10")),
+            "-" if change.get("hr@10") is None else f"{change['hr@10']:+.1%}",
+            f"{entry['epoch_s']:.1f}",
+        )
+    Console(width=140).print(table)
+    return payload
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
