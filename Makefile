@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up down status doctor bench bench-reason bench-workers bench-recbole bench-demo results lint typecheck system-deps
+.PHONY: demo test up down status doctor bench bench-reason bench-workers bench-recbole bench-ablation bench-demo results lint typecheck system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench-workers: system-deps $(STAMP)
 bench-recbole: system-deps $(STAMP)
 	$(BIN)/pip install -q -e '.[recbole]'
 	$(BIN)/python -m bench.recbole $(BENCH_RECBOLE_ARGS)
+
+## The paper's ablation: reason for the first users (local LLM), then DuoRec in each variant on them; hours here.
+bench-ablation: system-deps $(STAMP)
+	$(BIN)/python -m bench.ablation $(BENCH_ABLATION_ARGS)
 
 ## How long the main job takes (`llmrg demo`), step by step; writes bench/results/demo.json.
 bench-demo: system-deps $(STAMP)

@@ -10,7 +10,8 @@ One command, two phases:
 2. training: DuoRec in each variant on those users only (`llmrg train --reasoned-only`), the same seeds,
    early stopping on valid NDCG@10, test metrics by full ranking. "w/o verification" comes from the same
    reasoning run: its graphs also admit the chains verification rejected, so the variants differ only in
-   which chains enter the graphs (the paper reasons again without verification; see docs/RESULTS.md).
+   which chains enter the graphs. (The paper reasons again without verification, so there divergent extension
+   also continues the chains verification would have rejected; here it continues only verified ones.)
 
 With the 0.5B model on 2 cores a user costs about half a minute, so a run here covers tens of users, where the
 paper used thousands: the JSON records the test users and the binomial standard error of each HR@10, and the
@@ -48,7 +49,12 @@ def main() -> dict[str, Any]:
     parser.add_argument("--history-length", type=int, default=0, help="l_tru for the run (0 = the settings')")
     parser.add_argument("--reason-minutes", type=float, default=0.0, help="start no new user after this (0 = none)")
     parser.add_argument("--fresh", action="store_true", help="drop the dataset's chains before reasoning")
-    parser.add_argument("--skip-reasoning", action="store_true", help="train on the chains already stored")
+    parser.add_argument(
+        "--skip-reasoning",
+        action="store_true",
+        help="train on the chains already stored (pass the reasoning run's --max-targets and --history-length, "
+        "which the JSON records)",
+    )
     parser.add_argument("--reason-only", action="store_true", help="stop after the reasoning phase")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--epochs", type=int, default=200)
@@ -76,50 +82,58 @@ def main() -> dict[str, Any]:
 
 
 def reason(driver: Any, settings: Any, args: argparse.Namespace) -> dict[str, Any]:
-    """Phase 1: reason user by user (local LLM started here, stopped before training takes the CPU)."""
+    """Phase 1: reason user by user with one engine (local LLM started here, stopped before training)."""
     from llmrg import graph
     from llmrg.services.llm_server import LocalLLM
     from reasoning import store
-    from reasoning.run import reason_users
+    from reasoning.run import build_engine
 
     if args.fresh:
         store.delete_chains(driver, settings, args.dataset)
-    users = [
-        int(row["id"])
-        for row in graph.run(driver, settings, "reasoning/list_users", dataset=args.dataset, limit=args.users)
-    ]
+    listed = graph.run(driver, settings, "reasoning/list_users", dataset=args.dataset, limit=args.users)
+    users = [int(row["id"]) for row in listed]
     server = LocalLLM(settings)
     started = time.perf_counter()
-    totals: dict[str, Any] = {}
     done = 0
     try:
         server.start()
+        engine = build_engine(driver, settings, args.dataset)
         for user in users:
             if args.reason_minutes and time.perf_counter() - started > 60 * args.reason_minutes:
                 break
-            stats = reason_users(driver, settings, args.dataset, [user], show_progress=False).as_json()
+            engine.reason_user(user)
             done += 1
-            for key, value in stats.items():
-                if isinstance(value, int | float):
-                    totals[key] = totals.get(key, 0) + value
+            stats = engine.stats
             print(
-                f"user {user}: {done}/{len(users)} done, {totals['llm_calls']} LLM calls, "
-                f"{totals['chains_verified']} verified / {totals['chains_rejected']} rejected, "
+                f"user {user}: {done}/{len(users)} done, {stats.llm.calls} LLM calls, "
+                f"{stats.chains_verified} verified / {stats.chains_rejected} rejected, "
                 f"{time.perf_counter() - started:.0f} s",
                 flush=True,
             )
     finally:
         server.stop()
-    return totals | {"users_asked": len(users), "users_reasoned": done, "wall_s": time.perf_counter() - started}
+    return engine.stats.as_json() | {"users_asked": len(users), "wall_s": time.perf_counter() - started}
 
 
 def describe_graphs(driver: Any, settings: Any, dataset: str) -> dict[str, Any]:
     """What the variants' graphs hold: users in the ablation, chains by kind and status, edges per graph kind."""
     from gnn import pipeline
     from gnn.export import export_dataset, reasoned_users
+    from llmrg import graph
 
     users = reasoned_users(driver, settings, dataset)
-    described: dict[str, Any] = {"users": len(users), "chains": {}, "edges": {}}
+    coverage = graph.run(driver, settings, "stats/reasoning_coverage", dataset=dataset)[0]
+    outcomes: dict[str, dict[str, int]] = {}
+    for row in coverage["outcomes"]:
+        outcomes.setdefault(str(row["kind"]), {})[str(row["status"])] = int(row["chains"])
+    described: dict[str, Any] = {
+        "users": len(users),
+        "users_reasoned": int(coverage["users"]),
+        "last_user_reasoned": coverage["last_user"],
+        "chains_by_status": outcomes,
+        "chains": {},
+        "edges": {},
+    }
     for name in ("llmrg", "llmrg-no-verify"):
         export = export_dataset(driver, settings, dataset, statuses=pipeline.variant(name).statuses)
         described["chains"][name] = dict(export.chain_links)
@@ -229,7 +243,6 @@ def write(
         "baseline": "base",
         "llm": settings.llm_model,
         "reasoning_settings": {
-            "users_asked": args.users,
             "max_targets": settings.reason_max_targets,
             "history_length": settings.for_dataset(settings.reason_history_length, args.dataset),
             "prompt_version": settings.reason_prompt_version,

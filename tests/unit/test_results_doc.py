@@ -170,6 +170,9 @@ def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path)
             },
             "graphs": {
                 "users": 100,
+                "users_reasoned": 180,
+                "last_user_reasoned": 190,
+                "chains_by_status": {"reasoning": {"verified": 30, "rejected": 90}, "divergent": {"verified": 3}},
                 "chains": {"llmrg": links, "llmrg-no-verify": {"rea": 40, "div": 5}},
                 "edges": {"llmrg": links, "llmrg-no-verify": links},
             },
@@ -181,7 +184,8 @@ def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path)
     results_doc.main()
     document = results_doc.DOCUMENT.read_text(encoding="utf-8")
     section = document.split("## Ablation", 1)[1].split("##", 1)[0]
-    assert "the 100 users (of the first 200) that hold a verified reasoning chain" in section
+    assert "the 100 users (of the 180 reasoned for, ids up to 190) that hold a verified reasoning chain" in section
+    assert "30 of 120 proposed reasoning chains verified (25%)" in section
     assert "| + LLMRG | 0.1260 | 0.2520 | 0.0434 |" in section
     assert "| +20.0% | +20.0% | HR@10 +6.6%, NDCG@10 +7.8% |" in section
     assert "| + LLMRG w/o verification |" in section and "| -10.0% | -10.0% | - |" in section
