@@ -15,7 +15,10 @@ One command, two phases:
 
 With the 0.5B model on 2 cores a user costs about half a minute, so a run here covers tens of users, where the
 paper used thousands: the JSON records the test users and the binomial standard error of each HR@10, and the
-README states both. Run: `python -m bench.ablation --users 80 --max-targets 4 --history-length 20 --epochs 20`.
+README states both. A chain is stamped with the last position its prompt showed and is seen only by longer
+prefixes, so reasoning about a user's last few positions alone (`--max-targets` up to the steps per call) puts
+every chain at the test position, where no row sees it: the bench counts the rows that see an edge and warns.
+Run: `python -m bench.ablation --users 100 --history-length 20 --epochs 10` (every position of the window).
 """
 
 from __future__ import annotations
@@ -77,6 +80,12 @@ def main() -> dict[str, Any]:
         if args.reason_only:
             return {"reasoning": reasoning}
         graphs = describe_graphs(driver, settings, args.dataset)
+        if not graphs["rows_seeing_edges"]["llmrg"]["train"]:
+            Console(stderr=True).print(
+                "[red]no training row sees a reasoning edge[/red] (rows per stage: "
+                f"{graphs['rows_seeing_edges']['llmrg']}); the LLMRG variants would differ from one another only "
+                "by their initialisation. Reason about earlier positions (a larger --max-targets, or 0)."
+            )
         runs = train_variants(driver, settings, args)
     return write(args, reasoning_settings, reasoning, graphs, runs)
 
@@ -137,11 +146,28 @@ def describe_graphs(driver: Any, settings: Any, dataset: str) -> dict[str, Any]:
     for name in ("llmrg", "llmrg-no-verify"):
         export = export_dataset(driver, settings, dataset, statuses=pipeline.variant(name).statuses)
         described["chains"][name] = dict(export.chain_links)
+        described.setdefault("rows_seeing_edges", {})[name] = rows_seeing_edges(export, users)
         described["edges"][name] = {
             kind: sum(int(edges.src.numel()) for user, edges in by_user.items() if user in users)
             for kind, by_user in export.edges.items()
         }
     return described
+
+
+def rows_seeing_edges(export: Any, users: set[int]) -> dict[str, int]:
+    """Leave-one-out rows of `users` whose prefix sees at least one edge (an edge made at step t is seen by
+    prefixes longer than t). Chains stamped at the test position are seen by no row: reasoning that only covers
+    a user's last positions can leave every variant's graphs empty, and this is where that shows."""
+    seen = {"train": 0, "valid": 0, "test": 0}
+    for user in users:
+        stamps = [int(edges.t.min()) for by_user in export.edges.values() if (edges := by_user.get(user)) is not None]
+        if not stamps:
+            continue
+        first, length = min(stamps), len(export.data.sequences[user])
+        seen["train"] += max(0, length - 3 - first)  # training prefixes have lengths 1 .. length - 3
+        seen["valid"] += first < length - 2
+        seen["test"] += first < length - 1
+    return seen
 
 
 def train_variants(driver: Any, settings: Any, args: argparse.Namespace) -> list[dict[str, Any]]:

@@ -152,7 +152,9 @@ def ablation_section(result: dict[str, Any]) -> str:
         f"{chains['llmrg']['rea']} verified reasoning and {chains['llmrg']['div']} divergent chain links "
         f"({edges['llmrg']['rea']} and {edges['llmrg']['div']} edges); without verification "
         f"{chains['llmrg-no-verify']['rea']} and {chains['llmrg-no-verify']['div']} "
-        f"({edges['llmrg-no-verify']['rea']} and {edges['llmrg-no-verify']['div']} edges).",
+        f"({edges['llmrg-no-verify']['rea']} and {edges['llmrg-no-verify']['div']} edges). Rows whose prefix sees "
+        f"at least one LLMRG edge: {_stages(graphs['rows_seeing_edges']['llmrg'])}; without verification "
+        f"{_stages(graphs['rows_seeing_edges']['llmrg-no-verify'])}.",
         "",
         "| variant | HR@5 | HR@10 | ± s.e. | NDCG@5 | NDCG@10 | HR@10 vs base | NDCG@10 vs base | paper vs base |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -178,6 +180,10 @@ def ablation_section(result: dict[str, Any]) -> str:
         "`python -m bench.ablation`; raw numbers in `bench/results/ablation.json`.",
     ]
     return "\n".join(lines)
+
+
+def _stages(rows: dict[str, int]) -> str:
+    return f"{rows['train']:,} training, {rows['valid']} validation, {rows['test']} test"
 
 
 def _change(value: float | None) -> str:

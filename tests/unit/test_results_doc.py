@@ -175,6 +175,10 @@ def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path)
                 "chains_by_status": {"reasoning": {"verified": 30, "rejected": 90}, "divergent": {"verified": 3}},
                 "chains": {"llmrg": links, "llmrg-no-verify": {"rea": 40, "div": 5}},
                 "edges": {"llmrg": links, "llmrg-no-verify": links},
+                "rows_seeing_edges": {
+                    "llmrg": {"train": 1200, "valid": 80, "test": 90},
+                    "llmrg-no-verify": {"train": 1500, "valid": 95, "test": 99},
+                },
             },
             "protocol": {"epochs": 5, "seeds": "0,1", "test_users": 100},
             "summary": summary,
@@ -186,6 +190,7 @@ def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path)
     section = document.split("## Ablation", 1)[1].split("##", 1)[0]
     assert "the 100 users (of the 180 reasoned for, ids up to 190) that hold a verified reasoning chain" in section
     assert "30 of 120 proposed reasoning chains verified (25%)" in section
+    assert "at least one LLMRG edge: 1,200 training, 80 validation, 90 test; without verification 1,500" in section
     assert "| + LLMRG | 0.1260 | 0.2520 | 0.0434 |" in section
     assert "| +20.0% | +20.0% | HR@10 +6.6%, NDCG@10 +7.8% |" in section
     assert "| + LLMRG w/o verification |" in section and "| -10.0% | -10.0% | - |" in section
