@@ -13,11 +13,12 @@ One command, two phases:
    which chains enter the graphs. (The paper reasons again without verification, so there divergent extension
    also continues the chains verification would have rejected; here it continues only verified ones.)
 
-With the 0.5B model on 2 cores a user costs about half a minute, so a run here covers tens of users, where the
-paper used thousands: the JSON records the test users and the binomial standard error of each HR@10, and the
-README states both. A chain is stamped with the last position its prompt showed and is seen only by longer
-prefixes, so reasoning about a user's last few positions alone (`--max-targets` up to the steps per call) puts
-every chain at the test position, where no row sees it: the bench counts the rows that see an edge and warns.
+With the 0.5B model on 2 cores a user costs 20 s (last 4 positions) to minutes (every position), so a run
+here covers tens of users, where the paper used thousands: the JSON records the test users and the binomial
+standard error of each HR@10, and the README states both. A chain is stamped with the last position its
+prompt showed and is seen only by longer prefixes, so reasoning about a user's last few positions alone
+(`--max-targets` up to the steps per call) puts every chain at the test position, where no row sees it: the
+bench counts the rows that see an edge and warns.
 Run: `python -m bench.ablation --users 100 --history-length 20 --epochs 10` (every position of the window).
 """
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import time
 from typing import Any
@@ -303,5 +303,4 @@ def write(
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     main()
