@@ -18,7 +18,8 @@ here covers tens of users, where the paper used thousands: the JSON records the 
 standard error of each HR@10, and the README states both. A chain is stamped with the last position its
 prompt showed and is seen only by longer prefixes, so reasoning about a user's last few positions alone
 (`--max-targets` up to the steps per call) puts every chain at the test position, where no row sees it: the
-bench counts the rows that see an edge and warns.
+bench counts the rows that see an edge and warns. For the same reason the window ends before the test item
+(`--holdout 1`): a chain about it would be stamped at the test position and seen by no row.
 Run: `python -m bench.ablation --users 100 --history-length 20 --epochs 10` (every position of the window).
 """
 
@@ -50,13 +51,16 @@ def main() -> dict[str, Any]:
     parser.add_argument("--users", type=int, default=200, help="reason for the first N users by id")
     parser.add_argument("--max-targets", type=int, default=0, help="last N positions per user (0 = all)")
     parser.add_argument("--history-length", type=int, default=0, help="l_tru for the run (0 = the settings')")
+    parser.add_argument(
+        "--holdout", type=int, default=1, help="leave each history's last N items out of reasoning (1 = the test item)"
+    )
     parser.add_argument("--reason-minutes", type=float, default=0.0, help="start no new user after this (0 = none)")
     parser.add_argument("--fresh", action="store_true", help="drop the dataset's chains before reasoning")
     parser.add_argument(
         "--skip-reasoning",
         action="store_true",
-        help="train on the chains already stored (pass the reasoning run's --max-targets and --history-length, "
-        "which the JSON records)",
+        help="train on the chains already stored (pass the reasoning run's --max-targets, --history-length and "
+        "--holdout, which the JSON records)",
     )
     parser.add_argument("--reason-only", action="store_true", help="stop after the reasoning phase")
     parser.add_argument("--seeds", default="0")
@@ -73,6 +77,7 @@ def main() -> dict[str, Any]:
             divergent=True,
             max_targets=args.max_targets,
             history_length=args.history_length or None,
+            holdout=args.holdout,
         ).apply(settings)
         reasoning = None
         if not args.skip_reasoning:
@@ -271,6 +276,7 @@ def write(
         "reasoning_settings": {
             "max_targets": settings.reason_max_targets,
             "history_length": settings.for_dataset(settings.reason_history_length, args.dataset),
+            "holdout": settings.reason_holdout,
             "prompt_version": settings.reason_prompt_version,
             "tau": settings.for_dataset(settings.verify_tau, args.dataset),
         },

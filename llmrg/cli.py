@@ -20,6 +20,7 @@ from llmrg.cli_support import (
     DatasetOption,
     DivergentOption,
     HistoryLengthOption,
+    HoldoutOption,
     JsonFlag,
     KnowledgeBaseOption,
     MaxTargetsOption,
@@ -221,6 +222,7 @@ def reason(
     naive: NaiveOption = False,
     max_targets: MaxTargetsOption = None,
     history_length: HistoryLengthOption = None,
+    holdout: HoldoutOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     as_json: JsonFlag = False,
 ) -> None:
@@ -232,6 +234,7 @@ def reason(
         naive=naive,
         max_targets=max_targets,
         history_length=history_length,
+        holdout=holdout,
     ).apply(_settings(ctx))
     with graph.open_driver(settings) as driver:
         graph.apply_schema(driver, settings)

@@ -33,6 +33,13 @@ MaxTargetsOption = Annotated[
 HistoryLengthOption = Annotated[
     int | None, typer.Option(min=2, help="l_tru: reasoning sees each history's last N items (default: settings).")
 ]
+HoldoutOption = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        help="Leave each history's last N items out of reasoning (1 = the leave-one-out test item; default: settings).",
+    ),
+]
 
 
 def settings_of(ctx: typer.Context) -> Settings:

@@ -14,6 +14,7 @@ from llmrg.cli_support import (
     DatasetOption,
     DivergentOption,
     HistoryLengthOption,
+    HoldoutOption,
     JsonFlag,
     KnowledgeBaseOption,
     MaxTargetsOption,
@@ -91,6 +92,7 @@ def run_reason(
     naive: NaiveOption = False,
     max_targets: MaxTargetsOption = None,
     history_length: HistoryLengthOption = None,
+    holdout: HoldoutOption = None,
     wait: Annotated[bool, typer.Option("--wait", help="Follow the run until it ends.")] = False,
     timeout: Annotated[float | None, typer.Option(help="With --wait: give up after this many seconds.")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar while waiting.")] = True,
@@ -105,6 +107,7 @@ def run_reason(
         naive=naive,
         max_targets=max_targets,
         history_length=history_length,
+        holdout=holdout,
     )
     with graph.open_driver(settings) as driver:
         graph.apply_schema(driver, settings)

@@ -117,6 +117,14 @@ class Settings(BaseSettings):
         validation_alias=_env("LLMRG_REASON_MAX_TARGETS"),
         description="Reason only about the last N positions of the window (0 = every position).",
     )
+    reason_holdout: int = Field(
+        0,
+        ge=0,
+        validation_alias=_env("LLMRG_REASON_HOLDOUT"),
+        description="Keep each history's last N items out of reasoning: the window ends N items early. For a "
+        "leave-one-out evaluation, 1 skips the test item (a chain stamped there is seen by no evaluated row, so "
+        "reasoning about it is wasted) and 2 also the validation item.",
+    )
     reason_premise_window: int = Field(
         10,
         ge=0,

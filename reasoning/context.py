@@ -48,13 +48,17 @@ class UserContext:
 def load_context(
     driver: neo4j.Driver, settings: Settings, dataset: str, user: int, until: int | None = None
 ) -> UserContext:
-    """The user's last l_tru items, or the l_tru items ending at position `until` (re-verifying an old step)."""
+    """The user's last l_tru items, or the l_tru items ending at position `until` (re-verifying an old step).
+
+    Without `until`, the last `reason_holdout` items are left out first (the evaluation's held-out items)."""
     records = graph.run(driver, settings, "reasoning/fetch_user_history", dataset=dataset, user=user)
     if not records:
         raise UnknownDatasetError(f"user {user} does not exist in dataset {dataset!r}")
     history = records[0]["history"]
     if until is not None:
         history = [row for row in history if row["pos"] <= until]
+    elif settings.reason_holdout:
+        history = history[: max(0, len(history) - settings.reason_holdout)]
     length = settings.for_dataset(settings.reason_history_length, dataset)
     window = tuple(
         HistoryItem(

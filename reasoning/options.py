@@ -22,12 +22,16 @@ class ReasoningOptions:
     """Reason only about the last N positions of each user's window (0 = every position)."""
     history_length: int | None = None
     """l_tru for every dataset: reasoning sees the last N items of each history."""
+    holdout: int | None = None
+    """Leave each history's last N items out of reasoning (1 = the leave-one-out test item)."""
 
     def __post_init__(self) -> None:
         if self.max_targets is not None and self.max_targets < 0:
             raise ValueError(f"max_targets must be 0 (every position) or more, not {self.max_targets}")
         if self.history_length is not None and self.history_length < 2:
             raise ValueError(f"history_length must be at least 2 (a premise and a target), not {self.history_length}")
+        if self.holdout is not None and self.holdout < 0:
+            raise ValueError(f"holdout must be 0 (every item) or more, not {self.holdout}")
 
     def apply(self, settings: Settings) -> Settings:
         update: dict[str, Any] = {
@@ -37,6 +41,7 @@ class ReasoningOptions:
                 ("kb_enabled", self.kb),
                 ("divergent_enabled", self.divergent),
                 ("reason_max_targets", self.max_targets),
+                ("reason_holdout", self.holdout),
             )
             if value is not None
         }
@@ -69,6 +74,7 @@ class ReasoningOptions:
             naive=bool(payload.get("naive")),
             max_targets=number("max_targets"),
             history_length=number("history_length"),
+            holdout=number("holdout"),
         )
 
     def as_dict(self) -> dict[str, bool | int | None]:

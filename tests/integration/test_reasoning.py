@@ -142,6 +142,19 @@ def test_oracle_user_gets_exact_verified_chains_with_provenance(
     }
 
 
+def test_holdout_keeps_the_last_items_out_of_every_prompt(
+    fixture_dataset: str, services: Settings, driver: neo4j.Driver, scripted: ScriptedOpenAI
+) -> None:
+    # Holding out the test item (position 5) leaves one window, targets 1-4, stamped at 4: no chain points at
+    # item 6, and no prompt shows it.
+    settings = services.model_copy(update={"llm_base_url": scripted.base_url, "reason_holdout": 1})
+    stats = reason(driver, settings, [1])
+    assert (stats.steps, stats.as_json()["llm_calls"]) == (4, 2)
+    chains = [(c["t"], c["items"]) for c in user_chains(driver, 1)]
+    assert chains == [(4, [1, 2]), (4, [2, 3]), (4, [3, 4]), (4, [4, 5])]
+    assert scripted.requests and all("Godfather" not in last_user_message(request) for request in scripted.requests)
+
+
 def test_rerun_adds_nothing_and_calls_no_llm(
     fixture_dataset: str, services: Settings, driver: neo4j.Driver, scripted: ScriptedOpenAI
 ) -> None:

@@ -61,10 +61,13 @@ def test_run_options_shorten_the_reasoning_window_for_every_dataset() -> None:
     assert short.reason_max_targets == 2
     assert {short.for_dataset(short.reason_history_length, name) for name in ("ml-1m", "beauty", "other")} == {12}
     assert settings.for_dataset(settings.reason_history_length, "ml-1m") == 50  # the original is untouched
-    carried = ReasoningOptions(max_targets=0, history_length=12)
+    assert ReasoningOptions(holdout=1).apply(settings).reason_holdout == 1
+    carried = ReasoningOptions(max_targets=0, history_length=12, holdout=2)
     assert ReasoningOptions.from_dict(carried.as_dict()) == carried
     with pytest.raises(ValueError, match="history_length must be at least 2"):
         ReasoningOptions(history_length=1)
+    with pytest.raises(ValueError, match="holdout must be 0"):
+        ReasoningOptions(holdout=-1)
 
 
 @pytest.mark.parametrize(
