@@ -151,28 +151,14 @@ def describe_graphs(driver: Any, settings: Any, dataset: str) -> dict[str, Any]:
     for name in ("llmrg", "llmrg-no-verify"):
         export = export_dataset(driver, settings, dataset, statuses=pipeline.variant(name).statuses)
         described["chains"][name] = dict(export.chain_links)
-        described.setdefault("rows_seeing_edges", {})[name] = rows_seeing_edges(export, users)
+        described.setdefault("rows_seeing_edges", {})[name] = pipeline.rows_seeing_edges(
+            export, pipeline.variant(name).graph_kinds, users
+        )
         described["edges"][name] = {
             kind: sum(int(edges.src.numel()) for user, edges in by_user.items() if user in users)
             for kind, by_user in export.edges.items()
         }
     return described
-
-
-def rows_seeing_edges(export: Any, users: set[int]) -> dict[str, int]:
-    """Leave-one-out rows of `users` whose prefix sees at least one edge (an edge made at step t is seen by
-    prefixes longer than t). Chains stamped at the test position are seen by no row: reasoning that only covers
-    a user's last positions can leave every variant's graphs empty, and this is where that shows."""
-    seen = {"train": 0, "valid": 0, "test": 0}
-    for user in users:
-        stamps = [int(edges.t.min()) for by_user in export.edges.values() if (edges := by_user.get(user)) is not None]
-        if not stamps:
-            continue
-        first, length = min(stamps), len(export.data.sequences[user])
-        seen["train"] += max(0, length - 3 - first)  # training prefixes have lengths 1 .. length - 3
-        seen["valid"] += first < length - 2
-        seen["test"] += first < length - 1
-    return seen
 
 
 def train_variants(driver: Any, settings: Any, args: argparse.Namespace) -> list[dict[str, Any]]:

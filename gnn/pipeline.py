@@ -9,6 +9,7 @@ unverified ones of a `--no-verify` reasoning run), so one reasoning run serves e
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,9 +111,33 @@ def prepare(
     return export, data, graphs
 
 
-def report(result: TrainResult, chosen: Variant, reasoned_only: bool, users: int) -> dict[str, Any]:
+def rows_seeing_edges(export: Export, graph_kinds: Collection[str], users: Collection[int]) -> dict[str, int]:
+    """Leave-one-out rows of `users` whose prefix sees at least one edge of `graph_kinds` ('rea', 'div'), per
+    stage. An edge made at step t is seen by prefixes longer than t, so a chain stamped at the test position is
+    seen by no row: reasoning that only covered users' last positions leaves an LLMRG variant's graphs empty
+    for every row, and its result would differ from the base model's by initialisation alone."""
+    seen = {"train": 0, "valid": 0, "test": 0}
+    for user in users:
+        stamps = [
+            int(edges.t.min())
+            for kind in graph_kinds
+            if (edges := export.edges.get(kind, {}).get(user)) is not None and edges.t.numel()
+        ]
+        if not stamps:
+            continue
+        first, length = min(stamps), len(export.data.sequences[user])
+        seen["train"] += max(0, length - 3 - first)  # training rows predict positions 1 .. length - 3
+        seen["valid"] += first < length - 2
+        seen["test"] += first < length - 1
+    return seen
+
+
+def report(
+    result: TrainResult, chosen: Variant, reasoned_only: bool, users: int, seeing: dict[str, int] | None
+) -> dict[str, Any]:
     """The `--json` record: the issue's keys first (`test`, `valid`, `epoch_s`), then everything else. `users`:
-    the users trained on, each with one valid and one test row."""
+    the users trained on, each with one valid and one test row; `rows_seeing_edges`: for variants with reasoning
+    graphs, the rows per stage whose prefix sees an edge (None otherwise)."""
     payload = result.as_json()
     return {
         "test": payload["test"],
@@ -121,6 +146,7 @@ def report(result: TrainResult, chosen: Variant, reasoned_only: bool, users: int
         "variant": chosen.name,
         "reasoned_users_only": reasoned_only,
         "users": users,
+        "rows_seeing_edges": seeing,
         **{key: value for key, value in payload.items() if key not in ("test", "valid", "epoch_s")},
     }
 
@@ -146,7 +172,9 @@ def run_training(
         trained = train(data, config, graphs, progress=progress, resume=resume)
     except checkpoint.CheckpointMismatchError as exc:
         raise ConfigError(f"{exc} (train with --no-resume to start this run over)") from None
-    result = report(trained, chosen, reasoned_only, len(data.sequences))
+    reasoning_kinds = [kind for kind in chosen.graph_kinds if kind != "seq"]
+    seeing = rows_seeing_edges(export, reasoning_kinds, data.sequences) if reasoning_kinds else None
+    result = report(trained, chosen, reasoned_only, len(data.sequences), seeing)
     assert config.checkpoint_dir is not None
     save_item_table(export, config.checkpoint_dir / ITEM_TABLE)
     (config.checkpoint_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

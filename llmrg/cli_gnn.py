@@ -104,6 +104,13 @@ def train(
             resume=resume,
             progress=progress and not as_json,
         )
+    seeing = result["rows_seeing_edges"]
+    if seeing is not None and not seeing["train"]:
+        console.print(
+            f"[yellow]warning:[/yellow] no training row sees a reasoning edge (rows per stage: {seeing}): "
+            f"{chosen.name} trained like the base model. Chains are stamped with the last position their prompt "
+            "showed; reason about earlier positions (llmrg reason --max-targets 0)."
+        )
     if as_json:
         print_json(result)
         return

@@ -90,11 +90,26 @@ def test_training_resumes_from_its_checkpoint(trained_dataset: str) -> None:
     assert straight["test"] == resumed["test"]
 
 
-def test_reasoned_only_keeps_the_users_with_chains(trained_dataset: str) -> None:
+def test_reasoned_only_keeps_the_users_with_chains(trained_dataset: str, driver: neo4j.Driver) -> None:
     everyone = train("--model", "sasrec", "--epochs", "1", "--seed", "1", "--no-resume")
     result = train("--model", "sasrec", "--llmrg", "--reasoned-only", "--epochs", "1", "--seed", "1", "--no-resume")
     assert everyone["users"] == 40 and everyone["reasoned_users_only"] is False
     assert result["reasoned_users_only"] is True and result["users"] == 10, "the first 10 users were reasoned for"
+    # A row predicting position p sees the chains stamped before p; the training rows predict 1 .. n - 3.
+    first_stamps = driver.execute_query(
+        "MATCH (u:User {dataset: $d})-[l:HAS_CHAIN]->(c:Chain {status: 'verified'}) RETURN u.id AS user, min(l.t) AS t",
+        d=DATASET,
+    ).records
+    lengths = {user: 6 + user % 3 for user in range(1, 41)}
+    expected = {"train": 0, "valid": 0, "test": 0}
+    for record in first_stamps:
+        length, first = lengths[record["user"]], record["t"]
+        expected["train"] += len([p for p in range(1, length - 2) if p > first])
+        expected["valid"] += length - 2 > first
+        expected["test"] += length - 1 > first
+    assert 0 < expected["train"] < sum(length - 3 for user, length in lengths.items() if user <= 10)
+    assert result["rows_seeing_edges"] == expected
+    assert everyone["rows_seeing_edges"] is None
     flags = ("--model", "sasrec", "--reasoned-only", "--epochs", "1", "--seed", "1", "--no-resume")
     for variant in (["--llmrg", "--unverified"], ["--seq-graph"], []):
         assert train(*variant, *flags)["users"] == 10, f"{variant}: every variant compares the same users"
