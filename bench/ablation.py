@@ -158,6 +158,12 @@ def describe_graphs(driver: Any, settings: Any, dataset: str) -> dict[str, Any]:
             kind: sum(int(edges.src.numel()) for user, edges in by_user.items() if user in users)
             for kind, by_user in export.edges.items()
         }
+    sequences = export.data.sequences
+    described["rows"] = {
+        "train": sum(max(0, len(sequences[user]) - 3) for user in users),  # rows predict positions 1 .. n - 3
+        "valid": len(users),
+        "test": len(users),
+    }
     return described
 
 
@@ -268,7 +274,12 @@ def write(
         },
         "reasoning": reasoning,
         "graphs": graphs,
-        "protocol": {"epochs": args.epochs, "seeds": args.seeds, "test_users": test_users},
+        "protocol": {
+            "epochs": args.epochs,
+            "seeds": args.seeds,
+            "test_users": test_users,
+            "max_len": settings.for_dataset(settings.train_max_len, args.dataset),
+        },
         "summary": summary,
         "paper_gains": paper_gains(args.dataset),
         "runs": runs,

@@ -143,18 +143,20 @@ def ablation_section(result: dict[str, Any]) -> str:
     lines = [
         f"DuoRec on {result['dataset']}, trained and tested on the {graphs['users']} users (of the "
         f"{graphs['users_reasoned']} reasoned for, ids up to {graphs['last_user_reasoned']}) that hold a verified "
-        f"reasoning chain, at most {protocol['epochs']} epochs, "
-        f"seed(s) {protocol['seeds']}, on {one_line(result['machine'])}, commit `{result['machine']['commit']}`. "
+        f"reasoning chain, at most {protocol['epochs']} epochs"
+        + (f", inputs of at most {protocol['max_len']} items" if "max_len" in protocol else "")
+        + f", seed(s) {protocol['seeds']}, on {one_line(result['machine'])}, commit `{result['machine']['commit']}`. "
         f"Reasoning: {result['llm']}, prompts {settings['prompt_version']}, last {settings['max_targets'] or 'every'} "
-        f"position(s) of a {settings['history_length']}-item window, τ = {settings['tau']:.0f}: "
+        f"position(s) of a {settings['history_length']}-item window{_holdout(settings.get('holdout', 0))}, "
+        f"τ = {settings['tau']:.0f}: "
         f"{outcomes.get('verified', 0)} of {proposed} proposed reasoning chains verified "
         f"({_rate(outcomes.get('verified', 0) / proposed if proposed else None)}). The graphs hold "
         f"{chains['llmrg']['rea']} verified reasoning and {chains['llmrg']['div']} divergent chain links "
         f"({edges['llmrg']['rea']} and {edges['llmrg']['div']} edges); without verification "
         f"{chains['llmrg-no-verify']['rea']} and {chains['llmrg-no-verify']['div']} "
         f"({edges['llmrg-no-verify']['rea']} and {edges['llmrg-no-verify']['div']} edges). Rows whose prefix sees "
-        f"at least one LLMRG edge: {_stages(graphs['rows_seeing_edges']['llmrg'])}; without verification "
-        f"{_stages(graphs['rows_seeing_edges']['llmrg-no-verify'])}.",
+        f"at least one LLMRG edge: {_stages(graphs['rows_seeing_edges']['llmrg'], graphs.get('rows'))}; without "
+        f"verification {_stages(graphs['rows_seeing_edges']['llmrg-no-verify'], graphs.get('rows'))}.",
         "",
         "| variant | HR@5 | HR@10 | ± s.e. | NDCG@5 | NDCG@10 | HR@10 vs base | NDCG@10 vs base | paper vs base |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -182,8 +184,17 @@ def ablation_section(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _stages(rows: dict[str, int]) -> str:
-    return f"{rows['train']:,} training, {rows['valid']} validation, {rows['test']} test"
+def _stages(rows: dict[str, int], of: dict[str, int] | None) -> str:
+    def part(stage: str) -> str:
+        return f"{rows[stage]:,}" + (f" of {of[stage]:,}" if of else "")
+
+    return f"{part('train')} training, {part('valid')} validation, {part('test')} test"
+
+
+def _holdout(items: int) -> str:
+    if not items:
+        return ""
+    return " ending before each user's test item" if items == 1 else f" ending {items} items before the last"
 
 
 def _change(value: float | None) -> str:

@@ -165,6 +165,7 @@ def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path)
                 "users_asked": 200,
                 "max_targets": 4,
                 "history_length": 20,
+                "holdout": 1,
                 "prompt_version": "v2",
                 "tau": 30.0,
             },
@@ -179,6 +180,7 @@ def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path)
                     "llmrg": {"train": 1200, "valid": 80, "test": 90},
                     "llmrg-no-verify": {"train": 1500, "valid": 95, "test": 99},
                 },
+                "rows": {"train": 9000, "valid": 100, "test": 100},
             },
             "protocol": {"epochs": 5, "seeds": "0,1", "test_users": 100},
             "summary": summary,
@@ -190,7 +192,10 @@ def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path)
     section = document.split("## Ablation", 1)[1].split("##", 1)[0]
     assert "the 100 users (of the 180 reasoned for, ids up to 190) that hold a verified reasoning chain" in section
     assert "30 of 120 proposed reasoning chains verified (25%)" in section
-    assert "at least one LLMRG edge: 1,200 training, 80 validation, 90 test; without verification 1,500" in section
+    assert "last 4 position(s) of a 20-item window ending before each user's test item, τ = 30" in section
+    assert "LLMRG edge: 1,200 of 9,000 training, 80 of 100 validation, 90 of 100 test; without verification 1,500" in (
+        section
+    )
     assert "| + LLMRG | 0.1260 | 0.2520 | 0.0434 |" in section
     assert "| +20.0% | +20.0% | HR@10 +6.6%, NDCG@10 +7.8% |" in section
     assert "| + LLMRG w/o verification |" in section and "| -10.0% | -10.0% | - |" in section
