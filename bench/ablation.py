@@ -39,6 +39,7 @@ from bench.graph_server import bench_neo4j, ensure_dataset
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
 from bench.paper import PAPER, VARIANT_LABELS
+from bench.report import wilson_interval
 
 MODEL = "duorec"
 METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
@@ -202,8 +203,8 @@ def train_variants(driver: Any, settings: Any, args: argparse.Namespace) -> list
 
 
 def summarise(runs: list[dict[str, Any]], test_users: int) -> dict[str, dict[str, Any]]:
-    """Per variant: mean and std over seeds of each test metric, the HR@10 standard error over the test users
-    (binomial; the sampling noise a difference must clear), and the relative change against `base`."""
+    """Per variant: mean and std over seeds of each test metric, the HR@10 standard error and 95% Wilson interval
+    over the test users (binomial; the sampling noise a difference must clear), and the change against `base`."""
     summary: dict[str, dict[str, Any]] = {}
     for name in VARIANTS:
         mine = [run for run in runs if run["variant"] == name]
@@ -221,6 +222,7 @@ def summarise(runs: list[dict[str, Any]], test_users: int) -> dict[str, dict[str
             "mean": mean,
             "std": std,
             "hr@10_standard_error": math.sqrt(hr10 * (1 - hr10) / test_users) if test_users else None,
+            "hr@10_interval95": list(wilson_interval(hr10, test_users)),
             "epoch_s": statistics.fmean(run["epoch_s"] for run in mine),
         }
     base = summary.get("base")
@@ -289,14 +291,14 @@ def write(
     table = Table(
         title=f"DuoRec ablation on {args.dataset}, {test_users} users with reasoning graphs — {one_line(machine)}"
     )
-    for column in ("variant", "HR@5", "HR@10", "± s.e.", "NDCG@5", "NDCG@10", "HR@10 vs base", "s/epoch"):
+    for column in ("variant", "HR@5", "HR@10", "95% interval", "NDCG@5", "NDCG@10", "HR@10 vs base", "s/epoch"):
         table.add_column(column, justify="left" if column == "variant" else "right")
     for entry in summary.values():
         mean, change = entry["mean"], entry["vs_base"] or {}
         table.add_row(
             entry["label"],
             *(f"{mean[metric]:.4f}" for metric in ("hr@5", "hr@10")),
-            f"{entry['hr@10_standard_error'] or 0:.4f}",
+            "{:.3f} to {:.3f}".format(*entry["hr@10_interval95"]),
             *(f"{mean[metric]:.4f}" for metric in ("ndcg@5", "ndcg@10")),
             "-" if change.get("hr@10") is None else f"{change['hr@10']:+.1%}",
             f"{entry['epoch_s']:.1f}",

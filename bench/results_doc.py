@@ -191,7 +191,7 @@ def ablation_section(ablation: dict[str, Any] | None) -> str:
 
 
 def plot_ablation(ablation: dict[str, Any], path: Path) -> None:
-    """HR@10 and NDCG@10 per variant, HR@10 with its standard-error bar (the noise a difference must clear)."""
+    """HR@10 and NDCG@10 per variant, HR@10 with its 95% Wilson interval (the noise a difference must clear)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -200,12 +200,17 @@ def plot_ablation(ablation: dict[str, Any], path: Path) -> None:
     entries = list(ablation["summary"].values())
     figure, (hr, ndcg) = plt.subplots(1, 2, figsize=(9, 3.4))
     labels = [entry["label"].removeprefix("+ ") for entry in entries]
-    hr.bar(labels, [e["mean"]["hr@10"] for e in entries], yerr=[e["hr@10_standard_error"] for e in entries], capsize=3)
+    rates = [entry["mean"]["hr@10"] for entry in entries]
+    intervals = [report.wilson_interval(rate, ablation["graphs"]["users"]) for rate in rates]
+    below = [max(0.0, rate - low) for rate, (low, _) in zip(rates, intervals, strict=True)]
+    above = [max(0.0, high - rate) for rate, (_, high) in zip(rates, intervals, strict=True)]
+    hr.bar(labels, rates, yerr=[below, above], capsize=3)
     hr.set_ylabel(f"test HR@10 ({ablation['graphs']['users']} users)")
     ndcg.bar(labels, [e["mean"]["ndcg@10"] for e in entries], color="tab:orange")
     ndcg.set_ylabel("test NDCG@10")
     for axis in (hr, ndcg):
-        axis.tick_params(axis="x", labelrotation=30, labelsize=8)
+        axis.set_ylim(bottom=0)
+        plt.setp(axis.get_xticklabels(), rotation=30, ha="right", fontsize=8)
     figure.suptitle(f"DuoRec ablation on {ablation['dataset']}", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=120)

@@ -148,6 +148,9 @@ def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path)
     assert summary["base"]["mean"]["hr@10"] == pytest.approx(0.21) and summary["base"]["seeds"] == 2
     assert summary["base"]["std"]["hr@10"] == pytest.approx(0.02 / 2**0.5)
     assert summary["base"]["hr@10_standard_error"] == pytest.approx((0.21 * 0.79 / 100) ** 0.5)
+    assert summary["base"]["hr@10_interval95"] == pytest.approx([0.1417, 0.2998], abs=1e-4)  # Wilson, by hand
+    # 0 hits of 26 users: the standard error is 0, the interval still allows an HR@10 of up to 12.9%.
+    assert report.wilson_interval(0.0, 26) == pytest.approx((0.0, 0.1287), abs=1e-4)
     assert summary["llmrg"]["vs_base"]["ndcg@10"] == pytest.approx(0.2)
     assert summary["llmrg-no-verify"]["vs_base"]["hr@10"] == pytest.approx(-0.1)
     gains = ablation.paper_gains("beauty")
@@ -196,7 +199,8 @@ def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path)
     assert "LLMRG edge: 1,200 of 9,000 training, 80 of 100 validation, 90 of 100 test; without verification 1,500" in (
         section
     )
-    assert "| + LLMRG | 0.1260 | 0.2520 | 0.0434 |" in section
+    assert "| + LLMRG | 0.1260 | 0.2520 | 0.177 to 0.345 |" in section
+    assert "All the HR@10 intervals overlap: this run does not tell the variants apart." in section
     assert "| +20.0% | +20.0% | HR@10 +6.6%, NDCG@10 +7.8% |" in section
     assert "| + LLMRG w/o verification |" in section and "| -10.0% | -10.0% | - |" in section
     assert (results_doc.PLOTS / "ablation.png").is_file()
