@@ -13,14 +13,17 @@ One command, two phases:
    which chains enter the graphs. (The paper reasons again without verification, so there divergent extension
    also continues the chains verification would have rejected; here it continues only verified ones.)
 
-With the 0.5B model on 2 cores a user costs 20 s (last 4 positions) to minutes (every position), so a run
-here covers tens of users, where the paper used thousands: the JSON records the test users and the binomial
-standard error of each HR@10, and the README states both. A chain is stamped with the last position its
-prompt showed and is seen only by longer prefixes, so reasoning about a user's last few positions alone
-(`--max-targets` up to the steps per call) puts every chain at the test position, where no row sees it: the
-bench counts the rows that see an edge and warns. For the same reason the window ends before the test item
-(`--holdout 1`): a chain about it would be stamped at the test position and seen by no row.
-Run: `python -m bench.ablation --users 100 --history-length 20 --epochs 10` (every position of the window).
+With the 0.5B model on 2 cores a user costs 20 s (last 4 positions) to 3 minutes (every position of a 20-item
+window), so a run here covers tens of users, where the paper used thousands: the JSON records the test users
+and each HR@10's 95% Wilson interval, and the README states both (and whether the intervals overlap).
+
+A chain is stamped with the last position its prompt showed and is seen only by longer prefixes, so reasoning
+about a user's last few positions alone (`--max-targets` up to the steps per call) puts every chain at the test
+position, where no row sees it: the bench counts the rows that see an edge and warns. For the same reason the
+window ends before the test item (`--holdout 1`): a chain about it would be stamped at the test position and
+seen by no row.
+Run: `python -m bench.ablation --users 100 --history-length 20 --epochs 15` (every position of the window); on
+ML-1M, `LLMRG_TRAIN_MAX_LEN='{"ml-1m": 50}'` (the DuoRec paper's input length) makes an epoch ~5x cheaper here.
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ def train(
         console.print(
             f"[yellow]warning:[/yellow] no training row sees a reasoning edge (rows per stage: {seeing}): "
             f"{chosen.name} trained like the base model. Chains are stamped with the last position their prompt "
-            "showed; reason about earlier positions (llmrg reason --max-targets 0)."
+            "showed; reason about earlier positions (llmrg reason --max-targets 0 --holdout 1)."
         )
     if as_json:
         print_json(result)
