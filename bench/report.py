@@ -165,19 +165,21 @@ def ablation_section(result: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     gains = result.get("paper_gains") or {}
+    summary = result["summary"]
+    intervals = {name: wilson_interval(entry["mean"]["hr@10"], graphs["users"]) for name, entry in summary.items()}
     for name, entry in result["summary"].items():
         mean, change = entry["mean"], entry["vs_base"] or {}
         paper = gains.get(name)
+        low, high = intervals[name]
         lines.append(
             f"| {entry['label']} | {mean['hr@5']:.4f} | {mean['hr@10']:.4f} | "
-            f"{_interval(mean['hr@10'], graphs['users'])} | "
+            f"{low:.3f} to {high:.3f} | "
             f"{mean['ndcg@5']:.4f} | {mean['ndcg@10']:.4f} | {_change(change.get('hr@10'))} | "
             f"{_change(change.get('ndcg@10'))} | "
             + (f"HR@10 {paper['hr@10']:+.1%}, NDCG@10 {paper['ndcg@10']:+.1%}" if paper else "-")
             + " |"
         )
-    intervals = [wilson_interval(entry["mean"]["hr@10"], graphs["users"]) for entry in result["summary"].values()]
-    told_apart = max(low for low, _ in intervals) > min(high for _, high in intervals)
+    told_apart = max(low for low, _ in intervals.values()) > min(high for _, high in intervals.values())
     lines += [
         "",
         ("" if told_apart else "All the HR@10 intervals overlap: this run does not tell the variants apart. ")
@@ -200,11 +202,6 @@ def wilson_interval(rate: float, trials: int, z: float = 1.96) -> tuple[float, f
     centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
     spread = z / (1 + z * z / trials) * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
     return (max(0.0, centre - spread), min(1.0, centre + spread))
-
-
-def _interval(rate: float, trials: int) -> str:
-    low, high = wilson_interval(rate, trials)
-    return f"{low:.3f} to {high:.3f}"
 
 
 def _stages(rows: dict[str, int], of: dict[str, int] | None) -> str:
