@@ -43,6 +43,7 @@ doctor: $(STAMP)
 bench: system-deps $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.export
+	$(BIN)/python -m bench.kb_ceiling
 	$(BIN)/python -m bench.report
 
 ## The reasoning benchmark (naive vs optimised engine with the local LLM); hours on 2 cores at full size.

@@ -7,8 +7,13 @@ One command, two phases:
    module on (divergent extension, self-verification, knowledge base) and the local LLM. Positions already
    reasoned are skipped, so an interrupted run resumes; `--fresh` drops the dataset's chains first.
    `--reason-minutes` stops starting new users after that long: the users reasoned by then are the ablation's.
-2. training: DuoRec in each variant on those users only (`llmrg train --reasoned-only`), the same seeds,
-   early stopping on valid NDCG@10, test metrics by full ranking. "w/o verification" comes from the same
+2. training: DuoRec in each variant on every user of the dataset, with reasoning graphs where they exist, scored
+   on the reasoned users (`llmrg train --evaluate-reasoned-only`; `--train-users reasoned` trains on those users
+   alone, `--reasoned-only`), the same seeds, early stopping on every user's valid NDCG@10, test metrics by full
+   ranking. Trained on a few dozen users, a model learns nothing of the dataset (every variant scored 0 on 26
+   ML-1M users), so only the scoring is confined to the users a variant can differ on. Each LLMRG variant is
+   compared with the base on the same users, pairwise (exact McNemar test on HR@10 hits), besides the Wilson
+   intervals of each rate. "w/o verification" comes from the same
    reasoning run: its graphs also admit the chains verification rejected, so the variants differ only in
    which chains enter the graphs. (The paper reasons again without verification, so there divergent extension
    also continues the chains verification would have rejected; here it continues only verified ones.)
@@ -42,7 +47,7 @@ from bench.graph_server import bench_neo4j, ensure_dataset
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
 from bench.paper import PAPER, VARIANT_LABELS
-from bench.report import wilson_interval
+from bench.report import mcnemar_exact, wilson_interval
 
 MODEL = "duorec"
 METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
@@ -67,6 +72,12 @@ def main() -> dict[str, Any]:
         "--holdout, which the JSON records)",
     )
     parser.add_argument("--reason-only", action="store_true", help="stop after the reasoning phase")
+    parser.add_argument(
+        "--train-users",
+        choices=("all", "reasoned"),
+        default="all",
+        help="train on every user (scored on the reasoned ones) or on the reasoned users only",
+    )
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--epochs", type=int, default=200)
     args = parser.parse_args()
@@ -88,7 +99,7 @@ def main() -> dict[str, Any]:
             reasoning = reason(driver, reasoning_settings, args)
         if args.reason_only:
             return {"reasoning": reasoning}
-        graphs = describe_graphs(driver, settings, args.dataset)
+        graphs = describe_graphs(driver, settings, args.dataset, args.train_users == "all")
         if not graphs["rows_seeing_edges"]["llmrg"]["train"]:
             Console(stderr=True).print(
                 "[red]no training row sees a reasoning edge[/red] (rows per stage: "
@@ -133,8 +144,9 @@ def reason(driver: Any, settings: Any, args: argparse.Namespace) -> dict[str, An
     return engine.stats.as_json() | {"users_asked": len(users), "wall_s": time.perf_counter() - started}
 
 
-def describe_graphs(driver: Any, settings: Any, dataset: str) -> dict[str, Any]:
-    """What the variants' graphs hold: users in the ablation, chains by kind and status, edges per graph kind."""
+def describe_graphs(driver: Any, settings: Any, dataset: str, train_on_all: bool) -> dict[str, Any]:
+    """What the variants' graphs hold: users in the ablation, chains by kind and status, edges per graph kind, and
+    the rows trained and scored (training rows of every user when `train_on_all`)."""
     from gnn import pipeline
     from gnn.export import export_dataset, reasoned_users
     from llmrg import graph
@@ -157,16 +169,20 @@ def describe_graphs(driver: Any, settings: Any, dataset: str) -> dict[str, Any]:
         described["chains"][name] = dict(export.chain_links)
         described.setdefault("rows_seeing_edges", {})[name] = pipeline.rows_seeing_edges(
             export, pipeline.variant(name).graph_kinds, users
-        )
+        )  # users without chains see no edge, so counting the reasoned users counts every trained row
         described["edges"][name] = {
             kind: sum(int(edges.src.numel()) for user, edges in by_user.items() if user in users)
             for kind, by_user in export.edges.items()
         }
     sequences = export.data.sequences
+    trained = sequences if train_on_all else users
+    scored = [user for user in users if len(sequences[user]) >= 3]
+    described["users"] = len(scored)
+    described["users_trained"] = len(trained)
     described["rows"] = {
-        "train": sum(max(0, len(sequences[user]) - 3) for user in users),  # rows predict positions 1 .. n - 3
-        "valid": len(users),
-        "test": len(users),
+        "train": sum(max(0, len(sequences[user]) - 3) for user in trained),  # rows predict positions 1 .. n - 3
+        "valid": len(scored),
+        "test": len(scored),
     }
     return described
 
@@ -186,7 +202,8 @@ def train_variants(driver: Any, settings: Any, args: argparse.Namespace) -> list
                 pipeline.variant(name),
                 seed,
                 args.epochs,
-                reasoned_only=True,
+                reasoned_only=args.train_users == "reasoned",
+                evaluate_reasoned_only=args.train_users == "all",
                 resume=False,
             )
             runs.append(
@@ -196,6 +213,9 @@ def train_variants(driver: Any, settings: Any, args: argparse.Namespace) -> list
                     "test": result["test"],
                     "valid": result["valid"],
                     "users": result["users"],
+                    "scored_users": result["scored_users"],
+                    "all_users": result["all_users"],
+                    "test_ranks": result["test_ranks"],
                     "epochs_run": result["epochs_run"],
                     "best_epoch": result["best_epoch"],
                     "epoch_s": result["epoch_s"],
@@ -227,9 +247,13 @@ def summarise(runs: list[dict[str, Any]], test_users: int) -> dict[str, dict[str
             "hr@10_standard_error": math.sqrt(hr10 * (1 - hr10) / test_users) if test_users else None,
             "hr@10_interval95": list(wilson_interval(hr10, test_users)),
             "epoch_s": statistics.fmean(run["epoch_s"] for run in mine),
+            "all_users_hr@10": statistics.fmean(run["all_users"]["test"]["hr@10"] for run in mine)
+            if all(run.get("all_users") for run in mine)
+            else None,
         }
     base = summary.get("base")
-    for entry in summary.values():
+    for name, entry in summary.items():
+        entry["paired_vs_base"] = paired_vs_base(runs, name) if base and name != "base" else None
         entry["vs_base"] = (
             {
                 metric: entry["mean"][metric] / base["mean"][metric] - 1 if base["mean"][metric] else None
@@ -239,6 +263,33 @@ def summarise(runs: list[dict[str, Any]], test_users: int) -> dict[str, dict[str
             else None
         )
     return summary
+
+
+def paired_vs_base(runs: list[dict[str, Any]], name: str, k: int = 10) -> list[dict[str, Any]]:
+    """Per seed, the variant against the base on the same test users: users only the variant hits at `k`, users
+    only the base hits, and the exact McNemar p-value (two-sided). Users both or neither hit carry no information
+    about the difference, which is why this test resolves more than comparing the two rates' intervals."""
+    ranks_of = {(run["variant"], run["seed"]): run.get("test_ranks") for run in runs}
+    paired = []
+    for run in runs:
+        base = ranks_of.get(("base", run["seed"]))
+        if run["variant"] != name or not run.get("test_ranks") or not base:
+            continue
+        mine = {int(user): int(rank) for user, rank in run["test_ranks"].items()}
+        theirs = {int(user): int(rank) for user, rank in base.items()}
+        if mine.keys() != theirs.keys():
+            raise ValueError(f"{name} seed {run['seed']} was scored on other users than the base")
+        only_variant = sum(mine[user] <= k < theirs[user] for user in mine)
+        only_base = sum(theirs[user] <= k < mine[user] for user in mine)
+        paired.append(
+            {
+                "seed": run["seed"],
+                "only_variant": only_variant,
+                "only_base": only_base,
+                "p_value": mcnemar_exact(only_variant, only_base),
+            }
+        )
+    return paired
 
 
 def paper_gains(dataset: str) -> dict[str, dict[str, float]]:
@@ -283,6 +334,7 @@ def write(
             "epochs": args.epochs,
             "seeds": args.seeds,
             "test_users": test_users,
+            "train_users": args.train_users,
             "max_len": settings.for_dataset(settings.train_max_len, args.dataset),
         },
         "summary": summary,
@@ -290,20 +342,23 @@ def write(
         "runs": runs,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ablation.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (RESULTS / f"ablation-{args.dataset}.json").write_text(json.dumps(payload, indent=2) + "\n")
     table = Table(
         title=f"DuoRec ablation on {args.dataset}, {test_users} users with reasoning graphs — {one_line(machine)}"
     )
-    for column in ("variant", "HR@5", "HR@10", "95% interval", "NDCG@5", "NDCG@10", "HR@10 vs base", "s/epoch"):
+    columns = ("variant", "HR@5", "HR@10", "95% interval", "NDCG@5", "NDCG@10", "HR@10 vs base", "gained / lost (p)")
+    for column in (*columns, "s/epoch"):
         table.add_column(column, justify="left" if column == "variant" else "right")
     for entry in summary.values():
         mean, change = entry["mean"], entry["vs_base"] or {}
+        paired = entry["paired_vs_base"] or []
         table.add_row(
             entry["label"],
             *(f"{mean[metric]:.4f}" for metric in ("hr@5", "hr@10")),
             "{:.3f} to {:.3f}".format(*entry["hr@10_interval95"]),
             *(f"{mean[metric]:.4f}" for metric in ("ndcg@5", "ndcg@10")),
             "-" if change.get("hr@10") is None else f"{change['hr@10']:+.1%}",
+            ", ".join(f"{t['only_variant']} / {t['only_base']} ({t['p_value']:.2f})" for t in paired) or "-",
             f"{entry['epoch_s']:.1f}",
         )
     Console(width=140).print(table)

@@ -20,13 +20,13 @@ import argparse
 import json
 import os
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from bench.ingest import RESULTS, ROOT
+from bench.kb_ceiling import kb_ceiling
 from bench.machine import describe, one_line
 
 BENCH_ENVIRONMENT = {
@@ -115,34 +115,6 @@ SUMMED = (
 )
 CURVE_POINTS_PER_HALF = 5
 """Each half of the users is reasoned in up to this many chunks: the knowledge-base reuse curve's points."""
-
-
-def kb_ceiling(
-    histories: Sequence[Sequence[int]], history_length: int, max_targets: int, recent_positions: int
-) -> dict[str, float | None]:
-    """The knowledge-base hit rate each half of the users would reach if every step had stored a verified chain.
-
-    The exact key (design doc (d)) needs an earlier user who had the same target and shared at least one of its
-    `recent_positions` items before it; this counts the steps where such a user exists, the most any chain
-    premises could allow (a one-premise chain on a shared item). A measured hit rate near this ceiling means
-    the knowledge base works and the users share too little; far below it, too few chains were verified.
-    """
-    seen: dict[int, list[frozenset[int]]] = {}
-    hits, steps = [0, 0], [0, 0]
-    for index, history in enumerate(histories):
-        window = list(history)[-history_length:]
-        first_target = max(1, len(window) - max_targets) if max_targets else 1
-        half = 0 if index < len(histories) // 2 else 1
-        stored = []
-        for local in range(first_target, len(window)):
-            target, recent = window[local], frozenset(window[max(0, local - recent_positions) : local])
-            steps[half] += 1
-            hits[half] += any(recent & earlier for earlier in seen.get(target, ()))
-            stored.append((target, recent))
-        for target, recent in stored:  # a user's own targets are distinct, so it never hits itself
-            seen.setdefault(target, []).append(recent)
-    rate = [hit / step if step else None for hit, step in zip(hits, steps, strict=True)]
-    return {"first_half": rate[0], "second_half": rate[1]}
 
 
 def user_histories(driver: Any, settings: Any, users: list[int]) -> list[list[int]]:

@@ -141,10 +141,19 @@ def ablation_section(result: dict[str, Any]) -> str:
     chains, edges = graphs["chains"], graphs["edges"]
     outcomes = graphs["chains_by_status"].get("reasoning", {})
     proposed = sum(outcomes.values())
+    train_on_all = protocol.get("train_users", "reasoned") == "all"
+    scored = (
+        f"the {graphs['users']} users (of the {graphs['users_reasoned']} reasoned for, ids up to "
+        f"{graphs['last_user_reasoned']}) that hold a verified reasoning chain"
+    )
     lines = [
-        f"DuoRec on {result['dataset']}, trained and tested on the {graphs['users']} users (of the "
-        f"{graphs['users_reasoned']} reasoned for, ids up to {graphs['last_user_reasoned']}) that hold a verified "
-        f"reasoning chain, at most {protocol['epochs']} epochs"
+        f"DuoRec on {result['dataset']}, "
+        + (
+            f"trained on all {graphs['users_trained']:,} users (reasoning graphs where they exist) and scored on "
+            if train_on_all
+            else "trained and tested on "
+        )
+        + f"{scored}, at most {protocol['epochs']} epochs"
         + (f", inputs of at most {protocol['max_len']} items" if "max_len" in protocol else "")
         + f", seed(s) {protocol['seeds']}, on {one_line(result['machine'])}, commit `{result['machine']['commit']}`. "
         f"Reasoning: {result['llm']}, prompts {settings['prompt_version']}, "
@@ -161,8 +170,9 @@ def ablation_section(result: dict[str, Any]) -> str:
         f"verification {_stages(graphs['rows_seeing_edges']['llmrg-no-verify'], graphs.get('rows'))}.",
         "",
         "| variant | HR@5 | HR@10 | HR@10 95% interval | NDCG@5 | NDCG@10 | HR@10 vs base | NDCG@10 vs base | "
-        "paper vs base |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        + ("hits gained / lost vs base (p) | HR@10 all users | " if train_on_all else "")
+        + "paper vs base |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if train_on_all else "") + "---:|",
     ]
     gains = result.get("paper_gains") or {}
     summary = result["summary"]
@@ -176,21 +186,46 @@ def ablation_section(result: dict[str, Any]) -> str:
             f"{low:.3f} to {high:.3f} | "
             f"{mean['ndcg@5']:.4f} | {mean['ndcg@10']:.4f} | {_change(change.get('hr@10'))} | "
             f"{_change(change.get('ndcg@10'))} | "
+            + (f"{_paired(entry.get('paired_vs_base'))} | {_all_users_hr10(entry)} | " if train_on_all else "")
             + (f"HR@10 {paper['hr@10']:+.1%}, NDCG@10 {paper['ndcg@10']:+.1%}" if paper else "-")
             + " |"
         )
     told_apart = max(low for low, _ in intervals.values()) > min(high for _, high in intervals.values())
+    paired = [test for entry in summary.values() for test in entry.get("paired_vs_base") or []]
     lines += [
         "",
         ("" if told_apart else "All the HR@10 intervals overlap: this run does not tell the variants apart. ")
+        + (
+            "No variant differs from the base at p < 0.05 on the same users. "
+            if paired and min(test["p_value"] for test in paired) >= 0.05
+            else ""
+        )
         + f"HR@10 95% interval: the Wilson score interval over the {graphs['users']} test users (one test row each); "
-        "variants whose intervals overlap are not told apart by this run. Without verification the graphs also take "
+        "variants whose intervals overlap are not told apart by this run. "
+        + (
+            "Hits gained / lost: the test users this variant hits at 10 and the base misses, and the reverse (the "
+            "same users, so the pairs are compared), with the exact McNemar p-value; per seed. HR@10 all users: the "
+            "same model over every user, which says whether it learned the dataset. "
+            if train_on_all
+            else ""
+        )
+        + "Without verification the graphs also take "
         "the chains verification rejected in the same run (the paper reasons again, so its divergent extension "
         'also continues them). "paper vs base": the paper\'s relative gain with GPT-4 '
         "(it reports no w/o-divergent or w/o-verification numbers in the design doc). Produced by "
-        "`python -m bench.ablation`; raw numbers in `bench/results/ablation.json`.",
+        f"`python -m bench.ablation`; raw numbers in `bench/results/ablation-{result['dataset']}.json`.",
     ]
     return "\n".join(lines)
+
+
+def mcnemar_exact(only_first: int, only_second: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant pairs (users one model hits and the other misses):
+    under "no difference" each discordant user is a fair coin, so the p-value is a binomial tail, doubled."""
+    discordant = only_first + only_second
+    if discordant == 0:
+        return 1.0
+    tail = sum(math.comb(discordant, hits) for hits in range(min(only_first, only_second) + 1)) / 2**discordant
+    return min(1.0, 2 * tail)
 
 
 def wilson_interval(rate: float, trials: int, z: float = 1.96) -> tuple[float, float]:
@@ -202,6 +237,17 @@ def wilson_interval(rate: float, trials: int, z: float = 1.96) -> tuple[float, f
     centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
     spread = z / (1 + z * z / trials) * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
     return (max(0.0, centre - spread), min(1.0, centre + spread))
+
+
+def _paired(tests: list[dict[str, Any]] | None) -> str:
+    if not tests:
+        return "-"
+    return ", ".join(f"{test['only_variant']} / {test['only_base']} (p {test['p_value']:.2f})" for test in tests)
+
+
+def _all_users_hr10(entry: dict[str, Any]) -> str:
+    rate = entry.get("all_users_hr@10")
+    return "-" if rate is None else f"{rate:.4f}"
 
 
 def _stages(rows: dict[str, int], of: dict[str, int] | None) -> str:
@@ -307,6 +353,16 @@ def recommend_section(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def ablation_results() -> list[dict[str, Any]]:
+    """Every dataset's ablation (bench/results/ablation-<dataset>.json), ML-1M first as in the paper."""
+    paths = sorted(RESULTS.glob("ablation-*.json"), key=lambda path: (path.stem != "ablation-ml-1m", path.stem))
+    return [json.loads(path.read_text()) for path in paths]
+
+
+def ablation_sections(results: list[dict[str, Any]]) -> str:
+    return "\n\n".join(ablation_section(result) for result in results)
+
+
 def recommend_results() -> list[dict[str, Any]]:
     paths = sorted(RESULTS.glob("recommend*.json"), key=lambda path: (path.stem != "recommend", path.stem))
     return [json.loads(path.read_text()) for path in paths]
@@ -354,6 +410,71 @@ def reason_section(reason: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+KEY_LABELS = {
+    "exact": "exact (target + a premise in the last {recent} items)",
+    "window": "window (target + a premise anywhere in the window)",
+    "target": "target only (breaks the reuse rule; bounds any fallback)",
+}
+
+
+def kb_ceiling_section(result: dict[str, Any]) -> str:
+    """The knowledge-base reuse ceiling per key, from the histories alone (bench/results/kb_ceiling.json)."""
+    from bench.reason import TARGETS
+
+    target = TARGETS["kb_hit_rate_second_half_at_least"]
+    last = result["max_targets"]
+    lines = [
+        "How much of the second half's steps the knowledge base could answer at most, had every step stored a "
+        f"verified chain (first half in brackets), counted from the datasets by `python -m bench.kb_ceiling` on "
+        f"{one_line(result['machine'])}, commit `{result['machine']['commit']}`:",
+        "",
+        f"| dataset | users | window | key | last {last} positions | every position |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
+    for entry in result["results"]:
+        by_key: dict[str, dict[int, dict[str, Any]]] = {}
+        for row in entry["rows"]:
+            by_key.setdefault(row["key"], {})[row["max_targets"]] = row
+        for key, rows in by_key.items():
+            label = KEY_LABELS[key].format(recent=result["recent_positions"])
+            lines.append(
+                f"| {entry['dataset']} | {entry['users']:,} | {entry['history_length']} | {label} | "
+                f"{_halves(rows[last])} | {_halves(rows[0])} |"
+            )
+    lines += ["", _kb_ceiling_reading(result, target)]
+    return "\n".join(lines)
+
+
+def _halves(row: dict[str, Any]) -> str:
+    return f"{_rate(row['second_half'], 1)} ({_rate(row['first_half'], 1)})"
+
+
+def _kb_ceiling_reading(result: dict[str, Any], target: float) -> str:
+    """What the ceiling says about the reasoning bench's target (ML-1M, first 200 users, last positions)."""
+    population = next(
+        (entry for entry in result["results"] if entry["dataset"] == "ml-1m" and entry["users"] == 200), None
+    )
+    if population is None:
+        return "The reasoning bench's population (ML-1M's first 200 users) was not counted in this run."
+    last = {row["key"]: row["second_half"] or 0.0 for row in population["rows"] if row["max_targets"]}
+    every = {row["key"]: row["second_half"] or 0.0 for row in population["rows"] if not row["max_targets"]}
+    reachable = [key for key in ("exact", "window") if last[key] >= target]
+    return (
+        f"On ML-1M's first 200 users, reasoning about the last {result['max_targets']} positions (the setting of the "
+        f"throughput target), the exact key can answer at most {_rate(last['exact'], 1)} of the second half's steps "
+        f"and the window key (`LLMRG_KB_RECENT_POSITIONS` = the window length) {_rate(last['window'], 1)}: "
+        + (
+            f"the {target:.0%} hit-rate target is out of reach there with any key that keeps the reuse rule, "
+            "whatever the LLM verifies. "
+            if not reachable
+            else f"the {target:.0%} target is within reach of the {' and '.join(reachable)} key. "
+        )
+        + f"Reasoning about every position raises the ceilings to {_rate(every['exact'], 1)} and "
+        f"{_rate(every['window'], 1)}, for many more LLM calls per user. The ceilings grow with the users reasoned "
+        "before: the rows for more users above."
+    )
+
+
 def _rate(value: float | None, decimals: int = 0) -> str:
     return "-" if value is None else f"{value:.{decimals}%}"
 
@@ -372,14 +493,16 @@ def main() -> None:
         ("export", export_section),
         ("workers", workers_section),
         ("reproduce", reproduce_section),
-        ("ablation", ablation_section),
         ("recbole", recbole_section),
         ("reason", reason_section),
+        ("kb_ceiling", kb_ceiling_section),
     )
     for name, render in sections:
         path = RESULTS / f"{name}.json"
         if path.is_file():
             text = replace_section(text, name, render(json.loads(path.read_text())))
+    if ablation_results():
+        text = replace_section(text, "ablation", ablation_sections(ablation_results()))
     if recommend_results():
         text = replace_section(text, "recommend", recommend_section(recommend_results()))
     README.write_text(text, encoding="utf-8")

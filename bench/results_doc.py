@@ -111,10 +111,11 @@ def cost_section(reason: dict[str, Any] | None) -> str:
     return report.reason_section(reason) + "\n\n![LLM calls and tokens per user](results/cost.png)"
 
 
-def reuse_section(reason: dict[str, Any] | None) -> str:
+def reuse_section(reason: dict[str, Any] | None, ceiling: dict[str, Any] | None = None) -> str:
     curve = (reason or {}).get("stages", {}).get("optimised", {}).get("kb_curve")
+    bound = "" if ceiling is None else "\n\n" + report.kb_ceiling_section(ceiling)
     if not curve:
-        return "Not measured yet (`make bench-reason` records the curve)."
+        return "Not measured yet (`make bench-reason` records the curve)." + bound
     assert reason is not None
     lines = [
         "Cumulative knowledge-base hit rate of the optimised engine as users are reasoned in order, starting from an",
@@ -133,7 +134,7 @@ def reuse_section(reason: dict[str, Any] | None) -> str:
         "",
         "![knowledge-base reuse](results/kb_reuse.png)",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines) + bound
 
 
 def throughput_section() -> str:
@@ -181,13 +182,19 @@ def recbole_section(recbole: dict[str, Any] | None) -> str:
     return report.recbole_section(recbole) + "\n\n![Seconds per epoch, ours and RecBole's](results/recbole.png)"
 
 
-def ablation_section(ablation: dict[str, Any] | None) -> str:
-    if ablation is None:
+def ablation_section(ablations: list[dict[str, Any]]) -> str:
+    if not ablations:
         return "Not measured yet (`python -m bench.ablation`)."
-    return (
+    return "\n\n".join(
         report.ablation_section(ablation)
-        + "\n\n![DuoRec's variants on the users with reasoning graphs](results/ablation.png)"
+        + f"\n\n![DuoRec's variants on the {ablation['dataset']} users with reasoning graphs]"
+        f"(results/{ablation_plot(ablation)})"
+        for ablation in ablations
     )
+
+
+def ablation_plot(ablation: dict[str, Any]) -> str:
+    return f"ablation-{ablation['dataset']}.png"
 
 
 def plot_ablation(ablation: dict[str, Any], path: Path) -> None:
@@ -278,10 +285,10 @@ def plot_reuse(curve: list[dict[str, Any]], path: Path) -> None:
 
 def main() -> None:
     reproduce, reason, demo, recbole = load("reproduce"), load("reason"), load("demo"), load("recbole")
-    ablation = load("ablation")
+    ablations = report.ablation_results()
     PLOTS.mkdir(parents=True, exist_ok=True)
-    if ablation:
-        plot_ablation(ablation, PLOTS / "ablation.png")
+    for ablation in ablations:
+        plot_ablation(ablation, PLOTS / ablation_plot(ablation))
     if recbole:
         plot_recbole(recbole, PLOTS / "recbole.png")
     plot_accuracy(accuracy_rows(reproduce), PLOTS / "accuracy.png")
@@ -298,7 +305,7 @@ def main() -> None:
             "## Accuracy against the paper",
             accuracy_section(reproduce),
             "## Ablation",
-            ablation_section(ablation),
+            ablation_section(ablations),
             "## Speed and memory against RecBole",
             recbole_section(recbole),
             "## The main job (`make demo`)",
@@ -306,7 +313,7 @@ def main() -> None:
             "## LLM cost per user",
             cost_section(reason),
             "## Knowledge-base reuse",
-            reuse_section(reason),
+            reuse_section(reason, load("kb_ceiling")),
             "## Throughput",
             throughput_section(),
         ]

@@ -17,7 +17,7 @@ receives the full prefix, whose length is the step count its reasoning edges are
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -106,6 +106,11 @@ class RowSet(Dataset[Row]):
 
     def subset(self, indices: Tensor) -> RowSet:
         return RowSet(self.sequences, self.users[indices], self.ends[indices])
+
+    def of_users(self, users: Collection[int]) -> RowSet:
+        """The rows of `users`, in their original order."""
+        wanted = torch.tensor(sorted(users), dtype=torch.long)
+        return self.subset(torch.isin(self.users, wanted).nonzero().flatten())
 
 
 @dataclass(frozen=True, eq=False)

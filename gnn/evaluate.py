@@ -6,7 +6,7 @@ reads) are removed from the ranking; padding is never ranked and ties count agai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import torch
 from torch import Tensor
@@ -62,3 +62,13 @@ def evaluate(
     if model.n_items != data.n_items:
         raise ValueError(f"the model ranks {model.n_items} items but {data.dataset} has {data.n_items}")
     return metrics_from_ranks(evaluate_ranks(model, rows, config, graphs))
+
+
+def evaluate_users(
+    model: Recommender, rows: RowSet, users: Collection[int], config: TrainConfig, graphs: GraphSource | None = None
+) -> tuple[dict[str, float], dict[int, int]]:
+    """`evaluate` over the rows of `users` only, with each user's target rank (one row per user in valid/test),
+    so two models scored on the same users can be compared user by user."""
+    chosen = rows.of_users(users)
+    ranks = evaluate_ranks(model, chosen, config, graphs)
+    return metrics_from_ranks(ranks), dict(zip(chosen.users.tolist(), ranks.tolist(), strict=True))

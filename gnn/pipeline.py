@@ -19,8 +19,8 @@ import torch
 
 from gnn import checkpoint
 from gnn.config import TrainConfig
-from gnn.data import GraphSource, SequenceData, resolve_graph_source, split
-from gnn.evaluate import evaluate
+from gnn.data import MIN_EVALUATED_LENGTH, GraphSource, SequenceData, resolve_graph_source, split
+from gnn.evaluate import evaluate, evaluate_users
 from gnn.export import ACCEPTED, UNFILTERED, Export, ReasoningGraphSource, export_dataset, reasoned_users
 from gnn.models import MODELS
 from gnn.train import TrainResult, build_recommender, train
@@ -88,17 +88,50 @@ def train_config(
     )
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One variant's inputs. `scored_users`: the users whose valid and test rows are reported (None: everyone)."""
+
+    export: Export
+    data: SequenceData
+    graphs: GraphSource | None
+    scored_users: frozenset[int] | None
+
+    def scored_count(self) -> int:
+        """How many users the valid and test metrics average over (one row each)."""
+        if self.scored_users is not None:
+            return len(self.scored_users)
+        return sum(len(sequence) >= MIN_EVALUATED_LENGTH for sequence in self.data.sequences.values())
+
+
 def prepare(
-    driver: neo4j.Driver, settings: Settings, dataset: str, chosen: Variant, reasoned_only: bool, progress: bool
-) -> tuple[Export, SequenceData, GraphSource | None]:
-    """Export the dataset (and its graphs) for one variant; `reasoned_only` keeps the users with an accepted
-    reasoning chain (the same users whichever chains the variant admits)."""
+    driver: neo4j.Driver,
+    settings: Settings,
+    dataset: str,
+    chosen: Variant,
+    reasoned_only: bool,
+    progress: bool,
+    evaluate_reasoned_only: bool = False,
+) -> Prepared:
+    """Export the dataset (and its graphs) for one variant. The users with an accepted reasoning chain (the same
+    users whichever chains the variant admits) are the only ones trained and scored with `reasoned_only`, and the
+    only ones scored with `evaluate_reasoned_only`, which trains on everyone."""
+    if reasoned_only and evaluate_reasoned_only:
+        raise ConfigError("reasoned_only trains on the reasoned users, evaluate_reasoned_only on all; choose one")
     export = export_dataset(driver, settings, dataset, statuses=chosen.statuses, progress=progress)
     data = export.data
+    graph_kinds = tuple(kind for kind in chosen.graph_kinds if kind != "seq")
+    graphs = ReasoningGraphSource.of(export, graph_kinds) if graph_kinds else None
+    if not (reasoned_only or evaluate_reasoned_only):
+        return Prepared(export, data, graphs, None)
+    users = reasoned_users(driver, settings, dataset)
+    scored = frozenset(user for user in users if len(data.sequences.get(user, ())) >= MIN_EVALUATED_LENGTH)
+    if not scored:
+        raise ConfigError(
+            f"no user of {dataset!r} with {MIN_EVALUATED_LENGTH}+ items has reasoning chains; "
+            "run `llmrg run reason` first"
+        )
     if reasoned_only:
-        users = reasoned_users(driver, settings, dataset)
-        if not users:
-            raise ConfigError(f"no user of {dataset!r} has reasoning chains; run `llmrg run reason` first")
         data = SequenceData(
             dataset=data.dataset,
             n_items=data.n_items,
@@ -106,9 +139,8 @@ def prepare(
             item_features=data.item_features,
             n_features=data.n_features,
         )
-    graph_kinds = tuple(kind for kind in chosen.graph_kinds if kind != "seq")
-    graphs = ReasoningGraphSource.of(export, graph_kinds) if graph_kinds else None
-    return export, data, graphs
+        return Prepared(export, data, graphs, None)
+    return Prepared(export, data, graphs, scored)
 
 
 def rows_seeing_edges(export: Export, graph_kinds: Collection[str], users: Collection[int]) -> dict[str, int]:
@@ -133,11 +165,19 @@ def rows_seeing_edges(export: Export, graph_kinds: Collection[str], users: Colle
 
 
 def report(
-    result: TrainResult, chosen: Variant, reasoned_only: bool, users: int, seeing: dict[str, int] | None
+    result: TrainResult,
+    chosen: Variant,
+    reasoned_only: bool,
+    users: int,
+    seeing: dict[str, int] | None,
+    scored_users: int,
+    subset: bool = False,
 ) -> dict[str, Any]:
     """The `--json` record: the issue's keys first (`test`, `valid`, `epoch_s`), then everything else. `users`:
-    the users trained on, each with one valid and one test row; `rows_seeing_edges`: for variants with reasoning
-    graphs, the rows per stage whose prefix sees an edge (None otherwise)."""
+    the users trained on; `scored_users`: those whose valid and test rows the metrics average (one each); with
+    `subset` (`--evaluate-reasoned-only`) they are the reasoned users and `all_users` holds the metrics over all;
+    `rows_seeing_edges`: for variants with reasoning graphs, the rows per stage whose prefix sees an edge (None
+    otherwise)."""
     payload = result.as_json()
     return {
         "test": payload["test"],
@@ -145,7 +185,9 @@ def report(
         "epoch_s": payload["epoch_s"],
         "variant": chosen.name,
         "reasoned_users_only": reasoned_only,
+        "evaluate_reasoned_only": subset,
         "users": users,
+        "scored_users": scored_users,
         "rows_seeing_edges": seeing,
         **{key: value for key, value in payload.items() if key not in ("test", "valid", "epoch_s")},
     }
@@ -161,20 +203,28 @@ def run_training(
     epochs: int | None,
     *,
     reasoned_only: bool = False,
+    evaluate_reasoned_only: bool = False,
     resume: bool = True,
     progress: bool = True,
 ) -> dict[str, Any]:
+    """Train one variant and write its result.json. `evaluate_reasoned_only`: train on every user (graphs where
+    reasoning exists), score the reasoned users: the base model learns the dataset, and the comparison is
+    confined to the users an LLMRG variant can differ on."""
     config = train_config(settings, dataset, model, chosen, seed, epochs)
-    export, data, graphs = prepare(driver, settings, dataset, chosen, reasoned_only, progress)
+    prepared = prepare(driver, settings, dataset, chosen, reasoned_only, progress, evaluate_reasoned_only)
+    export, data = prepared.export, prepared.data
     if model == "fdsa" and data.item_features is None:
         raise ConfigError(f"fdsa reads item attributes and {dataset!r} has none (ingest an item table with them)")
     try:
-        trained = train(data, config, graphs, progress=progress, resume=resume)
+        trained = train(
+            data, config, prepared.graphs, progress=progress, resume=resume, scored_users=prepared.scored_users
+        )
     except checkpoint.CheckpointMismatchError as exc:
         raise ConfigError(f"{exc} (train with --no-resume to start this run over)") from None
     reasoning_kinds = [kind for kind in chosen.graph_kinds if kind != "seq"]
     seeing = rows_seeing_edges(export, reasoning_kinds, data.sequences) if reasoning_kinds else None
-    result = report(trained, chosen, reasoned_only, len(data.sequences), seeing)
+    subset = prepared.scored_users is not None
+    result = report(trained, chosen, reasoned_only, len(data.sequences), seeing, prepared.scored_count(), subset)
     assert config.checkpoint_dir is not None
     save_item_table(export, config.checkpoint_dir / ITEM_TABLE)
     (config.checkpoint_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -206,8 +256,10 @@ def evaluate_checkpoint(
     seed: int,
     *,
     reasoned_only: bool = False,
+    evaluate_reasoned_only: bool = False,
 ) -> dict[str, Any]:
-    """Load the run's best.pt and evaluate it on valid and test (the same full ranking as training)."""
+    """Load the run's best.pt and evaluate it on valid and test (the same full ranking as training);
+    `evaluate_reasoned_only` scores the reasoned users and adds `all_users`, as `run_training` does."""
     config = train_config(settings, dataset, model, chosen, seed, None)
     assert config.checkpoint_dir is not None
     best = config.checkpoint_dir / checkpoint.BEST
@@ -215,14 +267,26 @@ def evaluate_checkpoint(
         raise ConfigError(f"no trained model at {best}; run `llmrg train` with the same options first")
     saved = checkpoint.load(best, torch.device(config.device))
     trained = TrainConfig.model_validate(saved["config"])
-    _, data, graphs = prepare(driver, settings, dataset, chosen, reasoned_only, progress=False)
+    prepared = prepare(driver, settings, dataset, chosen, reasoned_only, False, evaluate_reasoned_only)
+    data = prepared.data
     recommender = build_recommender(data, trained).to(torch.device(config.device))
     recommender.load_state_dict(saved["model"])
-    source = resolve_graph_source(trained.graph_kinds, trained.max_len, graphs)
+    source = resolve_graph_source(trained.graph_kinds, trained.max_len, prepared.graphs)
     rows = split(data)
+    every = {"test": evaluate(recommender, rows.test, data, trained, source)}
+    every["valid"] = evaluate(recommender, rows.valid, data, trained, source)
+    scored, test_ranks = every, None
+    if prepared.scored_users is not None:
+        test, test_ranks = evaluate_users(recommender, rows.test, prepared.scored_users, trained, source)
+        scored = {
+            "test": test,
+            "valid": evaluate_users(recommender, rows.valid, prepared.scored_users, trained, source)[0],
+        }
     return {
-        "test": evaluate(recommender, rows.test, data, trained, source),
-        "valid": evaluate(recommender, rows.valid, data, trained, source),
+        **scored,
+        "all_users": None if prepared.scored_users is None else every,
+        "scored_users": prepared.scored_count(),
+        "test_ranks": test_ranks,
         "epoch": saved["epoch"],
         "model": model,
         "dataset": dataset,

@@ -37,7 +37,12 @@ def _mean_std(values: Sequence[float]) -> dict[str, float]:
 
 
 def _shared_settings(result: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in result["config"].items() if key not in PER_RUN_SETTINGS}
+    """The settings a group's runs must share: the training config, and which users were trained and scored
+    (all, the reasoned ones, or all trained and the reasoned ones scored), so no cell averages different users."""
+    shared = {key: value for key, value in result["config"].items() if key not in PER_RUN_SETTINGS}
+    shared["reasoned_users_only"] = result.get("reasoned_users_only", False)
+    shared["evaluate_reasoned_only"] = result.get("evaluate_reasoned_only", False)
+    return shared
 
 
 def aggregate(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ import math
 import random
 import resource
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ from gnn import checkpoint
 from gnn.batch import SequenceBatch
 from gnn.config import TrainConfig
 from gnn.data import GraphSource, RowCollator, SequenceData, resolve_graph_source, row_loader, split
-from gnn.evaluate import evaluate
+from gnn.evaluate import evaluate, evaluate_users
 from gnn.models import LLMRGFusion, Recommender, build_model
 
 STOP_METRIC = "ndcg@10"
@@ -40,7 +40,10 @@ MB = 1024 * 1024
 @dataclass
 class TrainResult:
     """`valid`: the best epoch's validation metrics; `test`: that epoch's model on test; `epoch_s`: mean seconds
-    per epoch (training + validation) over `history`; `peak_memory_mb` per `memory_measure`."""
+    per epoch (training + validation) over `history`; `peak_memory_mb` per `memory_measure`. When the run scored a
+    subset of users (`train(scored_users=...)`), `valid` and `test` are that subset's and `all_users` holds the
+    same model's `valid` and `test` over every user (its `valid` is what early stopping compared), and
+    `test_ranks` the target's rank per scored user, so variants scored on the same users can be compared pairwise."""
 
     model: str
     dataset: str
@@ -55,6 +58,8 @@ class TrainResult:
     memory_measure: str
     history: list[dict[str, Any]]
     config: dict[str, Any]
+    all_users: dict[str, dict[str, float]] | None = None
+    test_ranks: dict[int, int] | None = None
 
     def as_json(self) -> dict[str, Any]:
         result = asdict(self)
@@ -173,9 +178,14 @@ def train(
     graphs: GraphSource | None = None,
     progress: bool = True,
     resume: bool = True,
+    scored_users: Collection[int] | None = None,
 ) -> TrainResult:
     """Train `config.model` (+ SR-GNN/ψ over `config.graph_kinds`, graphs from `graphs`) on `data`'s leave-one-out
-    split; `resume` continues from `config.checkpoint_dir`/last.pt when it exists."""
+    split; `resume` continues from `config.checkpoint_dir`/last.pt when it exists.
+
+    `scored_users` reports valid and test on those users only. Training and early stopping still use every user,
+    so the model learns the whole dataset and its selection does not hang on a small subset's noise; the subset
+    does not change the run, so a checkpoint trained without it resumes (and is scored) with it."""
     device = torch.device(config.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("config.device is 'cuda' but torch sees no CUDA device")
@@ -238,6 +248,11 @@ def train(
     model.load_state_dict(best_model)
     memory.start_epoch()
     test = evaluate(model, rows.test, data, config, source)
+    valid, all_users, test_ranks = stopping.best_valid, None, None
+    if scored_users is not None:
+        all_users = {"valid": valid, "test": test}
+        valid, _ = evaluate_users(model, rows.valid, scored_users, config, source)
+        test, test_ranks = evaluate_users(model, rows.test, scored_users, config, source)
     peaks = [entry["peak_memory_mb"] for entry in stopping.history] + [memory.epoch_peak_mb()]
     return TrainResult(
         model=config.model,
@@ -246,13 +261,15 @@ def train(
         seed=config.seed,
         epochs_run=stopping.epoch,
         best_epoch=stopping.best_epoch,
-        valid=stopping.best_valid,
+        valid=valid,
         test=test,
         epoch_s=sum(entry["epoch_s"] for entry in stopping.history) / max(len(stopping.history), 1),
         peak_memory_mb=max(peaks),
         memory_measure=memory.measure,
         history=stopping.history,
         config=config.model_dump(mode="json"),
+        all_users=all_users,
+        test_ranks=test_ranks,
     )
 
 

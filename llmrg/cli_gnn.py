@@ -25,7 +25,14 @@ UnverifiedFlag = Annotated[
     ),
 ]
 ReasonedOnlyFlag = Annotated[
-    bool, typer.Option("--reasoned-only", help="Only users with reasoning chains (the paper's ablation setting).")
+    bool, typer.Option("--reasoned-only", help="Train and score only the users with reasoning chains.")
+]
+EvaluateReasonedOnlyFlag = Annotated[
+    bool,
+    typer.Option(
+        "--evaluate-reasoned-only",
+        help="Train on every user, score only the users with reasoning chains (the ablation's setting).",
+    ),
 ]
 
 
@@ -34,6 +41,12 @@ def register(app: typer.Typer) -> None:
     app.command()(evaluate)
     app.command()(results)
     app.command()(recommend)
+
+
+def check_users(reasoned_only: bool, evaluate_reasoned_only: bool) -> None:
+    """Before anything heavy is imported: the two user selections exclude each other."""
+    if reasoned_only and evaluate_reasoned_only:
+        raise ConfigError("--reasoned-only trains on the reasoned users, --evaluate-reasoned-only on all; choose one")
 
 
 def variant_name(llmrg: bool, seq_graph: bool, no_divergent: bool, unverified: bool) -> str:
@@ -60,6 +73,7 @@ def train(
     no_divergent: NoDivergentFlag = False,
     unverified: UnverifiedFlag = False,
     reasoned_only: ReasonedOnlyFlag = False,
+    evaluate_reasoned_only: EvaluateReasonedOnlyFlag = False,
     seed: SeedOption = 0,
     epochs: Annotated[int | None, typer.Option(min=1, help="Most epochs (early stopping may end sooner).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from the run's last checkpoint if there is one.")] = True,
@@ -68,6 +82,7 @@ def train(
     as_json: JsonFlag = False,
 ) -> None:
     """Train a model on the leave-one-out split (full ranking, early stopping on valid NDCG@10)."""
+    check_users(reasoned_only, evaluate_reasoned_only)
     from gnn import pipeline
 
     settings = settings_of(ctx)
@@ -84,6 +99,7 @@ def train(
                 "seed": seed,
                 "epochs": epochs,
                 "reasoned_only": reasoned_only,
+                "evaluate_reasoned_only": evaluate_reasoned_only,
             },
         )
         if as_json:
@@ -101,6 +117,7 @@ def train(
             seed,
             epochs,
             reasoned_only=reasoned_only,
+            evaluate_reasoned_only=evaluate_reasoned_only,
             resume=resume,
             progress=progress and not as_json,
         )
@@ -128,17 +145,26 @@ def evaluate(
     no_divergent: NoDivergentFlag = False,
     unverified: UnverifiedFlag = False,
     reasoned_only: ReasonedOnlyFlag = False,
+    evaluate_reasoned_only: EvaluateReasonedOnlyFlag = False,
     seed: SeedOption = 0,
     as_json: JsonFlag = False,
 ) -> None:
     """Evaluate a trained run's best checkpoint on valid and test (HR@5/10, NDCG@5/10, full ranking)."""
+    check_users(reasoned_only, evaluate_reasoned_only)
     from gnn import pipeline
 
     settings = settings_of(ctx)
     chosen = pipeline.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
     with graph.open_driver(settings) as driver:
         result = pipeline.evaluate_checkpoint(
-            driver, settings, dataset, model, chosen, seed, reasoned_only=reasoned_only
+            driver,
+            settings,
+            dataset,
+            model,
+            chosen,
+            seed,
+            reasoned_only=reasoned_only,
+            evaluate_reasoned_only=evaluate_reasoned_only,
         )
     if as_json:
         print_json(result)

@@ -96,6 +96,7 @@ def register(app: LLMRGCelery) -> None:
         seed: int = 0,
         epochs: int | None = None,
         reasoned_only: bool = False,
+        evaluate_reasoned_only: bool = False,
     ) -> dict[str, Any]:
         """Export and train (queue `training`). Acknowledged on receipt, unlike reasoning: a training run
         outlives any sensible visibility timeout, so a lost one is not redelivered; sent again, it resumes
@@ -111,6 +112,7 @@ def register(app: LLMRGCelery) -> None:
             seed,
             epochs,
             reasoned_only=reasoned_only,
+            evaluate_reasoned_only=evaluate_reasoned_only,
             progress=False,
         )
 

@@ -115,6 +115,29 @@ def test_reasoned_only_keeps_the_users_with_chains(trained_dataset: str, driver:
         assert train(*variant, *flags)["users"] == 10, f"{variant}: every variant compares the same users"
 
 
+def test_evaluate_reasoned_only_trains_on_everyone_and_scores_the_reasoned_users(trained_dataset: str) -> None:
+    flags = ("--model", "sasrec", "--llmrg", "--epochs", "1", "--seed", "2")
+    scored = train(*flags, "--evaluate-reasoned-only", "--no-resume")
+    assert scored["evaluate_reasoned_only"] is True and scored["reasoned_users_only"] is False
+    assert (scored["users"], scored["scored_users"]) == (40, 10), "trained on all 40, scored on the 10 reasoned"
+    assert sorted(int(user) for user in scored["test_ranks"]) == list(range(1, 11))
+    everyone = train(*flags, "--no-resume")
+    assert everyone["evaluate_reasoned_only"] is False and everyone["scored_users"] == 40
+    assert everyone["all_users"] is None and everyone["test_ranks"] is None
+    assert scored["all_users"]["test"] == pytest.approx(everyone["test"], abs=1e-9), "the same training either way"
+    model_and_variant = flags[:3]
+    evaluated = run_cli(
+        "evaluate", "--dataset", DATASET, *model_and_variant, "--seed", "2", "--evaluate-reasoned-only", "--json"
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    again = json.loads(evaluated.stdout)
+    assert again["test"] == pytest.approx(scored["test"], abs=1e-9) and again["scored_users"] == 10
+    assert again["test_ranks"] == scored["test_ranks"]
+    assert again["all_users"]["valid"] == pytest.approx(everyone["valid"], abs=1e-9)
+    both = run_cli("train", "--dataset", DATASET, *flags, "--reasoned-only", "--evaluate-reasoned-only")
+    assert both.returncode == 1 and "choose one" in both.stderr
+
+
 def test_bad_options_are_clear_errors(trained_dataset: str, tmp_path: Path) -> None:
     both = run_cli("train", "--dataset", DATASET, "--llmrg", "--seq-graph", "--epochs", "1")
     assert both.returncode == 1 and "choose one" in both.stderr

@@ -159,7 +159,7 @@ def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path)
     links = {"rea": 12, "div": 3}
     write(
         results,
-        "ablation",
+        "ablation-beauty",
         {
             "dataset": "beauty",
             "machine": MACHINE,
@@ -203,4 +203,81 @@ def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path)
     assert "All the HR@10 intervals overlap: this run does not tell the variants apart." in section
     assert "| +20.0% | +20.0% | HR@10 +6.6%, NDCG@10 +7.8% |" in section
     assert "| + LLMRG w/o verification |" in section and "| -10.0% | -10.0% | - |" in section
-    assert (results_doc.PLOTS / "ablation.png").is_file()
+    assert "trained and tested on the 100 users" in section and "hits gained / lost" not in section
+    assert (results_doc.PLOTS / "ablation-beauty.png").is_file()
+
+
+def test_the_exact_mcnemar_p_value_counts_only_the_users_one_model_hits() -> None:
+    assert report.mcnemar_exact(0, 0) == 1.0
+    assert report.mcnemar_exact(5, 0) == pytest.approx(2 / 32)  # 5 of 5 discordant users one way
+    assert report.mcnemar_exact(1, 4) == report.mcnemar_exact(4, 1) == pytest.approx(2 * 6 / 32)
+    assert report.mcnemar_exact(10, 10) == 1.0
+
+
+def test_the_ablation_trained_on_everyone_compares_each_variant_with_the_base_on_the_same_users(
+    results: Path,
+) -> None:
+    from bench import ablation
+
+    base_ranks = {1: 1, 2: 3, 3: 50, 4: 11, 5: 10, 6: 200}  # hits at 10: users 1, 2, 5
+    llmrg_ranks = {1: 2, 2: 30, 3: 4, 4: 9, 5: 7, 6: 100}  # hits at 10: users 1, 3, 4, 5
+    runs = [
+        {
+            "variant": name,
+            "seed": 0,
+            "test": METRICS,
+            "epoch_s": 1.0,
+            "test_ranks": ranks,
+            "all_users": {"test": METRICS | {"hr@10": 0.07}},
+        }
+        for name, ranks in (("base", base_ranks), ("llmrg", llmrg_ranks))
+    ]
+    summary = ablation.summarise(runs, test_users=6)
+    assert summary["base"]["paired_vs_base"] is None
+    # llmrg alone hits users 3 and 4, the base alone user 2: 2 / 1, p = 2 * (1 + 3) / 8 = 1.
+    assert summary["llmrg"]["paired_vs_base"] == [{"seed": 0, "only_variant": 2, "only_base": 1, "p_value": 1.0}]
+    assert summary["llmrg"]["all_users_hr@10"] == pytest.approx(0.07)
+    other_users = [runs[0], runs[1] | {"test_ranks": {7: 1}}]
+    with pytest.raises(ValueError, match="scored on other users than the base"):
+        ablation.summarise(other_users, test_users=6)
+
+    links = {"rea": 4, "div": 1}
+    write(
+        results,
+        "ablation-beauty",
+        {
+            "dataset": "beauty",
+            "machine": MACHINE,
+            "llm": "qwen",
+            "reasoning_settings": {"max_targets": 0, "history_length": 20, "holdout": 1, "prompt_version": "v2"}
+            | {"tau": 30.0},
+            "graphs": {
+                "users": 6,
+                "users_trained": 22363,
+                "users_reasoned": 8,
+                "last_user_reasoned": 9,
+                "chains_by_status": {"reasoning": {"verified": 5, "rejected": 5}},
+                "chains": {"llmrg": links, "llmrg-no-verify": links},
+                "edges": {"llmrg": links, "llmrg-no-verify": links},
+                "rows_seeing_edges": {
+                    "llmrg": {"train": 3, "valid": 5, "test": 6},
+                    "llmrg-no-verify": {"train": 3, "valid": 5, "test": 6},
+                },
+                "rows": {"train": 131413, "valid": 6, "test": 6},
+            },
+            "protocol": {"epochs": 3, "seeds": "0", "test_users": 6, "train_users": "all", "max_len": 50},
+            "summary": summary,
+            "paper_gains": {},
+        },
+    )
+    write(results, "ablation-ml-1m", json.loads((results / "ablation-beauty.json").read_text()) | {"dataset": "ml-1m"})
+    results_doc.main()
+    document = results_doc.DOCUMENT.read_text(encoding="utf-8")
+    section = document.split("## Ablation", 1)[1].split("\n## ", 1)[0]
+    assert section.index("DuoRec on ml-1m") < section.index("DuoRec on beauty"), "ML-1M first, as in the paper"
+    assert "trained on all 22,363 users (reasoning graphs where they exist) and scored on the 6 users" in section
+    assert "LLMRG edge: 3 of 131,413 training, 5 of 6 validation, 6 of 6 test" in section
+    assert "| 2 / 1 (p 1.00) | 0.0700 |" in section
+    assert "No variant differs from the base at p < 0.05 on the same users." in section
+    assert "raw numbers in `bench/results/ablation-beauty.json`" in section
+    assert all((results_doc.PLOTS / f"ablation-{name}.png").is_file() for name in ("ml-1m", "beauty"))

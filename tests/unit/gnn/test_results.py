@@ -59,6 +59,9 @@ def test_runs_that_cannot_be_averaged_are_refused() -> None:
     with pytest.raises(ValueError, match=r"runs differ in \['fusion'\]"):
         aggregate([fake(0, 0.25), fake(1, 0.5, fusion="mlp")])
     assert aggregate([fake(0, 0.25), fake(1, 0.5, device="cuda", eval_batch_size=7)])[0]["n_seeds"] == 2
+    scored_on_reasoned = fake(1, 0.5) | {"evaluate_reasoned_only": True}
+    with pytest.raises(ValueError, match=r"runs differ in \['evaluate_reasoned_only'\]"):
+        aggregate([fake(0, 0.25), scored_on_reasoned])
 
 
 def test_variant_names() -> None:

@@ -32,6 +32,8 @@ RESULT_KEYS = {
     "memory_measure",
     "history",
     "config",
+    "all_users",
+    "test_ranks",
 }
 
 
@@ -62,6 +64,27 @@ def test_every_base_model_trains(name: str) -> None:
     assert result.peak_memory_mb > 0
     if name != "bert4rec":  # the cloze task needs more than 14 steps on this data; it only has to run here
         assert result.valid["ndcg@10"] > untrained_valid(config)["ndcg@10"] + 0.2
+
+
+def test_scoring_a_subset_of_users_leaves_training_alone_and_reports_both() -> None:
+    data = cycle_data()
+    config = tiny(model="sasrec", epochs=2)
+    everyone = train(data, config, progress=False)
+    users = sorted(data.sequences)
+    chosen = set(users[::3]) | {-1}  # a user without rows is simply not scored
+    scored = train(data, config, progress=False, scored_users=chosen)
+
+    def learned(result: TrainResult) -> list[tuple[object, ...]]:
+        return [(epoch["loss"], epoch["valid"]) for epoch in result.history]
+
+    assert learned(scored) == learned(everyone), "training and early stopping ignore the subset"
+    assert everyone.all_users is None and everyone.test_ranks is None
+    assert scored.all_users == {"valid": everyone.valid, "test": everyone.test}
+    assert sorted(scored.test_ranks or {}) == users[::3]
+    assert split(data).test.of_users(chosen).users.tolist() == users[::3]
+    ranks = torch.tensor([scored.test_ranks[user] for user in users[::3]], dtype=torch.float)  # type: ignore[index]
+    assert scored.test["hr@10"] == pytest.approx(float((ranks <= 10).float().mean()))
+    assert scored.test["ndcg@10"] == pytest.approx(float(((ranks <= 10) / torch.log2(ranks + 1)).mean()))
 
 
 def test_sequence_graph_control_trains_without_a_source() -> None:
