@@ -7,16 +7,18 @@ One command, two phases:
    module on (divergent extension, self-verification, knowledge base) and the local LLM. Positions already
    reasoned are skipped, so an interrupted run resumes; `--fresh` drops the dataset's chains first.
    `--reason-minutes` stops starting new users after that long: the users reasoned by then are the ablation's.
+   Its cost (users, LLM calls, tokens, seconds) goes to `ablation-<dataset>-reasoning.json`, which a later
+   `--skip-reasoning` run puts into its result, so the phases can run in separate sittings.
 2. training: DuoRec in each variant on every user of the dataset, with reasoning graphs where they exist, scored
    on the reasoned users (`llmrg train --evaluate-reasoned-only`; `--train-users reasoned` trains on those users
    alone, `--reasoned-only`), the same seeds, early stopping on every user's valid NDCG@10, test metrics by full
    ranking. Trained on a few dozen users, a model learns nothing of the dataset (every variant scored 0 on 26
    ML-1M users), so only the scoring is confined to the users a variant can differ on. Each LLMRG variant is
    compared with the base on the same users, pairwise (exact McNemar test on HR@10 hits), besides the Wilson
-   intervals of each rate. "w/o verification" comes from the same
-   reasoning run: its graphs also admit the chains verification rejected, so the variants differ only in
-   which chains enter the graphs. (The paper reasons again without verification, so there divergent extension
-   also continues the chains verification would have rejected; here it continues only verified ones.)
+   intervals of each rate. "w/o verification" comes from the same reasoning run: its graphs also admit the
+   chains verification rejected, so the variants differ only in which chains enter the graphs. (The paper
+   reasons again without verification, so there divergent extension also continues the chains verification
+   would have rejected; here it continues only verified ones.)
 
 With the 0.5B model on 2 cores a user costs 20 s (last 4 positions) to 3 minutes (every position of a 20-item
 window), so a run here covers tens of users, where the paper used thousands: the JSON records the test users
@@ -29,6 +31,8 @@ window ends before the test item (`--holdout 1`): a chain about it would be stam
 seen by no row.
 Run: `python -m bench.ablation --users 100 --history-length 20 --epochs 15` (every position of the window); on
 ML-1M, `LLMRG_TRAIN_MAX_LEN='{"ml-1m": 50}'` (the DuoRec paper's input length) makes an epoch ~5x cheaper here.
+Training on every user costs what the base model's reproduction does per epoch and variant (minutes on Beauty,
+about an hour on ML-1M here), so on this machine few epochs fit.
 """
 
 from __future__ import annotations
@@ -94,9 +98,13 @@ def main() -> dict[str, Any]:
             history_length=args.history_length or None,
             holdout=args.holdout,
         ).apply(settings)
-        reasoning = None
-        if not args.skip_reasoning:
+        phase_one = RESULTS / f"ablation-{args.dataset}-reasoning.json"
+        if args.skip_reasoning:
+            reasoning = json.loads(phase_one.read_text()) if phase_one.is_file() else None
+        else:
             reasoning = reason(driver, reasoning_settings, args)
+            RESULTS.mkdir(exist_ok=True)
+            phase_one.write_text(json.dumps(reasoning, indent=2) + "\n")  # read back by --skip-reasoning
         if args.reason_only:
             return {"reasoning": reasoning}
         graphs = describe_graphs(driver, settings, args.dataset, args.train_users == "all")

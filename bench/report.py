@@ -136,7 +136,7 @@ def reproduce_section(result: dict[str, Any]) -> str:
 
 
 def ablation_section(result: dict[str, Any]) -> str:
-    """The DuoRec ablation on the users with reasoning graphs (bench/results/ablation.json)."""
+    """The DuoRec ablation on the users with reasoning graphs (bench/results/ablation-<dataset>.json)."""
     settings, graphs, protocol = result["reasoning_settings"], result["graphs"], result["protocol"]
     chains, edges = graphs["chains"], graphs["edges"]
     outcomes = graphs["chains_by_status"].get("reasoning", {})
@@ -161,7 +161,9 @@ def ablation_section(result: dict[str, Any]) -> str:
         + f" of a {settings['history_length']}-item window{_holdout(settings.get('holdout', 0))}, "
         f"τ = {settings['tau']:.0f}: "
         f"{outcomes.get('verified', 0)} of {proposed} proposed reasoning chains verified "
-        f"({_rate(outcomes.get('verified', 0) / proposed if proposed else None)}). The graphs hold "
+        f"({_rate(outcomes.get('verified', 0) / proposed if proposed else None)})"
+        + _reasoning_cost(result.get("reasoning"))
+        + ". The graphs hold "
         f"{chains['llmrg']['rea']} verified reasoning and {chains['llmrg']['div']} divergent chain links "
         f"({edges['llmrg']['rea']} and {edges['llmrg']['div']} edges); without verification "
         f"{chains['llmrg-no-verify']['rea']} and {chains['llmrg-no-verify']['div']} "
@@ -237,6 +239,17 @@ def wilson_interval(rate: float, trials: int, z: float = 1.96) -> tuple[float, f
     centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
     spread = z / (1 + z * z / trials) * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
     return (max(0.0, centre - spread), min(1.0, centre + spread))
+
+
+def _reasoning_cost(reasoning: dict[str, Any] | None) -> str:
+    """The reasoning phase's cost, when the result carries it (from the same run or its phase-1 file)."""
+    if not reasoning or not reasoning.get("users"):
+        return ""
+    users = reasoning["users"]
+    return (
+        f"; the reasoning took {reasoning['wall_s']:,.0f} s for {users} users ({reasoning['wall_s'] / users:.0f} s "
+        f"and {reasoning['llm_calls'] / users:.1f} LLM calls per user)"
+    )
 
 
 def _paired(tests: list[dict[str, Any]] | None) -> str:

@@ -265,6 +265,7 @@ def test_the_ablation_trained_on_everyone_compares_each_variant_with_the_base_on
                 },
                 "rows": {"train": 131413, "valid": 6, "test": 6},
             },
+            "reasoning": {"users": 8, "wall_s": 800.0, "llm_calls": 44},
             "protocol": {"epochs": 3, "seeds": "0", "test_users": 6, "train_users": "all", "max_len": 50},
             "summary": summary,
             "paper_gains": {},
@@ -277,6 +278,7 @@ def test_the_ablation_trained_on_everyone_compares_each_variant_with_the_base_on
     assert section.index("DuoRec on ml-1m") < section.index("DuoRec on beauty"), "ML-1M first, as in the paper"
     assert "trained on all 22,363 users (reasoning graphs where they exist) and scored on the 6 users" in section
     assert "LLMRG edge: 3 of 131,413 training, 5 of 6 validation, 6 of 6 test" in section
+    assert "(50%); the reasoning took 800 s for 8 users (100 s and 5.5 LLM calls per user). The graphs" in section
     assert "| 2 / 1 (p 1.00) | 0.0700 |" in section
     assert "No variant differs from the base at p < 0.05 on the same users." in section
     assert "raw numbers in `bench/results/ablation-beauty.json`" in section
