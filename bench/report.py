@@ -367,8 +367,10 @@ def recommend_section(results: list[dict[str, Any]]) -> str:
 
 
 def ablation_results() -> list[dict[str, Any]]:
-    """Every dataset's ablation (bench/results/ablation-<dataset>.json), ML-1M first as in the paper."""
-    paths = sorted(RESULTS.glob("ablation-*.json"), key=lambda path: (path.stem != "ablation-ml-1m", path.stem))
+    """Every dataset's ablation (bench/results/ablation-<dataset>.json), ML-1M first as in the paper; a reasoning
+    phase's own file (ablation-<dataset>-reasoning.json) is part of its dataset's result, not a result."""
+    paths = [path for path in RESULTS.glob("ablation-*.json") if not path.stem.endswith("-reasoning")]
+    paths.sort(key=lambda path: (path.stem != "ablation-ml-1m", path.stem))
     return [json.loads(path.read_text()) for path in paths]
 
 

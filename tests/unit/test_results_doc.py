@@ -272,10 +272,12 @@ def test_the_ablation_trained_on_everyone_compares_each_variant_with_the_base_on
         },
     )
     write(results, "ablation-ml-1m", json.loads((results / "ablation-beauty.json").read_text()) | {"dataset": "ml-1m"})
+    write(results, "ablation-beauty-reasoning", {"users": 8, "wall_s": 800.0, "llm_calls": 44})  # phase 1's file
     results_doc.main()
     document = results_doc.DOCUMENT.read_text(encoding="utf-8")
     section = document.split("## Ablation", 1)[1].split("\n## ", 1)[0]
     assert section.index("DuoRec on ml-1m") < section.index("DuoRec on beauty"), "ML-1M first, as in the paper"
+    assert section.count("DuoRec on ") == 2, "the reasoning phase's file is no result of its own"
     assert "trained on all 22,363 users (reasoning graphs where they exist) and scored on the 6 users" in section
     assert "LLMRG edge: 3 of 131,413 training, 5 of 6 validation, 6 of 6 test" in section
     assert "(50%); the reasoning took 800 s for 8 users (100 s and 5.5 LLM calls per user). The graphs" in section
