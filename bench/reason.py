@@ -11,7 +11,13 @@ and completion tokens per user, KB hit rate in the first and second half of the 
 rejected, users per hour. Targets (issue): >= 10x fewer calls per user, KB hit rate >= 30% on the second
 half, >= 150 users per hour.
 
-Run: `python -m bench.reason [--naive-users 5] [--users 200] [--max-targets 0]` (part of `make bench`).
+At full size this takes hours on a small machine, longer than one sitting: the users are reasoned in chunks,
+each finished chunk is written to a journal (`.llmrg/bench/reason-journal.json`), and rerunning the same
+command carries the run on (`--max-minutes` stops it cleanly between chunks). Wall time and users per hour
+count the chunks' own seconds, and the result says in how many sittings and on which machines it ran.
+
+Run: `python -m bench.reason [--naive-users 5] [--users 200] [--max-targets 0] [--max-minutes M] [--fresh]`
+(`make bench-reason`).
 """
 
 from __future__ import annotations
@@ -20,12 +26,15 @@ import argparse
 import json
 import os
 import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from bench.ingest import RESULTS, ROOT
+from bench.journal import Journal, JournalMismatch, plan_chunks
 from bench.kb_ceiling import kb_ceiling
 from bench.machine import describe, one_line
 
@@ -44,61 +53,128 @@ TARGETS = {
 }
 
 
-def stage(driver: Any, settings: Any, users: list[int], common: list[int]) -> dict[str, Any]:
+def stage(
+    driver: Any, settings: Any, name: str, users: list[int], common: list[int], journal: Journal, budget: Budget
+) -> dict[str, Any] | None:
+    """The stage's result, reasoning only the chunks of users the journal lacks; None if time ran out first.
+
+    A fresh stage starts from an empty knowledge base. A resumed one first checks that the database still
+    holds what the journal says, then forgets the users of a chunk it was stopped in the middle of, so they
+    are reasoned again at full cost instead of hitting their own earlier chains."""
     from reasoning import store
     from reasoning.run import reason_users
 
-    store.delete_chains(driver, settings, DATASET)
-    half = len(users) // 2
-    started = time.perf_counter()
-    curve: list[dict[str, Any]] = []
-
-    def reason_half(part: list[int]) -> dict[str, Any] | None:
-        """The half's users in up to CURVE_POINTS_PER_HALF chunks, a point of the reuse curve after each."""
-        if not part:
+    record = journal.stage(name)
+    if record["result"] is not None:
+        return record["result"]
+    if record["chunks"]:
+        check_database(driver, settings, journal, name)
+    else:
+        store.delete_chains(driver, settings, DATASET)
+    done = set(journal.done_users(name))
+    store.forget_users(driver, settings, DATASET, [user for user in users if user not in done])
+    for chunk in plan_chunks(users, budget.chunk_users):
+        if set(chunk) <= done:
+            continue
+        if budget.spent():
             return None
-        size = -(-len(part) // CURVE_POINTS_PER_HALF)
-        chunks = []
-        for offset in range(0, len(part), size):
-            chunk = reason_users(driver, settings, DATASET, part[offset : offset + size]).as_json()
-            chunks.append(chunk)
-            previous = curve[-1] if curve else {"users": 0, "kb_hits": 0, "kb_misses": 0, "llm_calls": 0}
-            point = {key: previous[key] + chunk[key] for key in ("kb_hits", "kb_misses", "llm_calls")}
-            point["users"] = previous["users"] + chunk["users"]
-            point["seconds"] = time.perf_counter() - started
-            point["kb_hit_rate"] = _hit_rate(point)
-            curve.append(point)
-        merged: dict[str, Any] = {key: sum(chunk[key] for chunk in chunks) for key in SUMMED}
-        merged["rejected_by_reason"] = {}
-        for chunk in chunks:
-            for reason, count in chunk["rejected_by_reason"].items():
-                merged["rejected_by_reason"][reason] = merged["rejected_by_reason"].get(reason, 0) + count
-        return merged
+        started = time.perf_counter()
+        stats = reason_users(driver, settings, DATASET, chunk).as_json()
+        seconds = time.perf_counter() - started
+        machine = describe()
+        journal.add_chunk(
+            name,
+            {
+                "users": chunk,
+                "stats": stats,
+                "seconds": seconds,
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "sitting": journal.sittings,
+                "machine": one_line(machine),
+                "commit": machine["commit"],
+                "chains_of_done_users": linked_chains(driver, settings, journal.done_users(name) + chunk),
+            },
+        )
+        budget.chunk_took(seconds)
+    result = summarise(users, record["chunks"])
+    result["common_users_verified_rate"] = verified_rate(driver, settings, common)
+    journal.finish(name, result)
+    return result
 
-    first = reason_half(users[:half])
-    second = reason_half(users[half:])
-    wall = time.perf_counter() - started
-    halves = [h for h in (first, second) if h is not None]
-    total = {key: sum(h[key] for h in halves) for key in SUMMED if key != "users"}
-    n = len(users)
+
+def check_database(driver: Any, settings: Any, journal: Journal, name: str) -> None:
+    """Refuse to carry on a stage whose finished users' chains are not in the database as the journal left them
+    (another benchmark sharing the bench database may have deleted or rewritten them)."""
+    expected = journal.stage(name)["chunks"][-1]["chains_of_done_users"]
+    found = linked_chains(driver, settings, journal.done_users(name))
+    if found != expected:
+        raise JournalMismatch(
+            f"{journal.path} says stage {name!r} left {expected} chains linked to its finished users, "
+            f"but the bench database holds {found}: it has changed since; pass --fresh to start over"
+        )
+
+
+def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A stage's figures from its finished chunks: sums, per-user rates, each half's hit rate, the reuse curve.
+
+    Wall time is the sum of the chunks' own seconds, so the time between sittings is not counted."""
+    first_half = set(users[: len(users) // 2])
+    halves: list[dict[str, Any]] = [{key: 0 for key in SUMMED}, {key: 0 for key in SUMMED}]
     rejected: dict[str, int] = {}
-    for half_stats in halves:
-        for reason, count in half_stats["rejected_by_reason"].items():
+    curve: list[dict[str, Any]] = []
+    point = {"users": 0, "kb_hits": 0, "kb_misses": 0, "llm_calls": 0, "seconds": 0.0}
+    for chunk in chunks:
+        stats = chunk["stats"]
+        half = halves[0 if set(chunk["users"]) <= first_half else 1]
+        for key in SUMMED:
+            half[key] += stats[key]
+        for reason, count in stats["rejected_by_reason"].items():
             rejected[reason] = rejected.get(reason, 0) + count
+        point = {key: point[key] + stats[key] for key in ("users", "kb_hits", "kb_misses", "llm_calls")} | {
+            "seconds": point["seconds"] + chunk["seconds"]
+        }
+        curve.append(point | {"kb_hit_rate": _hit_rate(point)})
+    total = {key: halves[0][key] + halves[1][key] for key in SUMMED}
+    n = max(total["users"], 1)
+    wall = sum(chunk["seconds"] for chunk in chunks)
     return {
-        "users": n,
+        "users": total["users"],
         "wall_s": wall,
-        "users_per_hour": 3600 * n / wall,
+        "users_per_hour": 3600 * total["users"] / wall if wall else None,
         "llm_calls_per_user": total["llm_calls"] / n,
         "prompt_tokens_per_user": total["prompt_tokens"] / n,
         "completion_tokens_per_user": total["completion_tokens"] / n,
-        "kb_hit_rate_first_half": _hit_rate(first),
-        "kb_hit_rate_second_half": _hit_rate(second),
-        **total,
+        "kb_hit_rate_first_half": _hit_rate(halves[0]),
+        "kb_hit_rate_second_half": _hit_rate(halves[1]),
+        **{key: value for key, value in total.items() if key != "users"},
         "rejected_by_reason": rejected,
-        "common_users_verified_rate": verified_rate(driver, settings, common),
         "kb_curve": curve,
+        "sittings": len({chunk["sitting"] for chunk in chunks}),
+        "machines": sorted({chunk["machine"] for chunk in chunks}),
+        "commits": sorted({str(chunk["commit"]) for chunk in chunks}),
     }
+
+
+def linked_chains(driver: Any, settings: Any, users: list[int]) -> int:
+    return sum(chain_counts(driver, settings, users).values())
+
+
+@dataclass
+class Budget:
+    """How long this sitting may reason: it starts no chunk that the last one's pace says would end too late."""
+
+    chunk_users: int
+    max_seconds: float | None
+    started: float = field(default_factory=time.perf_counter)
+    last_chunk_s: float = 0.0
+
+    def spent(self) -> bool:
+        if self.max_seconds is None:
+            return False
+        return time.perf_counter() - self.started + self.last_chunk_s > self.max_seconds
+
+    def chunk_took(self, seconds: float) -> None:
+        self.last_chunk_s = seconds
 
 
 SUMMED = (
@@ -113,8 +189,8 @@ SUMMED = (
     "chains_proposed",
     "steps",
 )
-CURVE_POINTS_PER_HALF = 5
-"""Each half of the users is reasoned in up to this many chunks: the knowledge-base reuse curve's points."""
+JOURNAL = ROOT / ".llmrg" / "bench" / "reason-journal.json"
+"""Finished chunks of the current full-size run (ignored by git; it belongs with the bench database)."""
 
 
 def user_histories(driver: Any, settings: Any, users: list[int]) -> list[list[int]]:
@@ -134,21 +210,33 @@ def _hit_rate(half: dict[str, Any] | None) -> float | None:
 
 
 def verified_rate(driver: Any, settings: Any, users: list[int]) -> float | None:
+    counts = chain_counts(driver, settings, users)
+    total = sum(counts.values())
+    return counts.get("verified", 0) / total if total else None
+
+
+def chain_counts(driver: Any, settings: Any, users: list[int]) -> dict[str, int]:
+    """Reasoning chains linked to `users` (accepted or proposed), by status."""
     from llmrg import graph
 
     rows = graph.run(driver, settings, "stats/chain_outcomes", dataset=DATASET, users=users)
-    verified = sum(r["chains"] for r in rows if r["status"] == "verified")
-    total = sum(r["chains"] for r in rows)
-    return verified / total if total else None
+    return {row["status"]: int(row["chains"]) for row in rows}
 
 
-def main() -> dict[str, Any]:
+def main() -> dict[str, Any] | None:
+    """The finished run's result (also written to bench/results/reason.json), or None when this sitting's
+    time ran out first; the same command carries the run on from its journal."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--naive-users", type=int, default=5)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--max-targets", type=int, default=0, help="last N positions per user (0 = all)")
     parser.add_argument("--history-length", type=int, default=0, help="l_tru for the run (0 = the settings')")
+    parser.add_argument("--chunk-users", type=int, default=10, help="users per chunk: the unit of resuming")
+    parser.add_argument("--max-minutes", type=float, default=0, help="stop before a chunk would end later (0 = none)")
+    parser.add_argument("--fresh", action="store_true", help="discard a stored unfinished run and start over")
     args = parser.parse_args()
+    if args.chunk_users < 1:
+        parser.error("--chunk-users must be at least 1")
 
     os.environ.pop("NEO4J_PASSWORD", None)
     os.environ.update(BENCH_ENVIRONMENT)
@@ -164,6 +252,13 @@ def main() -> dict[str, Any]:
         divergent=False, max_targets=args.max_targets, history_length=args.history_length or None
     ).apply(Settings(_env_file=None))  # type: ignore[call-arg]
     console = Console(width=130)
+    users = list(range(1, args.users + 1))
+    common = users[: args.naive_users]
+    try:
+        journal = Journal.open(JOURNAL, fingerprint(base, args), fresh=args.fresh)
+    except JournalMismatch as error:
+        parser.exit(2, f"error: {error}\n")
+    budget = Budget(args.chunk_users, args.max_minutes * 60 or None)
     neo4j_server, llm_server = LocalNeo4j(base), LocalLLM(base)
     try:
         neo4j_server.start()
@@ -172,16 +267,22 @@ def main() -> dict[str, Any]:
             graph.apply_schema(driver, base)
             if dataset_counts(driver, base).get(DATASET, {}).get("interactions") != 999_611:
                 loader.write_dataset(driver, base, registry.read_builtin(base, DATASET))
-            users = list(range(1, args.users + 1))
-            common = users[: args.naive_users]
             naive = base.model_copy(
                 update={"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}
             )
-            stages = {"naive": stage(driver, naive, common, common), "optimised": stage(driver, base, users, common)}
+            outcomes = {"naive": stage(driver, naive, "naive", common, common, journal, budget)}
+            if outcomes["naive"] is not None:
+                outcomes["optimised"] = stage(driver, base, "optimised", users, common, journal, budget)
             histories = user_histories(driver, base, users)
+    except JournalMismatch as error:
+        parser.exit(2, f"error: {error}\n")
     finally:
         llm_server.stop()
         neo4j_server.stop()
+    stages = {name: result for name, result in outcomes.items() if result is not None}
+    if len(stages) < 2:
+        print_progress(console, journal, {"naive": common, "optimised": users}, base.llm_model)
+        return None
 
     history_length = base.for_dataset(base.reason_history_length, DATASET)
     full = Settings(_env_file=None)  # type: ignore[call-arg]
@@ -220,7 +321,48 @@ def main() -> dict[str, Any]:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "reason.json").write_text(json.dumps(payload, indent=2) + "\n")
-    table = Table(title=f"Reasoning on ML-1M with {base.llm_model} — {one_line(machine)}")
+    journal.retire()
+    print_stages(console, stages, f"Reasoning on ML-1M with {base.llm_model} — {one_line(machine)}")
+    console.print(f"naive / optimised LLM calls per user: {ratio:.1f}x; targets met: {payload['targets']['met']}")
+    this_run, full_window = ceilings["this_run"]["second_half"] or 0.0, ceilings["full_window"]["second_half"] or 0.0
+    console.print(
+        f"knowledge-base ceiling (every step verified), second half: {this_run:.1%} with these settings, "
+        f"{full_window:.1%} with every position of the full window"
+    )
+    return payload
+
+
+def fingerprint(settings: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """What a resumed run must share with the stored one: the users, the chunks and every reasoning setting."""
+    prefixes = ("reason_", "verify_", "kb_", "divergent_")
+    named = {"llm_model", "llm_weights", "llm_max_output_tokens", "llm_context_tokens"}
+    reasoning = {
+        key: value
+        for key, value in settings.model_dump(mode="json").items()
+        if key.startswith(prefixes) or key in named
+    }
+    return {
+        "dataset": DATASET,
+        "users": args.users,
+        "naive_users": args.naive_users,
+        "chunk_users": args.chunk_users,
+        "settings": reasoning,
+    }
+
+
+def print_progress(console: Console, journal: Journal, users: dict[str, list[int]], model: str) -> None:
+    """What an unfinished run has measured so far, and how to carry it on."""
+    partial = {
+        name: summarise(users[name], journal.stage(name)["chunks"]) for name in users if journal.stage(name)["chunks"]
+    }
+    if partial:
+        print_stages(console, partial, f"Reasoning on ML-1M with {model} — unfinished, measured so far")
+    done = ", ".join(f"{name} {len(journal.done_users(name))} of {len(users[name])} users" for name in users)
+    console.print(f"stopped for time ({done}); the same command carries the run on from {journal.path}")
+
+
+def print_stages(console: Console, stages: dict[str, dict[str, Any]], title: str) -> None:
+    table = Table(title=title)
     rows = (
         "users",
         "llm_calls_per_user",
@@ -237,15 +379,8 @@ def main() -> dict[str, Any]:
     for name in stages:
         table.add_column(name, justify="right")
     for row in rows:
-        table.add_row(row, *(_cell(stages[name][row]) for name in stages))
+        table.add_row(row, *(_cell(stages[name].get(row)) for name in stages))
     console.print(table)
-    console.print(f"naive / optimised LLM calls per user: {ratio:.1f}x; targets met: {payload['targets']['met']}")
-    this_run, full_window = ceilings["this_run"]["second_half"] or 0.0, ceilings["full_window"]["second_half"] or 0.0
-    console.print(
-        f"knowledge-base ceiling (every step verified), second half: {this_run:.1%} with these settings, "
-        f"{full_window:.1%} with every position of the full window"
-    )
-    return payload
 
 
 def _cell(value: Any) -> str:

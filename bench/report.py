@@ -412,6 +412,14 @@ def reason_section(reason: dict[str, Any]) -> str:
         + ", ".join(f"{name} {_rate(stage['common_users_verified_rate'])}" for name, stage in stages.items())
         + ". Produced by `make bench-reason`; raw numbers in `bench/results/reason.json`.",
     ]
+    optimised = stages["optimised"]
+    if optimised.get("sittings", 1) > 1:
+        lines += [
+            "",
+            f"The optimised stage ran in {optimised['sittings']} sittings (on {'; '.join(optimised['machines'])}; "
+            f"commits {', '.join(f'`{commit}`' for commit in optimised['commits'])}), carried on from the "
+            "benchmark's journal; its users per hour count the chunks' own seconds, not the time between sittings.",
+        ]
     if ceiling := reason.get("kb_ceiling"):
         this_run, full_window = ceiling["this_run"]["second_half"], ceiling["full_window"]["second_half"]
         lines += [

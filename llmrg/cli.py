@@ -39,7 +39,6 @@ from llmrg.services.neo4j_server import LocalNeo4j
 from llmrg.services.redis_server import LocalRedis
 from llmrg.settings import Settings
 from llmrg.stats import dataset_counts
-from reasoning import run as reasoning_run
 from reasoning.options import ReasoningOptions
 
 app = typer.Typer(
@@ -238,6 +237,8 @@ def reason(
     ).apply(_settings(ctx))
     with graph.open_driver(settings) as driver:
         graph.apply_schema(driver, settings)
+        from reasoning import run as reasoning_run  # the LLM stack: seconds no other command should pay
+
         ids = reasoning_run.select_users(driver, settings, dataset, users, user_ids)
         stats = reasoning_run.reason_users(driver, settings, dataset, ids, show_progress=progress and not as_json)
     summary = stats.as_json()

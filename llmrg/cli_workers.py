@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -29,11 +29,11 @@ from llmrg.cli_support import (
 )
 from llmrg.settings import Settings
 from reasoning.options import ReasoningOptions
-from reasoning.run import select_users
 from workers import follow, runs
-from workers.app import create_app
 from workers.config import DEFAULT_QUEUE, REASONING_QUEUE, reliability_problems
-from workers.fanout import start_reason_run
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 run_app = typer.Typer(no_args_is_help=True, help="Start work on the Celery workers.")
 
@@ -63,7 +63,7 @@ def worker(
     argv.append(f"--concurrency={concurrency or settings.worker_concurrency}")
     if hostname:
         argv.append(f"--hostname={hostname}")
-    create_app(settings).worker_main(argv)
+    _celery_app(settings).worker_main(argv)
 
 
 @reports_errors
@@ -76,7 +76,7 @@ def beat(
     settings = settings_of(ctx)
     state = schedule or str(settings.state_dir / "celery" / "beat-schedule")
     (settings.state_dir / "celery").mkdir(parents=True, exist_ok=True)
-    create_app(settings).start(["beat", f"--loglevel={loglevel}", f"--schedule={state}"])
+    _celery_app(settings).start(["beat", f"--loglevel={loglevel}", f"--schedule={state}"])
 
 
 @run_app.command("reason")
@@ -111,8 +111,11 @@ def run_reason(
     )
     with graph.open_driver(settings) as driver:
         graph.apply_schema(driver, settings)
+        from reasoning.run import select_users
+        from workers.fanout import start_reason_run
+
         ids = select_users(driver, settings, dataset, users, user_ids)
-        run_id = start_reason_run(create_app(settings), driver, settings, dataset, ids, options)
+        run_id = start_reason_run(_celery_app(settings), driver, settings, dataset, ids, options)
         if not wait:
             record = runs.read_run(driver, settings, run_id)
         else:
@@ -165,11 +168,19 @@ def refresh_command(
 ) -> None:
     """Queue a knowledge-base refresh now (beat also runs it on its schedule)."""
     settings = settings_of(ctx)
-    result = create_app(settings).send_task("llmrg.refresh_knowledge_base", kwargs={"datasets": dataset or None})
+    result = _celery_app(settings).send_task("llmrg.refresh_knowledge_base", kwargs={"datasets": dataset or None})
     if as_json:
         print_json({"task_id": result.id})
     else:
         console.print(f"refresh queued (task {result.id})")
+
+
+def _celery_app(settings: Settings) -> Celery:
+    """The Celery app, imported only by the commands that use it: it pulls in Celery and the reasoning
+    engine's LLM stack (seconds), which every other `llmrg` command, `--help` included, would pay for."""
+    from workers.app import create_app
+
+    return create_app(settings)
 
 
 def _refuse_unreliable(settings: Settings) -> None:

@@ -95,6 +95,12 @@ def delete_chains(driver: neo4j.Driver, settings: Settings, dataset: str) -> Non
             session.run(graph.query(statement, settings.neo4j_query_timeout_s), dataset=dataset).consume()
 
 
+def forget_users(driver: neo4j.Driver, settings: Settings, dataset: str, users: list[int]) -> None:
+    """Undo the reasoning of `users` (links, hit counts, answered positions, chains left unlinked), leaving
+    every other user's reasoning as it was."""
+    graph.run(driver, settings, "reasoning/forget_users", dataset=dataset, users=users)
+
+
 def mark_reasoned(driver: neo4j.Driver, settings: Settings, dataset: str, user: int, positions: list[int]) -> None:
     graph.run(driver, settings, "reasoning/mark_reasoned_steps", dataset=dataset, user=user, positions=positions)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -59,7 +59,9 @@ class BrowserSession:
         self.settings = settings
 
     def wait(self) -> WebDriverWait[WebDriver]:
-        return WebDriverWait(self.driver, WAIT_S)
+        """Polls until a condition holds. Browser re-renders frames while a query streams, so an element found
+        one moment can be gone the next: that only means "not yet", like an element not found at all."""
+        return WebDriverWait(self.driver, WAIT_S, ignored_exceptions=(StaleElementReferenceException,))
 
     def log_in(self, url: str | None = None) -> None:
         """Fill in the password and connect; a second attempt (after a reload) is allowed, with a warning and the

@@ -6,16 +6,20 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import neo4j
 import pytest
 
+from bench import reason as bench_reason
+from bench.journal import Journal, JournalMismatch
+from bench.reason import Budget
 from ingestion import loader
 from llmrg.settings import Settings
 from llmrg.stats import dataset_counts
+from reasoning import store
 from reasoning.engine import ReasonStats
 from reasoning.llm import StructuredLLM, build_chat_model
 from reasoning.run import reason_users
@@ -189,6 +193,80 @@ def test_second_user_reuses_the_knowledge_base(
     assert (counts["chains"], counts["kb_chains"]) == (6, 6)
     no_kb = reason(driver, settings.model_copy(update={"kb_enabled": False}), [3])
     assert (no_kb.kb_hits, no_kb.kb_misses, no_kb.llm.calls) == (0, 0, 2)
+
+
+def test_forgetting_users_undoes_their_reasoning_and_nothing_else(
+    fixture_dataset: str, services: Settings, driver: neo4j.Driver, scripted: ScriptedOpenAI
+) -> None:
+    settings = services.model_copy(update={"llm_base_url": scripted.base_url})
+    reason(driver, settings, [1])
+    first_run = reason(driver, settings, [2]).as_json() | {"wall_s": 0}
+    store.forget_users(driver, settings, DATASET, [2])
+    # user 1 keeps its five chains, with the three hits user 2 counted on them taken back
+    assert [(c["items"], c["hits"]) for c in user_chains(driver, 1)] == [
+        ([1, 2], 0),
+        ([2, 3], 0),
+        ([3, 4], 0),
+        ([4, 5], 0),
+        ([5, 6], 0),
+    ]
+    assert user_chains(driver, 2) == []
+    assert store.reasoned_positions(driver, settings, DATASET, 2) == set()
+    assert dataset_counts(driver, settings)[DATASET]["kb_chains"] == 5  # user 2's own chain [9, 3] is gone
+    # redone, user 2 costs exactly what it cost the first time
+    assert reason(driver, settings, [2]).as_json() | {"wall_s": 0} == first_run
+    store.forget_users(driver, settings, DATASET, [1, 2])
+    assert rows(driver, "MATCH (c:Chain {dataset: $d}) RETURN count(c) AS n", d=DATASET) == [{"n": 0}]
+
+
+@dataclass
+class StopAfter(Budget):
+    """A sitting whose time runs out after `chunks_left` chunks."""
+
+    chunks_left: int = 99
+
+    def spent(self) -> bool:
+        return self.chunks_left <= 0
+
+    def chunk_took(self, seconds: float) -> None:
+        self.chunks_left -= 1
+
+
+def test_the_reasoning_bench_carries_on_a_stopped_run_at_the_same_cost(
+    fixture_dataset: str,
+    services: Settings,
+    driver: neo4j.Driver,
+    scripted: ScriptedOpenAI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stopped in the middle of a chunk and carried on in a later sitting, the bench measures exactly what
+    one sitting measures; carried on against a database that changed since, it refuses."""
+    monkeypatch.setattr(bench_reason, "DATASET", DATASET)
+    settings = services.model_copy(update={"llm_base_url": scripted.base_url, "divergent_enabled": False})
+
+    def optimised(journal: Path, chunks: int) -> dict[str, Any] | None:
+        opened = Journal.open(journal, {}, fresh=False)
+        budget = StopAfter(chunk_users=1, max_seconds=None, chunks_left=chunks)
+        return bench_reason.stage(driver, settings, "optimised", [1, 2, 3], [1], opened, budget)
+
+    def untimed(result: dict[str, Any] | None) -> dict[str, Any]:
+        assert result is not None
+        timed = {"wall_s", "users_per_hour", "kb_curve", "sittings", "machines", "commits"}
+        curve = [(point["users"], point["llm_calls"], point["kb_hits"]) for point in result["kb_curve"]]
+        return {key: value for key, value in result.items() if key not in timed} | {"curve": curve}
+
+    whole = optimised(tmp_path / "whole.json", chunks=99)
+    assert optimised(tmp_path / "stopped.json", chunks=1) is None
+    (tmp_path / "copy.json").write_text((tmp_path / "stopped.json").read_text())
+    reason(driver, settings, [2])  # killed in the middle of the next chunk: user 2 reasoned, but not recorded
+    resumed = optimised(tmp_path / "stopped.json", chunks=99)
+    assert untimed(resumed) == untimed(whole)
+    assert untimed(whole)["curve"] == [(1, 4, 0), (2, 6, 3), (3, 8, 3)]
+    assert resumed is not None and resumed["sittings"] == 2
+    store.delete_chains(driver, settings, DATASET)
+    with pytest.raises(JournalMismatch, match=r"left 5 chains linked to its finished users, but .* holds 0"):
+        optimised(tmp_path / "copy.json", chunks=99)
 
 
 def test_a_chain_rejected_for_one_user_is_accepted_when_another_verifies_it(

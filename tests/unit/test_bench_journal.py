@@ -1,0 +1,108 @@
+"""The reasoning benchmark's journal: what lets a run of several hours stop and carry on. A wrong merge of
+chunks would publish wrong throughput, and a silently replaced journal would throw away hours of work."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.journal import Journal, JournalMismatch, plan_chunks
+from bench.reason import Budget, summarise
+
+FINGERPRINT = {"users": 4, "settings": {"reason_max_targets": 4}}
+
+
+def test_chunks_never_straddle_the_middle() -> None:
+    assert plan_chunks([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
+    assert plan_chunks(list(range(1, 8)), 10) == [[1, 2, 3], [4, 5, 6, 7]]
+    assert plan_chunks([1], 3) == [[1]]
+    with pytest.raises(ValueError, match="at least 1"):
+        plan_chunks([1, 2], 0)
+
+
+def test_a_journal_carries_its_chunks_and_sittings_across_opens(tmp_path: Path) -> None:
+    path = tmp_path / "journal.json"
+    journal = Journal.open(path, FINGERPRINT, fresh=False)
+    journal.add_chunk("optimised", {"users": [1, 2]})
+    again = Journal.open(path, FINGERPRINT, fresh=False)
+    assert (again.sittings, again.done_users("optimised"), again.stage("naive")) == (
+        2,
+        [1, 2],
+        {"chunks": [], "result": None},
+    )
+    again.finish("optimised", {"users": 2})
+    assert json.loads(path.read_text())["stages"]["optimised"]["result"] == {"users": 2}
+    assert not path.with_suffix(".partial").exists()
+    fresh = Journal.open(path, FINGERPRINT, fresh=True)
+    assert (fresh.sittings, fresh.stages) == (1, {})
+    fresh.add_chunk("naive", {"users": [1]})
+    assert fresh.retire() == tmp_path / "journal-finished.json"
+    assert not path.exists()
+    assert Journal.open(path, FINGERPRINT, fresh=False).stages == {}
+
+
+def test_other_settings_name_the_difference_and_keep_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "journal.json"
+    Journal.open(path, FINGERPRINT, fresh=False).add_chunk("naive", {"users": [1]})
+    stored = path.read_text()
+    other = {"users": 4, "settings": {"reason_max_targets": 0}}
+    with pytest.raises(JournalMismatch, match=r"settings: .*'reason_max_targets': 4.* there, .*0.* now.*--fresh"):
+        Journal.open(path, other, fresh=False)
+    assert path.read_text() == stored
+
+
+def chunk(users: list[int], seconds: float, sitting: int, **stats: int) -> dict[str, Any]:
+    counts = {
+        "users": len(users),
+        "llm_calls": 0,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "kb_hits": 0,
+        "kb_misses": 0,
+        "chains_verified": 0,
+        "chains_rejected": 0,
+        "chains_proposed": 0,
+        "steps": 0,
+    }
+    return {
+        "users": users,
+        "stats": counts | stats | {"rejected_by_reason": {"low_score": stats.get("chains_rejected", 0)}},
+        "seconds": seconds,
+        "sitting": sitting,
+        "machine": "AMD EPYC, 2 cores",
+        "commit": "abc1234",
+    }
+
+
+def test_a_stage_adds_up_its_chunks_by_half_without_the_time_between_sittings() -> None:
+    chunks = [
+        chunk([1, 2], 100.0, 1, llm_calls=4, kb_misses=8, chains_rejected=3, prompt_tokens=1000),
+        chunk([3], 30.0, 2, llm_calls=1, kb_hits=1, kb_misses=3, chains_rejected=1),
+        chunk([4], 50.0, 2, llm_calls=1, kb_hits=3, kb_misses=1),
+    ]
+    result = summarise([1, 2, 3, 4], chunks)
+    assert {key: result[key] for key in ("users", "wall_s", "users_per_hour", "llm_calls_per_user")} == {
+        "users": 4,
+        "wall_s": 180.0,
+        "users_per_hour": 80.0,
+        "llm_calls_per_user": 1.5,
+    }
+    assert (result["kb_hit_rate_first_half"], result["kb_hit_rate_second_half"]) == (0.0, 0.5)
+    assert (result["prompt_tokens_per_user"], result["rejected_by_reason"]) == (250.0, {"low_score": 4})
+    assert [(p["users"], p["llm_calls"], p["seconds"], p["kb_hit_rate"]) for p in result["kb_curve"]] == [
+        (2, 4, 100.0, 0.0),
+        (3, 5, 130.0, pytest.approx(1 / 12)),
+        (4, 6, 180.0, pytest.approx(4 / 16)),
+    ]
+    assert (result["sittings"], result["machines"], result["commits"]) == (2, ["AMD EPYC, 2 cores"], ["abc1234"])
+
+
+def test_a_sitting_starts_no_chunk_its_last_pace_says_would_end_late() -> None:
+    budget = Budget(chunk_users=10, max_seconds=100.0)
+    assert not budget.spent()
+    budget.chunk_took(150.0)
+    assert budget.spent()
+    assert not Budget(chunk_users=10, max_seconds=None, last_chunk_s=1e9).spent()
