@@ -54,7 +54,7 @@ TARGETS = {
 
 
 def stage(
-    driver: Any, settings: Any, name: str, users: list[int], common: list[int], journal: Journal, budget: Budget
+    driver: Any, settings: Any, name: str, users: list[int], common: list[int], journal: Journal, sitting: Sitting
 ) -> dict[str, Any] | None:
     """The stage's result, reasoning only the chunks of users the journal lacks; None if time ran out first.
 
@@ -73,15 +73,14 @@ def stage(
         store.delete_chains(driver, settings, DATASET)
     done = set(journal.done_users(name))
     store.forget_users(driver, settings, DATASET, [user for user in users if user not in done])
-    for chunk in plan_chunks(users, budget.chunk_users):
+    for chunk in plan_chunks(users, sitting.chunk_users):
         if set(chunk) <= done:
             continue
-        if budget.spent():
+        if sitting.spent():
             return None
         started = time.perf_counter()
         stats = reason_users(driver, settings, DATASET, chunk).as_json()
         seconds = time.perf_counter() - started
-        machine = describe()
         journal.add_chunk(
             name,
             {
@@ -90,12 +89,12 @@ def stage(
                 "seconds": seconds,
                 "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "sitting": journal.sittings,
-                "machine": one_line(machine),
-                "commit": machine["commit"],
+                "machine": one_line(sitting.machine),
+                "commit": sitting.machine["commit"],
                 "chains_of_done_users": linked_chains(driver, settings, journal.done_users(name) + chunk),
             },
         )
-        budget.chunk_took(seconds)
+        sitting.chunk_took(seconds)
     result = summarise(users, record["chunks"])
     result["common_users_verified_rate"] = verified_rate(driver, settings, common)
     journal.finish(name, result)
@@ -160,11 +159,14 @@ def linked_chains(driver: Any, settings: Any, users: list[int]) -> int:
 
 
 @dataclass
-class Budget:
-    """How long this sitting may reason: it starts no chunk that the last one's pace says would end too late."""
+class Sitting:
+    """One invocation of the bench: where it runs (machine and commit, read once at its start, so every chunk
+    names the code that reasoned it) and how long it may reason. It starts no chunk that the last one's pace
+    says would end too late."""
 
     chunk_users: int
     max_seconds: float | None
+    machine: dict[str, Any] = field(default_factory=describe)
     started: float = field(default_factory=time.perf_counter)
     last_chunk_s: float = 0.0
 
@@ -258,7 +260,7 @@ def main() -> dict[str, Any] | None:
         journal = Journal.open(JOURNAL, fingerprint(base, args), fresh=args.fresh)
     except JournalMismatch as error:
         parser.exit(2, f"error: {error}\n")
-    budget = Budget(args.chunk_users, args.max_minutes * 60 or None)
+    sitting = Sitting(args.chunk_users, args.max_minutes * 60 or None)
     neo4j_server, llm_server = LocalNeo4j(base), LocalLLM(base)
     try:
         neo4j_server.start()
@@ -270,9 +272,9 @@ def main() -> dict[str, Any] | None:
             naive = base.model_copy(
                 update={"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}
             )
-            outcomes = {"naive": stage(driver, naive, "naive", common, common, journal, budget)}
+            outcomes = {"naive": stage(driver, naive, "naive", common, common, journal, sitting)}
             if outcomes["naive"] is not None:
-                outcomes["optimised"] = stage(driver, base, "optimised", users, common, journal, budget)
+                outcomes["optimised"] = stage(driver, base, "optimised", users, common, journal, sitting)
             histories = user_histories(driver, base, users)
     except JournalMismatch as error:
         parser.exit(2, f"error: {error}\n")
@@ -294,7 +296,7 @@ def main() -> dict[str, Any] | None:
     }
     ratio = stages["naive"]["llm_calls_per_user"] / max(stages["optimised"]["llm_calls_per_user"], 1e-9)
     second_half = stages["optimised"]["kb_hit_rate_second_half"] or 0.0
-    machine = describe()
+    machine = sitting.machine
     payload = {
         "benchmark": "reason",
         "dataset": DATASET,
@@ -353,7 +355,9 @@ def fingerprint(settings: Any, args: argparse.Namespace) -> dict[str, Any]:
 def print_progress(console: Console, journal: Journal, users: dict[str, list[int]], model: str) -> None:
     """What an unfinished run has measured so far, and how to carry it on."""
     partial = {
-        name: summarise(users[name], journal.stage(name)["chunks"]) for name in users if journal.stage(name)["chunks"]
+        name: journal.stage(name)["result"] or summarise(users[name], journal.stage(name)["chunks"])
+        for name in users
+        if journal.stage(name)["chunks"]
     }
     if partial:
         print_stages(console, partial, f"Reasoning on ML-1M with {model} — unfinished, measured so far")

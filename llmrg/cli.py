@@ -235,10 +235,10 @@ def reason(
         history_length=history_length,
         holdout=holdout,
     ).apply(_settings(ctx))
+    from reasoning import run as reasoning_run  # the LLM stack: seconds no other command should pay
+
     with graph.open_driver(settings) as driver:
         graph.apply_schema(driver, settings)
-        from reasoning import run as reasoning_run  # the LLM stack: seconds no other command should pay
-
         ids = reasoning_run.select_users(driver, settings, dataset, users, user_ids)
         stats = reasoning_run.reason_users(driver, settings, dataset, ids, show_progress=progress and not as_json)
     summary = stats.as_json()

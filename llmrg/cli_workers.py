@@ -109,11 +109,11 @@ def run_reason(
         history_length=history_length,
         holdout=holdout,
     )
+    from reasoning.run import select_users
+    from workers.fanout import start_reason_run
+
     with graph.open_driver(settings) as driver:
         graph.apply_schema(driver, settings)
-        from reasoning.run import select_users
-        from workers.fanout import start_reason_run
-
         ids = select_users(driver, settings, dataset, users, user_ids)
         run_id = start_reason_run(_celery_app(settings), driver, settings, dataset, ids, options)
         if not wait:

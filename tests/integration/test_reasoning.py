@@ -15,7 +15,7 @@ import pytest
 
 from bench import reason as bench_reason
 from bench.journal import Journal, JournalMismatch
-from bench.reason import Budget
+from bench.reason import Sitting
 from ingestion import loader
 from llmrg.settings import Settings
 from llmrg.stats import dataset_counts
@@ -220,7 +220,7 @@ def test_forgetting_users_undoes_their_reasoning_and_nothing_else(
 
 
 @dataclass
-class StopAfter(Budget):
+class StopAfter(Sitting):
     """A sitting whose time runs out after `chunks_left` chunks."""
 
     chunks_left: int = 99
@@ -247,8 +247,8 @@ def test_the_reasoning_bench_carries_on_a_stopped_run_at_the_same_cost(
 
     def optimised(journal: Path, chunks: int) -> dict[str, Any] | None:
         opened = Journal.open(journal, {}, fresh=False)
-        budget = StopAfter(chunk_users=1, max_seconds=None, chunks_left=chunks)
-        return bench_reason.stage(driver, settings, "optimised", [1, 2, 3], [1], opened, budget)
+        sitting = StopAfter(chunk_users=1, max_seconds=None, chunks_left=chunks)
+        return bench_reason.stage(driver, settings, "optimised", [1, 2, 3], [1], opened, sitting)
 
     def untimed(result: dict[str, Any] | None) -> dict[str, Any]:
         assert result is not None

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bench.journal import Journal, JournalMismatch, plan_chunks
-from bench.reason import Budget, summarise
+from bench.reason import Sitting, summarise
 
 FINGERPRINT = {"users": 4, "settings": {"reason_max_targets": 4}}
 
@@ -101,8 +101,8 @@ def test_a_stage_adds_up_its_chunks_by_half_without_the_time_between_sittings() 
 
 
 def test_a_sitting_starts_no_chunk_its_last_pace_says_would_end_late() -> None:
-    budget = Budget(chunk_users=10, max_seconds=100.0)
-    assert not budget.spent()
-    budget.chunk_took(150.0)
-    assert budget.spent()
-    assert not Budget(chunk_users=10, max_seconds=None, last_chunk_s=1e9).spent()
+    sitting = Sitting(chunk_users=10, max_seconds=100.0)
+    assert not sitting.spent()
+    sitting.chunk_took(150.0)
+    assert sitting.spent()
+    assert not Sitting(chunk_users=10, max_seconds=None, last_chunk_s=1e9).spent()
