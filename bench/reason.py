@@ -67,12 +67,12 @@ def stage(
     record = journal.stage(name)
     if record["result"] is not None:
         return record["result"]
+    done = set(journal.done_users(name))
     if record["chunks"]:
         check_database(driver, settings, journal, name)
+        store.forget_users(driver, settings, DATASET, [user for user in users if user not in done])
     else:
         store.delete_chains(driver, settings, DATASET)
-    done = set(journal.done_users(name))
-    store.forget_users(driver, settings, DATASET, [user for user in users if user not in done])
     for chunk in plan_chunks(users, sitting.chunk_users):
         if set(chunk) <= done:
             continue
@@ -275,14 +275,15 @@ def main() -> dict[str, Any] | None:
             outcomes = {"naive": stage(driver, naive, "naive", common, common, journal, sitting)}
             if outcomes["naive"] is not None:
                 outcomes["optimised"] = stage(driver, base, "optimised", users, common, journal, sitting)
-            histories = user_histories(driver, base, users)
+            finished = all(result is not None for result in outcomes.values()) and len(outcomes) == 2
+            histories = user_histories(driver, base, users) if finished else []
     except JournalMismatch as error:
         parser.exit(2, f"error: {error}\n")
     finally:
         llm_server.stop()
         neo4j_server.stop()
     stages = {name: result for name, result in outcomes.items() if result is not None}
-    if len(stages) < 2:
+    if not finished:
         print_progress(console, journal, {"naive": common, "optimised": users}, base.llm_model)
         return None
 
