@@ -1,8 +1,9 @@
 """Reasoning benchmark: the paper's naive procedure against the optimised engine, same model, same run.
 
 - naive: one LLM call per step and one per verification mask, no knowledge base;
-- optimised: multi-step prompts, a constant prompt prefix (the server's prompt cache), compact index
-  answers, batched verification and the knowledge base.
+- optimised: multi-step prompts, a constant prompt prefix per task (one server slot each, so the prefix
+  is cached), compact index answers, verification batched across chains (never two masks of one chain in
+  a call) and the knowledge base.
 
 Both start from an empty knowledge base on the same ML-1M users (the first `--naive-users` are common to
 both, so the verified-chain rate can be compared). Divergent extension is off in both: it is measured
@@ -37,6 +38,7 @@ from bench.ingest import RESULTS, ROOT
 from bench.journal import Journal, JournalMismatch, plan_chunks
 from bench.kb_ceiling import kb_ceiling
 from bench.machine import describe, one_line
+from bench.server_metrics import read_counters, since
 
 BENCH_ENVIRONMENT = {
     "LLMRG_STATE_DIR": str(ROOT / ".llmrg" / "bench"),
@@ -78,6 +80,7 @@ def stage(
             continue
         if sitting.spent():
             return None
+        counters = read_counters(settings.llm_base_url)
         started = time.perf_counter()
         stats = reason_users(driver, settings, DATASET, chunk).as_json()
         seconds = time.perf_counter() - started
@@ -86,6 +89,7 @@ def stage(
             {
                 "users": chunk,
                 "stats": stats,
+                "server": since(counters, read_counters(settings.llm_base_url)),
                 "seconds": seconds,
                 "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "sitting": journal.sittings,
@@ -136,6 +140,11 @@ def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
     total = {key: halves[0][key] + halves[1][key] for key in SUMMED}
     n = max(total["users"], 1)
     wall = sum(chunk["seconds"] for chunk in chunks)
+    server = {
+        f"server_{name}_per_user": sum(chunk["server"][name] for chunk in chunks) / n
+        for name in SERVER_COUNTERS
+        if all(name in chunk.get("server", {}) for chunk in chunks)
+    }
     return {
         "users": total["users"],
         "wall_s": wall,
@@ -143,6 +152,7 @@ def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
         "llm_calls_per_user": total["llm_calls"] / n,
         "prompt_tokens_per_user": total["prompt_tokens"] / n,
         "completion_tokens_per_user": total["completion_tokens"] / n,
+        **server,
         "kb_hit_rate_first_half": _hit_rate(halves[0]),
         "kb_hit_rate_second_half": _hit_rate(halves[1]),
         **{key: value for key, value in total.items() if key != "users"},
@@ -191,6 +201,8 @@ SUMMED = (
     "chains_proposed",
     "steps",
 )
+SERVER_COUNTERS = ("prompt_tokens_computed", "prompt_tokens_cached", "prompt_s", "generation_s")
+"""The LLM server's own counts, per chunk (`bench.server_metrics`): what the prompt cache spared."""
 JOURNAL = ROOT / ".llmrg" / "bench" / "reason-journal.json"
 """Finished chunks of the current full-size run (ignored by git; it belongs with the bench database)."""
 
@@ -373,6 +385,9 @@ def print_stages(console: Console, stages: dict[str, dict[str, Any]], title: str
         "llm_calls_per_user",
         "prompt_tokens_per_user",
         "completion_tokens_per_user",
+        "server_prompt_tokens_computed_per_user",
+        "server_prompt_s_per_user",
+        "server_generation_s_per_user",
         "kb_hit_rate_first_half",
         "kb_hit_rate_second_half",
         "chains_verified",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from bench.ingest import RESULTS, ROOT
@@ -383,6 +384,30 @@ def recommend_results() -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in paths]
 
 
+def _per_user(key: str, form: str) -> Callable[[dict[str, Any]], str]:
+    return lambda stage: form.format(stage[key]) if key in stage else ""
+
+
+def _server_seconds(stage: dict[str, Any]) -> str:
+    if "server_prompt_s_per_user" not in stage:
+        return ""
+    return f"{stage['server_prompt_s_per_user']:.1f} / {stage['server_generation_s_per_user']:.1f}"
+
+
+REASON_ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
+    ("users", _per_user("users", "{:,.0f}")),
+    ("LLM calls", _per_user("llm_calls_per_user", "{:.1f}")),
+    ("prompt tokens", _per_user("prompt_tokens_per_user", "{:,.0f}")),
+    ("completion tokens", _per_user("completion_tokens_per_user", "{:,.0f}")),
+    (
+        "prompt tokens the server computed (the rest came from its prompt cache)",
+        _per_user("server_prompt_tokens_computed_per_user", "{:,.0f}"),
+    ),
+    ("server seconds on prompts / generating", _server_seconds),
+    ("users per hour", _per_user("users_per_hour", "{:.1f}")),
+)
+
+
 def reason_section(reason: dict[str, Any]) -> str:
     """LLM cost per user, naive against optimised (bench/results/reason.json)."""
     stages = reason["stages"]
@@ -395,14 +420,10 @@ def reason_section(reason: dict[str, Any]) -> str:
         "| per user | " + " | ".join(stages) + " |",
         "|---|" + "---:|" * len(stages),
     ]
-    for label, key, form in (
-        ("users", "users", "{:,.0f}"),
-        ("LLM calls", "llm_calls_per_user", "{:.1f}"),
-        ("prompt tokens", "prompt_tokens_per_user", "{:,.0f}"),
-        ("completion tokens", "completion_tokens_per_user", "{:,.0f}"),
-        ("users per hour", "users_per_hour", "{:.1f}"),
-    ):
-        lines.append(f"| {label} | " + " | ".join(form.format(stage[key]) for stage in stages.values()) + " |")
+    for label, cell in REASON_ROWS:
+        cells = [cell(stage) for stage in stages.values()]
+        if any(cells):  # rows of the server's own counts are empty in results from before the bench read them
+            lines.append(f"| {label} | " + " | ".join(text or "-" for text in cells) + " |")
     lines += [
         "",
         f"The optimised engine makes **{reason['calls_per_user_ratio']:.1f}x** fewer calls per user than the naive "

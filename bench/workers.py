@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import time
-import urllib.request
 from dataclasses import replace
 from typing import Any
 
@@ -31,16 +29,14 @@ from rich.table import Table
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
 from bench.reason import BENCH_ENVIRONMENT, DATASET
+from bench.server_metrics import busy_seconds, read_counters
 
 OVERHEAD_TARGET = 0.05
-BUSY_SECONDS = re.compile(r"^llamacpp:(?:prompt|tokens_predicted)_seconds_total\s+([0-9.eE+-]+)$", re.MULTILINE)
 
 
 def server_busy_seconds(base_url: str) -> float:
     """Seconds the llama.cpp server has spent on prompts and generation since it started."""
-    with urllib.request.urlopen(base_url.removesuffix("/v1") + "/metrics", timeout=10) as response:
-        text = response.read().decode()
-    return sum(float(value) for value in BUSY_SECONDS.findall(text))
+    return busy_seconds(read_counters(base_url))
 
 
 def run_seconds(record: dict[str, Any]) -> float:

@@ -96,9 +96,18 @@ class Settings(BaseSettings):
         description="`llmrg up` serves the packaged model when the base URL is on this machine.",
     )
     llm_weights: str = Field("qwen2.5-coder-0.5b", validation_alias=_env("LLMRG_LLM_WEIGHTS"))
-    llm_context_tokens: int = Field(8192, ge=512, validation_alias=_env("LLMRG_LLM_CONTEXT_TOKENS"))
+    llm_context_tokens: int = Field(
+        8192, ge=512, validation_alias=_env("LLMRG_LLM_CONTEXT_TOKENS"), description="Context tokens per slot."
+    )
     llm_threads: int = Field(2, ge=1, validation_alias=_env("LLMRG_LLM_THREADS"))
-    llm_parallel: int = Field(1, ge=1, validation_alias=_env("LLMRG_LLM_PARALLEL"))
+    llm_parallel: int = Field(
+        3,
+        ge=1,
+        validation_alias=_env("LLMRG_LLM_PARALLEL"),
+        description="Slots of the local server. One per reasoning task (chaining, verification, divergent "
+        "extension): llama.cpp gives a request the slot whose cached prompt shares the most of it, so each task's "
+        "constant prefix, and a user's history across its verification calls, is computed once, not once per call.",
+    )
     llm_timeout_s: float = Field(180.0, gt=0, validation_alias=_env("LLMRG_LLM_TIMEOUT_S"))
     llm_max_retries: int = Field(3, ge=0, validation_alias=_env("LLMRG_LLM_MAX_RETRIES"))
     llm_retry_base_s: float = Field(1.0, ge=0, validation_alias=_env("LLMRG_LLM_RETRY_BASE_S"))
@@ -135,7 +144,7 @@ class Settings(BaseSettings):
     reason_max_chain_items: int = Field(6, ge=2, validation_alias=_env("LLMRG_REASON_MAX_CHAIN_ITEMS"))
     reason_reason_chars: int = Field(80, ge=8, validation_alias=_env("LLMRG_REASON_REASON_CHARS"))
     reason_temperature: float = Field(0.0, ge=0, validation_alias=_env("LLMRG_REASON_TEMPERATURE"))
-    reason_prompt_version: str = Field("v2", validation_alias=_env("LLMRG_REASON_PROMPT_VERSION"))
+    reason_prompt_version: str = Field("v3", validation_alias=_env("LLMRG_REASON_PROMPT_VERSION"))
     verify_enabled: bool = Field(True, validation_alias=_env("LLMRG_VERIFY"))
     verify_masks: int = Field(3, ge=1, le=3, validation_alias=_env("LLMRG_VERIFY_MASKS"))
     verify_questions_per_call: int = Field(24, ge=1, validation_alias=_env("LLMRG_VERIFY_QUESTIONS_PER_CALL"))

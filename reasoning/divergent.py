@@ -22,11 +22,12 @@ from reasoning.schemas import DivergentAnswer, divergent_schema
 from reasoning.validation import unsafe_text
 from reasoning.verification import (
     MASK,
+    Mask,
     MaskPlan,
     MaskQuestion,
     attribute_options,
     chain_text,
-    item_choices,
+    item_mask,
     number_questions,
 )
 
@@ -141,20 +142,15 @@ def divergent_questions(
         base = extension.base
         tail = f" -[{extension.reason}]-> «{extension.title}»"
         hide = len(base.local_items) - 1
-        plan: MaskPlan = [
-            (
-                chain_text(base, hide=hide) + tail,
-                frozenset({base.local_items[-1]}),
-                item_choices(window_size, base, hide),
-            )
-        ]
+        plan: MaskPlan = [item_mask(base, hide, window_size, tail)]
         attributes = index.attributes.get(extension.candidate.target, ())
         if attributes:
             plan.append(
-                (
+                Mask(
                     f"{chain_text(base)}{tail}; «{extension.title}» has attribute {MASK}",
                     frozenset(options.index(name) for name in attributes),
                     tuple(range(len(options))),
+                    shows=frozenset(base.local_items),
                 )
             )
         plans.append(plan)

@@ -252,9 +252,7 @@ class ReasoningEngine:
             return [ScoredChain(candidate, ChainStatus.UNVERIFIED, None, 0, 0) for candidate in candidates], set()
         choices: dict[str, int] = {}
         failed_chains: set[int] = set()
-        size = self.settings.verify_questions_per_call
-        for start in range(0, len(questions), size):
-            batch = questions[start : start + size]
+        for batch in verification.batches(questions, self.settings.verify_questions_per_call):
             try:
                 choices.update(verification.ask_questions(self.llm, context, self.settings, batch, options))
             except LLMOutputRejected:

@@ -9,6 +9,7 @@ the last retry the call raises `LLMUnavailable` and the caller skips that step.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable
@@ -125,8 +126,13 @@ class StructuredLLM:
         usage = getattr(result.get("raw"), "usage_metadata", None) or {}
         self.usage.prompt_tokens += int(usage.get("input_tokens", 0))
         self.usage.completion_tokens += int(usage.get("output_tokens", 0))
-        parsed = result.get("parsed")
-        if result.get("parsing_error") is not None or parsed is None:
+        content = getattr(result.get("raw"), "content", None)
+        try:  # strictly: LangChain's own parser completes a truncated answer ('{"q1": 3, "q' -> {"q1": 3})
+            parsed = json.loads(content) if isinstance(content, str) else None
+        except json.JSONDecodeError as exc:
+            self.usage.malformed += 1
+            raise LLMOutputRejected(f"answer is not complete JSON: {exc}") from exc
+        if parsed is None:
             self.usage.malformed += 1
             raise LLMOutputRejected(f"answer is not the requested JSON: {result.get('parsing_error')}")
         try:

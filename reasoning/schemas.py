@@ -9,25 +9,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 
 
-class ChainLink(BaseModel):
-    item: int
-    reason: str
-    """Why the user went from this item to the next one of the chain (the last link: to the target)."""
-
-
-class ProposedChain(BaseModel):
-    links: list[ChainLink]
+class ProposedChain(RootModel[list[tuple[int, str]]]):
+    """Links oldest first, each `[item, reason]`: the reason says why the user went from this item to the
+    next one of the chain (the last link: to the target). Pairs rather than `{"item", "reason"}` objects
+    because every key is decoded token by token on the server, and keys were a third of an answer."""
 
     @property
     def items(self) -> list[int]:
-        return [link.item for link in self.links]
+        return [item for item, _ in self.root]
 
     @property
     def reasons(self) -> list[str]:
-        return [link.reason for link in self.links]
+        return [reason for _, reason in self.root]
 
 
 class StepProposal(BaseModel):
@@ -39,13 +35,8 @@ class ChainingAnswer(BaseModel):
     steps: list[StepProposal]
 
 
-class VerifyAnswerItem(BaseModel):
-    id: str
-    choice: int
-
-
-class VerifyAnswer(BaseModel):
-    answers: list[VerifyAnswerItem]
+class VerifyAnswer(RootModel[dict[str, int]]):
+    """The chosen number by question id, `{"q1": 2, "q2": 0}`."""
 
 
 class ImaginedItem(BaseModel):
@@ -99,20 +90,12 @@ def chaining_schema(
 
     def step(target: int, allowed: list[int]) -> dict[str, Any]:
         link = {
-            "type": "object",
-            "properties": {
-                "item": {"enum": allowed},
-                "reason": {"type": "string", "minLength": 3, "maxLength": reason_chars},
-            },
-            "required": ["item", "reason"],
-            "additionalProperties": False,
+            "type": "array",
+            "prefixItems": [{"enum": allowed}, {"type": "string", "minLength": 3, "maxLength": reason_chars}],
+            "minItems": 2,
+            "maxItems": 2,
         }
-        chain = {
-            "type": "object",
-            "properties": {"links": {"type": "array", "items": link, "minItems": 1, "maxItems": max_premises}},
-            "required": ["links"],
-            "additionalProperties": False,
-        }
+        chain = {"type": "array", "items": link, "minItems": 1, "maxItems": max_premises}
         return {
             "type": "object",
             "properties": {
@@ -136,25 +119,11 @@ def chaining_schema(
 
 
 def verify_schema(choices: Mapping[str, Sequence[int]]) -> dict[str, Any]:
-    """One answer per question, in order, each restricted to that question's possible choices."""
-    answers = [
-        {
-            "type": "object",
-            "properties": {
-                "id": {"const": question},
-                "choice": {"enum": list(allowed)},
-            },
-            "required": ["id", "choice"],
-            "additionalProperties": False,
-        }
-        for question, allowed in choices.items()
-    ]
+    """One key per question id, in order, each restricted to that question's possible choices."""
     return {
         "title": "verify_answer",
         "type": "object",
-        "properties": {
-            "answers": {"type": "array", "prefixItems": answers, "minItems": len(answers), "maxItems": len(answers)}
-        },
-        "required": ["answers"],
+        "properties": {question: {"enum": list(allowed)} for question, allowed in choices.items()},
+        "required": list(choices),
         "additionalProperties": False,
     }

@@ -72,8 +72,8 @@ def validate_answer(
 
 def _without_trailing_target(proposal: ProposedChain, target: int) -> ProposedChain:
     """Small models often write the whole path, target included; that is the same chain."""
-    if len(proposal.links) > 1 and proposal.links[-1].item == target:
-        return ProposedChain(links=proposal.links[:-1])
+    if len(proposal.root) > 1 and proposal.items[-1] == target:
+        return ProposedChain(proposal.root[:-1])
     return proposal
 
 

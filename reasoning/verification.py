@@ -5,6 +5,11 @@ the target. Answers are numbers into the shown history / attribute list (compact
 The history is shown without attributes here, so the attribute question cannot be read off the prompt.
 score = 100 x hits / masks; a chain is accepted when score >= τ (per dataset).
 
+Questions are asked in batches (one call each), and a batch never holds a question whose hidden item another
+question of the batch shows: masking the target and the premise of one chain side by side would print each
+answer in the other question, and a capable model would copy it. So a chain's masks go to different calls,
+as in the paper's one call per mask, while chains that share no items share calls.
+
 Each question carries its possible answers, and the answer schema allows only those: a hidden item is never
 one of the chain's visible items (a chain's items are distinct), and an attribute is one of the numbered
 attributes. Small models otherwise echo the one number the question shows (seen with the 0.5B default: 92 of
@@ -35,6 +40,14 @@ class MaskQuestion:
     correct: frozenset[int]
     choices: tuple[int, ...]
     """The answers the schema allows."""
+    shows: frozenset[int] = frozenset()
+    """Window indices of the history items the question's text names."""
+    hides: frozenset[int] = frozenset()
+    """Window indices of the hidden item (empty for an attribute mask): no question in the same batch may
+    show them."""
+
+    def reveals_answer_of(self, other: MaskQuestion) -> bool:
+        return bool(self.shows & other.hides)
 
 
 def attribute_options(context: UserContext) -> list[str]:
@@ -63,30 +76,47 @@ def mask_questions(candidates: list[Candidate], context: UserContext, masks: int
     plans: list[MaskPlan] = []
     for candidate in candidates:
         target_position = len(candidate.local_items) - 1
-        plan: MaskPlan = [
-            (
-                chain_text(candidate, hide=hide),
-                frozenset({candidate.local_items[hide]}),
-                item_choices(size, candidate, hide),
-            )
-            for hide in (target_position, target_position - 1)
-        ]
+        plan: MaskPlan = [item_mask(candidate, hide, size) for hide in (target_position, target_position - 1)]
         target_attributes = context.item_at(candidate.local_items[-1]).attributes
         if target_attributes:
             names = {attribute.split(":", 1)[1] for attribute in target_attributes}
             plan.append(
-                (
+                Mask(
                     f"{chain_text(candidate)}; item {candidate.local_items[-1]} has attribute {MASK}",
                     frozenset(options.index(name) for name in names),
                     tuple(range(len(options))),
+                    shows=frozenset(candidate.local_items),
                 )
             )
         plans.append(plan)
     return number_questions(plans, masks)
 
 
-MaskPlan = list[tuple[str, frozenset[int], tuple[int, ...]]]
-"""One chain's questions in priority order: (text with [MASK], the correct choices, the possible choices)."""
+@dataclass(frozen=True)
+class Mask:
+    """One question of a chain's plan, before numbering."""
+
+    text: str
+    correct: frozenset[int]
+    choices: tuple[int, ...]
+    shows: frozenset[int]
+    hides: frozenset[int] = frozenset()
+
+
+MaskPlan = list[Mask]
+"""One chain's questions in priority order."""
+
+
+def item_mask(candidate: Candidate, hide: int, window_size: int, tail: str = "") -> Mask:
+    """The chain with its element `hide` as [MASK] (and `tail` appended), answered by that item's index."""
+    hidden = candidate.local_items[hide]
+    return Mask(
+        chain_text(candidate, hide=hide) + tail,
+        frozenset({hidden}),
+        item_choices(window_size, candidate, hide),
+        shows=frozenset(candidate.local_items) - {hidden},
+        hides=frozenset({hidden}),
+    )
 
 
 def number_questions(plans: list[MaskPlan], masks: int) -> list[MaskQuestion]:
@@ -94,12 +124,39 @@ def number_questions(plans: list[MaskPlan], masks: int) -> list[MaskQuestion]:
     q1, q2, ... across the batch."""
     questions: list[MaskQuestion] = []
     for chain, plan in enumerate(plans):
-        informative = [(text, correct, choices) for text, correct, choices in plan if len(choices) > 1]
-        for text, correct, choices in informative[:masks]:
+        informative = [mask for mask in plan if len(mask.choices) > 1]
+        for mask in informative[:masks]:
             questions.append(
-                MaskQuestion(id=f"q{len(questions) + 1}", chain=chain, text=text, correct=correct, choices=choices)
+                MaskQuestion(
+                    id=f"q{len(questions) + 1}",
+                    chain=chain,
+                    text=mask.text,
+                    correct=mask.correct,
+                    choices=mask.choices,
+                    shows=mask.shows,
+                    hides=mask.hides,
+                )
             )
     return questions
+
+
+def batches(questions: list[MaskQuestion], size: int) -> list[list[MaskQuestion]]:
+    """The questions in calls of at most `size`, none showing the hidden item of another in its call.
+
+    First fit in question order: each question joins the first batch it neither reveals nor is revealed by.
+    A chain's item masks reveal each other and its attribute mask shows every item, so its masks land in
+    different batches; the number of calls is at least the number of masks per chain."""
+    planned: list[list[MaskQuestion]] = []
+    for question in questions:
+        for batch in planned:
+            if len(batch) < size and not any(
+                question.reveals_answer_of(other) or other.reveals_answer_of(question) for other in batch
+            ):
+                batch.append(question)
+                break
+        else:
+            planned.append([question])
+    return planned
 
 
 def verification_messages(
@@ -129,7 +186,7 @@ def ask_questions(
         verify_schema({question.id: question.choices for question in questions}),
         VerifyAnswer,
     )
-    return {item.id: item.choice for item in answer.answers}
+    return answer.root
 
 
 def score_chains(

@@ -63,7 +63,7 @@ class LocalLLM:
                 "--port",
                 str(port),
                 "--ctx",
-                str(self.settings.llm_context_tokens),
+                str(self.settings.llm_context_tokens * self.settings.llm_parallel),
                 "--threads",
                 str(self.settings.llm_threads),
                 "--parallel",

@@ -27,7 +27,7 @@ def oracle(request: dict[str, Any]) -> Reply:
     text = last_user_message(request)
     if schema_name(request) == "chaining_answer":
         targets = [int(part) for part in TARGETS.search(text).group(1).split(",")]  # type: ignore[union-attr]
-        steps = [{"target": k, "chains": [{"links": [{"item": k - 1, "reason": f"follows {k - 1}"}]}]} for k in targets]
+        steps = [{"target": k, "chains": [[[k - 1, f"follows {k - 1}"]]]} for k in targets]
         return Reply(json.dumps({"steps": steps}), prompt_tokens=300, completion_tokens=20 * len(targets))
     if schema_name(request) == "divergent_answer":
         extensions = [
@@ -35,7 +35,7 @@ def oracle(request: dict[str, Any]) -> Reply:
             for label in CHAIN_LABEL.findall(text)
         ]
         return Reply(json.dumps({"extensions": extensions}), prompt_tokens=400, completion_tokens=30)
-    answers = []
+    answers = {}
     for question_id, body in QUESTION.findall(text):
         before, after = BEFORE_MASK.search(body), AFTER_MASK.search(body)
         if "has attribute [MASK]" in body:
@@ -44,5 +44,5 @@ def oracle(request: dict[str, Any]) -> Reply:
             choice = int(before.group(1)) + 1
         else:
             choice = int(after.group(1)) - 1  # type: ignore[union-attr]
-        answers.append({"id": question_id, "choice": choice})
-    return Reply(json.dumps({"answers": answers}), prompt_tokens=250, completion_tokens=8 * len(answers))
+        answers[question_id] = choice
+    return Reply(json.dumps(answers), prompt_tokens=250, completion_tokens=8 * len(answers))

@@ -102,10 +102,10 @@ def test_oracle_user_gets_exact_verified_chains_with_provenance(
         "steps": 5,
         "steps_already_done": 0,
         "steps_failed": 0,
-        "llm_calls": 4,
+        "llm_calls": 2 + 3 + 3,  # per window: one chaining call, and each chain's three masks in three calls
         "llm_retries": 0,
         "llm_failures": 0,
-        "prompt_tokens": 300 * 2 + 250 * 2,
+        "prompt_tokens": 300 * 2 + 250 * 6,
         "completion_tokens": 20 * 5 + 8 * 15,
         "kb_hits": 0,
         "kb_misses": 5,
@@ -150,10 +150,10 @@ def test_holdout_keeps_the_last_items_out_of_every_prompt(
     fixture_dataset: str, services: Settings, driver: neo4j.Driver, scripted: ScriptedOpenAI
 ) -> None:
     # Holding out the test item (position 5) leaves one window, targets 1-4, stamped at 4: no chain points at
-    # item 6, and no prompt shows it.
+    # item 6, and no prompt shows it. One chaining call, then the chains' masks in three verification calls.
     settings = services.model_copy(update={"llm_base_url": scripted.base_url, "reason_holdout": 1})
     stats = reason(driver, settings, [1])
-    assert (stats.steps, stats.as_json()["llm_calls"]) == (4, 2)
+    assert (stats.steps, stats.as_json()["llm_calls"]) == (4, 4)
     chains = [(c["t"], c["items"]) for c in user_chains(driver, 1)]
     assert chains == [(4, [1, 2]), (4, [2, 3]), (4, [3, 4]), (4, [4, 5])]
     assert scripted.requests and all("Godfather" not in last_user_message(request) for request in scripted.requests)
@@ -182,7 +182,9 @@ def test_second_user_reuses_the_knowledge_base(
     settings = services.model_copy(update={"llm_base_url": scripted.base_url})
     first = reason(driver, settings, [1]).llm.calls
     second = reason(driver, settings, [2])
-    assert (first, second.llm.calls, second.kb_hits, second.kb_misses, second.chains_reused) == (4, 2, 3, 1, 3)
+    # user 2's one new chain [9, 3] is asked one question: in a two-item prompt each item mask has one possible
+    # answer, so only the attribute is asked
+    assert (first, second.llm.calls, second.kb_hits, second.kb_misses, second.chains_reused) == (8, 2, 3, 1, 3)
     assert [(c["t"], c["items"], c["reused"], c["hits"]) for c in user_chains(driver, 2)] == [
         (1, [9, 3], False, 0),
         (2, [3, 4], True, 1),
@@ -192,7 +194,7 @@ def test_second_user_reuses_the_knowledge_base(
     counts = dataset_counts(driver, settings)[DATASET]
     assert (counts["chains"], counts["kb_chains"]) == (6, 6)
     no_kb = reason(driver, settings.model_copy(update={"kb_enabled": False}), [3])
-    assert (no_kb.kb_hits, no_kb.kb_misses, no_kb.llm.calls) == (0, 0, 2)
+    assert (no_kb.kb_hits, no_kb.kb_misses, no_kb.llm.calls) == (0, 0, 4)
 
 
 def test_forgetting_users_undoes_their_reasoning_and_nothing_else(
@@ -262,7 +264,7 @@ def test_the_reasoning_bench_carries_on_a_stopped_run_at_the_same_cost(
     reason(driver, settings, [2])  # killed in the middle of the next chunk: user 2 reasoned, but not recorded
     resumed = optimised(tmp_path / "stopped.json", chunks=99)
     assert untimed(resumed) == untimed(whole)
-    assert untimed(whole)["curve"] == [(1, 4, 0), (2, 6, 3), (3, 8, 3)]
+    assert untimed(whole)["curve"] == [(1, 8, 0), (2, 10, 3), (3, 14, 3)]
     assert resumed is not None and resumed["sittings"] == 2
     store.delete_chains(driver, settings, DATASET)
     with pytest.raises(JournalMismatch, match=r"left 5 chains linked to its finished users, but .* holds 0"):
@@ -281,8 +283,8 @@ def test_a_chain_rejected_for_one_user_is_accepted_when_another_verifies_it(
         text = last_user_message(request)
         if schema_name(request) != "verify_answer" or "Toy Story" not in text:
             return reply
-        answers = [answer | {"choice": 99} for answer in json.loads(reply.content)["answers"]]
-        return replace(reply, content=json.dumps({"answers": answers}))
+        answers = {question: 99 for question in json.loads(reply.content)}
+        return replace(reply, content=json.dumps(answers))
 
     with ScriptedOpenAI(fails_toy_story_users).running() as server:
         settings = services.model_copy(update={"llm_base_url": server.base_url})
@@ -318,8 +320,10 @@ def test_divergent_extension_maps_imagined_items_and_verifies_them(
 ) -> None:
     settings = services.model_copy(update={"llm_base_url": scripted.base_url, "divergent_max_chains": 4})
     stats = reason(driver, settings, [1], divergent=True)
-    # One imagination call (and one verification call) per window, each seeing the history up to its window.
-    assert (stats.llm.calls, stats.divergent_chains, stats.chains_verified) == (8, 10, 15)
+    # Per window: chaining, its verification (three calls), one imagination call and the imagined chains'
+    # verification (an extension's item mask hides the base chain's last item, which its sibling extensions'
+    # attribute masks show, so the two windows need three and two calls), each seeing the history up to its window.
+    assert (stats.llm.calls, stats.divergent_chains, stats.chains_verified) == (2 * 5 + 3 + 2, 10, 15)
     assert stats.rejected_by_reason == {"already_seen": 5}
     imagined = rows(
         driver,
@@ -354,10 +358,10 @@ def test_unsafe_or_invalid_chains_are_rejected_and_never_stored(
 ) -> None:
     evil = {
         "steps": [
-            {"target": 1, "chains": [{"links": [{"item": 0, "reason": "`}) DETACH DELETE n //"}]}]},
-            {"target": 2, "chains": [{"links": [{"item": 3, "reason": "from the future"}]}]},
-            {"target": 3, "chains": [{"links": [{"item": 3, "reason": "loop"}]}]},
-            {"target": 4, "chains": [{"links": [{"item": 42, "reason": "no such item"}]}]},
+            {"target": 1, "chains": [[[0, "`}) DETACH DELETE n //"]]]},
+            {"target": 2, "chains": [[[3, "from the future"]]]},
+            {"target": 3, "chains": [[[3, "loop"]]]},
+            {"target": 4, "chains": [[[42, "no such item"]]]},
         ]
     }
 
@@ -392,9 +396,10 @@ def test_unknown_user_and_dataset_are_clear_errors(fixture_dataset: str, service
 @pytest.mark.slow
 def test_real_local_llm_end_to_end(fixture_dataset: str, services: Settings, driver: neo4j.Driver) -> None:
     """The default local model through the CLI, divergent extension included. Chains are kept to one
-    premise (a setting), the size this 0.5B model handles; calls and tokens are counted, everything it
-    proposes is stored with provenance or rejected with a reason, and a rerun calls no LLM."""
-    env = dict(os.environ, LLMRG_REASON_MAX_CHAIN_ITEMS="2")
+    premise (a setting), the size this 0.5B model handles, and τ is 30 (Beauty's): with no mask's answer in
+    sight, this model recovers about one mask in three. Calls and tokens are counted, everything it proposes
+    is stored with provenance or rejected with a reason, and a rerun calls no LLM."""
+    env = dict(os.environ, LLMRG_REASON_MAX_CHAIN_ITEMS="2", LLMRG_VERIFY_TAU='{"*": 30}')
     result = run_cli("reason", "--dataset", DATASET, "--user-ids", "1,2,3", "--json", env=env, timeout=900)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)

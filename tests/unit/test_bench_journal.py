@@ -106,3 +106,15 @@ def test_a_sitting_starts_no_chunk_its_last_pace_says_would_end_late() -> None:
     sitting.chunk_took(150.0)
     assert sitting.spent()
     assert not Sitting(chunk_users=10, max_seconds=None, last_chunk_s=1e9).spent()
+
+
+def test_the_servers_own_counts_are_summed_per_user_only_when_every_chunk_has_them() -> None:
+    counted = [chunk([1, 2], 10.0, 1), chunk([3, 4], 10.0, 1)]
+    counted[0]["server"] = {"prompt_tokens_computed": 300.0, "prompt_tokens_cached": 900.0, "prompt_s": 3.0}
+    counted[1]["server"] = {"prompt_tokens_computed": 100.0, "prompt_tokens_cached": 300.0, "prompt_s": 1.0}
+    result = summarise([1, 2, 3, 4], counted)
+    assert result["server_prompt_tokens_computed_per_user"] == 100.0
+    assert (result["server_prompt_tokens_cached_per_user"], result["server_prompt_s_per_user"]) == (300.0, 1.0)
+    assert "server_generation_s_per_user" not in result  # neither chunk's server reported it
+    del counted[1]["server"]  # a chunk from before the bench read the counters
+    assert not any(key.startswith("server_") for key in summarise([1, 2, 3, 4], counted))

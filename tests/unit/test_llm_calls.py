@@ -16,7 +16,7 @@ from tests.fakes.openai_server import Reply, ScriptedOpenAI
 
 pytestmark = [pytest.mark.unit, pytest.mark.fault]
 
-GOOD = json.dumps({"answers": [{"id": "q1", "choice": 3}]})
+GOOD = json.dumps({"q1": 3})
 MESSAGES = [("system", "s"), ("human", "h")]
 
 
@@ -42,12 +42,12 @@ def ask(llm: StructuredLLM) -> VerifyAnswer:
 def test_answer_is_parsed_and_tokens_counted(server: ScriptedOpenAI) -> None:
     server.script(Reply(GOOD, prompt_tokens=321, completion_tokens=12))
     llm, _ = llm_for(server.base_url)
-    assert ask(llm).answers[0].choice == 3
+    assert ask(llm).root == {"q1": 3}
     assert (llm.usage.calls, llm.usage.prompt_tokens, llm.usage.completion_tokens) == (1, 321, 12)
     request = server.requests[0]
     assert request["response_format"]["type"] == "json_schema"
     assert request["response_format"]["json_schema"]["name"] == "verify_answer"
-    assert request["response_format"]["json_schema"]["schema"]["properties"]["answers"]["maxItems"] == 1
+    assert request["response_format"]["json_schema"]["schema"]["properties"] == {"q1": {"enum": [0, 1, 2, 3]}}
     assert request["temperature"] == 0.0
 
 
@@ -55,12 +55,12 @@ def test_answer_is_parsed_and_tokens_counted(server: ScriptedOpenAI) -> None:
     "reply",
     [
         Reply("this is not JSON"),
-        Reply('{"answers": [{"id": "q1", "choi'),
-        Reply('{"answers": [{"id": "q1", "choi', finish_reason="length"),
-        Reply(json.dumps({"answers": [{"id": "q1"}]})),
+        Reply('{"q1": 3, "q'),
+        Reply('{"q1": 3, "q', finish_reason="length"),
+        Reply(json.dumps({"q1": "three"})),
         Reply(json.dumps({"verdict": "yes"})),
     ],
-    ids=["non-json", "truncated", "cut-off-by-length", "missing-field", "wrong-schema"],
+    ids=["non-json", "truncated", "cut-off-by-length", "wrong-type", "wrong-schema"],
 )
 def test_malformed_answers_are_rejected_and_counted(server: ScriptedOpenAI, reply: Reply) -> None:
     server.script(reply)
@@ -74,7 +74,7 @@ def test_malformed_answers_are_rejected_and_counted(server: ScriptedOpenAI, repl
 def test_transient_http_errors_are_retried_with_backoff(server: ScriptedOpenAI, status: int) -> None:
     server.script(Reply(status=status), Reply(status=status), Reply(GOOD))
     llm, sleeps = llm_for(server.base_url)
-    assert ask(llm).answers[0].choice == 3
+    assert ask(llm).root == {"q1": 3}
     assert (llm.usage.calls, llm.usage.retries, len(server.requests)) == (1, 2, 3)
     assert 0.01 <= sleeps[0] <= 0.02 and 0.02 <= sleeps[1] <= 0.04
 
@@ -90,7 +90,7 @@ def test_persistent_failure_gives_up_after_the_retry_cap(server: ScriptedOpenAI)
 def test_timeout_is_transient(server: ScriptedOpenAI) -> None:
     server.script(Reply(GOOD, delay_s=3.0), Reply(GOOD))
     llm, _ = llm_for(server.base_url)
-    assert ask(llm).answers[0].choice == 3
+    assert ask(llm).root == {"q1": 3}
     assert llm.usage.retries == 1
 
 

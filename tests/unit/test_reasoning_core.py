@@ -37,19 +37,14 @@ def context() -> UserContext:
 
 
 def answer(steps: list[dict]) -> ChainingAnswer:
-    """Steps written as {"items": [...], "reasons": [...]} for brevity, sent as the wire format's links."""
+    """Steps written as {"items": [...], "reasons": [...]} for brevity, sent as the wire format's pairs."""
     return ChainingAnswer.model_validate(
         {
             "steps": [
                 {
                     "target": step["target"],
                     "chains": [
-                        {
-                            "links": [
-                                {"item": item, "reason": reason}
-                                for item, reason in zip(c["items"], c["reasons"], strict=True)
-                            ]
-                        }
+                        [[item, reason] for item, reason in zip(c["items"], c["reasons"], strict=True)]
                         for c in step["chains"]
                     ],
                 }
@@ -93,10 +88,12 @@ def test_schema_pins_each_target_and_its_allowed_premises() -> None:
     assert (steps["minItems"], steps["maxItems"]) == (2, 2)
     first = steps["prefixItems"][0]["properties"]
     assert first["target"] == {"const": 3}
-    link = first["chains"]["items"]["properties"]["links"]
-    assert link["maxItems"] == 3
-    assert link["items"]["properties"]["item"] == {"enum": [1, 2]}
-    assert link["items"]["properties"]["reason"]["maxLength"] == 40
+    chain = first["chains"]["items"]
+    assert (chain["minItems"], chain["maxItems"]) == (1, 3)
+    item, reason = chain["items"]["prefixItems"]
+    assert item == {"enum": [1, 2]}
+    assert reason["maxLength"] == 40
+    assert chain["items"]["minItems"] == chain["items"]["maxItems"] == 2
 
 
 def test_target_windows_skip_done_positions_and_respect_limits() -> None:
@@ -203,6 +200,23 @@ def test_masks_hide_target_premise_and_an_attribute() -> None:
     assert len(verification.mask_questions([candidate()], context(), masks=2)) == 2
 
 
+def test_no_call_shows_the_hidden_item_of_another_question_in_it() -> None:
+    other = Candidate("ml-1m", ChainKind.REASONING, (101,), 104, ("crime",), 14, (), local_items=(1, 4))
+    questions = verification.mask_questions([candidate(), other], context(), masks=3)
+    assert [(q.id, sorted(q.shows), sorted(q.hides)) for q in questions] == [
+        ("q1", [0, 2], [3]),
+        ("q2", [0, 3], [2]),
+        ("q3", [0, 2, 3], []),
+        ("q4", [1], [4]),
+        ("q5", [4], [1]),
+        ("q6", [1, 4], []),
+    ]
+    planned = verification.batches(questions, size=24)
+    assert [[q.id for q in batch] for batch in planned] == [["q1", "q4"], ["q2", "q5"], ["q3", "q6"]]
+    assert [[q.id for q in batch] for batch in verification.batches(questions, size=1)] == [[q.id] for q in questions]
+    assert [len(batch) for batch in verification.batches(questions[:3] + questions[3:4], size=24)] == [2, 1, 1]
+
+
 def test_a_mask_with_one_possible_answer_is_not_asked() -> None:
     # the chain shows every other item of a 3-item window: both item masks are forced, only the attribute is asked
     small = UserContext(dataset="ml-1m", user=7, profile={}, window=context().window[:3])
@@ -214,13 +228,12 @@ def test_a_mask_with_one_possible_answer_is_not_asked() -> None:
 def test_the_answer_schema_allows_only_each_questions_choices() -> None:
     questions = verification.mask_questions([candidate()], context(), masks=3)
     schema = verify_schema({question.id: question.choices for question in questions})
-    answers = schema["properties"]["answers"]
-    assert answers["minItems"] == answers["maxItems"] == 3
-    assert [(item["properties"]["id"], item["properties"]["choice"]) for item in answers["prefixItems"]] == [
-        ({"const": "q1"}, {"enum": [1, 3, 4]}),
-        ({"const": "q2"}, {"enum": [1, 2, 4]}),
-        ({"const": "q3"}, {"enum": [0, 1, 2, 3, 4, 5]}),
-    ]
+    assert schema["required"] == ["q1", "q2", "q3"] and schema["additionalProperties"] is False
+    assert schema["properties"] == {
+        "q1": {"enum": [1, 3, 4]},
+        "q2": {"enum": [1, 2, 4]},
+        "q3": {"enum": [0, 1, 2, 3, 4, 5]},
+    }
 
 
 def test_verification_prompt_hides_attributes_from_the_history() -> None:
@@ -259,3 +272,16 @@ def test_chain_ids_are_deterministic_and_carry_provenance() -> None:
         )
         == 4
     )
+
+
+@pytest.mark.parametrize(
+    ("task", "answer_model"),
+    [("chain", "ChainingAnswer"), ("verify", "VerifyAnswer"), ("diverge", "DivergentAnswer")],
+)
+def test_each_prompts_example_answer_is_in_the_format_the_code_parses(task: str, answer_model: str) -> None:
+    """The example exchange teaches the answer format; an example in an older format would teach the wrong one."""
+    from reasoning import schemas
+    from reasoning.prompts import load_prompt
+
+    example = load_prompt(task, make_settings().reason_prompt_version).example_output
+    getattr(schemas, answer_model).model_validate_json(example)
