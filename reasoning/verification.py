@@ -40,11 +40,10 @@ class MaskQuestion:
     correct: frozenset[int]
     choices: tuple[int, ...]
     """The answers the schema allows."""
-    shows: frozenset[int] = frozenset()
+    shows: frozenset[int]
     """Window indices of the history items the question's text names."""
-    hides: frozenset[int] = frozenset()
-    """Window indices of the hidden item (empty for an attribute mask): no question in the same batch may
-    show them."""
+    hides: frozenset[int]
+    """Window index of the hidden item (none for an attribute mask): no question in the same batch may show it."""
 
     def reveals_answer_of(self, other: MaskQuestion) -> bool:
         return bool(self.shows & other.hides)

@@ -33,6 +33,9 @@ TEST_ENVIRONMENT = {
     "LLMRG_LLM_MODEL": "qwen2.5-coder-0.5b-instruct",
     "LLMRG_LLM_WEIGHTS": "qwen2.5-coder-0.5b",
     "LLMRG_DATA_DIR": str(SHARED_DATA),
+    # Verification batched (the default asks one question per call): the scripted-model tests count the calls
+    # of the batching that never puts a question beside one that shows its answer. The real-LLM test unsets it.
+    "LLMRG_VERIFY_QUESTIONS_PER_CALL": "24",
 }
 for variable in (
     "NEO4J_PASSWORD",

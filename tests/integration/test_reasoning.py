@@ -398,8 +398,10 @@ def test_real_local_llm_end_to_end(fixture_dataset: str, services: Settings, dri
     """The default local model through the CLI, divergent extension included. Chains are kept to one
     premise (a setting), the size this 0.5B model handles, and τ is 30 (Beauty's): with no mask's answer in
     sight, this model recovers about one mask in three. Calls and tokens are counted, everything it proposes
-    is stored with provenance or rejected with a reason, and a rerun calls no LLM."""
+    is stored with provenance or rejected with a reason, and a rerun calls no LLM. Verification asks one
+    question per call, the default."""
     env = dict(os.environ, LLMRG_REASON_MAX_CHAIN_ITEMS="2", LLMRG_VERIFY_TAU='{"*": 30}')
+    env.pop("LLMRG_VERIFY_QUESTIONS_PER_CALL")
     result = run_cli("reason", "--dataset", DATASET, "--user-ids", "1,2,3", "--json", env=env, timeout=900)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
