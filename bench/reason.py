@@ -277,6 +277,7 @@ def main() -> dict[str, Any] | None:
     neo4j_server, llm_server = LocalNeo4j(base), LocalLLM(base)
     try:
         neo4j_server.start()
+        llm_server.stop()  # a server left running would answer from the prompts it cached for earlier runs
         llm_server.start()
         with graph.open_driver(base) as driver:
             graph.apply_schema(driver, base)
