@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up down status doctor bench bench-reason bench-workers bench-recbole bench-ablation bench-demo results lint typecheck system-deps
+.PHONY: demo test up down status doctor bench bench-reason bench-verify bench-workers bench-recbole bench-ablation bench-demo results lint typecheck system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: system-deps $(STAMP)
 ## The reasoning benchmark (naive vs optimised engine with the local LLM); hours on 2 cores at full size.
 bench-reason: system-deps $(STAMP)
 	$(BIN)/python -m bench.reason $(BENCH_REASON_ARGS)
+
+## Verification one question per call against batched questions, on the same chains (local LLM; minutes).
+bench-verify: system-deps $(STAMP)
+	$(BIN)/python -m bench.verify_batching $(BENCH_VERIFY_ARGS)
 
 ## The workers benchmark: queue overhead vs in-process (scripted model), 1 vs 2 workers on the local LLM.
 bench-workers: system-deps $(STAMP)

@@ -408,6 +408,31 @@ REASON_ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
 )
 
 
+def verify_batching_section(result: dict[str, Any]) -> str:
+    """Verification one question per call against batched (bench/results/verify_batching.json)."""
+    variants = result["variants"]
+    lines = [
+        f"{result['model']} on ML-1M users 1-{result['users']}, last {result['max_targets']} positions of a "
+        f"{result['history_length']}-item window, τ = {result['tau']:.0f}, on {one_line(result['machine'])}, commit "
+        f"`{result['machine']['commit']}` (`make bench-verify`); "
+        + ("both variants verified the same proposed chains:" if result["same_chains"] else "the chains differed:"),
+        "",
+        "| per user | " + " | ".join(f"{v['questions_per_call']} per call" for v in variants.values()) + " |",
+        "|---|" + "---:|" * len(variants),
+    ]
+    for label, key, form in (
+        ("LLM calls", "llm_calls_per_user", "{:.1f}"),
+        ("seconds", "seconds_per_user", "{:.1f}"),
+        ("prompt tokens the server computed", "server_prompt_tokens_computed_per_user", "{:,.0f}"),
+    ):
+        lines.append(f"| {label} | " + " | ".join(form.format(v[key]) for v in variants.values()) + " |")
+    verified = (
+        f"{v['chains_verified']} of {v['chains_proposed']} ({_rate(v['verified_rate'])})" for v in variants.values()
+    )
+    lines.append("| chains verified | " + " | ".join(verified) + " |")
+    return "\n".join(lines)
+
+
 def reason_section(reason: dict[str, Any]) -> str:
     """LLM cost per user, naive against optimised (bench/results/reason.json)."""
     stages = reason["stages"]
@@ -539,6 +564,7 @@ def main() -> None:
         ("reproduce", reproduce_section),
         ("recbole", recbole_section),
         ("reason", reason_section),
+        ("verify_batching", verify_batching_section),
         ("kb_ceiling", kb_ceiling_section),
     )
     for name, render in sections:

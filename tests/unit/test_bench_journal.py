@@ -118,3 +118,39 @@ def test_the_servers_own_counts_are_summed_per_user_only_when_every_chunk_has_th
     assert "server_generation_s_per_user" not in result  # neither chunk's server reported it
     del counted[1]["server"]  # a chunk from before the bench read the counters
     assert not any(key.startswith("server_") for key in summarise([1, 2, 3, 4], counted))
+
+
+def test_the_verification_batching_table_sets_the_variants_side_by_side() -> None:
+    from bench import report
+
+    def variant(size: int, calls: float, verified: int) -> dict:
+        return {
+            "questions_per_call": size,
+            "llm_calls_per_user": calls,
+            "seconds_per_user": 33.5,
+            "server_prompt_tokens_computed_per_user": 2304.7,
+            "chains_proposed": 40,
+            "chains_verified": verified,
+            "verified_rate": verified / 40,
+        }
+
+    result = {
+        "model": "m",
+        "users": 10,
+        "max_targets": 4,
+        "history_length": 50,
+        "tau": 50.0,
+        "same_chains": True,
+        "machine": {"cpu": "AMD EPYC", "cores": 2, "memory_gib": 23.5, "python": "3.11.7", "commit": "abc1234"},
+        "variants": {"one_per_call": variant(1, 13.0, 13), "batched": variant(24, 5.9, 4)},
+    }
+    lines = report.verify_batching_section(result).splitlines()
+    assert lines[0].endswith("both variants verified the same proposed chains:")
+    assert lines[2:] == [
+        "| per user | 1 per call | 24 per call |",
+        "|---|---:|---:|",
+        "| LLM calls | 13.0 | 5.9 |",
+        "| seconds | 33.5 | 33.5 |",
+        "| prompt tokens the server computed | 2,305 | 2,305 |",
+        "| chains verified | 13 of 40 (32%) | 4 of 40 (10%) |",
+    ]

@@ -1,0 +1,131 @@
+"""Verification batching benchmark: the same chains verified one question per call against batched questions.
+
+The chaining prompt does not depend on how verification is asked, and with the last 4 positions each user
+has one window, so both variants verify the same proposed chains (the result records whether they did). Each
+variant starts from a fresh LLM server (no prompt cached by the other) and an empty knowledge base. Baseline:
+one question per call, the default and the paper's procedure. Reported per variant: LLM calls, seconds and
+the server's computed prompt tokens per user, and chains verified of those proposed. It empties the bench
+database's ML-1M chains, like `bench.reason`: an unfinished reasoning run then refuses to carry on.
+
+Run: `python -m bench.verify_batching [--users 10] [--batched 24]` (`make bench-verify`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.ingest import RESULTS
+from bench.machine import describe, one_line
+from bench.reason import BENCH_ENVIRONMENT, DATASET
+from bench.server_metrics import read_counters, since
+
+
+def run_variant(driver: Any, settings: Any, users: list[int]) -> dict[str, Any]:
+    """Reason for `users` from an empty knowledge base on a freshly started server."""
+    from llmrg.services.llm_server import LocalLLM
+    from reasoning import store
+    from reasoning.run import reason_users
+
+    server = LocalLLM(settings)
+    server.stop()
+    server.start()
+    store.delete_chains(driver, settings, DATASET)
+    before = read_counters(settings.llm_base_url)
+    started = time.perf_counter()
+    stats = reason_users(driver, settings, DATASET, users, show_progress=False).as_json()
+    seconds = time.perf_counter() - started
+    counters = since(before, read_counters(settings.llm_base_url))
+    n = len(users)
+    return {
+        "questions_per_call": settings.verify_questions_per_call,
+        "llm_calls_per_user": stats["llm_calls"] / n,
+        "seconds_per_user": seconds / n,
+        "server_prompt_tokens_computed_per_user": counters.get("prompt_tokens_computed", 0.0) / n,
+        "chains_proposed": stats["chains_proposed"],
+        "chains_verified": stats["chains_verified"],
+        "verified_rate": stats["chains_verified"] / stats["chains_proposed"] if stats["chains_proposed"] else None,
+        "proposed_chains": sorted(proposed_chains(driver, settings, users)),
+        "stats": stats,
+    }
+
+
+def proposed_chains(driver: Any, settings: Any, users: list[int]) -> list[list[int]]:
+    """`[user, *items]` for every chain linked to `users`, accepted or not."""
+    from llmrg import graph
+
+    rows = graph.run(driver, settings, "stats/chain_items", dataset=DATASET, users=users)
+    return [[row["user"], *row["items"]] for row in rows]
+
+
+def main() -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=10)
+    parser.add_argument("--batched", type=int, default=24, help="questions per call of the batched variant")
+    args = parser.parse_args()
+
+    os.environ.pop("NEO4J_PASSWORD", None)
+    os.environ.update(BENCH_ENVIRONMENT)
+    from ingestion import loader, registry
+    from llmrg import graph
+    from llmrg.services.llm_server import LocalLLM
+    from llmrg.services.neo4j_server import LocalNeo4j
+    from llmrg.settings import Settings
+    from llmrg.stats import dataset_counts
+    from reasoning.options import ReasoningOptions
+
+    base = ReasoningOptions(divergent=False, max_targets=4).apply(Settings(_env_file=None))  # type: ignore[call-arg]
+    users = list(range(1, args.users + 1))
+    machine = describe()
+    neo4j_server = LocalNeo4j(base)
+    try:
+        neo4j_server.start()
+        with graph.open_driver(base) as driver:
+            graph.apply_schema(driver, base)
+            if dataset_counts(driver, base).get(DATASET, {}).get("interactions") != 999_611:
+                loader.write_dataset(driver, base, registry.read_builtin(base, DATASET))
+            variants = {
+                name: run_variant(driver, base.model_copy(update={"verify_questions_per_call": size}), users)
+                for name, size in (("one_per_call", 1), ("batched", args.batched))
+            }
+    finally:
+        LocalLLM(base).stop()
+        neo4j_server.stop()
+    payload = {
+        "benchmark": "verify_batching",
+        "dataset": DATASET,
+        "model": base.llm_model,
+        "users": len(users),
+        "max_targets": base.reason_max_targets,
+        "history_length": base.for_dataset(base.reason_history_length, DATASET),
+        "tau": base.for_dataset(base.verify_tau, DATASET),
+        "baseline": "one_per_call",
+        "same_chains": variants["one_per_call"]["proposed_chains"] == variants["batched"]["proposed_chains"],
+        "machine": machine,
+        "variants": variants,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "verify_batching.json").write_text(json.dumps(payload, indent=2) + "\n")
+    print_table(payload)
+    return payload
+
+
+def print_table(payload: dict[str, Any]) -> None:
+    table = Table(title=f"Verification batching on ML-1M users 1-{payload['users']} — {one_line(payload['machine'])}")
+    table.add_column("measure")
+    for name in payload["variants"]:
+        table.add_column(name, justify="right")
+    for key in ("questions_per_call", "llm_calls_per_user", "seconds_per_user", "chains_proposed", "chains_verified"):
+        table.add_row(key, *(f"{variant[key]:,.1f}" for variant in payload["variants"].values()))
+    Console(width=120).print(table)
+    print(f"same chains proposed in both variants: {payload['same_chains']}")
+
+
+if __name__ == "__main__":
+    main()
