@@ -255,12 +255,11 @@ def main() -> dict[str, Any] | None:
 
     os.environ.pop("NEO4J_PASSWORD", None)
     os.environ.update(BENCH_ENVIRONMENT)
-    from ingestion import loader, registry
+    from bench.graph_server import ensure_dataset
     from llmrg import graph
     from llmrg.services.llm_server import LocalLLM
     from llmrg.services.neo4j_server import LocalNeo4j
     from llmrg.settings import Settings
-    from llmrg.stats import dataset_counts
     from reasoning.options import ReasoningOptions
 
     base = ReasoningOptions(
@@ -281,8 +280,7 @@ def main() -> dict[str, Any] | None:
         llm_server.start()
         with graph.open_driver(base) as driver:
             graph.apply_schema(driver, base)
-            if dataset_counts(driver, base).get(DATASET, {}).get("interactions") != 999_611:
-                loader.write_dataset(driver, base, registry.read_builtin(base, DATASET))
+            ensure_dataset(driver, base, DATASET, interactions=999_611)
             naive = base.model_copy(
                 update={"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}
             )

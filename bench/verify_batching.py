@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from typing import Any
 
@@ -23,7 +22,7 @@ from rich.table import Table
 
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
-from bench.reason import BENCH_ENVIRONMENT, DATASET
+from bench.reason import DATASET
 from bench.server_metrics import read_counters, since
 
 
@@ -70,33 +69,22 @@ def main() -> dict[str, Any]:
     parser.add_argument("--batched", type=int, default=24, help="questions per call of the batched variant")
     args = parser.parse_args()
 
-    os.environ.pop("NEO4J_PASSWORD", None)
-    os.environ.update(BENCH_ENVIRONMENT)
-    from ingestion import loader, registry
-    from llmrg import graph
+    from bench.graph_server import bench_neo4j, ensure_dataset
     from llmrg.services.llm_server import LocalLLM
-    from llmrg.services.neo4j_server import LocalNeo4j
-    from llmrg.settings import Settings
-    from llmrg.stats import dataset_counts
     from reasoning.options import ReasoningOptions
 
-    base = ReasoningOptions(divergent=False, max_targets=4).apply(Settings(_env_file=None))  # type: ignore[call-arg]
     users = list(range(1, args.users + 1))
     machine = describe()
-    neo4j_server = LocalNeo4j(base)
-    try:
-        neo4j_server.start()
-        with graph.open_driver(base) as driver:
-            graph.apply_schema(driver, base)
-            if dataset_counts(driver, base).get(DATASET, {}).get("interactions") != 999_611:
-                loader.write_dataset(driver, base, registry.read_builtin(base, DATASET))
+    with bench_neo4j() as (settings, driver):
+        base = ReasoningOptions(divergent=False, max_targets=4).apply(settings)
+        ensure_dataset(driver, base, DATASET, interactions=999_611)
+        try:
             variants = {
                 name: run_variant(driver, base.model_copy(update={"verify_questions_per_call": size}), users)
                 for name, size in (("one_per_call", 1), ("batched", args.batched))
             }
-    finally:
-        LocalLLM(base).stop()
-        neo4j_server.stop()
+        finally:
+            LocalLLM(base).stop()
     payload = {
         "benchmark": "verify_batching",
         "dataset": DATASET,

@@ -104,13 +104,12 @@ def main() -> dict[str, Any]:
     os.environ.update(
         {"LLMRG_DIVERGENT": "false", "LLMRG_KB": "false", "LLMRG_REASON_MAX_TARGETS": str(args.max_targets)}
     )
-    from ingestion import loader, registry
+    from bench.graph_server import ensure_dataset
     from llmrg import graph
     from llmrg.services.llm_server import LocalLLM
     from llmrg.services.neo4j_server import LocalNeo4j
     from llmrg.services.redis_server import LocalRedis
     from llmrg.settings import Settings
-    from llmrg.stats import dataset_counts
     from tests.fakes.openai_server import ScriptedOpenAI
     from tests.fakes.oracle import oracle
 
@@ -123,8 +122,7 @@ def main() -> dict[str, Any]:
             service.start()
         with graph.open_driver(base) as driver:
             graph.apply_schema(driver, base)
-            if dataset_counts(driver, base).get(DATASET, {}).get("interactions") != 999_611:
-                loader.write_dataset(driver, base, registry.read_builtin(base, DATASET))
+            ensure_dataset(driver, base, DATASET, interactions=999_611)
             results["overhead"] = {}
             users = list(range(1, args.overhead_users + 1))
             for latency_ms in (0, 250):

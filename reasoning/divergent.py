@@ -151,6 +151,7 @@ def divergent_questions(
                     frozenset(options.index(name) for name in attributes),
                     tuple(range(len(options))),
                     shows=frozenset(base.local_items),
+                    hides=frozenset(),
                 )
             )
         plans.append(plan)

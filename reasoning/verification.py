@@ -32,10 +32,9 @@ MASK = "[MASK]"
 
 
 @dataclass(frozen=True)
-class MaskQuestion:
-    id: str
-    chain: int
-    """Index of the chain in the batch being verified."""
+class Mask:
+    """One question of a chain's plan, before numbering."""
+
     text: str
     correct: frozenset[int]
     choices: tuple[int, ...]
@@ -45,8 +44,15 @@ class MaskQuestion:
     hides: frozenset[int]
     """Window index of the hidden item (none for an attribute mask): no question in the same batch may show it."""
 
-    def reveals_answer_of(self, other: MaskQuestion) -> bool:
+    def reveals_answer_of(self, other: Mask) -> bool:
         return bool(self.shows & other.hides)
+
+
+@dataclass(frozen=True)
+class MaskQuestion(Mask):
+    id: str
+    chain: int
+    """Index of the chain in the batch being verified."""
 
 
 def attribute_options(context: UserContext) -> list[str]:
@@ -85,21 +91,11 @@ def mask_questions(candidates: list[Candidate], context: UserContext, masks: int
                     frozenset(options.index(name) for name in names),
                     tuple(range(len(options))),
                     shows=frozenset(candidate.local_items),
+                    hides=frozenset(),
                 )
             )
         plans.append(plan)
     return number_questions(plans, masks)
-
-
-@dataclass(frozen=True)
-class Mask:
-    """One question of a chain's plan, before numbering."""
-
-    text: str
-    correct: frozenset[int]
-    choices: tuple[int, ...]
-    shows: frozenset[int]
-    hides: frozenset[int] = frozenset()
 
 
 MaskPlan = list[Mask]
@@ -125,17 +121,7 @@ def number_questions(plans: list[MaskPlan], masks: int) -> list[MaskQuestion]:
     for chain, plan in enumerate(plans):
         informative = [mask for mask in plan if len(mask.choices) > 1]
         for mask in informative[:masks]:
-            questions.append(
-                MaskQuestion(
-                    id=f"q{len(questions) + 1}",
-                    chain=chain,
-                    text=mask.text,
-                    correct=mask.correct,
-                    choices=mask.choices,
-                    shows=mask.shows,
-                    hides=mask.hides,
-                )
-            )
+            questions.append(MaskQuestion(**vars(mask), id=f"q{len(questions) + 1}", chain=chain))
     return questions
 
 
