@@ -14,6 +14,7 @@ from typing import Any
 
 from bench.ingest import RESULTS, ROOT
 from bench.machine import one_line
+from bench.paper import PAPER
 
 README = ROOT / "README.md"
 
@@ -108,6 +109,14 @@ def run_commits(result: dict[str, Any]) -> str:
     return ", ".join(f"`{commit}`" for commit in commits)
 
 
+def unreproduced(result: dict[str, Any]) -> list[str]:
+    """`dataset/model` of each base model the paper reports, or the run asked for, that has no run yet: a run
+    over one dataset must not read as the whole reproduction."""
+    ran = {f"{run['dataset']}/{run['model']}" for run in result["runs"]}
+    wanted = {f"{dataset}/{model}" for dataset, model, variant in PAPER if variant == "base"}
+    return sorted((wanted | set(result.get("not_run") or [])) - ran)
+
+
 def reproduce_section(result: dict[str, Any]) -> str:
     protocol = result["protocol"]
     lines = [
@@ -127,13 +136,26 @@ def reproduce_section(result: dict[str, Any]) -> str:
             f"{paper.get('ndcg@10', float('nan')):.4f} | {run['epochs_run']} | {run['epoch_s']:.0f} | "
             f"{run['peak_memory_mb']:,.0f} |".replace("nan", "-")
         )
-    missing = result.get("not_run") or []
+    missing = unreproduced(result)
     lines += [
         "",
         (f"Not run yet: {', '.join(missing)}. " if missing else "")
         + "Produced by `python -m bench.reproduce`; raw numbers in `bench/results/reproduce.json`.",
     ]
     return "\n".join(lines)
+
+
+SUPERSEDED_PROMPTS = {
+    "v2": "its verification batched a chain's masks into one call, where one question showed the item another "
+    "hid, so chains could pass by copying; v3 fixed that, see the verification batching section",
+}
+"""Prompt versions the engine no longer runs that committed results were made with, and why such a figure is not
+today's engine's."""
+
+
+def _prompt_caveat(version: str) -> str:
+    why = SUPERSEDED_PROMPTS.get(version)
+    return f" (an earlier prompt version: {why})" if why else ""
 
 
 def ablation_section(result: dict[str, Any]) -> str:
@@ -157,7 +179,9 @@ def ablation_section(result: dict[str, Any]) -> str:
         + f"{scored}, at most {protocol['epochs']} epochs"
         + (f", inputs of at most {protocol['max_len']} items" if "max_len" in protocol else "")
         + f", seed(s) {protocol['seeds']}, on {one_line(result['machine'])}, commit `{result['machine']['commit']}`. "
-        f"Reasoning: {result['llm']}, prompts {settings['prompt_version']}, "
+        f"Reasoning: {result['llm']}, prompts {settings['prompt_version']}"
+        + _prompt_caveat(settings["prompt_version"])
+        + ", "
         + (f"last {settings['max_targets']} position(s)" if settings["max_targets"] else "every position")
         + f" of a {settings['history_length']}-item window{_holdout(settings.get('holdout', 0))}, "
         f"τ = {settings['tau']:.0f}: "
@@ -445,6 +469,7 @@ def reason_section(reason: dict[str, Any]) -> str:
         "| per user | " + " | ".join(stages) + " |",
         "|---|" + "---:|" * len(stages),
     ]
+    optimised = stages["optimised"]
     for label, cell in REASON_ROWS:
         cells = [cell(stage) for stage in stages.values()]
         if any(cells):  # rows of the server's own counts are empty in results from before the bench read them
@@ -454,11 +479,12 @@ def reason_section(reason: dict[str, Any]) -> str:
         f"The optimised engine makes **{reason['calls_per_user_ratio']:.1f}x** fewer calls per user than the naive "
         f"procedure (target >= {reason['targets']['calls_per_user_ratio_at_least']:.0f}x); knowledge-base hit rate on "
         f"the second half of the users {(stages['optimised']['kb_hit_rate_second_half'] or 0.0):.1%} (target >= "
-        f"{reason['targets']['kb_hit_rate_second_half_at_least']:.0%}); verified-chain rate on the common users: "
+        f"{reason['targets']['kb_hit_rate_second_half_at_least']:.0%}); "
+        f"{optimised['users_per_hour']:.1f} users per hour (target >= "
+        f"{reason['targets']['users_per_hour_at_least']:.0f}); verified-chain rate on the common users: "
         + ", ".join(f"{name} {_rate(stage['common_users_verified_rate'])}" for name, stage in stages.items())
         + ". Produced by `make bench-reason`; raw numbers in `bench/results/reason.json`.",
     ]
-    optimised = stages["optimised"]
     if optimised.get("sittings", 1) > 1:
         lines += [
             "",
