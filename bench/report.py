@@ -15,6 +15,7 @@ from typing import Any
 from bench.ingest import RESULTS, ROOT
 from bench.machine import one_line
 from bench.paper import PAPER
+from bench.server_metrics import bottleneck
 
 README = ROOT / "README.md"
 
@@ -71,12 +72,14 @@ def workers_section(result: dict[str, Any]) -> str:
         row = throughput[key]
         lines += [
             f"| {row['workers']} worker process(es), {result['model']}: users/min | {row['users_per_min']:.2f} |",
-            f"| {row['workers']} worker process(es): LLM server busy | {row['llm_server_utilisation']:.0%} |",
+            f"| {row['workers']} worker process(es): LLM server busy seconds per wall second (summed over its "
+            f"slots) | {row['llm_server_utilisation']:.0%} |",
         ]
     lines += [
         "",
         f"Two workers give **{result['speedup_2_vs_1_workers']:.2f}x** the throughput of one; the bottleneck is "
-        f"{result['bottleneck']}. Produced by `make bench-workers` (`python -m bench.workers`); raw numbers in "
+        f"{bottleneck(throughput['1']['llm_server_utilisation'])}. Produced by `make bench-workers` "
+        "(`python -m bench.workers`); raw numbers in "
         "`bench/results/workers.json`.",
     ]
     return "\n".join(lines)

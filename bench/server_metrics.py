@@ -38,3 +38,17 @@ def since(before: dict[str, float], after: dict[str, float]) -> dict[str, float]
 def busy_seconds(counters: dict[str, float]) -> float:
     """Seconds spent on prompts and generation."""
     return counters.get("prompt_s", 0.0) + counters.get("generation_s", 0.0)
+
+
+def bottleneck(busy_share_one_worker: float) -> str:
+    """Where reasoning throughput is bounded, from the server's busy seconds per wall second with one worker.
+
+    With one worker the requests arrive one at a time, so this share is the fraction of the time the server
+    was computing; near 1, more workers only share its CPU (their requests run side by side in its slots,
+    each slower), so they add little."""
+    if busy_share_one_worker > 0.8:
+        return (
+            f"the LLM server (busy {busy_share_one_worker:.0%} of the time with one worker; a second worker's "
+            "requests only share its CPU)"
+        )
+    return f"the workers (the LLM server is idle {1 - busy_share_one_worker:.0%} of the time with one worker)"

@@ -6,9 +6,10 @@
    and run records, the result backend and the chord. Target: < 5% per task. Times are the run record's own
    (created -> finished), so the follower's polling does not count.
 2. Throughput with 1 and 2 worker processes against the same local LLM server, with the server's
-   utilisation (busy seconds from its Prometheus /metrics over the wall time), after one warm-up user (the
-   first requests of a fresh server read the weights from disk), each configuration on different users (the
-   server caches prompts it has seen: the same users twice would make the second run look twice as fast).
+   utilisation (busy seconds from its Prometheus /metrics over the wall time, summed over its slots, so over
+   100% when requests run side by side), after one warm-up user (the first requests of a fresh server read
+   the weights from disk), each configuration on different users (the server caches prompts it has seen:
+   the same users twice would make the second run look twice as fast).
    The report names the bottleneck from the server's utilisation.
 
 Run: `python -m bench.workers [--overhead-users 30] [--llm-users 6]` (part of `make bench-workers`).
@@ -29,6 +30,7 @@ from rich.table import Table
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
 from bench.reason import BENCH_ENVIRONMENT, DATASET
+from bench.server_metrics import bottleneck as describe_bottleneck
 from bench.server_metrics import busy_seconds, read_counters
 
 OVERHEAD_TARGET = 0.05
@@ -168,15 +170,7 @@ def main() -> dict[str, Any]:
 
     one, two = results["throughput"]["1"], results["throughput"]["2"]
     speedup = two["users_per_min"] / one["users_per_min"]
-    bottleneck = (
-        "the LLM server (busy {:.0%} of the time with one worker; a second worker only queues behind it)".format(
-            one["llm_server_utilisation"]
-        )
-        if one["llm_server_utilisation"] > 0.8
-        else "the workers (the LLM server is idle {:.0%} of the time with one worker)".format(
-            1 - one["llm_server_utilisation"]
-        )
-    )
+    bottleneck = describe_bottleneck(one["llm_server_utilisation"])
     machine = describe()
     payload = {
         "benchmark": "workers",
@@ -205,7 +199,9 @@ def main() -> dict[str, Any]:
         table.add_row(f"queue overhead per task ({latency})", f"{row['overhead']:+.1%}")
     for row in (one, two):
         table.add_row(f"{row['workers']} worker(s): users/min (local LLM)", f"{row['users_per_min']:.2f}")
-        table.add_row(f"{row['workers']} worker(s): LLM server utilisation", f"{row['llm_server_utilisation']:.0%}")
+        table.add_row(
+            f"{row['workers']} worker(s): LLM server busy s per wall s", f"{row['llm_server_utilisation']:.0%}"
+        )
     console.print(table)
     console.print(f"2 vs 1 workers: {speedup:.2f}x; bottleneck: {bottleneck}")
     return payload

@@ -314,3 +314,27 @@ def test_the_ablation_trained_on_everyone_compares_each_variant_with_the_base_on
     assert "No variant differs from the base at p < 0.05 on the same users." in section
     assert "raw numbers in `bench/results/ablation-beauty.json`" in section
     assert all((results_doc.PLOTS / f"ablation-{name}.png").is_file() for name in ("ml-1m", "beauty"))
+
+
+def test_the_workers_section_reads_the_bottleneck_from_one_worker_and_says_busy_seconds_are_summed() -> None:
+    def throughput(workers: int, busy: float) -> dict[str, object]:
+        return {"workers": workers, "users_per_min": 2.0 + workers / 10, "llm_server_utilisation": busy}
+
+    overhead = {"latency_ms": 0, "users": 30, "in_process_s_per_user": 0.2, "workers_s_per_user": 0.21,
+                "overhead_s_per_user": 0.01, "overhead": 0.05}  # fmt: skip
+    result = {
+        "settings": {"reason_max_targets": 4},
+        "machine": MACHINE,
+        "model": "tiny-model",
+        "overhead": {"0": overhead},
+        "throughput": {"1": throughput(1, 0.98), "2": throughput(2, 1.87)},
+        "speedup_2_vs_1_workers": 1.05,
+        "bottleneck": "an older wording",
+        "targets": {"overhead_below": 0.05},
+    }
+    text = report.workers_section(result)
+    assert "| 2 worker process(es): LLM server busy seconds per wall second (summed over its slots) | 187% |" in text
+    assert "the bottleneck is the LLM server (busy 98% of the time with one worker; a second worker's" in text
+    assert "older wording" not in text
+    result["throughput"] = {"1": throughput(1, 0.5), "2": throughput(2, 0.9)}
+    assert "the bottleneck is the workers (the LLM server is idle 50% of the time" in report.workers_section(result)
