@@ -481,7 +481,7 @@ def reason_section(reason: dict[str, Any]) -> str:
         "",
         f"The optimised engine makes **{reason['calls_per_user_ratio']:.1f}x** fewer calls per user than the naive "
         f"procedure (target >= {reason['targets']['calls_per_user_ratio_at_least']:.0f}x); knowledge-base hit rate on "
-        f"the second half of the users {(stages['optimised']['kb_hit_rate_second_half'] or 0.0):.1%} (target >= "
+        f"the second half of the users {(optimised['kb_hit_rate_second_half'] or 0.0):.1%} (target >= "
         f"{reason['targets']['kb_hit_rate_second_half_at_least']:.0%}); "
         f"{optimised['users_per_hour']:.1f} users per hour (target >= "
         f"{reason['targets']['users_per_hour_at_least']:.0f}); verified-chain rate on the common users: "
