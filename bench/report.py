@@ -15,7 +15,7 @@ from typing import Any
 from bench.ingest import RESULTS, ROOT
 from bench.machine import one_line
 from bench.paper import PAPER
-from bench.server_metrics import bottleneck
+from bench.server_metrics import describe_bottleneck
 
 README = ROOT / "README.md"
 
@@ -78,7 +78,7 @@ def workers_section(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"Two workers give **{result['speedup_2_vs_1_workers']:.2f}x** the throughput of one; the bottleneck is "
-        f"{bottleneck(throughput['1']['llm_server_utilisation'])}. Produced by `make bench-workers` "
+        f"{describe_bottleneck(throughput['1']['llm_server_utilisation'])}. Produced by `make bench-workers` "
         "(`python -m bench.workers`); raw numbers in "
         "`bench/results/workers.json`.",
     ]

@@ -40,7 +40,7 @@ def busy_seconds(counters: dict[str, float]) -> float:
     return counters.get("prompt_s", 0.0) + counters.get("generation_s", 0.0)
 
 
-def bottleneck(busy_share_one_worker: float) -> str:
+def describe_bottleneck(busy_share_one_worker: float) -> str:
     """Where reasoning throughput is bounded, from the server's busy seconds per wall second with one worker.
 
     With one worker the requests arrive one at a time, so this share is the fraction of the time the server

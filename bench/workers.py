@@ -30,8 +30,7 @@ from rich.table import Table
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
 from bench.reason import BENCH_ENVIRONMENT, DATASET
-from bench.server_metrics import bottleneck as describe_bottleneck
-from bench.server_metrics import busy_seconds, read_counters
+from bench.server_metrics import busy_seconds, describe_bottleneck, read_counters
 
 OVERHEAD_TARGET = 0.05
 
