@@ -25,6 +25,7 @@ test: $(STAMP)
 	@bash scripts/system-deps.sh --browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 up: system-deps $(STAMP)
@@ -44,7 +45,7 @@ bench: system-deps $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.export
 	$(BIN)/python -m bench.kb_ceiling
-	$(BIN)/python -m bench.report
+	$(BIN)/python -m reports
 
 ## The reasoning benchmark (naive vs optimised engine with the local LLM); hours on 2 cores at full size.
 bench-reason: system-deps $(STAMP)
@@ -71,14 +72,14 @@ bench-ablation: system-deps $(STAMP)
 bench-demo: system-deps $(STAMP)
 	$(BIN)/python -m bench.demo $(BENCH_DEMO_ARGS)
 
-## docs/RESULTS.md, its plots and the README's figures, from bench/results/*.json (no benchmark reruns).
+## docs/RESULTS.md and its plots, from bench/results/*.json (no benchmark reruns).
 results: $(STAMP)
-	$(BIN)/python -m bench.report
-	$(BIN)/python -m bench.results_doc
+	$(BIN)/python -m reports
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

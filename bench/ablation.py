@@ -51,7 +51,9 @@ from bench.graph_server import bench_neo4j, ensure_dataset
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
 from bench.paper import PAPER, VARIANT_LABELS
-from bench.report import mcnemar_exact, wilson_interval
+from bench.statistics import mcnemar_exact, wilson_interval
+from core import vocabulary
+from core.settings import for_dataset
 
 MODEL = "duorec"
 METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
@@ -86,10 +88,10 @@ def main() -> dict[str, Any]:
     parser.add_argument("--epochs", type=int, default=200)
     args = parser.parse_args()
 
-    with bench_neo4j() as (settings, driver):
+    with bench_neo4j() as (settings, db):
         from reasoning.options import ReasoningOptions
 
-        ensure_dataset(driver, settings, args.dataset)
+        ensure_dataset(db, settings, args.dataset)
         reasoning_settings = ReasoningOptions(
             verify=True,
             kb=True,
@@ -102,39 +104,38 @@ def main() -> dict[str, Any]:
         if args.skip_reasoning:
             reasoning = json.loads(phase_one.read_text()) if phase_one.is_file() else None
         else:
-            reasoning = reason(driver, reasoning_settings, args)
+            reasoning = reason(db, reasoning_settings, args)
             RESULTS.mkdir(exist_ok=True)
             phase_one.write_text(json.dumps(reasoning, indent=2) + "\n")  # read back by --skip-reasoning
         if args.reason_only:
             return {"reasoning": reasoning}
-        graphs = describe_graphs(driver, settings, args.dataset, args.train_users == "all")
+        graphs = describe_graphs(db, settings, args.dataset, args.train_users == "all")
         if not graphs["rows_seeing_edges"]["llmrg"]["train"]:
             Console(stderr=True).print(
                 "[red]no training row sees a reasoning edge[/red] (rows per stage: "
                 f"{graphs['rows_seeing_edges']['llmrg']}); the LLMRG variants would differ from one another only "
                 "by their initialisation. Reason about earlier positions (a larger --max-targets, or 0)."
             )
-        runs = train_variants(driver, settings, args)
+        runs = train_variants(db, settings, args)
     return write(args, reasoning_settings, reasoning, graphs, runs)
 
 
-def reason(driver: Any, settings: Any, args: argparse.Namespace) -> dict[str, Any]:
+def reason(db: Any, settings: Any, args: argparse.Namespace) -> dict[str, Any]:
     """Phase 1: reason user by user with one engine (local LLM started here, stopped before training)."""
-    from llmrg import graph
     from llmrg.services.llm_server import LocalLLM
     from reasoning import store
     from reasoning.run import build_engine
 
     if args.fresh:
-        store.delete_chains(driver, settings, args.dataset)
-    listed = graph.run(driver, settings, "reasoning/list_users", dataset=args.dataset, limit=args.users)
+        store.delete_chains(db, args.dataset)
+    listed = db.run("reasoning/list_users", dataset=args.dataset, limit=args.users)
     users = [int(row["id"]) for row in listed]
     server = LocalLLM(settings)
     started = time.perf_counter()
     done = 0
     try:
         server.start()
-        engine = build_engine(driver, settings, args.dataset)
+        engine = build_engine(db, settings, args.dataset)
         for user in users:
             if args.reason_minutes and time.perf_counter() - started > 60 * args.reason_minutes:
                 break
@@ -152,15 +153,14 @@ def reason(driver: Any, settings: Any, args: argparse.Namespace) -> dict[str, An
     return engine.stats.as_json() | {"users_asked": len(users), "wall_s": time.perf_counter() - started}
 
 
-def describe_graphs(driver: Any, settings: Any, dataset: str, train_on_all: bool) -> dict[str, Any]:
+def describe_graphs(db: Any, settings: Any, dataset: str, train_on_all: bool) -> dict[str, Any]:
     """What the variants' graphs hold: users in the ablation, chains by kind and status, edges per graph kind, and
     the rows trained and scored (training rows of every user when `train_on_all`)."""
     from gnn import pipeline
     from gnn.export import export_dataset, reasoned_users
-    from llmrg import graph
 
-    users = reasoned_users(driver, settings, dataset)
-    coverage = graph.run(driver, settings, "stats/reasoning_coverage", dataset=dataset)[0]
+    users = reasoned_users(db, dataset)
+    coverage = db.run("stats/reasoning_coverage", dataset=dataset)[0]
     outcomes: dict[str, dict[str, int]] = {}
     for row in coverage["outcomes"]:
         outcomes.setdefault(str(row["kind"]), {})[str(row["status"])] = int(row["chains"])
@@ -173,10 +173,10 @@ def describe_graphs(driver: Any, settings: Any, dataset: str, train_on_all: bool
         "edges": {},
     }
     for name in ("llmrg", "llmrg-no-verify"):
-        export = export_dataset(driver, settings, dataset, statuses=pipeline.variant(name).statuses)
+        export = export_dataset(db, dataset, statuses=vocabulary.variant(name).statuses)
         described["chains"][name] = dict(export.chain_links)
         described.setdefault("rows_seeing_edges", {})[name] = pipeline.rows_seeing_edges(
-            export, pipeline.variant(name).graph_kinds, users
+            export, vocabulary.variant(name).graph_kinds, users
         )  # users without chains see no edge, so counting the reasoned users counts every trained row
         described["edges"][name] = {
             kind: sum(int(edges.src.numel()) for user, edges in by_user.items() if user in users)
@@ -195,19 +195,19 @@ def describe_graphs(driver: Any, settings: Any, dataset: str, train_on_all: bool
     return described
 
 
-def train_variants(driver: Any, settings: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
+def train_variants(db: Any, settings: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     from gnn import pipeline
 
-    training = settings.model_copy(update={"train_epochs": args.epochs})
+    training = settings.updated(train={"epochs": args.epochs})
     runs = []
     for name in VARIANTS:
         for seed in (int(seed) for seed in args.seeds.split(",")):
             result = pipeline.run_training(
-                driver,
+                db,
                 training,
                 args.dataset,
                 MODEL,
-                pipeline.variant(name),
+                vocabulary.variant(name),
                 seed,
                 args.epochs,
                 reasoned_only=args.train_users == "reasoned",
@@ -328,13 +328,13 @@ def write(
         "model": MODEL,
         "machine": machine,
         "baseline": "base",
-        "llm": settings.llm_model,
+        "llm": settings.llm.model,
         "reasoning_settings": {
-            "max_targets": settings.reason_max_targets,
-            "history_length": settings.for_dataset(settings.reason_history_length, args.dataset),
-            "holdout": settings.reason_holdout,
-            "prompt_version": settings.reason_prompt_version,
-            "tau": settings.for_dataset(settings.verify_tau, args.dataset),
+            "max_targets": settings.reasoning.max_targets,
+            "history_length": for_dataset(settings.reasoning.history_length, args.dataset),
+            "holdout": settings.reasoning.holdout,
+            "prompt_version": settings.reasoning.prompt_version,
+            "tau": for_dataset(settings.verify.tau, args.dataset),
         },
         "reasoning": reasoning,
         "graphs": graphs,
@@ -343,7 +343,7 @@ def write(
             "seeds": args.seeds,
             "test_users": test_users,
             "train_users": args.train_users,
-            "max_len": settings.for_dataset(settings.train_max_len, args.dataset),
+            "max_len": for_dataset(settings.train.max_len, args.dataset),
         },
         "summary": summary,
         "paper_gains": paper_gains(args.dataset),

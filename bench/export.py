@@ -46,10 +46,10 @@ def main() -> dict[str, Any]:
     from gnn.export import export_dataset
     from ingestion import registry
 
-    with bench_neo4j() as (settings, driver):
-        ensure_dataset(driver, settings, DATASET, interactions=999_611)
-        export_dataset(driver, settings, DATASET)  # warm the page cache and the query plans
-        export_s, exported = best_of(REPEATS, lambda: export_dataset(driver, settings, DATASET))
+    with bench_neo4j() as (settings, db):
+        ensure_dataset(db, settings, DATASET, interactions=999_611)
+        export_dataset(db, DATASET)  # warm the page cache and the query plans
+        export_s, exported = best_of(REPEATS, lambda: export_dataset(db, DATASET))
 
     def from_file() -> SequenceData:
         bundle = registry.read_builtin(settings, DATASET)

@@ -7,35 +7,43 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench.reason import BENCH_ENVIRONMENT
+from bench.ingest import ROOT
+
+BENCH_ENVIRONMENT = {
+    "LLMRG_STATE_DIR": str(ROOT / ".llmrg" / "bench"),
+    "NEO4J_URI": "bolt://127.0.0.1:27687",
+    "LLMRG_NEO4J_HTTP_PORT": "27474",
+    "REDIS_URL": "redis://127.0.0.1:26379/0",
+    "LLMRG_LLM_BASE_URL": "http://127.0.0.1:28088/v1",
+}
 
 
 @contextmanager
 def bench_neo4j() -> Iterator[tuple[Any, Any]]:
-    """(settings, driver) of the started bench server with the schema applied; the server stops on exit, so the
+    """(settings, db) of the started bench server with the schema applied; the server stops on exit, so the
     measurement that follows has the machine to itself."""
     os.environ.pop("NEO4J_PASSWORD", None)
     os.environ.update(BENCH_ENVIRONMENT)
-    from llmrg import graph
+    from core import gateway
+    from core.settings import Settings
     from llmrg.services.neo4j_server import LocalNeo4j
-    from llmrg.settings import Settings
 
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings.load(env_file=None)
     server = LocalNeo4j(settings)
     try:
         server.start()
-        with graph.open_driver(settings) as driver:
-            graph.apply_schema(driver, settings)
-            yield settings, driver
+        with gateway.open_gateway(settings) as db:
+            gateway.apply_schema(db)
+            yield settings, db
     finally:
         server.stop()
 
 
-def ensure_dataset(driver: Any, settings: Any, dataset: str, interactions: int | None = None) -> None:
+def ensure_dataset(db: Any, settings: Any, dataset: str, interactions: int | None = None) -> None:
     """Ingest the built-in `dataset` unless it is stored (with exactly `interactions`, when given)."""
     from ingestion import loader, registry
     from llmrg.stats import dataset_counts
 
-    stored = dataset_counts(driver, settings).get(dataset)
+    stored = dataset_counts(db).get(dataset)
     if stored is None or (interactions is not None and stored.get("interactions") != interactions):
-        loader.write_dataset(driver, settings, registry.read_builtin(settings, dataset))
+        loader.write_dataset(db, settings, registry.read_builtin(settings, dataset))

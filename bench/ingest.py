@@ -46,9 +46,9 @@ def _settings() -> Any:
 
     os.environ.pop("NEO4J_PASSWORD", None)
     os.environ.update(BENCH_ENVIRONMENT)
-    from llmrg.settings import Settings
+    from core.settings import Settings
 
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    return Settings.load(env_file=None)
 
 
 def _peak_rss_mib() -> float:
@@ -65,34 +65,31 @@ def stage_floor() -> dict[str, float]:
 
 
 def stage_naive() -> dict[str, float]:
+    from core import gateway
     from ingestion import registry
-    from llmrg import graph
 
     settings = _settings()
     bundle = registry.read_builtin(settings, "ml-1m")
     rows = [(h.user, item, pos) for h in bundle.histories for pos, item in enumerate(h.items)][:NAIVE_ROWS]
-    with graph.open_driver(settings) as driver:
-        graph.apply_schema(driver, settings)
-        statement = graph.query("ingestion/naive_merge_interaction")
+    with gateway.open_gateway(settings) as db:
+        gateway.apply_schema(db)
         started = time.perf_counter()
         for user, item, pos in rows:
-            driver.execute_query(
-                statement, dataset="bench-naive", user=user, item=item, pos=pos, database_=settings.neo4j_database
-            )
+            db.run("ingestion/naive_merge_interaction", dataset="bench-naive", user=user, item=item, pos=pos)
         seconds = time.perf_counter() - started
     return {"interactions": len(rows), "seconds": seconds, "peak_rss_mib": _peak_rss_mib()}
 
 
 def stage_batched() -> dict[str, float]:
+    from core import gateway
     from ingestion import loader, registry
-    from llmrg import graph
 
     settings = _settings()
     started = time.perf_counter()
     bundle = registry.read_builtin(settings, "ml-1m")
-    with graph.open_driver(settings) as driver:
-        report = loader.write_dataset(driver, settings, bundle, show_progress=True)
-        stored = graph.run(driver, settings, "stats/count_datasets")
+    with gateway.open_gateway(settings) as db:
+        report = loader.write_dataset(db, settings, bundle, show_progress=True)
+        stored = db.run("stats/count_datasets")
     seconds = time.perf_counter() - started
     counted = next(r["interactions"] for r in stored if r["dataset"] == "ml-1m")
     return {"interactions": report.interactions, "stored": counted, "seconds": seconds, "peak_rss_mib": _peak_rss_mib()}
@@ -138,8 +135,8 @@ def main() -> dict[str, Any]:
 
     server = LocalNeo4j(settings)
     server.stop()
-    shutil.rmtree(settings.state_dir, ignore_errors=True)
-    console.print(f"starting an empty Neo4j {server.version} in {settings.state_dir}")
+    shutil.rmtree(settings.paths.state_dir, ignore_errors=True)
+    console.print(f"starting an empty Neo4j {server.version} in {settings.paths.state_dir}")
     server.start()
     try:
         stages = {
@@ -157,8 +154,8 @@ def main() -> dict[str, Any]:
     payload = {
         "benchmark": "ingest",
         "dataset": "ml-1m (5-core)",
-        "neo4j": {"version": server.version, "heap": settings.neo4j_heap, "pagecache": settings.neo4j_pagecache},
-        "batch_size": settings.ingest_batch_size,
+        "neo4j": {"version": server.version, "heap": settings.neo4j.heap, "pagecache": settings.neo4j.pagecache},
+        "batch_size": settings.ingest.batch_size,
         "machine": machine,
         "stages": stages,
         "baseline": "naive (1 MERGE/tx)",

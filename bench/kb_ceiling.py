@@ -33,6 +33,7 @@ from rich.table import Table
 
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
+from core.settings import for_dataset
 
 DATASETS = ("ml-1m", "beauty")
 KEYS = ("exact", "window", "target")
@@ -92,19 +93,19 @@ def ceilings(
 
 
 def main() -> dict[str, Any]:
+    from core.settings import Settings
     from ingestion import registry
-    from llmrg.settings import Settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", default="200,1000,0", help="first N users by id, comma-separated (0 = all)")
     parser.add_argument("--max-targets", type=int, default=4, help="the last positions the reasoning bench uses")
     args = parser.parse_args()
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings.load(env_file=None)
     results = []
     for dataset in DATASETS:
         bundle = registry.read_builtin(settings, dataset)
         histories = [history.items for history in sorted(bundle.histories, key=lambda history: history.user)]
-        history_length = settings.for_dataset(settings.reason_history_length, dataset)
+        history_length = for_dataset(settings.reasoning.history_length, dataset)
         for users in (int(value) for value in args.users.split(",")):
             chosen = histories[:users] if users else histories
             results.append(
@@ -112,7 +113,7 @@ def main() -> dict[str, Any]:
                     "dataset": dataset,
                     "users": len(chosen),
                     "history_length": history_length,
-                    "rows": ceilings(chosen, history_length, args.max_targets, settings.kb_recent_positions),
+                    "rows": ceilings(chosen, history_length, args.max_targets, settings.kb.recent_positions),
                 }
             )
     machine = describe()
@@ -120,7 +121,7 @@ def main() -> dict[str, Any]:
         "benchmark": "kb_ceiling",
         "machine": machine,
         "baseline": BASELINE,
-        "recent_positions": settings.kb_recent_positions,
+        "recent_positions": settings.kb.recent_positions,
         "max_targets": args.max_targets,
         "results": results,
     }

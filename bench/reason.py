@@ -35,19 +35,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.graph_server import BENCH_ENVIRONMENT
 from bench.ingest import RESULTS, ROOT
 from bench.journal import Journal, JournalMismatch, plan_chunks
 from bench.kb_ceiling import kb_ceiling
 from bench.machine import describe, one_line
 from bench.server_metrics import read_counters, since
+from core.settings import for_dataset
 
-BENCH_ENVIRONMENT = {
-    "LLMRG_STATE_DIR": str(ROOT / ".llmrg" / "bench"),
-    "NEO4J_URI": "bolt://127.0.0.1:27687",
-    "LLMRG_NEO4J_HTTP_PORT": "27474",
-    "REDIS_URL": "redis://127.0.0.1:26379/0",
-    "LLMRG_LLM_BASE_URL": "http://127.0.0.1:28088/v1",
-}
 DATASET = "ml-1m"
 TARGETS = {
     "calls_per_user_ratio_at_least": 10.0,
@@ -57,7 +52,7 @@ TARGETS = {
 
 
 def stage(
-    driver: Any, settings: Any, name: str, users: list[int], common: list[int], journal: Journal, sitting: Sitting
+    db: Any, settings: Any, name: str, users: list[int], common: list[int], journal: Journal, sitting: Sitting
 ) -> dict[str, Any] | None:
     """The stage's result, reasoning only the chunks of users the journal lacks; None if time ran out first.
 
@@ -72,45 +67,45 @@ def stage(
         return record["result"]
     done = set(journal.done_users(name))
     if record["chunks"]:
-        check_database(driver, settings, journal, name)
-        store.forget_users(driver, settings, DATASET, [user for user in users if user not in done])
+        check_database(db, journal, name)
+        store.forget_users(db, DATASET, [user for user in users if user not in done])
     else:
-        store.delete_chains(driver, settings, DATASET)
+        store.delete_chains(db, DATASET)
     for chunk in plan_chunks(users, sitting.chunk_users):
         if set(chunk) <= done:
             continue
         if sitting.spent():
             return None
-        counters = read_counters(settings.llm_base_url)
+        counters = read_counters(settings.llm.base_url)
         started = time.perf_counter()
-        stats = reason_users(driver, settings, DATASET, chunk).as_json()
+        stats = reason_users(db, settings, DATASET, chunk).as_json()
         seconds = time.perf_counter() - started
         journal.add_chunk(
             name,
             {
                 "users": chunk,
                 "stats": stats,
-                "server": since(counters, read_counters(settings.llm_base_url)),
+                "server": since(counters, read_counters(settings.llm.base_url)),
                 "seconds": seconds,
                 "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "sitting": journal.sittings,
                 "machine": one_line(sitting.machine),
                 "commit": sitting.machine["commit"],
-                "chains_of_done_users": linked_chains(driver, settings, journal.done_users(name) + chunk),
+                "chains_of_done_users": linked_chains(db, journal.done_users(name) + chunk),
             },
         )
         sitting.chunk_took(seconds)
     result = summarise(users, record["chunks"])
-    result["common_users_verified_rate"] = verified_rate(driver, settings, common)
+    result["common_users_verified_rate"] = verified_rate(db, common)
     journal.finish(name, result)
     return result
 
 
-def check_database(driver: Any, settings: Any, journal: Journal, name: str) -> None:
+def check_database(db: Any, journal: Journal, name: str) -> None:
     """Refuse to carry on a stage whose finished users' chains are not in the database as the journal left them
     (another benchmark sharing the bench database may have deleted or rewritten them)."""
     expected = journal.stage(name)["chunks"][-1]["chains_of_done_users"]
-    found = linked_chains(driver, settings, journal.done_users(name))
+    found = linked_chains(db, journal.done_users(name))
     if found != expected:
         raise JournalMismatch(
             f"{journal.path} says stage {name!r} left {expected} chains linked to its finished users, "
@@ -165,8 +160,8 @@ def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def linked_chains(driver: Any, settings: Any, users: list[int]) -> int:
-    return sum(chain_counts(driver, settings, users).values())
+def linked_chains(db: Any, users: list[int]) -> int:
+    return sum(chain_counts(db, users).values())
 
 
 @dataclass
@@ -208,12 +203,11 @@ JOURNAL = ROOT / ".llmrg" / "bench" / "reason-journal.json"
 """Finished chunks of the current full-size run (ignored by git; it belongs with the bench database)."""
 
 
-def user_histories(driver: Any, settings: Any, users: list[int]) -> list[list[int]]:
-    from llmrg import graph
+def user_histories(db: Any, users: list[int]) -> list[list[int]]:
 
     histories = []
     for user in users:
-        records = graph.run(driver, settings, "reasoning/fetch_user_history", dataset=DATASET, user=user)
+        records = db.run("reasoning/fetch_user_history", dataset=DATASET, user=user)
         histories.append([row["id"] for row in records[0]["history"]])
     return histories
 
@@ -224,17 +218,16 @@ def _hit_rate(half: dict[str, Any] | None) -> float | None:
     return half["kb_hits"] / (half["kb_hits"] + half["kb_misses"])
 
 
-def verified_rate(driver: Any, settings: Any, users: list[int]) -> float | None:
-    counts = chain_counts(driver, settings, users)
+def verified_rate(db: Any, users: list[int]) -> float | None:
+    counts = chain_counts(db, users)
     total = sum(counts.values())
     return counts.get("verified", 0) / total if total else None
 
 
-def chain_counts(driver: Any, settings: Any, users: list[int]) -> dict[str, int]:
+def chain_counts(db: Any, users: list[int]) -> dict[str, int]:
     """Reasoning chains linked to `users` (accepted or proposed), by status."""
-    from llmrg import graph
 
-    rows = graph.run(driver, settings, "stats/chain_outcomes", dataset=DATASET, users=users)
+    rows = db.run("stats/chain_outcomes", dataset=DATASET, users=users)
     return {row["status"]: int(row["chains"]) for row in rows}
 
 
@@ -256,15 +249,15 @@ def main() -> dict[str, Any] | None:
     os.environ.pop("NEO4J_PASSWORD", None)
     os.environ.update(BENCH_ENVIRONMENT)
     from bench.graph_server import ensure_dataset
-    from llmrg import graph
+    from core import gateway
+    from core.settings import Settings
     from llmrg.services.llm_server import LocalLLM
     from llmrg.services.neo4j_server import LocalNeo4j
-    from llmrg.settings import Settings
     from reasoning.options import ReasoningOptions
 
     base = ReasoningOptions(
         divergent=False, max_targets=args.max_targets, history_length=args.history_length or None
-    ).apply(Settings(_env_file=None))  # type: ignore[call-arg]
+    ).apply(Settings.load(env_file=None))
     console = Console(width=130)
     users = list(range(1, args.users + 1))
     common = users[: args.naive_users]
@@ -278,17 +271,17 @@ def main() -> dict[str, Any] | None:
         neo4j_server.start()
         llm_server.stop()  # a server left running would answer from the prompts it cached for earlier runs
         llm_server.start()
-        with graph.open_driver(base) as driver:
-            graph.apply_schema(driver, base)
-            ensure_dataset(driver, base, DATASET, interactions=999_611)
-            naive = base.model_copy(
-                update={"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}
+        with gateway.open_gateway(base) as db:
+            gateway.apply_schema(db)
+            ensure_dataset(db, base, DATASET, interactions=999_611)
+            naive = base.updated(
+                reasoning={"steps_per_call": 1}, verify={"questions_per_call": 1}, kb={"enabled": False}
             )
-            outcomes = {"naive": stage(driver, naive, "naive", common, common, journal, sitting)}
+            outcomes = {"naive": stage(db, naive, "naive", common, common, journal, sitting)}
             if outcomes["naive"] is not None:
-                outcomes["optimised"] = stage(driver, base, "optimised", users, common, journal, sitting)
+                outcomes["optimised"] = stage(db, base, "optimised", users, common, journal, sitting)
             finished = all(result is not None for result in outcomes.values()) and len(outcomes) == 2
-            histories = user_histories(driver, base, users) if finished else []
+            histories = user_histories(db, users) if finished else []
     except JournalMismatch as error:
         parser.exit(2, f"error: {error}\n")
     finally:
@@ -296,15 +289,15 @@ def main() -> dict[str, Any] | None:
         neo4j_server.stop()
     stages = {name: result for name, result in outcomes.items() if result is not None}
     if not finished:
-        print_progress(console, journal, {"naive": common, "optimised": users}, base.llm_model)
+        print_progress(console, journal, {"naive": common, "optimised": users}, base.llm.model)
         return None
 
-    history_length = base.for_dataset(base.reason_history_length, DATASET)
-    full = Settings(_env_file=None)  # type: ignore[call-arg]
+    history_length = for_dataset(base.reasoning.history_length, DATASET)
+    full = Settings.load(env_file=None)
     ceilings = {
-        "this_run": kb_ceiling(histories, history_length, base.reason_max_targets, base.kb_recent_positions),
+        "this_run": kb_ceiling(histories, history_length, base.reasoning.max_targets, base.kb.recent_positions),
         "full_window": kb_ceiling(
-            histories, full.for_dataset(full.reason_history_length, DATASET), 0, base.kb_recent_positions
+            histories, for_dataset(full.reasoning.history_length, DATASET), 0, base.kb.recent_positions
         ),
     }
     ratio = stages["naive"]["llm_calls_per_user"] / max(stages["optimised"]["llm_calls_per_user"], 1e-9)
@@ -313,20 +306,20 @@ def main() -> dict[str, Any] | None:
     payload = {
         "benchmark": "reason",
         "dataset": DATASET,
-        "model": base.llm_model,
+        "model": base.llm.model,
         "settings": {
-            "reason_steps_per_call": base.reason_steps_per_call,
-            "reason_chains_per_step": base.reason_chains_per_step,
-            "reason_max_targets": base.reason_max_targets,
-            "verify_questions_per_call": base.verify_questions_per_call,
-            "history_length": base.for_dataset(base.reason_history_length, DATASET),
+            "reason_steps_per_call": base.reasoning.steps_per_call,
+            "reason_chains_per_step": base.reasoning.chains_per_step,
+            "reason_max_targets": base.reasoning.max_targets,
+            "verify_questions_per_call": base.verify.questions_per_call,
+            "history_length": for_dataset(base.reasoning.history_length, DATASET),
         },
         "machine": machine,
         "baseline": "naive",
         "stages": stages,
         "calls_per_user_ratio": ratio,
         "kb_ceiling": ceilings
-        | {"full_window_settings": {"history_length": full.for_dataset(full.reason_history_length, DATASET)}},
+        | {"full_window_settings": {"history_length": for_dataset(full.reasoning.history_length, DATASET)}},
         "targets": TARGETS
         | {
             "met": ratio >= TARGETS["calls_per_user_ratio_at_least"]
@@ -337,7 +330,7 @@ def main() -> dict[str, Any] | None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "reason.json").write_text(json.dumps(payload, indent=2) + "\n")
     journal.retire()
-    print_stages(console, stages, f"Reasoning on ML-1M with {base.llm_model} — {one_line(machine)}")
+    print_stages(console, stages, f"Reasoning on ML-1M with {base.llm.model} — {one_line(machine)}")
     console.print(f"naive / optimised LLM calls per user: {ratio:.1f}x; targets met: {payload['targets']['met']}")
     this_run, full_window = ceilings["this_run"]["second_half"] or 0.0, ceilings["full_window"]["second_half"] or 0.0
     console.print(
@@ -349,13 +342,11 @@ def main() -> dict[str, Any] | None:
 
 def fingerprint(settings: Any, args: argparse.Namespace) -> dict[str, Any]:
     """What a resumed run must share with the stored one: the users, the chunks and every reasoning setting."""
-    prefixes = ("reason_", "verify_", "kb_", "divergent_")
-    named = {"llm_model", "llm_weights", "llm_max_output_tokens", "llm_context_tokens"}
+    llm = settings.llm.model_dump(mode="json", include={"model", "weights", "max_output_tokens", "context_tokens"})
     reasoning = {
-        key: value
-        for key, value in settings.model_dump(mode="json").items()
-        if key.startswith(prefixes) or key in named
+        area: getattr(settings, area).model_dump(mode="json") for area in ("reasoning", "verify", "kb", "divergent")
     }
+    reasoning["llm"] = llm
     return {
         "dataset": DATASET,
         "users": args.users,

@@ -43,8 +43,8 @@ from rich.table import Table
 from bench.graph_server import bench_neo4j, ensure_dataset
 from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
+from core.vocabulary import MODEL_NAMES
 
-OUR_MODELS = ("sasrec", "bert4rec", "fdsa", "cl4srec", "duorec")
 RECBOLE_MODELS = {"sasrec": "SASRec", "bert4rec": "BERT4Rec", "fdsa": "FDSA"}
 """Our model name -> RecBole's class name, for the models RecBole 1.2.1 implements."""
 IMPLEMENTATIONS = ("llmrg", "recbole")
@@ -79,7 +79,7 @@ def main() -> dict[str, Any]:
 
 def compare(args: argparse.Namespace) -> dict[str, Any]:
     models = args.models.split(",")
-    unknown = [model for model in models if model not in OUR_MODELS]
+    unknown = [model for model in models if model not in MODEL_NAMES]
     if unknown:
         raise SystemExit(f"unknown models {unknown}")
     workdir = (args.workdir / args.dataset).resolve()
@@ -111,9 +111,9 @@ def export_once(dataset: str, workdir: Path) -> None:
 
     from gnn.export import export_dataset
 
-    with bench_neo4j() as (settings, driver):  # stopped before the children train, on a quiet machine
-        ensure_dataset(driver, settings, dataset)
-        data = export_dataset(driver, settings, dataset, progress=True).data
+    with bench_neo4j() as (settings, db):  # stopped before the children train, on a quiet machine
+        ensure_dataset(db, settings, dataset)
+        data = export_dataset(db, dataset, progress=True).data
     workdir.mkdir(parents=True, exist_ok=True)
     torch.save(
         {

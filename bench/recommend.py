@@ -22,9 +22,10 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from bench.graph_server import BENCH_ENVIRONMENT
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
-from bench.reason import BENCH_ENVIRONMENT
+from core import vocabulary
 
 TARGET_MS = 300.0
 
@@ -46,38 +47,34 @@ def main() -> dict[str, Any]:
         os.environ.update(BENCH_ENVIRONMENT)
     if args.train_dir:
         os.environ["LLMRG_TRAIN_DIR"] = args.train_dir
-    from gnn import pipeline
+    from core import gateway
+    from core.settings import Settings
     from gnn.batch import SequenceBatch
     from gnn.recommend import Recommender
-    from llmrg import graph
     from llmrg.services.neo4j_server import LocalNeo4j
-    from llmrg.settings import Settings
 
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings.load(env_file=None)
     server = LocalNeo4j(settings)
     full_ms: list[float] = []
     floor_ms: list[float] = []
     already_running = server.pid() is not None
     try:
         server.start()
-        with graph.open_driver(settings) as driver:
+        with gateway.open_gateway(settings) as db:
             started = time.perf_counter()
             recommender = Recommender.load(
-                driver, settings, args.dataset, args.model, pipeline.variant(args.variant), args.seed
+                db, settings, args.dataset, args.model, vocabulary.variant(args.variant), args.seed
             )
             load_s = time.perf_counter() - started
-            users = [
-                int(r["id"])
-                for r in graph.run(driver, settings, "reasoning/list_users", dataset=args.dataset, limit=args.users)
-            ]
-            recommender.recommend(driver, users[0], args.k)  # warm the query plans
+            users = [int(r["id"]) for r in db.run("reasoning/list_users", dataset=args.dataset, limit=args.users)]
+            recommender.recommend(db, users[0], args.k)  # warm the query plans
             for user in users:
                 started = time.perf_counter()
-                recommender.recommend(driver, user, args.k)
+                recommender.recommend(db, user, args.k)
                 full_ms.append(1000 * (time.perf_counter() - started))
-                items = graph.run(driver, settings, "recommend/fetch_user_items", dataset=args.dataset, user=user)
+                items = db.run("recommend/fetch_user_items", dataset=args.dataset, user=user)
                 history = [recommender.index_of[int(item)] for item in items[0]["items"]]
-                graphs = recommender.graphs_for(driver, user, history)
+                graphs = recommender.graphs_for(db, user, history)
                 started = time.perf_counter()
                 batch = SequenceBatch.from_lists([history], [history[-1]], recommender.config.max_len, graphs)
                 with torch.no_grad():

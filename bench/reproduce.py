@@ -20,11 +20,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.graph_server import bench_neo4j, ensure_dataset
+from bench.graph_server import BENCH_ENVIRONMENT, bench_neo4j, ensure_dataset
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
 from bench.paper import PAPER as FULL_PAPER
-from bench.reason import BENCH_ENVIRONMENT
+from core import vocabulary
 
 PAPER = {(dataset, model): metrics for (dataset, model, variant), metrics in FULL_PAPER.items() if variant == "base"}
 """The paper's "Original" full-ranking numbers (design doc); it reports no SASRec row."""
@@ -48,21 +48,21 @@ def main() -> dict[str, Any]:
     runs: list[dict[str, Any]] = []
     if args.from_runs:
         os.environ.update(BENCH_ENVIRONMENT)
-        from llmrg.settings import Settings
+        from core.settings import Settings
 
-        settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        settings = Settings.load(env_file=None)
         runs = collected_runs(settings, args.datasets.split(","), args.models.split(","), args.seeds)
         return write(args, runs)
     from gnn import pipeline
 
-    with bench_neo4j() as (bench_settings, driver):
-        settings = bench_settings.model_copy(update={"train_max_rows": args.max_rows, "train_epochs": args.epochs})
+    with bench_neo4j() as (bench_settings, db):
+        settings = bench_settings.updated(train={"max_rows": args.max_rows, "epochs": args.epochs})
         for dataset in args.datasets.split(","):
-            ensure_dataset(driver, settings, dataset)
+            ensure_dataset(db, settings, dataset)
             for model in args.models.split(","):
                 for seed in (int(seed) for seed in args.seeds.split(",")):
                     result = pipeline.run_training(
-                        driver, settings, dataset, model, pipeline.variant("base"), seed, args.epochs, resume=False
+                        db, settings, dataset, model, vocabulary.variant("base"), seed, args.epochs, resume=False
                     )
                     runs.append(row(dataset, model, "base", seed, result))
     return write(args, runs)
@@ -95,7 +95,7 @@ def collected_runs(settings: Any, datasets: list[str], models: list[str], seeds:
     for dataset in datasets:
         for model in models:
             for seed in (int(seed) for seed in seeds.split(",")):
-                path = pipeline.run_dir(settings, dataset, model, pipeline.variant("base"), seed) / "result.json"
+                path = pipeline.run_dir(settings, dataset, model, vocabulary.variant("base"), seed) / "result.json"
                 if path.is_file():
                     found.append(row(dataset, model, "base", seed, json.loads(path.read_text())))
     return found

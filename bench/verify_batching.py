@@ -24,9 +24,10 @@ from bench.ingest import RESULTS
 from bench.machine import describe, one_line
 from bench.reason import DATASET
 from bench.server_metrics import read_counters, since
+from core.settings import for_dataset
 
 
-def run_variant(driver: Any, settings: Any, users: list[int]) -> dict[str, Any]:
+def run_variant(db: Any, settings: Any, users: list[int]) -> dict[str, Any]:
     """Reason for `users` from an empty knowledge base on a freshly started server."""
     from llmrg.services.llm_server import LocalLLM
     from reasoning import store
@@ -35,31 +36,30 @@ def run_variant(driver: Any, settings: Any, users: list[int]) -> dict[str, Any]:
     server = LocalLLM(settings)
     server.stop()
     server.start()
-    store.delete_chains(driver, settings, DATASET)
-    before = read_counters(settings.llm_base_url)
+    store.delete_chains(db, DATASET)
+    before = read_counters(settings.llm.base_url)
     started = time.perf_counter()
-    stats = reason_users(driver, settings, DATASET, users, show_progress=False).as_json()
+    stats = reason_users(db, settings, DATASET, users, show_progress=False).as_json()
     seconds = time.perf_counter() - started
-    counters = since(before, read_counters(settings.llm_base_url))
+    counters = since(before, read_counters(settings.llm.base_url))
     n = len(users)
     return {
-        "questions_per_call": settings.verify_questions_per_call,
+        "questions_per_call": settings.verify.questions_per_call,
         "llm_calls_per_user": stats["llm_calls"] / n,
         "seconds_per_user": seconds / n,
         "server_prompt_tokens_computed_per_user": counters.get("prompt_tokens_computed", 0.0) / n,
         "chains_proposed": stats["chains_proposed"],
         "chains_verified": stats["chains_verified"],
         "verified_rate": stats["chains_verified"] / stats["chains_proposed"] if stats["chains_proposed"] else None,
-        "proposed_chains": sorted(proposed_chains(driver, settings, users)),
+        "proposed_chains": sorted(proposed_chains(db, users)),
         "stats": stats,
     }
 
 
-def proposed_chains(driver: Any, settings: Any, users: list[int]) -> list[list[int]]:
+def proposed_chains(db: Any, users: list[int]) -> list[list[int]]:
     """`[user, *items]` for every chain linked to `users`, accepted or not."""
-    from llmrg import graph
 
-    rows = graph.run(driver, settings, "stats/chain_items", dataset=DATASET, users=users)
+    rows = db.run("stats/chain_items", dataset=DATASET, users=users)
     return [[row["user"], *row["items"]] for row in rows]
 
 
@@ -75,12 +75,12 @@ def main() -> dict[str, Any]:
 
     users = list(range(1, args.users + 1))
     machine = describe()
-    with bench_neo4j() as (settings, driver):
+    with bench_neo4j() as (settings, db):
         base = ReasoningOptions(divergent=False, max_targets=4).apply(settings)
-        ensure_dataset(driver, base, DATASET, interactions=999_611)
+        ensure_dataset(db, base, DATASET, interactions=999_611)
         try:
             variants = {
-                name: run_variant(driver, base.model_copy(update={"verify_questions_per_call": size}), users)
+                name: run_variant(db, base.updated(verify={"questions_per_call": size}), users)
                 for name, size in (("one_per_call", 1), ("batched", args.batched))
             }
         finally:
@@ -88,11 +88,11 @@ def main() -> dict[str, Any]:
     payload = {
         "benchmark": "verify_batching",
         "dataset": DATASET,
-        "model": base.llm_model,
+        "model": base.llm.model,
         "users": len(users),
-        "max_targets": base.reason_max_targets,
-        "history_length": base.for_dataset(base.reason_history_length, DATASET),
-        "tau": base.for_dataset(base.verify_tau, DATASET),
+        "max_targets": base.reasoning.max_targets,
+        "history_length": for_dataset(base.reasoning.history_length, DATASET),
+        "tau": for_dataset(base.verify.tau, DATASET),
         "baseline": "one_per_call",
         "same_chains": variants["one_per_call"]["proposed_chains"] == variants["batched"]["proposed_chains"],
         "machine": machine,

@@ -27,9 +27,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.graph_server import BENCH_ENVIRONMENT
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
-from bench.reason import BENCH_ENVIRONMENT, DATASET
+from bench.reason import DATASET
 from bench.server_metrics import busy_seconds, describe_bottleneck, read_counters
 
 OVERHEAD_TARGET = 0.05
@@ -48,17 +49,17 @@ def run_seconds(record: dict[str, Any]) -> float:
     ).total_seconds()
 
 
-def in_process(driver: Any, settings: Any, users: list[int]) -> float:
+def in_process(db: Any, settings: Any, users: list[int]) -> float:
     from reasoning import store
     from reasoning.run import reason_users
 
-    store.delete_chains(driver, settings, DATASET)
+    store.delete_chains(db, DATASET)
     started = time.perf_counter()
-    reason_users(driver, settings, DATASET, users, show_progress=False)
+    reason_users(db, settings, DATASET, users, show_progress=False)
     return time.perf_counter() - started
 
 
-def on_workers(driver: Any, settings: Any, users: list[int], concurrency: int) -> tuple[float, dict[str, Any]]:
+def on_workers(db: Any, settings: Any, users: list[int], concurrency: int) -> tuple[float, dict[str, Any]]:
     """Wall seconds from publishing the run to its final record, with `concurrency` worker processes."""
     from llmrg.services.celery_processes import LocalCeleryProcess
     from llmrg.services.process import wait_until
@@ -68,17 +69,17 @@ def on_workers(driver: Any, settings: Any, users: list[int], concurrency: int) -
     from workers.app import create_app
     from workers.fanout import start_reason_run
 
-    store.delete_chains(driver, settings, DATASET)
+    store.delete_chains(db, DATASET)
     os.environ["LLMRG_WORKER_CONCURRENCY"] = str(concurrency)
-    os.environ["LLMRG_LLM_BASE_URL"] = settings.llm_base_url
+    os.environ["LLMRG_LLM_BASE_URL"] = settings.llm.base_url
     worker = LocalCeleryProcess(settings, "worker")
     worker.start()
     try:
         if not wait_until(lambda: "ready." in _read(worker.log_path), timeout_s=120):
             raise RuntimeError(f"worker did not start; see {worker.log_path}")
         app = create_app(settings)
-        run_id = start_reason_run(app, driver, settings, DATASET, users, ReasoningOptions())
-        record = follow.follow_run(driver, settings, run_id, show_progress=True, poll_s=0.2)
+        run_id = start_reason_run(app, db, DATASET, users, ReasoningOptions())
+        record = follow.follow_run(db, run_id, show_progress=True, poll_s=0.2)
         return run_seconds(record), record
     finally:
         worker.stop()
@@ -106,34 +107,34 @@ def main() -> dict[str, Any]:
         {"LLMRG_DIVERGENT": "false", "LLMRG_KB": "false", "LLMRG_REASON_MAX_TARGETS": str(args.max_targets)}
     )
     from bench.graph_server import ensure_dataset
-    from llmrg import graph
+    from core import gateway
+    from core.settings import Settings
     from llmrg.services.llm_server import LocalLLM
     from llmrg.services.neo4j_server import LocalNeo4j
     from llmrg.services.redis_server import LocalRedis
-    from llmrg.settings import Settings
     from tests.fakes.openai_server import ScriptedOpenAI
     from tests.fakes.oracle import oracle
 
-    base = Settings(_env_file=None)  # type: ignore[call-arg]
+    base = Settings.load(env_file=None)
     console = Console(width=130)
     services = [LocalNeo4j(base), LocalRedis(base), LocalLLM(base)]
     results: dict[str, Any] = {}
     try:
         for service in services:
             service.start()
-        with graph.open_driver(base) as driver:
-            graph.apply_schema(driver, base)
-            ensure_dataset(driver, base, DATASET, interactions=999_611)
+        with gateway.open_gateway(base) as db:
+            gateway.apply_schema(db)
+            ensure_dataset(db, base, DATASET, interactions=999_611)
             results["overhead"] = {}
             users = list(range(1, args.overhead_users + 1))
             for latency_ms in (0, 250):
                 with ScriptedOpenAI(
                     lambda request, ms=latency_ms: replace(oracle(request), delay_s=ms / 1000)
                 ).running() as scripted:
-                    fast = base.model_copy(update={"llm_base_url": scripted.base_url})
-                    in_process(driver, fast, users[:2])  # warm caches on both paths alike
-                    local_s = in_process(driver, fast, users)
-                    queued_s, record = on_workers(driver, fast, users, concurrency=1)
+                    fast = base.updated(llm={"base_url": scripted.base_url})
+                    in_process(db, fast, users[:2])  # warm caches on both paths alike
+                    local_s = in_process(db, fast, users)
+                    queued_s, record = on_workers(db, fast, users, concurrency=1)
                 results["overhead"][str(latency_ms)] = {
                     "latency_ms": latency_ms,
                     "users": len(users),
@@ -145,14 +146,14 @@ def main() -> dict[str, Any]:
                 }
             # Disjoint users per configuration: the server keeps prompts it has seen, and a repeat would be
             # measured against a warm prompt cache. One more user first warms the server itself.
-            in_process(driver, base, [1])
+            in_process(db, base, [1])
             results["throughput"] = {}
             for concurrency in (1, 2):
                 first = 2 + (concurrency - 1) * args.llm_users
                 llm_users = list(range(first, first + args.llm_users))
-                busy_before = server_busy_seconds(base.llm_base_url)
-                wall, record = on_workers(driver, base, llm_users, concurrency)
-                busy = server_busy_seconds(base.llm_base_url) - busy_before
+                busy_before = server_busy_seconds(base.llm.base_url)
+                wall, record = on_workers(db, base, llm_users, concurrency)
+                busy = server_busy_seconds(base.llm.base_url) - busy_before
                 results["throughput"][str(concurrency)] = {
                     "workers": concurrency,
                     "users": len(llm_users),
@@ -174,7 +175,7 @@ def main() -> dict[str, Any]:
     payload = {
         "benchmark": "workers",
         "dataset": DATASET,
-        "model": base.llm_model,
+        "model": base.llm.model,
         "machine": machine,
         "baseline": "in-process reasoning (same function, same users, scripted fast model)",
         "settings": {"reason_max_targets": args.max_targets, "kb": False, "divergent": False},

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-ModelName = Literal["sasrec", "bert4rec", "fdsa", "cl4srec", "duorec"]
+from core.vocabulary import ModelName
 
 # Settings a resumed run may change: how far to train and where the checkpoints live. Everything else must match
 # the checkpoint, or the continuation would not be the run that was started.

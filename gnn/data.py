@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from core.vocabulary import GraphKind
 from gnn.batch import AnchoredGraph, SequenceBatch, sequence_graph
 
 MIN_EVALUATED_LENGTH = 3
@@ -161,14 +162,14 @@ class SequenceGraphSource:
     """Kind "seq": SR-GNN's session graph of the plain history, the paper's no-LLM control. `max_len` keeps the
     same most recent window the base model reads (None: the whole prefix)."""
 
-    kinds: tuple[str, ...] = ("seq",)
+    kinds: tuple[str, ...] = (GraphKind.SEQUENCE.value,)
 
     def __init__(self, max_len: int | None = None) -> None:
         self.max_len = max_len
 
     def graphs(self, user: int, history: Sequence[int]) -> Mapping[str, AnchoredGraph]:
         window = list(history) if self.max_len is None else list(history)[-self.max_len :]
-        return {"seq": sequence_graph(window)}
+        return {GraphKind.SEQUENCE.value: sequence_graph(window)}
 
 
 def resolve_graph_source(
@@ -178,7 +179,7 @@ def resolve_graph_source(
     (a `SequenceGraphSource` over the model's `max_len` window); no kinds, no source."""
     if not graph_kinds:
         return None
-    if graphs is None and tuple(graph_kinds) == ("seq",):
+    if graphs is None and tuple(graph_kinds) == (GraphKind.SEQUENCE.value,):
         return SequenceGraphSource(max_len)
     if graphs is None:
         raise ValueError(f"graph kinds {list(graph_kinds)} need a GraphSource (only 'seq' has a default)")

@@ -16,24 +16,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import neo4j
 import numpy as np
 import torch
 from rich.progress import Progress
 from torch import Tensor
 
+from core.errors import UnknownDatasetError
+from core.gateway import Neo4jGateway
+from core.vocabulary import ACCEPTED_STATUSES, GRAPH_OF_CHAIN
 from gnn.batch import AnchoredGraph, anchored_graph
 from gnn.data import SequenceData
-from llmrg import graph
-from llmrg.errors import UnknownDatasetError
-from llmrg.settings import Settings
-
-ACCEPTED = ("verified",)
-"""Chains that enter LLMRG's graphs."""
-UNFILTERED = ("verified", "unverified", "rejected")
-"""The "w/o verification" control: every chain proposed for the user, whatever verification said, and the
-'unverified' ones of a `--no-verify` reasoning run (rejected chains reach their users by PROPOSED links)."""
-KIND_OF_CHAIN = {"reasoning": "rea", "divergent": "div"}
 
 
 @dataclass(frozen=True)
@@ -68,24 +60,23 @@ class Export:
 
 
 def export_dataset(
-    driver: neo4j.Driver,
-    settings: Settings,
+    db: Neo4jGateway,
     dataset: str,
     *,
-    statuses: Sequence[str] = ACCEPTED,
+    statuses: Sequence[str] = ACCEPTED_STATUSES,
     page_size: int = 5000,
     progress: bool = False,
 ) -> Export:
-    item_ids = [int(record["id"]) for record in graph.run(driver, settings, "export/export_item_ids", dataset=dataset)]
+    item_ids = [int(record["id"]) for record in db.run("export/export_item_ids", dataset=dataset)]
     if not item_ids:
         raise UnknownDatasetError(f"dataset {dataset!r} has no items; ingest it first (`llmrg ingest`)")
     index_of = {item: index for index, item in enumerate(item_ids, start=1)}
     with ThreadPoolExecutor(max_workers=1) as pool:  # attributes load while the sequences stream in
-        attribute_rows = pool.submit(_item_features, driver, settings, dataset, index_of)
-        sequences = dict(_paged(driver, settings, dataset, page_size, progress))
+        attribute_rows = pool.submit(_item_features, db, dataset, index_of)
+        sequences = dict(_paged(db, dataset, page_size, progress))
         features, attributes = attribute_rows.result()
     mapped = _to_indices(sequences, item_ids)
-    edges, links = _chain_edges(driver, settings, dataset, index_of, sorted(sequences), statuses, page_size)
+    edges, links = _chain_edges(db, dataset, index_of, sorted(sequences), statuses, page_size)
     data = SequenceData(
         dataset=dataset,
         n_items=len(item_ids),
@@ -102,9 +93,9 @@ def export_dataset(
     )
 
 
-def reasoned_users(driver: neo4j.Driver, settings: Settings, dataset: str) -> set[int]:
+def reasoned_users(db: Neo4jGateway, dataset: str) -> set[int]:
     """Users with at least one accepted reasoning chain: the ablation's users, the same set for every variant."""
-    return {int(row["user"]) for row in graph.run(driver, settings, "export/reasoned_users", dataset=dataset)}
+    return {int(row["user"]) for row in db.run("export/reasoned_users", dataset=dataset)}
 
 
 def _to_indices(sequences: Mapping[int, list[int]], item_ids: list[int]) -> dict[int, list[int]]:
@@ -116,16 +107,12 @@ def _to_indices(sequences: Mapping[int, list[int]], item_ids: list[int]) -> dict
     return {user: part.tolist() for user, part in zip(users, np.split(indices, ends[:-1]), strict=True)}
 
 
-def _paged(
-    driver: neo4j.Driver, settings: Settings, dataset: str, page_size: int, progress: bool
-) -> Iterable[tuple[int, list[int]]]:
+def _paged(db: Neo4jGateway, dataset: str, page_size: int, progress: bool) -> Iterable[tuple[int, list[int]]]:
     after = -(2**62)
     with Progress(disable=not progress, transient=True) as bar:
         task = bar.add_task(f"export {dataset} sequences", total=None)
         while True:
-            records = graph.run(
-                driver, settings, "export/export_sequences", dataset=dataset, after=after, limit=page_size
-            )
+            records = db.run("export/export_sequences", dataset=dataset, after=after, limit=page_size)
             if not records:
                 return
             for record in records:
@@ -135,10 +122,10 @@ def _paged(
 
 
 def _item_features(
-    driver: neo4j.Driver, settings: Settings, dataset: str, index_of: Mapping[int, int]
+    db: Neo4jGateway, dataset: str, index_of: Mapping[int, int]
 ) -> tuple[Tensor | None, tuple[str, ...]]:
     """[n_items + 1, F] attribute ids (0 = padding), F = the most attributes any item has."""
-    rows = graph.run(driver, settings, "export/export_item_attributes", dataset=dataset)
+    rows = db.run("export/export_item_attributes", dataset=dataset)
     if not rows:
         return None, ()
     attributes = tuple(sorted({str(row["attribute"]) for row in rows}))
@@ -154,8 +141,7 @@ def _item_features(
 
 
 def _chain_edges(
-    driver: neo4j.Driver,
-    settings: Settings,
+    db: Neo4jGateway,
     dataset: str,
     index_of: Mapping[int, int],
     users: Sequence[int],
@@ -165,20 +151,18 @@ def _chain_edges(
     """Consecutive chain items become edges; an edge made by several chains is kept once, at its earliest t.
 
     Paged over the (sorted) user ids the sequences came with, `page_size` users per query."""
-    earliest: dict[str, dict[int, dict[tuple[int, int], int]]] = {"rea": {}, "div": {}}
-    links = {"rea": 0, "div": 0}
+    earliest: dict[str, dict[int, dict[tuple[int, int], int]]] = {kind: {} for kind in GRAPH_OF_CHAIN.values()}
+    links = dict.fromkeys(GRAPH_OF_CHAIN.values(), 0)
     for start in range(0, len(users), page_size):
         after = users[start - 1] if start else -(2**62)
-        for record in graph.run(
-            driver,
-            settings,
+        for record in db.run(
             "export/export_user_chains",
             dataset=dataset,
             statuses=list(statuses),
             after=after,
             limit=page_size,
         ):
-            kind = KIND_OF_CHAIN[str(record["kind"])]
+            kind = GRAPH_OF_CHAIN[str(record["kind"])]
             links[kind] += 1
             add_chain(earliest[kind].setdefault(int(record["user"]), {}), record["items"], int(record["t"]), index_of)
     edges = {

@@ -1,9 +1,10 @@
-"""From the settings to a trained, evaluated model: the paper's variants, where runs live, what they print.
+"""From the settings to a trained, evaluated model: each variant's inputs, where runs live, what they print.
 
-Variants (the paper's controls): `base` (the sequential model alone), `seq` (+ SR-GNN on the plain sequence
-graph, no LLM), `llmrg` (+ G_rea and G_div), `llmrg-no-div` (w/o divergent extension), `llmrg-no-verify`
-(w/o verification: every chain proposed for the user enters, those verification rejected included, and the
-unverified ones of a `--no-verify` reasoning run), so one reasoning run serves every variant.
+Variants (the paper's controls, named in `core.vocabulary`): `base` (the sequential model alone), `seq`
+(+ SR-GNN on the plain sequence graph, no LLM), `llmrg` (+ G_rea and G_div), `llmrg-no-div` (w/o divergent
+extension), `llmrg-no-verify` (w/o verification: every chain proposed for the user enters, those verification
+rejected included, and the unverified ones of a `--no-verify` reasoning run), so one reasoning run serves every
+variant.
 """
 
 from __future__ import annotations
@@ -14,43 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import neo4j
 import torch
 
+from core.errors import ConfigError
+from core.gateway import Neo4jGateway
+from core.settings import Settings, for_dataset
+from core.vocabulary import Variant
 from gnn import checkpoint
 from gnn.config import TrainConfig
 from gnn.data import MIN_EVALUATED_LENGTH, GraphSource, SequenceData, resolve_graph_source, split
 from gnn.evaluate import evaluate, evaluate_users
-from gnn.export import ACCEPTED, UNFILTERED, Export, ReasoningGraphSource, export_dataset, reasoned_users
+from gnn.export import Export, ReasoningGraphSource, export_dataset, reasoned_users
 from gnn.models import MODELS
 from gnn.train import TrainResult, build_recommender, train
-from llmrg.errors import ConfigError
-from llmrg.settings import Settings
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    graph_kinds: tuple[str, ...]
-    statuses: tuple[str, ...] = ACCEPTED
-
-
-VARIANTS = {
-    variant.name: variant
-    for variant in (
-        Variant("base", ()),
-        Variant("seq", ("seq",)),
-        Variant("llmrg", ("rea", "div")),
-        Variant("llmrg-no-div", ("rea",)),
-        Variant("llmrg-no-verify", ("rea", "div"), UNFILTERED),
-    )
-}
-
-
-def variant(name: str) -> Variant:
-    if name not in VARIANTS:
-        raise ConfigError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
-    return VARIANTS[name]
 
 
 def run_dir(settings: Settings, dataset: str, model: str, chosen: Variant, seed: int) -> Path:
@@ -62,29 +39,29 @@ def train_config(
 ) -> TrainConfig:
     if model not in MODELS:
         raise ConfigError(f"unknown model {model!r}; known: {', '.join(sorted(MODELS))}")
-    if settings.train_fusion not in ("linear", "mlp"):
-        raise ConfigError(f"LLMRG_TRAIN_FUSION must be linear or mlp, not {settings.train_fusion!r}")
-    device = settings.train_device
+    if settings.train.fusion not in ("linear", "mlp"):
+        raise ConfigError(f"LLMRG_TRAIN_FUSION must be linear or mlp, not {settings.train.fusion!r}")
+    device = settings.train.device
     if device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"LLMRG_TRAIN_DEVICE must be auto, cpu or cuda, not {device!r}")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     return TrainConfig(
         model=model,  # validated by pydantic against the known models
-        hidden=settings.train_hidden,
+        hidden=settings.train.hidden,
         graph_kinds=chosen.graph_kinds,
-        fusion=settings.train_fusion,
-        gnn_steps=settings.train_gnn_steps,
-        batch_size=settings.train_batch_size,
-        lr=settings.train_lr,
-        epochs=epochs or settings.train_epochs,
-        patience=settings.train_patience,
-        max_len=settings.for_dataset(settings.train_max_len, dataset),
+        fusion=settings.train.fusion,
+        gnn_steps=settings.train.gnn_steps,
+        batch_size=settings.train.batch_size,
+        lr=settings.train.lr,
+        epochs=epochs or settings.train.epochs,
+        patience=settings.train.patience,
+        max_len=for_dataset(settings.train.max_len, dataset),
         seed=seed,
         device=device,
-        exclude_history=settings.train_exclude_history,
+        exclude_history=settings.train.exclude_history,
         checkpoint_dir=run_dir(settings, dataset, model, chosen, seed),
-        max_train_rows=settings.train_max_rows or None,
+        max_train_rows=settings.train.max_rows or None,
     )
 
 
@@ -105,7 +82,7 @@ class Prepared:
 
 
 def prepare(
-    driver: neo4j.Driver,
+    db: Neo4jGateway,
     settings: Settings,
     dataset: str,
     chosen: Variant,
@@ -118,13 +95,13 @@ def prepare(
     only ones scored with `evaluate_reasoned_only`, which trains on everyone."""
     if reasoned_only and evaluate_reasoned_only:
         raise ConfigError("reasoned_only trains on the reasoned users, evaluate_reasoned_only on all; choose one")
-    export = export_dataset(driver, settings, dataset, statuses=chosen.statuses, progress=progress)
+    export = export_dataset(db, dataset, statuses=chosen.statuses, progress=progress)
     data = export.data
     graph_kinds = tuple(kind for kind in chosen.graph_kinds if kind != "seq")
     graphs = ReasoningGraphSource.of(export, graph_kinds) if graph_kinds else None
     if not (reasoned_only or evaluate_reasoned_only):
         return Prepared(export, data, graphs, None)
-    users = reasoned_users(driver, settings, dataset)
+    users = reasoned_users(db, dataset)
     scored = frozenset(user for user in users if len(data.sequences.get(user, ())) >= MIN_EVALUATED_LENGTH)
     if not scored:
         raise ConfigError(
@@ -194,7 +171,7 @@ def report(
 
 
 def run_training(
-    driver: neo4j.Driver,
+    db: Neo4jGateway,
     settings: Settings,
     dataset: str,
     model: str,
@@ -211,7 +188,7 @@ def run_training(
     reasoning exists), score the reasoned users: the base model learns the dataset, and the comparison is
     confined to the users an LLMRG variant can differ on."""
     config = train_config(settings, dataset, model, chosen, seed, epochs)
-    prepared = prepare(driver, settings, dataset, chosen, reasoned_only, progress, evaluate_reasoned_only)
+    prepared = prepare(db, settings, dataset, chosen, reasoned_only, progress, evaluate_reasoned_only)
     export, data = prepared.export, prepared.data
     if model == "fdsa" and data.item_features is None:
         raise ConfigError(f"fdsa reads item attributes and {dataset!r} has none (ingest an item table with them)")
@@ -248,7 +225,7 @@ def save_item_table(export: Export, path: Path) -> None:
 
 
 def evaluate_checkpoint(
-    driver: neo4j.Driver,
+    db: Neo4jGateway,
     settings: Settings,
     dataset: str,
     model: str,
@@ -267,7 +244,7 @@ def evaluate_checkpoint(
         raise ConfigError(f"no trained model at {best}; run `llmrg train` with the same options first")
     saved = checkpoint.load(best, torch.device(config.device))
     trained = TrainConfig.model_validate(saved["config"])
-    prepared = prepare(driver, settings, dataset, chosen, reasoned_only, False, evaluate_reasoned_only)
+    prepared = prepare(db, settings, dataset, chosen, reasoned_only, False, evaluate_reasoned_only)
     data = prepared.data
     recommender = build_recommender(data, trained).to(torch.device(config.device))
     recommender.load_state_dict(saved["model"])

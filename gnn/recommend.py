@@ -11,20 +11,20 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import neo4j
 import torch
 
+from core.errors import ConfigError, UnknownDatasetError
+from core.gateway import Neo4jGateway
+from core.settings import Settings
+from core.vocabulary import GRAPH_OF_CHAIN, GraphKind, Variant
 from gnn import checkpoint
 from gnn.batch import SequenceBatch
 from gnn.config import TrainConfig
 from gnn.data import SequenceData, resolve_graph_source
-from gnn.export import KIND_OF_CHAIN, ReasoningGraphSource, UserEdges, add_chain, as_edges
+from gnn.export import ReasoningGraphSource, UserEdges, add_chain, as_edges
 from gnn.models import Recommender as Model
-from gnn.pipeline import ITEM_TABLE, Variant, run_dir
+from gnn.pipeline import ITEM_TABLE, run_dir
 from gnn.train import build_recommender
-from llmrg import graph
-from llmrg.errors import ConfigError, UnknownDatasetError
-from llmrg.settings import Settings
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Recommender:
 
     @classmethod
     def load(
-        cls, driver: neo4j.Driver, settings: Settings, dataset: str, model: str, variant: Variant, seed: int
+        cls, db: Neo4jGateway, settings: Settings, dataset: str, model: str, variant: Variant, seed: int
     ) -> Recommender:
         folder = run_dir(settings, dataset, model, variant, seed)
         best, table_path = folder / checkpoint.BEST, folder / ITEM_TABLE
@@ -61,20 +61,19 @@ class Recommender:
         network.load_state_dict(saved["model"])
         network.eval()
         titles = {
-            int(record["id"]): str(record["title"])
-            for record in graph.run(driver, settings, "reasoning/fetch_catalogue", dataset=dataset)
+            int(record["id"]): str(record["title"]) for record in db.run("reasoning/fetch_catalogue", dataset=dataset)
         }
         index_of = {int(item): index for index, item in enumerate(table["item_ids"].tolist(), start=1)}
         return cls(settings, dataset, variant, config, network, table["item_ids"], titles, index_of)
 
-    def recommend(self, driver: neo4j.Driver, user: int, k: int, include_seen: bool = False) -> dict[str, Any]:
+    def recommend(self, db: Neo4jGateway, user: int, k: int, include_seen: bool = False) -> dict[str, Any]:
         started = time.perf_counter()
-        records = graph.run(driver, self.settings, "recommend/fetch_user_items", dataset=self.dataset, user=user)
+        records = db.run("recommend/fetch_user_items", dataset=self.dataset, user=user)
         if not records:
             raise UnknownDatasetError(f"user {user} does not exist in dataset {self.dataset!r}")
         history_ids = [int(item) for item in records[0]["items"]]
         history = [self.index_of[item] for item in history_ids]
-        graphs = self.graphs_for(driver, user, history)
+        graphs = self.graphs_for(db, user, history)
         batch = SequenceBatch.from_lists([history], [history[-1]], self.config.max_len, graphs)
         with torch.no_grad():
             scores = self.model.score_all(batch)[0]  # [n_items + 1], column 0 already -inf
@@ -82,7 +81,7 @@ class Recommender:
             scores[torch.tensor(history)] = float("-inf")
         top = torch.topk(scores, k=min(k, int(torch.isfinite(scores).sum()))).indices.tolist()
         items = [int(self.item_ids[index - 1]) for index in top]
-        explanations = self._explain(driver, user, items, history_ids)
+        explanations = self._explain(db, user, items, history_ids)
         return {
             "user": user,
             "dataset": self.dataset,
@@ -99,32 +98,26 @@ class Recommender:
             "ms": round(1000 * (time.perf_counter() - started), 1),
         }
 
-    def graphs_for(self, driver: neo4j.Driver, user: int, history: list[int]) -> dict[str, list[Any]] | None:
+    def graphs_for(self, db: Neo4jGateway, user: int, history: list[int]) -> dict[str, list[Any]] | None:
         """The user's G_rea / G_div (or sequence graph) as the model takes them; None for a base model."""
         if not self.config.graph_kinds:
             return None
-        earliest: dict[str, dict[tuple[int, int], int]] = {"rea": {}, "div": {}}
-        for record in graph.run(
-            driver,
-            self.settings,
+        earliest: dict[str, dict[tuple[int, int], int]] = {kind: {} for kind in GRAPH_OF_CHAIN.values()}
+        for record in db.run(
             "recommend/fetch_user_chains",
             dataset=self.dataset,
             user=user,
             statuses=list(self.variant.statuses),
         ):
-            add_chain(earliest[KIND_OF_CHAIN[str(record["kind"])]], record["items"], int(record["t"]), self.index_of)
+            add_chain(earliest[GRAPH_OF_CHAIN[str(record["kind"])]], record["items"], int(record["t"]), self.index_of)
         edges: dict[str, dict[int, UserEdges]] = {kind: {user: as_edges(found)} for kind, found in earliest.items()}
-        kinds = tuple(kind for kind in self.config.graph_kinds if kind != "seq")
+        kinds = tuple(kind for kind in self.config.graph_kinds if kind != GraphKind.SEQUENCE.value)
         source = resolve_graph_source(self.config.graph_kinds, self.config.max_len, ReasoningGraphSource(edges, kinds))
         assert source is not None
         return {kind: [graph_] for kind, graph_ in source.graphs(user, history).items()}
 
-    def _explain(
-        self, driver: neo4j.Driver, user: int, items: list[int], history: list[int]
-    ) -> dict[int, dict[str, Any]]:
-        records = graph.run(
-            driver,
-            self.settings,
+    def _explain(self, db: Neo4jGateway, user: int, items: list[int], history: list[int]) -> dict[int, dict[str, Any]]:
+        records = db.run(
             "recommend/explain_items",
             dataset=self.dataset,
             user=user,

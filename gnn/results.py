@@ -1,6 +1,8 @@
 """Mean ± std over training seeds (design doc: 5 seeds, LLM outputs reused), as JSON, a table and a bar chart.
 
-Runs are grouped by (dataset, model, graph kinds); a group's runs must agree on every setting except the seed and
+Runs are grouped by (dataset, model, variant name): two variants may share graph kinds (LLMRG and its
+w/o-verification control both read G_rea and G_div, from different chains), so the kinds cannot tell them apart.
+A group's runs must agree on every setting except the seed and
 where or how fast they ran, so a table cell never mixes, say, linear and MLP fusion. The std is the sample
 standard deviation over seeds (n - 1 in the denominator; 0 for a single seed).
 """
@@ -16,20 +18,23 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from core.vocabulary import ACCEPTED_STATUSES, VARIANTS, Variant, variant
+
 METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
 TABLE_COLUMNS = ("dataset", "model", "variant", "seeds", *(metric.upper() for metric in METRICS))
 PER_RUN_SETTINGS = frozenset({"seed", "checkpoint_dir", "device", "eval_batch_size"})
-VARIANTS = {
-    (): "base",
-    ("seq",): "+SR-GNN (sequence graph)",
-    ("rea", "div"): "+LLMRG",
-    ("rea",): "+LLMRG w/o divergent",
-}
 
 
-def variant_name(graph_kinds: Iterable[str]) -> str:
-    kinds = tuple(graph_kinds)
-    return VARIANTS.get(kinds, "+" + "+".join(kinds))
+def variant_of(result: Mapping[str, Any]) -> Variant:
+    """The run's variant: its `variant` name (every result since variants were named), else the variant whose
+    graph kinds the run used with verified chains (older results, which predate the w/o-verification control)."""
+    if "variant" in result:
+        return variant(str(result["variant"]))
+    kinds = tuple(result["graph_kinds"])
+    for known in VARIANTS.values():
+        if known.graph_kinds == kinds and known.statuses == ACCEPTED_STATUSES:
+            return known
+    raise ValueError(f"no variant uses graph kinds {list(kinds)}")
 
 
 def _mean_std(values: Sequence[float]) -> dict[str, float]:
@@ -47,27 +52,28 @@ def _shared_settings(result: Mapping[str, Any]) -> dict[str, Any]:
 
 def aggregate(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """`TrainResult.as_json()` dicts -> one dict per group, in first-seen order:
-    {dataset, model, graph_kinds, variant, seeds, n_seeds, valid/test: {metric: {mean, std}}, epoch_s: {mean, std},
-    peak_memory_mb (max over seeds)}."""
-    groups: dict[tuple[str, str, tuple[str, ...]], list[Mapping[str, Any]]] = {}
+    {dataset, model, graph_kinds, variant (its label), variant_name, seeds, n_seeds, valid/test: {metric: {mean,
+    std}}, epoch_s: {mean, std}, peak_memory_mb (max over seeds)}."""
+    groups: dict[tuple[str, str, Variant], list[Mapping[str, Any]]] = {}
     for result in results:
-        key = (result["dataset"], result["model"], tuple(result["graph_kinds"]))
+        key = (result["dataset"], result["model"], variant_of(result))
         groups.setdefault(key, []).append(result)
     out = []
-    for (dataset, model, kinds), runs in groups.items():
+    for (dataset, model, chosen), runs in groups.items():
         seeds = [run["seed"] for run in runs]
         if len(set(seeds)) != len(seeds):
-            raise ValueError(f"{dataset}/{model}/{variant_name(kinds)}: seed listed twice in {sorted(seeds)}")
+            raise ValueError(f"{dataset}/{model}/{chosen.name}: seed listed twice in {sorted(seeds)}")
         reference = _shared_settings(runs[0])
         for run in runs[1:]:
             differing = sorted(key for key, value in _shared_settings(run).items() if reference.get(key) != value)
             if differing:
-                raise ValueError(f"{dataset}/{model}/{variant_name(kinds)}: runs differ in {differing}")
+                raise ValueError(f"{dataset}/{model}/{chosen.name}: runs differ in {differing}")
         entry: dict[str, Any] = {
             "dataset": dataset,
             "model": model,
-            "graph_kinds": list(kinds),
-            "variant": variant_name(kinds),
+            "graph_kinds": list(runs[0]["graph_kinds"]),
+            "variant": chosen.label,
+            "variant_name": chosen.name,
             "seeds": seeds,
             "n_seeds": len(seeds),
         }

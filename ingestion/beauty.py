@@ -14,10 +14,10 @@ import html
 import json
 from pathlib import Path
 
+from core.errors import DataFormatError
 from ingestion.records import DatasetBundle, ItemRecord, UserRecord
 from ingestion.sequences import check_items_known, read_sequences
 from ingestion.textfiles import numbered_lines, parse_int
-from llmrg.errors import DataFormatError
 
 MIN_ATTRIBUTE_ITEMS = 5
 SEQUENCES_FILE = "Beauty.txt"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from llmrg.errors import ServiceError
+from core.errors import ServiceError
 
 CHUNK = 1 << 16
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.errors import DataFormatError
 from ingestion.records import ItemRecord
 from ingestion.textfiles import numbered_lines, parse_int
-from llmrg.errors import DataFormatError
 
 ATTRIBUTE_COLUMNS = {
     "genre": "genre",

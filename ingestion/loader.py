@@ -12,14 +12,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import neo4j
 from neo4j.exceptions import Neo4jError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from core import gateway
+from core.errors import GraphWriteError
+from core.gateway import Neo4jGateway
+from core.settings import Settings
 from ingestion.records import DatasetBundle, UserHistory
-from llmrg import graph
-from llmrg.errors import GraphWriteError
-from llmrg.settings import Settings
 
 T = TypeVar("T")
 
@@ -62,7 +62,7 @@ def interaction_batches(histories: Sequence[UserHistory], size: int) -> Iterator
 
 
 def write_dataset(
-    driver: neo4j.Driver,
+    db: Neo4jGateway,
     settings: Settings,
     bundle: DatasetBundle,
     *,
@@ -71,9 +71,9 @@ def write_dataset(
 ) -> IngestReport:
     """Write `bundle` idempotently; `after_batch(n)` is called after each committed interaction batch."""
     started = time.perf_counter()
-    size = settings.ingest_batch_size
-    graph.apply_schema(driver, settings)
-    write = _writer(driver, settings, bundle.name)
+    size = settings.ingest.batch_size
+    gateway.apply_schema(db)
+    write = _writer(db, bundle.name)
     write("ingestion/merge_dataset", name=bundle.name, source=bundle.source, variant=bundle.variant)
     attributes = [{"kind": kind, "name": name} for kind, name in bundle.attributes]
     for attribute_rows in chunks(attributes, size):
@@ -128,21 +128,17 @@ def write_dataset(
     )
 
 
-def delete_dataset(driver: neo4j.Driver, settings: Settings, dataset: str) -> None:
+def delete_dataset(db: Neo4jGateway, dataset: str) -> None:
     """Remove one dataset entirely (batched inner transactions, so it needs an auto-commit session)."""
-    with driver.session(database=settings.neo4j_database) as session:
+    with db.session() as session:
         for statement in ("ingestion/delete_interactions", "ingestion/delete_dataset"):
-            session.run(graph.query(statement, settings.neo4j_query_timeout_s), dataset=dataset).consume()
+            session.run(db.query(statement), dataset=dataset).consume()
 
 
-def _writer(driver: neo4j.Driver, settings: Settings, dataset: str) -> Callable[..., None]:
+def _writer(db: Neo4jGateway, dataset: str) -> Callable[..., None]:
     def write(statement: str, /, **parameters: Any) -> None:
         try:
-            driver.execute_query(
-                graph.query(statement, settings.neo4j_query_timeout_s),
-                parameters_={"dataset": dataset, **parameters},
-                database_=settings.neo4j_database,
-            )
+            db.run(statement, dataset=dataset, **parameters)
         except Neo4jError as exc:
             raise GraphWriteError(f"writing {dataset} with cypher/{statement}.cypher failed: {exc.message}") from exc
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from core.errors import DataFormatError
 from ingestion.records import DatasetBundle, ItemRecord, UserHistory, UserRecord
 from ingestion.sequences import check_items_known, read_sequences
 from ingestion.textfiles import numbered_lines, parse_int
-from llmrg.errors import DataFormatError
 
 VARIANTS = ("5core", "all")
 MIN_ITEM_INTERACTIONS = 5

@@ -11,12 +11,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import UnknownDatasetError
+from core.settings import Settings
 from ingestion import beauty, download, movielens
 from ingestion.item_table import read_item_table
 from ingestion.records import DatasetBundle, ItemRecord, UserRecord
 from ingestion.sequences import check_items_known, read_sequences
-from llmrg.errors import UnknownDatasetError
-from llmrg.settings import Settings
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -63,28 +63,32 @@ def read_builtin(settings: Settings, name: str) -> DatasetBundle:
 
 
 def _ml1m_folder(settings: Settings, dataset: BuiltinDataset) -> Path:
-    if settings.data_dir is not None:
-        folder = settings.data_dir / "ml-1m"
+    if settings.paths.data_dir is not None:
+        folder = settings.paths.data_dir / "ml-1m"
         shared = folder / f"ml-1m_sequences_{dataset.variant}.txt"
         if (shared.is_file() or (folder / "ratings.dat").is_file()) and (folder / "movies.dat").is_file():
             return folder
     archive = download.fetch(
-        settings.ml1m_url, settings.cache_dir / "downloads" / "ml-1m.zip", timeout_s=settings.download_timeout_s
+        settings.ingest.ml1m_url,
+        settings.paths.cache_dir / "downloads" / "ml-1m.zip",
+        timeout_s=settings.ingest.download_timeout_s,
     )
-    return download.extract_zip(archive, settings.cache_dir / "ml-1m", ("ratings.dat", "movies.dat", "users.dat"))
+    return download.extract_zip(archive, settings.paths.cache_dir / "ml-1m", ("ratings.dat", "movies.dat", "users.dat"))
 
 
 def _beauty_folder(settings: Settings) -> Path:
-    if settings.data_dir is not None and (settings.data_dir / "beauty" / beauty.SEQUENCES_FILE).is_file():
-        return settings.data_dir / "beauty"
-    folder = settings.cache_dir / "beauty"
-    s3rec_base, p5_base = (url.strip() for url in settings.beauty_base_urls.split(",", 1))
+    if settings.paths.data_dir is not None and (settings.paths.data_dir / "beauty" / beauty.SEQUENCES_FILE).is_file():
+        return settings.paths.data_dir / "beauty"
+    folder = settings.paths.cache_dir / "beauty"
+    s3rec_base, p5_base = (url.strip() for url in settings.ingest.beauty_base_urls.split(",", 1))
     for base, filename in (
         (s3rec_base, beauty.SEQUENCES_FILE),
         (s3rec_base, beauty.ATTRIBUTES_FILE),
         (p5_base, beauty.DATAMAPS_FILE),
     ):
-        download.fetch(base.rstrip("/") + "/" + filename, folder / filename, timeout_s=settings.download_timeout_s)
+        download.fetch(
+            base.rstrip("/") + "/" + filename, folder / filename, timeout_s=settings.ingest.download_timeout_s
+        )
     return folder
 
 

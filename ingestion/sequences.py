@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.errors import DataFormatError
 from ingestion.records import UserHistory
 from ingestion.textfiles import numbered_lines, parse_int
-from llmrg.errors import DataFormatError
 
 
 def read_sequences(path: Path) -> tuple[tuple[UserHistory, ...], dict[int, int]]:

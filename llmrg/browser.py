@@ -12,7 +12,7 @@ import json
 from urllib.parse import urlencode
 
 import cypher
-from llmrg.settings import Settings
+from core.settings import Settings
 
 STYLE_PATH = cypher.CYPHER_DIR / "browser" / "style.json"
 
@@ -38,16 +38,16 @@ def post_connect_command() -> str:
 
 def open_url(settings: Settings, statement: str | None = None) -> str:
     """Browser's address with the connection filled in and, optionally, `statement` waiting in the editor."""
-    scheme, _, address = settings.neo4j_uri.partition("://")
-    parameters = {"connectURL": f"{scheme}://{settings.neo4j_username}@{address}"}
+    scheme, _, address = settings.neo4j.uri.partition("://")
+    parameters = {"connectURL": f"{scheme}://{settings.neo4j.username}@{address}"}
     if statement is not None:
         parameters |= {"cmd": "edit", "arg": statement}
-    return f"{settings.neo4j_browser_url}?{urlencode(parameters)}"
+    return f"{settings.neo4j.browser_url}?{urlencode(parameters)}"
 
 
 def password_hint(settings: Settings) -> str:
     """Where the password is: the file `llmrg up` generated, or the variable the user set."""
-    return "NEO4J_PASSWORD" if settings.neo4j_password else str(settings.neo4j_password_file)
+    return "NEO4J_PASSWORD" if settings.neo4j.password else str(settings.neo4j_password_file)
 
 
 def parameter_commands(parameters: dict[str, object]) -> str:

@@ -13,8 +13,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from core import gateway
+from core.settings import Settings
 from ingestion import loader, registry
-from llmrg import cli_gnn, cli_queries, cli_workers, graph
+from llmrg import cli_gnn, cli_queries, cli_workers
 from llmrg import doctor as doctor_checks
 from llmrg.cli_support import (
     DatasetOption,
@@ -37,7 +39,6 @@ from llmrg.services.celery_processes import LocalCeleryProcess
 from llmrg.services.llm_server import LocalLLM
 from llmrg.services.neo4j_server import LocalNeo4j
 from llmrg.services.redis_server import LocalRedis
-from llmrg.settings import Settings
 from llmrg.stats import dataset_counts
 from reasoning.options import ReasoningOptions
 
@@ -70,7 +71,7 @@ def up(
 ) -> None:
     """Start the local services (idempotent) and create the graph schema."""
     settings = _settings(ctx)
-    if llm and settings.llm_serve_local and settings.llm_is_local:
+    if llm and settings.llm.serve_local and settings.llm.is_local:
         with console.status("starting the local LLM (the first start assembles its weights)"):
             llm_state = LocalLLM(settings).start()
         console.print(f"llm    up  {llm_state.base_url} ({llm_state.model}, pid {llm_state.pid})")
@@ -81,10 +82,10 @@ def up(
     if neo4j:
         with console.status("starting Neo4j (the first start assembles it from Maven Central)"):
             status = LocalNeo4j(settings).start()
-            with graph.open_driver(settings) as driver:
-                graph.apply_schema(driver, settings)
+            with gateway.open_gateway(settings) as db:
+                gateway.apply_schema(db)
         console.print(f"neo4j  up  {status.bolt}  browser {status.browser}  (Neo4j {status.version}, pid {status.pid})")
-        if settings.neo4j_password is None:
+        if settings.neo4j.password is None:
             console.print(f"       user neo4j, password in {status.password_file}")
     if workers:
         for role in ("worker", "beat"):
@@ -145,7 +146,7 @@ def ingest(
     """Load a dataset into Neo4j (idempotent: a rerun leaves the exact same counts)."""
     settings = _settings(ctx)
     if batch_size is not None:
-        settings = settings.model_copy(update={"ingest_batch_size": batch_size})
+        settings = settings.updated(ingest={"batch_size": batch_size})
     if sequences is not None or name is not None:
         if dataset is not None or name is None or sequences is None:
             raise typer.BadParameter(
@@ -157,8 +158,8 @@ def ingest(
             raise typer.BadParameter("name a DATASET (ml-1m, ml-1m-all, beauty) or give --name/--sequences")
         with console.status(f"reading {dataset}"):
             bundle = registry.read_builtin(settings, registry.builtin_name(dataset, variant))
-    with graph.open_driver(settings) as driver:
-        report = loader.write_dataset(driver, settings, bundle, show_progress=progress and not as_json)
+    with gateway.open_gateway(settings) as db:
+        report = loader.write_dataset(db, settings, bundle, show_progress=progress and not as_json)
     if as_json:
         _print_json(asdict(report) | {"interactions_per_s": report.interactions_per_s})
     else:
@@ -180,8 +181,8 @@ def drop(
     settings = _settings(ctx)
     if not yes:
         typer.confirm(f"Delete dataset {dataset!r} and its users, items and interactions?", abort=True)
-    with graph.open_driver(settings) as driver:
-        loader.delete_dataset(driver, settings, dataset)
+    with gateway.open_gateway(settings) as db:
+        loader.delete_dataset(db, dataset)
     console.print(f"dropped {dataset}")
 
 
@@ -190,8 +191,8 @@ def drop(
 def stats(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Users, items and interactions stored per dataset, counted in the graph."""
     settings = _settings(ctx)
-    with graph.open_driver(settings) as driver:
-        counts = dataset_counts(driver, settings)
+    with gateway.open_gateway(settings) as db:
+        counts = dataset_counts(db)
     if as_json:
         _print_json({"datasets": counts})
         return
@@ -237,10 +238,10 @@ def reason(
     ).apply(_settings(ctx))
     from reasoning import run as reasoning_run  # the LLM stack: seconds no other command should pay
 
-    with graph.open_driver(settings) as driver:
-        graph.apply_schema(driver, settings)
-        ids = reasoning_run.select_users(driver, settings, dataset, users, user_ids)
-        stats = reasoning_run.reason_users(driver, settings, dataset, ids, show_progress=progress and not as_json)
+    with gateway.open_gateway(settings) as db:
+        gateway.apply_schema(db)
+        ids = reasoning_run.select_users(db, dataset, users, user_ids)
+        stats = reasoning_run.reason_users(db, settings, dataset, ids, show_progress=progress and not as_json)
     summary = stats.as_json()
     if as_json:
         _print_json(summary)

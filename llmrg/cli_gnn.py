@@ -9,11 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from llmrg import graph
+from core import gateway, vocabulary
+from core.errors import ConfigError
+from core.vocabulary import MODEL_NAMES, TaskName
 from llmrg.cli_support import DatasetOption, JsonFlag, console, print_json, reports_errors, settings_of
-from llmrg.errors import ConfigError
 
-ModelOption = Annotated[str, typer.Option(help="sasrec, bert4rec, fdsa, cl4srec or duorec.")]
+ModelOption = Annotated[str, typer.Option(help=", ".join(MODEL_NAMES[:-1]) + " or " + MODEL_NAMES[-1] + ".")]
 SeedOption = Annotated[int, typer.Option(help="Training seed.")]
 LLMRGFlag = Annotated[bool, typer.Option("--llmrg", help="Fuse the reasoning graphs G_rea and G_div (LLMRG).")]
 SeqGraphFlag = Annotated[bool, typer.Option("--seq-graph", help="Control: SR-GNN on the plain sequence graph.")]
@@ -86,12 +87,12 @@ def train(
     from gnn import pipeline
 
     settings = settings_of(ctx)
-    chosen = pipeline.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
+    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
     if queue:
         from workers.app import create_app
 
         sent = create_app(settings).send_task(
-            "llmrg.train",
+            TaskName.TRAIN.value,
             kwargs={
                 "dataset": dataset,
                 "model": model,
@@ -107,9 +108,9 @@ def train(
         else:
             console.print(f"training queued (task {sent.id}); a worker must consume the `training` queue")
         return
-    with graph.open_driver(settings) as driver:
+    with gateway.open_gateway(settings) as db:
         result = pipeline.run_training(
-            driver,
+            db,
             settings,
             dataset,
             model,
@@ -154,10 +155,10 @@ def evaluate(
     from gnn import pipeline
 
     settings = settings_of(ctx)
-    chosen = pipeline.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
-    with graph.open_driver(settings) as driver:
+    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
+    with gateway.open_gateway(settings) as db:
         result = pipeline.evaluate_checkpoint(
-            driver,
+            db,
             settings,
             dataset,
             model,
@@ -186,7 +187,7 @@ def results(
     if not paths:
         raise ConfigError(f"no finished runs under {settings.runs_dir}; run `llmrg train` first")
     groups = aggregation.aggregate(aggregation.load_results(paths))
-    folder = out or settings.state_dir / "results"
+    folder = out or settings.paths.state_dir / "results"
     folder.mkdir(parents=True, exist_ok=True)
     aggregation.write_json(groups, folder / "results.json")
     aggregation.plot(groups, folder / "results.png")
@@ -216,14 +217,13 @@ def recommend(
     as_json: JsonFlag = False,
 ) -> None:
     """Top-k next items for a user from a trained run, each with the reasoning path that explains it."""
-    from gnn import pipeline
     from gnn.recommend import Recommender, describe_explanation
 
     settings = settings_of(ctx)
-    chosen = pipeline.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
-    with graph.open_driver(settings) as driver:
-        recommender = Recommender.load(driver, settings, dataset, model, chosen, seed)
-        answer = recommender.recommend(driver, user, k, include_seen=include_seen)
+    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
+    with gateway.open_gateway(settings) as db:
+        recommender = Recommender.load(db, settings, dataset, model, chosen, seed)
+        answer = recommender.recommend(db, user, k, include_seen=include_seen)
     if as_json:
         print_json(answer)
         return

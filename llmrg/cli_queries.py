@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from llmrg import browser, graph, queries
+from core import gateway
+from core.settings import Settings
+from llmrg import browser, queries
 from llmrg.cli_support import JsonFlag, console, print_json, reports_errors, settings_of
-from llmrg.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +34,7 @@ def browser_command(
         return
     login = {
         "url": browser.open_url(settings),
-        "username": settings.neo4j_username,
+        "username": settings.neo4j.username,
         "password": browser.password_hint(settings),
         "style": browser.style_command(),
     }
@@ -72,8 +73,8 @@ def query(
     if in_browser:
         _print_browser_link(settings, name, param or [], as_json)
         return
-    with graph.open_driver(settings) as driver:
-        rows = queries.run_query(driver, settings, name, param or [])
+    with gateway.open_gateway(settings) as db:
+        rows = queries.run_query(db, name, param or [])
     if as_json:
         print_json(rows)
         return

@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from llmrg.errors import LLMRGError
-from llmrg.settings import Settings
+from core.errors import LLMRGError
+from core.settings import Settings
 
 console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])

@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from llmrg import graph
+from core import gateway
+from core.settings import Settings
+from core.vocabulary import QueueName, TaskName
 from llmrg.cli_support import (
     DatasetOption,
     DivergentOption,
@@ -27,10 +29,9 @@ from llmrg.cli_support import (
     reports_errors,
     settings_of,
 )
-from llmrg.settings import Settings
 from reasoning.options import ReasoningOptions
 from workers import follow, runs
-from workers.config import DEFAULT_QUEUE, REASONING_QUEUE, reliability_problems
+from workers.config import reliability_problems
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -51,7 +52,7 @@ def worker(
     ctx: typer.Context,
     concurrency: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: settings).")] = None,
     queues: Annotated[str, typer.Option(help="Comma-separated queues to consume.")] = (
-        f"{REASONING_QUEUE},{DEFAULT_QUEUE}"
+        f"{QueueName.REASONING},{QueueName.DEFAULT}"
     ),
     hostname: Annotated[str | None, typer.Option(help="Node name, e.g. w1@%h.")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
@@ -60,7 +61,7 @@ def worker(
     settings = settings_of(ctx)
     _refuse_unreliable(settings)
     argv = ["worker", f"--loglevel={loglevel}", f"--queues={queues}", "--without-gossip", "--without-mingle"]
-    argv.append(f"--concurrency={concurrency or settings.worker_concurrency}")
+    argv.append(f"--concurrency={concurrency or settings.workers.concurrency}")
     if hostname:
         argv.append(f"--hostname={hostname}")
     _celery_app(settings).worker_main(argv)
@@ -74,8 +75,8 @@ def beat(
 ) -> None:
     """Run the beat scheduler in the foreground (the periodic knowledge-base refresh)."""
     settings = settings_of(ctx)
-    state = schedule or str(settings.state_dir / "celery" / "beat-schedule")
-    (settings.state_dir / "celery").mkdir(parents=True, exist_ok=True)
+    state = schedule or str(settings.paths.state_dir / "celery" / "beat-schedule")
+    (settings.paths.state_dir / "celery").mkdir(parents=True, exist_ok=True)
     _celery_app(settings).start(["beat", f"--loglevel={loglevel}", f"--schedule={state}"])
 
 
@@ -112,15 +113,15 @@ def run_reason(
     from reasoning.run import select_users
     from workers.fanout import start_reason_run
 
-    with graph.open_driver(settings) as driver:
-        graph.apply_schema(driver, settings)
-        ids = select_users(driver, settings, dataset, users, user_ids)
-        run_id = start_reason_run(_celery_app(settings), driver, settings, dataset, ids, options)
+    with gateway.open_gateway(settings) as db:
+        gateway.apply_schema(db)
+        ids = select_users(db, dataset, users, user_ids)
+        run_id = start_reason_run(_celery_app(settings), db, dataset, ids, options)
         if not wait:
-            record = runs.read_run(driver, settings, run_id)
+            record = runs.read_run(db, run_id)
         else:
             record = follow.follow_run(
-                driver, settings, run_id, show_progress=progress and not as_json, timeout_s=timeout, console=console
+                db, run_id, show_progress=progress and not as_json, timeout_s=timeout, console=console
             )
     if as_json:
         print_json(record)
@@ -139,8 +140,8 @@ def runs_command(
 ) -> None:
     """List the runs (newest first) with their state and totals."""
     settings = settings_of(ctx)
-    with graph.open_driver(settings) as driver:
-        records = [runs.read_run(driver, settings, run_id)] if run_id else runs.list_runs(driver, settings, limit)
+    with gateway.open_gateway(settings) as db:
+        records = [runs.read_run(db, run_id)] if run_id else runs.list_runs(db, limit)
     if as_json:
         print_json({"runs": records})
         return
@@ -168,7 +169,9 @@ def refresh_command(
 ) -> None:
     """Queue a knowledge-base refresh now (beat also runs it on its schedule)."""
     settings = settings_of(ctx)
-    result = _celery_app(settings).send_task("llmrg.refresh_knowledge_base", kwargs={"datasets": dataset or None})
+    result = _celery_app(settings).send_task(
+        TaskName.REFRESH_KNOWLEDGE_BASE.value, kwargs={"datasets": dataset or None}
+    )
     if as_json:
         print_json({"task_id": result.id})
     else:

@@ -16,15 +16,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import neo4j
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from core import gateway, vocabulary
+from core.errors import ServiceError
+from core.gateway import Neo4jGateway
+from core.settings import Settings
 from ingestion import loader, registry
-from llmrg import browser, graph
-from llmrg.errors import ServiceError
-from llmrg.settings import Settings
+from llmrg import browser
 from reasoning.options import ReasoningOptions
 from reasoning.run import select_users
 from workers import follow
@@ -82,16 +83,16 @@ class DemoReport:
 
 
 def demo_folder(settings: Settings, plan: DemoPlan) -> Path:
-    return settings.state_dir / "demo" / plan.name
+    return settings.paths.state_dir / "demo" / plan.name
 
 
 def training_settings(settings: Settings, plan: DemoPlan) -> Settings:
     """The demo's short training run, in the demo's own folder."""
-    return settings.model_copy(
-        update={
-            "train_dir": demo_folder(settings, plan) / "train",
-            "train_max_rows": plan.train_rows,
-            "train_max_len": {"*": plan.max_len},
+    return settings.updated(
+        train={
+            "dir": demo_folder(settings, plan) / "train",
+            "max_rows": plan.train_rows,
+            "max_len": {"*": plan.max_len},
         }
     )
 
@@ -109,22 +110,22 @@ def run_demo(settings: Settings, plan: DemoPlan, console: Console, *, progress: 
         console.print(f"{name} done in {report.steps[-1].seconds:.1f} s", highlight=False)
         return summary
 
-    with graph.open_driver(settings) as driver:
-        step("ingest", f"loading {plan.dataset} into Neo4j", lambda: _ingest(driver, settings, plan, progress))
+    with gateway.open_gateway(settings) as db:
+        step("ingest", f"loading {plan.dataset} into Neo4j", lambda: _ingest(db, settings, plan, progress))
         reasoned = step(
             "reason",
             f"reasoning for {plan.users} users on the Celery workers",
-            lambda: _reason(driver, settings, plan, console, progress),
+            lambda: _reason(db, settings, plan, console, progress),
         )["users"]
         step(
             "train",
             f"a short LLMRG {plan.model} run ({plan.epochs} epochs on {plan.train_rows:,} rows)",
-            lambda: _train(driver, settings, plan, progress),
+            lambda: _train(db, settings, plan, progress),
         )
         recommended = step(
             "recommend",
             f"top {plan.k} for the best-explained user",
-            lambda: _recommend(driver, settings, plan, reasoned, console),
+            lambda: _recommend(db, settings, plan, reasoned, console),
         )
     report.steps.append(DemoStep("browser", 0.0, _browser(settings, plan, recommended["user"])))
     assert report.folder is not None
@@ -133,21 +134,17 @@ def run_demo(settings: Settings, plan: DemoPlan, console: Console, *, progress: 
     return report
 
 
-def _ingest(driver: neo4j.Driver, settings: Settings, plan: DemoPlan, progress: bool) -> dict[str, Any]:
+def _ingest(db: Neo4jGateway, settings: Settings, plan: DemoPlan, progress: bool) -> dict[str, Any]:
     bundle = registry.read_builtin(settings, registry.builtin_name(plan.dataset, None))
-    ingested = loader.write_dataset(driver, settings, bundle, show_progress=progress)
+    ingested = loader.write_dataset(db, settings, bundle, show_progress=progress)
     return {"users": ingested.users, "items": ingested.items, "interactions": ingested.interactions}
 
 
-def _reason(
-    driver: neo4j.Driver, settings: Settings, plan: DemoPlan, console: Console, progress: bool
-) -> dict[str, Any]:
+def _reason(db: Neo4jGateway, settings: Settings, plan: DemoPlan, console: Console, progress: bool) -> dict[str, Any]:
     options = ReasoningOptions(max_targets=plan.max_targets, history_length=plan.history_length)
-    users = select_users(driver, settings, plan.dataset, plan.users, None)
-    run_id = start_reason_run(create_app(settings), driver, settings, plan.dataset, users, options)
-    record = follow.follow_run(
-        driver, settings, run_id, show_progress=progress, timeout_s=plan.reasoning_timeout_s, console=console
-    )
+    users = select_users(db, plan.dataset, plan.users, None)
+    run_id = start_reason_run(create_app(settings), db, plan.dataset, users, options)
+    record = follow.follow_run(db, run_id, show_progress=progress, timeout_s=plan.reasoning_timeout_s, console=console)
     if record["users_done"] == 0:
         raise ServiceError(
             f"reasoning run {run_id} finished no user ({record['status']}); see `llmrg runs --run {run_id}`"
@@ -168,15 +165,15 @@ def _reason(
     return {key: record.get(key) for key in keys} | {"users": users}
 
 
-def _train(driver: neo4j.Driver, settings: Settings, plan: DemoPlan, progress: bool) -> dict[str, Any]:
+def _train(db: Neo4jGateway, settings: Settings, plan: DemoPlan, progress: bool) -> dict[str, Any]:
     from gnn import pipeline
 
     result = pipeline.run_training(
-        driver,
+        db,
         training_settings(settings, plan),
         plan.dataset,
         plan.model,
-        pipeline.variant("llmrg"),
+        vocabulary.variant("llmrg"),
         plan.seed,
         plan.epochs,
         resume=False,
@@ -189,16 +186,15 @@ def _train(driver: neo4j.Driver, settings: Settings, plan: DemoPlan, progress: b
 
 
 def _recommend(
-    driver: neo4j.Driver, settings: Settings, plan: DemoPlan, reasoned: list[int], console: Console
+    db: Neo4jGateway, settings: Settings, plan: DemoPlan, reasoned: list[int], console: Console
 ) -> dict[str, Any]:
-    from gnn import pipeline
     from gnn.recommend import Recommender, describe_explanation
 
-    picked = graph.run(driver, settings, "recommend/most_explained_user", dataset=plan.dataset, users=reasoned)
+    picked = db.run("recommend/most_explained_user", dataset=plan.dataset, users=reasoned)
     user, accepted = int(picked[0]["user"]), int(picked[0]["chains"])
     trained = training_settings(settings, plan)
-    recommender = Recommender.load(driver, trained, plan.dataset, plan.model, pipeline.variant("llmrg"), plan.seed)
-    answer = recommender.recommend(driver, user, plan.k)
+    recommender = Recommender.load(db, trained, plan.dataset, plan.model, vocabulary.variant("llmrg"), plan.seed)
+    answer = recommender.recommend(db, user, plan.k)
     table = Table("#", "item", "title", "score", "why", title=f"user {user} ({accepted} accepted chains)")
     for rank, entry in enumerate(answer["items"], start=1):
         table.add_row(
@@ -210,7 +206,7 @@ def _recommend(
         )
     console.print(table)
     why_chosen = Table("t", "kind", "chain, with the reason on each link", "score", title=f"user {user}'s chains")
-    for chain in graph.run(driver, settings, "queries/chains_for_user", dataset=plan.dataset, user=user):
+    for chain in db.run("queries/chains_for_user", dataset=plan.dataset, user=user):
         path = {"path": [{"title": title} for title in chain["titles"]], "reasons": chain["reasons"]}
         why_chosen.add_row(
             str(chain["t"]),
@@ -238,7 +234,7 @@ def _browser(settings: Settings, plan: DemoPlan, user: int) -> dict[str, Any]:
         "url": browser.open_url(settings),
         "query_url": browser.open_url(settings, script),
         "query": script,
-        "username": settings.neo4j_username,
+        "username": settings.neo4j.username,
         "password": browser.password_hint(settings),
     }
 

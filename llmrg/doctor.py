@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass
 
 import redis
 
-from llmrg import graph
-from llmrg.errors import LLMRGError
-from llmrg.settings import Settings
+from core import gateway
+from core.errors import LLMRGError
+from core.settings import Settings
 from workers.config import reliability_problems
 
 SUPPORTED_NEO4J_PREFIX = "5."
@@ -41,8 +41,8 @@ def _worker_reliability_check(settings: Settings) -> Check:
     return Check(
         "worker settings",
         True,
-        f"acks late, redelivered when lost, prefetch 1, limits {settings.task_soft_time_limit_s:g}/"
-        f"{settings.task_time_limit_s:g} s < visibility {settings.broker_visibility_timeout_s:g} s",
+        f"acks late, redelivered when lost, prefetch 1, limits {settings.workers.task_soft_time_limit_s:g}/"
+        f"{settings.workers.task_time_limit_s:g} s < visibility {settings.workers.visibility_timeout_s:g} s",
     )
 
 
@@ -52,15 +52,15 @@ def as_json(checks: list[Check]) -> dict[str, object]:
 
 def _neo4j_checks(settings: Settings) -> list[Check]:
     try:
-        with graph.open_driver(settings) as driver:
-            component = graph.run(driver, settings, "admin/server_components")[0]
+        with gateway.open_gateway(settings) as db:
+            component = db.run("admin/server_components")[0]
             version, edition = component["version"], component["edition"]
-            present = graph.present_schema_names(driver, settings)
+            present = gateway.present_schema_names(db)
     except LLMRGError as exc:
         return [Check("neo4j", False, str(exc))]
-    missing = sorted(graph.expected_schema_names() - present)
+    missing = sorted(gateway.expected_schema_names() - present)
     return [
-        Check("neo4j", True, f"{settings.neo4j_uri} as {settings.neo4j_username}"),
+        Check("neo4j", True, f"{settings.neo4j.uri} as {settings.neo4j.username}"),
         Check(
             "neo4j version", version.startswith(SUPPORTED_NEO4J_PREFIX), f"Neo4j {version} {edition} (supported: 5.x)"
         ),
@@ -75,7 +75,7 @@ def _neo4j_checks(settings: Settings) -> list[Check]:
 
 
 def _browser_check(settings: Settings) -> Check:
-    url = settings.neo4j_browser_url
+    url = settings.neo4j.browser_url
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             ok = response.status == 200 and b"Neo4j Browser" in response.read(4096)
@@ -87,22 +87,22 @@ def _browser_check(settings: Settings) -> Check:
 def _llm_check(settings: Settings) -> Check:
     """The chat model answers `/v1/models` at the configured endpoint (any OpenAI-compatible server)."""
     request = urllib.request.Request(
-        settings.llm_base_url.rstrip("/") + "/models",
-        headers={"Authorization": f"Bearer {settings.openai_api_key.get_secret_value()}"},
+        settings.llm.base_url.rstrip("/") + "/models",
+        headers={"Authorization": f"Bearer {settings.llm.api_key.get_secret_value()}"},
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             ok = response.status == 200
     except (urllib.error.URLError, OSError) as exc:
-        hint = "start it with `llmrg up`" if settings.llm_is_local else "check LLMRG_LLM_BASE_URL / OPENAI_API_KEY"
-        return Check("llm", False, f"{settings.llm_base_url} not reachable ({exc}); {hint}")
-    return Check("llm", ok, f"{settings.llm_base_url} model {settings.llm_model}")
+        hint = "start it with `llmrg up`" if settings.llm.is_local else "check LLMRG_LLM_BASE_URL / OPENAI_API_KEY"
+        return Check("llm", False, f"{settings.llm.base_url} not reachable ({exc}); {hint}")
+    return Check("llm", ok, f"{settings.llm.base_url} model {settings.llm.model}")
 
 
 def _redis_check(settings: Settings) -> Check:
     try:
-        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
+        client = redis.Redis.from_url(settings.redis.url, socket_connect_timeout=3, socket_timeout=3)
         version = client.info("server")["redis_version"]
     except (redis.RedisError, OSError) as exc:
-        return Check("redis", False, f"{settings.redis_url} not reachable ({exc}); start it with `llmrg up`")
-    return Check("redis", True, f"{settings.redis_url} (Redis {version})")
+        return Check("redis", False, f"{settings.redis.url} not reachable ({exc}); start it with `llmrg up`")
+    return Check("redis", True, f"{settings.redis.url} (Redis {version})")

@@ -11,13 +11,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import neo4j
 from neo4j.graph import Node, Path, Relationship
 
 import cypher
-from llmrg import graph
-from llmrg.errors import ConfigError
-from llmrg.settings import Settings
+from core.errors import ConfigError
+from core.gateway import Neo4jGateway
 
 FOLDER = "queries"
 PARAMETER = re.compile(r"\$(\w+) \(([^)]*)\)")
@@ -71,9 +69,9 @@ def parse_parameters(query: LibraryQuery, pairs: list[str]) -> dict[str, Any]:
     return values
 
 
-def run_query(driver: neo4j.Driver, settings: Settings, name: str, pairs: list[str]) -> list[dict[str, Any]]:
+def run_query(db: Neo4jGateway, name: str, pairs: list[str]) -> list[dict[str, Any]]:
     query = describe(name)
-    records = graph.run(driver, settings, f"{FOLDER}/{name}", **parse_parameters(query, pairs))
+    records = db.run(f"{FOLDER}/{name}", **parse_parameters(query, pairs))
     return [_plain(dict(zip(record.keys(), record.values(), strict=True))) for record in records]
 
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import neo4j
-
-from llmrg import graph
-from llmrg.settings import Settings
+from core.gateway import Neo4jGateway
 
 
-def dataset_counts(driver: neo4j.Driver, settings: Settings) -> dict[str, dict[str, Any]]:
+def dataset_counts(db: Neo4jGateway) -> dict[str, dict[str, Any]]:
     """`{name: {users, items, interactions, attributes, chains, kb_chains, status, variant, source}}`."""
     return {
         record["dataset"]: {
@@ -24,5 +21,5 @@ def dataset_counts(driver: neo4j.Driver, settings: Settings) -> dict[str, dict[s
             "chains": record["chains"],
             "kb_chains": record["kb_chains"],
         }
-        for record in graph.run(driver, settings, "stats/count_datasets")
+        for record in db.run("stats/count_datasets")
     }

@@ -8,13 +8,14 @@ long identical prefix the server's prompt cache reuses; chains found so far foll
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from llmrg.settings import Settings
+from core.settings import Settings
 from reasoning.chains import Candidate
 from reasoning.context import UserContext, history_block
 from reasoning.llm import StructuredLLM
 from reasoning.prompts import Message, load_prompt
-from reasoning.schemas import ChainingAnswer, chaining_schema
+from reasoning.schemas import ChainingAnswer
 from reasoning.validation import ValidationResult, validate_answer
 
 TASK = "chain"
@@ -23,10 +24,10 @@ TASK = "chain"
 def target_windows(context: UserContext, settings: Settings, skip_positions: set[int]) -> list[list[int]]:
     """Local target indices to reason about, in prompt-sized windows. Position 0 has no premises."""
     targets = [local for local in range(1, len(context.window)) if context.item_at(local).pos not in skip_positions]
-    if settings.reason_max_targets:
-        last = len(context.window) - settings.reason_max_targets
+    if settings.reasoning.max_targets:
+        last = len(context.window) - settings.reasoning.max_targets
         targets = [local for local in targets if local >= last]
-    size = settings.reason_steps_per_call
+    size = settings.reasoning.steps_per_call
     return [targets[start : start + size] for start in range(0, len(targets), size)]
 
 
@@ -42,19 +43,38 @@ def chains_block(chains: Iterable[Candidate]) -> str:
 def chaining_messages(
     context: UserContext, settings: Settings, targets: list[int], existing: Iterable[Candidate]
 ) -> list[Message]:
-    prompt = load_prompt(TASK, settings.reason_prompt_version)
-    user_input = (
-        f"Profile: {context.profile_line()}\n"
-        f"History:\n{history_block(context)}\n"
-        f"Existing chains:\n{chains_block(chain for chain in existing if _within(chain, context))}\n"
-        f"Targets: {', '.join(str(target) for target in targets)}"
-    )
+    prompt = load_prompt(TASK, settings.reasoning.prompt_version)
+    user_values = {
+        "profile": context.profile_line(),
+        "history": history_block(context),
+        "chains": chains_block(chain for chain in existing if _within(chain, context)),
+        "targets": ", ".join(str(target) for target in targets),
+    }
     return prompt.messages(
-        user_input,
-        max_chains=settings.reason_chains_per_step,
-        max_premises=settings.reason_max_chain_items - 1,
-        reason_chars=settings.reason_reason_chars,
+        user_values,
+        max_chains=settings.reasoning.chains_per_step,
+        max_premises=settings.reasoning.max_chain_items - 1,
+        reason_chars=settings.reasoning.reason_chars,
     )
+
+
+def chaining_schema(settings: Settings, allowed: dict[int, list[int]]) -> dict[str, Any]:
+    """One schema entry per target (`prefixItems`): the target is a constant and each link's item an enum of
+    the positions allowed before it, so a server that enforces the schema cannot produce a loop, a future
+    item or an index outside the history. Validation still checks all of it for servers that do not."""
+    prompt = load_prompt(TASK, settings.reasoning.prompt_version)
+    steps = [
+        prompt.schema(
+            "step",
+            target=target,
+            allowed=items,
+            max_chains=settings.reasoning.chains_per_step,
+            max_premises=settings.reasoning.max_chain_items - 1,
+            reason_chars=settings.reasoning.reason_chars,
+        )
+        for target, items in allowed.items()
+    ]
+    return prompt.schema("answer", steps=steps, step_count=len(steps))
 
 
 def _within(chain: Candidate, context: UserContext) -> bool:
@@ -67,21 +87,16 @@ def propose_chains(
     llm: StructuredLLM, context: UserContext, settings: Settings, targets: list[int], existing: Iterable[Candidate]
 ) -> ValidationResult:
     """One LLM call for `targets`; raises LLMOutputRejected / LLMUnavailable like `StructuredLLM.ask`."""
-    window = settings.reason_premise_window
+    window = settings.reasoning.premise_window
     allowed = {target: list(range(max(0, target - window) if window else 0, target)) for target in targets}
-    schema = chaining_schema(
-        allowed,
-        max_chains=settings.reason_chains_per_step,
-        max_premises=settings.reason_max_chain_items - 1,
-        reason_chars=settings.reason_reason_chars,
-    )
+    schema = chaining_schema(settings, allowed)
     answer = llm.ask(chaining_messages(context, settings, targets, existing), schema, ChainingAnswer)
     return validate_answer(
         answer,
         context,
         targets,
-        max_chains=settings.reason_chains_per_step,
-        max_items=settings.reason_max_chain_items,
-        reason_chars=settings.reason_reason_chars,
-        recent_positions=settings.kb_recent_positions,
+        max_chains=settings.reasoning.chains_per_step,
+        max_items=settings.reasoning.max_chain_items,
+        reason_chars=settings.reasoning.reason_chars,
+        recent_positions=settings.kb.recent_positions,
     )

@@ -7,17 +7,7 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-
-class ChainKind(StrEnum):
-    REASONING = "reasoning"
-    DIVERGENT = "divergent"
-
-
-class ChainStatus(StrEnum):
-    VERIFIED = "verified"
-    UNVERIFIED = "unverified"
-    """Accepted without verification (`--no-verify`): used for this user, never reused from the KB."""
-    REJECTED = "rejected"
+from core.vocabulary import ChainKind, ChainStatus
 
 
 class Rejection(StrEnum):

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-import neo4j
-
-from llmrg import graph
-from llmrg.errors import UnknownDatasetError
-from llmrg.settings import Settings
+from core.errors import UnknownDatasetError
+from core.gateway import Neo4jGateway
+from core.settings import Settings, for_dataset
 
 PROFILE_FIELDS = ("gender", "age_group", "occupation_name")
 
@@ -46,20 +44,20 @@ class UserContext:
 
 
 def load_context(
-    driver: neo4j.Driver, settings: Settings, dataset: str, user: int, until: int | None = None
+    db: Neo4jGateway, settings: Settings, dataset: str, user: int, until: int | None = None
 ) -> UserContext:
     """The user's last l_tru items, or the l_tru items ending at position `until` (re-verifying an old step).
 
     Without `until`, the last `reason_holdout` items are left out first (the evaluation's held-out items)."""
-    records = graph.run(driver, settings, "reasoning/fetch_user_history", dataset=dataset, user=user)
+    records = db.run("reasoning/fetch_user_history", dataset=dataset, user=user)
     if not records:
         raise UnknownDatasetError(f"user {user} does not exist in dataset {dataset!r}")
     history = records[0]["history"]
     if until is not None:
         history = [row for row in history if row["pos"] <= until]
-    elif settings.reason_holdout:
-        history = history[: max(0, len(history) - settings.reason_holdout)]
-    length = settings.for_dataset(settings.reason_history_length, dataset)
+    elif settings.reasoning.holdout:
+        history = history[: max(0, len(history) - settings.reasoning.holdout)]
+    length = for_dataset(settings.reasoning.history_length, dataset)
     window = tuple(
         HistoryItem(
             pos=row["pos"], id=row["id"], title=row["title"] or f"item {row['id']}", attributes=tuple(row["attributes"])

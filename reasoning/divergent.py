@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
-from llmrg.settings import Settings
-from reasoning.chains import Candidate, ChainKind, Rejection
+from core.settings import Settings
+from core.vocabulary import ChainKind
+from reasoning.chains import Candidate, Rejection
 from reasoning.context import UserContext, history_block
 from reasoning.embeddings import CatalogueIndex
 from reasoning.llm import StructuredLLM
 from reasoning.prompts import Message, load_prompt
-from reasoning.schemas import DivergentAnswer, divergent_schema
+from reasoning.schemas import DivergentAnswer
 from reasoning.validation import unsafe_text
 from reasoning.verification import (
     MASK,
@@ -53,11 +55,22 @@ def chain_label(index: int) -> str:
 
 
 def divergent_messages(context: UserContext, settings: Settings, chains: list[Candidate]) -> list[Message]:
-    prompt = load_prompt(TASK, settings.reason_prompt_version)
+    prompt = load_prompt(TASK, settings.reasoning.prompt_version)
     lines = [f"{chain_label(index)}: {chain_text(chain)}" for index, chain in enumerate(chains)]
-    user_input = f"Profile: {context.profile_line()}\nHistory:\n{history_block(context)}\nChains:\n" + "\n".join(lines)
+    user_values = {"profile": context.profile_line(), "history": history_block(context), "chains": "\n".join(lines)}
     return prompt.messages(
-        user_input, per_chain=settings.divergent_items_per_chain, reason_chars=settings.reason_reason_chars
+        user_values, per_chain=settings.divergent.items_per_chain, reason_chars=settings.reasoning.reason_chars
+    )
+
+
+def divergent_schema(settings: Settings, chain_ids: list[str]) -> dict[str, Any]:
+    """At most `items_per_chain` imagined items for each of the chains labelled `chain_ids`."""
+    return load_prompt(TASK, settings.reasoning.prompt_version).schema(
+        chain_ids=chain_ids,
+        chain_count=len(chain_ids),
+        per_chain=settings.divergent.items_per_chain,
+        title_chars=settings.divergent.title_chars,
+        reason_chars=settings.reasoning.reason_chars,
     )
 
 
@@ -71,9 +84,7 @@ def extend_chains(
 ) -> list[Extension]:
     """One LLM call; every imagined item that survives the checks becomes a divergent candidate."""
     labels = [chain_label(position) for position in range(len(chains))]
-    schema = divergent_schema(
-        labels, settings.divergent_items_per_chain, settings.divergent_title_chars, settings.reason_reason_chars
-    )
+    schema = divergent_schema(settings, labels)
     answer = llm.ask(divergent_messages(context, settings, chains), schema, DivergentAnswer)
     proposals: list[tuple[Candidate, str, str]] = []
     for extension in answer.extensions:
@@ -81,9 +92,9 @@ def extend_chains(
             rejected[Rejection.UNKNOWN_TARGET.value] += len(extension.items)
             continue
         base = chains[labels.index(extension.chain)]
-        for item in extension.items[: settings.divergent_items_per_chain]:
+        for item in extension.items[: settings.divergent.items_per_chain]:
             title, reason = item.title.strip(), item.reason.strip()
-            if not title or not reason or len(reason) > settings.reason_reason_chars:
+            if not title or not reason or len(reason) > settings.reasoning.reason_chars:
                 rejected[Rejection.EMPTY_REASON.value] += 1
             elif unsafe_text(title) or unsafe_text(reason):
                 rejected[Rejection.UNSAFE_TEXT.value] += 1
@@ -105,7 +116,7 @@ def _map_to_catalogue(
     for (base, text, reason), (item, similarity) in zip(
         proposals, index.nearest([text for _, text, _ in proposals]), strict=True
     ):
-        if similarity < settings.divergent_min_similarity:
+        if similarity < settings.divergent.min_similarity:
             rejected[Rejection.NO_CATALOGUE_MATCH.value] += 1
             continue
         if item in seen_by_user or (base.items, item) in kept:

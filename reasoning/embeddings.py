@@ -13,11 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import neo4j
 import numpy as np
 
-from llmrg import graph
-from llmrg.settings import Settings
+from core.gateway import Neo4jGateway
+from core.settings import Settings
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
 """Texts -> unit-normalised embeddings [N, D]."""
@@ -62,11 +61,11 @@ class CatalogueIndex:
         return [(int(self.item_ids[k]), float(similarities[row, k])) for row, k in enumerate(best)]
 
 
-def build_index(driver: neo4j.Driver, settings: Settings, dataset: str, encode: Encoder) -> CatalogueIndex:
-    rows = graph.run(driver, settings, "reasoning/fetch_catalogue", dataset=dataset)
+def build_index(db: Neo4jGateway, settings: Settings, dataset: str, encode: Encoder) -> CatalogueIndex:
+    rows = db.run("reasoning/fetch_catalogue", dataset=dataset)
     texts = [item_text(row["title"], row["attributes"]) for row in rows]
     key = hashlib.sha256("\n".join([MODEL_NAME, *texts]).encode("utf-8")).hexdigest()[:16]
-    cache = settings.cache_dir / "embeddings" / f"{dataset}-{key}.npy"
+    cache = settings.paths.cache_dir / "embeddings" / f"{dataset}-{key}.npy"
     vectors = _cached(cache, lambda: encode(texts))
     return CatalogueIndex(
         item_ids=np.array([row["id"] for row in rows], dtype=np.int64),

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import neo4j
-
-from llmrg.settings import Settings
+from core.gateway import Neo4jGateway
+from core.settings import Settings, for_dataset
+from core.vocabulary import ChainKind, ChainStatus
 from reasoning import chaining, divergent, knowledge_base, store, verification
-from reasoning.chains import Candidate, ChainKind, ChainStatus, Rejection, ScoredChain
+from reasoning.chains import Candidate, Rejection, ScoredChain
 from reasoning.context import UserContext, load_context
 from reasoning.embeddings import CatalogueIndex
 from reasoning.llm import LLMOutputRejected, LLMUnavailable, LLMUsage, StructuredLLM
@@ -69,7 +69,7 @@ class ReasoningEngine:
 
     def __init__(
         self,
-        driver: neo4j.Driver,
+        db: Neo4jGateway,
         settings: Settings,
         llm: StructuredLLM,
         dataset: str,
@@ -78,7 +78,7 @@ class ReasoningEngine:
         catalogue: Callable[[], CatalogueIndex] | None = None,
         raise_unavailable: bool = False,
     ) -> None:
-        self.driver = driver
+        self.db = db
         self.raise_unavailable = raise_unavailable
         """Workers set this: an unreachable LLM ends the user's task (Celery retries it later, and the
         answered steps are kept) instead of skipping steps one by one."""
@@ -88,14 +88,14 @@ class ReasoningEngine:
         self._catalogue_factory = catalogue
         self._catalogue: CatalogueIndex | None = None
         self.dataset = dataset
-        self.tau = settings.for_dataset(settings.verify_tau, dataset)
+        self.tau = for_dataset(settings.verify.tau, dataset)
         self.stats = ReasonStats(llm=llm.usage)
 
     def reason_user(self, user: int) -> int:
         """Reason for every unanswered step of the user's window; returns the history length reasoned over."""
         started = time.perf_counter()
-        context = load_context(self.driver, self.settings, self.dataset, user)
-        done = store.reasoned_positions(self.driver, self.settings, self.dataset, user)
+        context = load_context(self.db, self.settings, self.dataset, user)
+        done = store.reasoned_positions(self.db, self.dataset, user)
         self.stats.steps_already_done += sum(1 for item in context.window[1:] if item.pos in done)
         known: list[Candidate] = []
         for window in chaining.target_windows(context, self.settings, done):
@@ -104,8 +104,8 @@ class ReasoningEngine:
                 continue
             seen = context.up_to(max(remaining))
             created = self._reason_window(seen, remaining, known)
-            if created and self.settings.divergent_enabled and self.divergent_llm is not None:
-                self._diverge(seen, created[-self.settings.divergent_max_chains :])
+            if created and self.settings.divergent.enabled and self.divergent_llm is not None:
+                self._diverge(seen, created[-self.settings.divergent.max_chains :])
         self.stats.users += 1
         self.stats.wall_s += time.perf_counter() - started
         return context.window[-1].pos + 1 if context.window else 0
@@ -113,16 +113,16 @@ class ReasoningEngine:
     def _reuse(self, context: UserContext, local: int, known: list[Candidate]) -> bool:
         """Link knowledge-base chains for this step instead of calling the LLM; True on a hit."""
         self.stats.steps += 1
-        if not self.settings.kb_enabled:
+        if not self.settings.kb.enabled:
             return False
-        hits = knowledge_base.lookup(self.driver, self.settings, context, local)
+        hits = knowledge_base.lookup(self.db, self.settings, context, local)
         if not hits:
             self.stats.kb_misses += 1
             return False
         self.stats.kb_hits += 1
         local_of = {item.id: index for index, item in enumerate(context.window)}
         for hit in hits:
-            store.link_reused_chain(self.driver, self.settings, self.dataset, context.user, hit.chain_id, hit.t)
+            store.link_reused_chain(self.db, self.dataset, context.user, hit.chain_id, hit.t)
             self.stats.chains_reused += 1
             known.append(
                 Candidate(
@@ -152,7 +152,7 @@ class ReasoningEngine:
         except LLMOutputRejected:
             self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
             self.stats.steps_failed += len(targets)
-            store.mark_reasoned(self.driver, self.settings, self.dataset, context.user, positions)
+            store.mark_reasoned(self.db, self.dataset, context.user, positions)
             return []
         except LLMUnavailable:
             if self.raise_unavailable:
@@ -162,14 +162,14 @@ class ReasoningEngine:
         self.stats.chains_proposed += result.proposed
         self._count_rejections(result.rejected)
         candidates = [replace(candidate, t=seen_until) for candidate in result.candidates]
-        questions = verification.mask_questions(candidates, context, self.settings.verify_masks)
+        questions = verification.mask_questions(candidates, context, self.settings.verify.masks)
         scored, unverifiable = self._verify(context, candidates, questions, None)
         accepted = [self._store(context, chain) for chain in scored]
         known += [chain for chain in accepted if chain is not None]
         if unverifiable:  # the window is asked again on a rerun, as one prompt, like the first time
             self.stats.steps_failed += len(targets)
             return [chain for chain in accepted if chain is not None]
-        store.mark_reasoned(self.driver, self.settings, self.dataset, context.user, positions)
+        store.mark_reasoned(self.db, self.dataset, context.user, positions)
         return [chain for chain in accepted if chain is not None]
 
     def _diverge(self, context: UserContext, chains: list[Candidate]) -> None:
@@ -195,7 +195,7 @@ class ReasoningEngine:
         self.stats.rejected_by_reason.update(rejected)
         options = divergent.divergent_options(context, extensions, catalogue)
         questions = divergent.divergent_questions(
-            extensions, options, catalogue, self.settings.verify_masks, len(context.window)
+            extensions, options, catalogue, self.settings.verify.masks, len(context.window)
         )
         candidates = [extension.candidate for extension in extensions]
         scored, _ = self._verify(context, candidates, questions, options)
@@ -216,12 +216,11 @@ class ReasoningEngine:
     ) -> Candidate | None:
         """Write one scored chain and count it; the candidate if it was accepted."""
         store.write_chain(
-            self.driver,
-            self.settings,
+            self.db,
             context.user,
             chain,
-            model=self.settings.llm_model,
-            prompt_version=self.settings.reason_prompt_version,
+            model=self.settings.llm.model,
+            prompt_version=self.settings.reasoning.prompt_version,
             imagined=imagined,
         )
         if chain.status is ChainStatus.REJECTED:
@@ -248,11 +247,11 @@ class ReasoningEngine:
         """Scored chains, and the indices of the chains that could not be verified (the LLM was unavailable)."""
         if not candidates:
             return [], set()
-        if not self.settings.verify_enabled:
+        if not self.settings.verify.enabled:
             return [ScoredChain(candidate, ChainStatus.UNVERIFIED, None, 0, 0) for candidate in candidates], set()
         choices: dict[str, int] = {}
         failed_chains: set[int] = set()
-        for batch in verification.batches(questions, self.settings.verify_questions_per_call):
+        for batch in verification.batches(questions, self.settings.verify.questions_per_call):
             try:
                 choices.update(verification.ask_questions(self.llm, context, self.settings, batch, options))
             except LLMOutputRejected:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import neo4j
-
-from llmrg import graph
-from llmrg.settings import Settings
+from core.gateway import Neo4jGateway
+from core.settings import Settings
 from reasoning.context import UserContext
 
 
@@ -25,19 +23,17 @@ class KnowledgeHit:
     t: int
 
 
-def lookup(driver: neo4j.Driver, settings: Settings, context: UserContext, local_target: int) -> list[KnowledgeHit]:
+def lookup(db: Neo4jGateway, settings: Settings, context: UserContext, local_target: int) -> list[KnowledgeHit]:
     target = context.item_at(local_target)
     earlier = context.window[:local_target]
-    recent = [item.id for item in earlier if target.pos - item.pos <= settings.kb_recent_positions]
-    records = graph.run(
-        driver,
-        settings,
+    recent = [item.id for item in earlier if target.pos - item.pos <= settings.kb.recent_positions]
+    records = db.run(
         "reasoning/find_kb_chains",
         dataset=context.dataset,
         target=target.id,
         recent=recent,
         history=[item.id for item in earlier],
-        limit=settings.kb_chains_per_step,
+        limit=settings.kb.chains_per_step,
     )
     return [
         KnowledgeHit(chain_id=r["id"], items=tuple(r["items"]), score=float(r["score"]), t=target.pos) for r in records

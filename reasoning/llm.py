@@ -22,8 +22,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, ValidationError
 
-from llmrg.errors import LLMRGError
-from llmrg.settings import Settings
+from core.errors import LLMRGError
+from core.settings import Settings
 from reasoning.prompts import Message
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -67,12 +67,12 @@ class LLMUsage:
 def build_chat_model(settings: Settings, temperature: float) -> ChatOpenAI:
     """ChatOpenAI against the configured endpoint; its own retries are off because ours are counted."""
     return ChatOpenAI(
-        base_url=settings.llm_base_url,
-        api_key=settings.openai_api_key,
-        model=settings.llm_model,
+        base_url=settings.llm.base_url,
+        api_key=settings.llm.api_key,
+        model=settings.llm.model,
         temperature=temperature,
-        max_tokens=settings.llm_max_output_tokens,
-        timeout=settings.llm_timeout_s,
+        max_tokens=settings.llm.max_output_tokens,
+        timeout=settings.llm.timeout_s,
         max_retries=0,
     )
 

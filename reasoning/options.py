@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from llmrg.settings import Settings
+from core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -34,23 +34,21 @@ class ReasoningOptions:
             raise ValueError(f"holdout must be 0 (every item) or more, not {self.holdout}")
 
     def apply(self, settings: Settings) -> Settings:
-        update: dict[str, Any] = {
-            name: value
-            for name, value in (
-                ("verify_enabled", self.verify),
-                ("kb_enabled", self.kb),
-                ("divergent_enabled", self.divergent),
-                ("reason_max_targets", self.max_targets),
-                ("reason_holdout", self.holdout),
-            )
-            if value is not None
-        }
+        reasoning: dict[str, Any] = {}
+        if self.max_targets is not None:
+            reasoning["max_targets"] = self.max_targets
+        if self.holdout is not None:
+            reasoning["holdout"] = self.holdout
         if self.history_length is not None:
-            update["reason_history_length"] = {name: self.history_length for name in settings.reason_history_length}
-            update["reason_history_length"]["*"] = self.history_length
+            reasoning["history_length"] = dict.fromkeys([*settings.reasoning.history_length, "*"], self.history_length)
+        verify: dict[str, Any] = {"enabled": self.verify} if self.verify is not None else {}
+        kb = {"enabled": self.kb} if self.kb is not None else {}
+        divergent = {"enabled": self.divergent} if self.divergent is not None else {}
         if self.naive:
-            update |= {"reason_steps_per_call": 1, "verify_questions_per_call": 1, "kb_enabled": False}
-        return settings.model_copy(update=update)
+            reasoning["steps_per_call"] = 1
+            verify["questions_per_call"] = 1
+            kb["enabled"] = False
+        return settings.updated(reasoning=reasoning, verify=verify, kb=kb, divergent=divergent)
 
     @classmethod
     def from_dict(cls, payload: Mapping[str, bool | int | None]) -> ReasoningOptions:

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import neo4j
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from llmrg import graph
-from llmrg.errors import ConfigError, UnknownDatasetError
-from llmrg.settings import Settings
+from core.errors import ConfigError, UnknownDatasetError
+from core.gateway import Neo4jGateway
+from core.settings import Settings
 from reasoning.embeddings import CatalogueIndex, Encoder, build_index, load_encoder
 from reasoning.engine import ReasoningEngine, ReasonStats
 from reasoning.llm import StructuredLLM, build_chat_model
 
 
-def select_users(
-    driver: neo4j.Driver, settings: Settings, dataset: str, first: int | None, user_ids: str | None
-) -> list[int]:
+def select_users(db: Neo4jGateway, dataset: str, first: int | None, user_ids: str | None) -> list[int]:
     """`--user-ids 1,2` as given, else the first N users by id; unknown datasets are an error."""
     if user_ids:
         try:
@@ -26,14 +23,14 @@ def select_users(
             raise ConfigError(f"--user-ids must be comma-separated integers, got {user_ids!r}") from None
     if first is None:
         raise ConfigError("say which users to reason for: --users N (the first N by id) or --user-ids 1,2")
-    ids = [int(r["id"]) for r in graph.run(driver, settings, "reasoning/list_users", dataset=dataset, limit=first)]
+    ids = [int(r["id"]) for r in db.run("reasoning/list_users", dataset=dataset, limit=first)]
     if not ids:
         raise UnknownDatasetError(f"dataset {dataset!r} has no users; ingest it first (`llmrg ingest`)")
     return ids
 
 
 def build_engine(
-    driver: neo4j.Driver,
+    db: Neo4jGateway,
     settings: Settings,
     dataset: str,
     *,
@@ -46,32 +43,32 @@ def build_engine(
     """The engine with models at the configured endpoint (tests pass scripted ones); both models share one
     usage counter, and `throttle` (the workers' shared rate limit) runs before every request."""
     llm = llm or StructuredLLM(
-        build_chat_model(settings, settings.reason_temperature),
-        max_retries=settings.llm_max_retries,
-        retry_base_s=settings.llm_retry_base_s,
+        build_chat_model(settings, settings.reasoning.temperature),
+        max_retries=settings.llm.max_retries,
+        retry_base_s=settings.llm.retry_base_s,
         throttle=throttle,
     )
-    if settings.divergent_enabled and divergent_llm is None:
+    if settings.divergent.enabled and divergent_llm is None:
         divergent_llm = StructuredLLM(
-            build_chat_model(settings, settings.divergent_temperature),
-            max_retries=settings.llm_max_retries,
-            retry_base_s=settings.llm_retry_base_s,
+            build_chat_model(settings, settings.divergent.temperature),
+            max_retries=settings.llm.max_retries,
+            retry_base_s=settings.llm.retry_base_s,
             usage=llm.usage,
             throttle=throttle,
         )
     return ReasoningEngine(
-        driver,
+        db,
         settings,
         llm,
         dataset,
         divergent_llm=divergent_llm,
-        catalogue=catalogue or (lambda: build_index(driver, settings, dataset, load_encoder())),
+        catalogue=catalogue or (lambda: build_index(db, settings, dataset, load_encoder())),
         raise_unavailable=raise_unavailable,
     )
 
 
 def reason_users(
-    driver: neo4j.Driver,
+    db: Neo4jGateway,
     settings: Settings,
     dataset: str,
     users: list[int],
@@ -82,8 +79,8 @@ def reason_users(
     encoder: Encoder | None = None,
 ) -> ReasonStats:
     """Reason for `users` in order, in this process."""
-    catalogue = (lambda: build_index(driver, settings, dataset, encoder)) if encoder is not None else None
-    engine = build_engine(driver, settings, dataset, llm=llm, divergent_llm=divergent_llm, catalogue=catalogue)
+    catalogue = (lambda: build_index(db, settings, dataset, encoder)) if encoder is not None else None
+    engine = build_engine(db, settings, dataset, llm=llm, divergent_llm=divergent_llm, catalogue=catalogue)
     with Progress(
         TextColumn(f"reason {dataset}"),
         BarColumn(),

@@ -1,6 +1,6 @@
 """Writing chains into Neo4j: one chain with its steps and its user link in one transaction.
 
-Transaction functions only run Cypher (they may be retried by the driver): no LLM calls, no counters.
+Transaction functions only run Cypher (they may be retried by the db): no LLM calls, no counters.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 import neo4j
 
 import cypher
-from llmrg import graph
-from llmrg.settings import Settings
-from reasoning.chains import ChainStatus, ScoredChain
+from core.gateway import Neo4jGateway
+from core.vocabulary import ChainStatus
+from reasoning.chains import ScoredChain
 
 
 def chain_record(chain: ScoredChain, model: str, prompt_version: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -41,8 +41,7 @@ def chain_record(chain: ScoredChain, model: str, prompt_version: str) -> tuple[d
 
 
 def write_chain(
-    driver: neo4j.Driver,
-    settings: Settings,
+    db: Neo4jGateway,
     user: int,
     chain: ScoredChain,
     *,
@@ -59,7 +58,7 @@ def write_chain(
     link = "reasoning/link_rejected_chain" if chain.status is ChainStatus.REJECTED else "reasoning/link_accepted_chain"
     dataset = chain.candidate.dataset
 
-    @neo4j.unit_of_work(timeout=settings.neo4j_query_timeout_s)
+    @neo4j.unit_of_work(timeout=db.query_timeout_s)
     def work(tx: neo4j.ManagedTransaction) -> None:
         tx.run(cypher.load("reasoning/merge_chain"), dataset=dataset, chain=record, steps=steps).consume()
         tx.run(
@@ -70,15 +69,13 @@ def write_chain(
                 cypher.load("reasoning/merge_imagined"), dataset=dataset, chain_id=record["id"], **imagined
             ).consume()
 
-    with driver.session(database=settings.neo4j_database) as session:
+    with db.session() as session:
         session.execute_write(work)
     return str(record["id"])
 
 
-def link_reused_chain(driver: neo4j.Driver, settings: Settings, dataset: str, user: int, chain_id: str, t: int) -> None:
-    graph.run(
-        driver,
-        settings,
+def link_reused_chain(db: Neo4jGateway, dataset: str, user: int, chain_id: str, t: int) -> None:
+    db.run(
         "reasoning/link_accepted_chain",
         dataset=dataset,
         user=user,
@@ -88,23 +85,23 @@ def link_reused_chain(driver: neo4j.Driver, settings: Settings, dataset: str, us
     )
 
 
-def delete_chains(driver: neo4j.Driver, settings: Settings, dataset: str) -> None:
+def delete_chains(db: Neo4jGateway, dataset: str) -> None:
     """Drop a dataset's reasoning (batched inner transactions, so it needs an auto-commit session)."""
-    with driver.session(database=settings.neo4j_database) as session:
+    with db.session() as session:
         for statement in ("reasoning/delete_chains", "reasoning/clear_reasoned_positions"):
-            session.run(graph.query(statement, settings.neo4j_query_timeout_s), dataset=dataset).consume()
+            session.run(db.query(statement), dataset=dataset).consume()
 
 
-def forget_users(driver: neo4j.Driver, settings: Settings, dataset: str, users: list[int]) -> None:
+def forget_users(db: Neo4jGateway, dataset: str, users: list[int]) -> None:
     """Undo the reasoning of `users` (links, hit counts, answered positions, chains left unlinked), leaving
     every other user's reasoning as it was."""
-    graph.run(driver, settings, "reasoning/forget_users", dataset=dataset, users=users)
+    db.run("reasoning/forget_users", dataset=dataset, users=users)
 
 
-def mark_reasoned(driver: neo4j.Driver, settings: Settings, dataset: str, user: int, positions: list[int]) -> None:
-    graph.run(driver, settings, "reasoning/mark_reasoned_steps", dataset=dataset, user=user, positions=positions)
+def mark_reasoned(db: Neo4jGateway, dataset: str, user: int, positions: list[int]) -> None:
+    db.run("reasoning/mark_reasoned_steps", dataset=dataset, user=user, positions=positions)
 
 
-def reasoned_positions(driver: neo4j.Driver, settings: Settings, dataset: str, user: int) -> set[int]:
-    records = graph.run(driver, settings, "reasoning/fetch_reasoned_steps", dataset=dataset, user=user)
+def reasoned_positions(db: Neo4jGateway, dataset: str, user: int) -> set[int]:
+    records = db.run("reasoning/fetch_reasoned_steps", dataset=dataset, user=user)
     return {int(record["t"]) for record in records}

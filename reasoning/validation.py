@@ -11,7 +11,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from reasoning.chains import Candidate, ChainKind, Rejection
+from core.vocabulary import ChainKind
+from reasoning.chains import Candidate, Rejection
 from reasoning.context import UserContext
 from reasoning.schemas import ChainingAnswer, ProposedChain
 

@@ -18,14 +18,17 @@ attributes. Small models otherwise echo the one number the question shows (seen 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from llmrg.settings import Settings
-from reasoning.chains import Candidate, ChainStatus, Rejection, ScoredChain
+from core.settings import Settings
+from core.vocabulary import ChainStatus
+from reasoning.chains import Candidate, Rejection, ScoredChain
 from reasoning.context import UserContext
 from reasoning.llm import StructuredLLM
 from reasoning.prompts import Message, load_prompt
-from reasoning.schemas import VerifyAnswer, verify_schema
+from reasoning.schemas import VerifyAnswer
 
 TASK = "verify"
 MASK = "[MASK]"
@@ -148,14 +151,19 @@ def verification_messages(
     context: UserContext, settings: Settings, questions: list[MaskQuestion], options: list[str] | None = None
 ) -> list[Message]:
     """The shared history (titles only) and numbered attribute `options`, then the questions."""
-    prompt = load_prompt(TASK, settings.reason_prompt_version)
+    prompt = load_prompt(TASK, settings.reasoning.prompt_version)
     history = "\n".join(f"{local}. {item.title}" for local, item in enumerate(context.window))
     numbered = options if options is not None else attribute_options(context)
     attributes = "\n".join(f"{index}. {name}" for index, name in enumerate(numbered))
-    user_input = f"History:\n{history}\nAttributes:\n{attributes or 'none'}\nQuestions:\n" + "\n".join(
-        f"{question.id}: {question.text}" for question in questions
-    )
-    return prompt.messages(user_input)
+    questions_block = "\n".join(f"{question.id}: {question.text}" for question in questions)
+    return prompt.messages({"history": history, "attributes": attributes or "none", "questions": questions_block})
+
+
+def verify_schema(settings: Settings, choices: Mapping[str, Sequence[int]]) -> dict[str, Any]:
+    """One key per question id, in order, each restricted to that question's possible choices."""
+    prompt = load_prompt(TASK, settings.reasoning.prompt_version)
+    questions = {question: prompt.schema("question", choices=list(allowed)) for question, allowed in choices.items()}
+    return prompt.schema("answer", questions=questions, question_ids=list(choices))
 
 
 def ask_questions(
@@ -168,7 +176,7 @@ def ask_questions(
     """Choices by question id for one batch (one LLM call); unanswered questions are simply absent."""
     answer = llm.ask(
         verification_messages(context, settings, questions, options),
-        verify_schema({question.id: question.choices for question in questions}),
+        verify_schema(settings, {question.id: question.choices for question in questions}),
         VerifyAnswer,
     )
     return answer.root

@@ -1,5 +1,9 @@
 """Test configuration: a dedicated local Neo4j and Redis, on their own ports and state folder.
 
+Tests live beside the package they test (`tests/<package>/`) and each module is marked `unit` (pure, no
+services), `integration` (the real Neo4j, Redis, LLM server and worker processes), `fault` or `slow`; a test
+with none of these marks fails collection, so `pytest -m unit` really is every pure test.
+
 The suite never touches the instance `make demo` uses: it sets its own `LLMRG_*`/`NEO4J_*`/`REDIS_URL`
 variables before any settings are built, starts the services if they are not running, and stops at the
 end whatever it started.
@@ -10,11 +14,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
-import neo4j
 import pytest
+
+from core.gateway import Neo4jGateway
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "datasets"
@@ -47,15 +53,18 @@ for variable in (
     os.environ.pop(variable, None)
 os.environ.update(TEST_ENVIRONMENT)
 
-from llmrg import graph  # noqa: E402 - after the environment is fixed
+from core import gateway  # noqa: E402 - after the environment is fixed
+from core.settings import Settings  # noqa: E402
 from llmrg.services.llm_server import LocalLLM  # noqa: E402
 from llmrg.services.neo4j_server import LocalNeo4j  # noqa: E402
 from llmrg.services.redis_server import LocalRedis  # noqa: E402
-from llmrg.settings import Settings  # noqa: E402
+from tests.query_fixture import DATASET as QUERY_DATASET  # noqa: E402
+from tests.query_fixture import FIXTURE as QUERY_FIXTURE  # noqa: E402
 
 
-def make_settings(**overrides: object) -> Settings:
-    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+def make_settings(**areas: Mapping[str, Any]) -> Settings:
+    """Settings from the test environment alone (no `.env`), with some fields of some areas changed."""
+    return Settings.load(env_file=None).updated(**areas)
 
 
 @pytest.fixture(scope="session")
@@ -73,16 +82,16 @@ def services(settings: Settings) -> Iterator[Settings]:
     llm_server.start()
     redis_server.start()
     neo4j_server.start()
-    with graph.open_driver(settings) as driver:
-        graph.apply_schema(driver, settings)
+    with gateway.open_gateway(settings) as db:
+        gateway.apply_schema(db)
     yield settings
     for service in started:
         service.stop()
 
 
 @pytest.fixture(scope="session")
-def driver(services: Settings) -> Iterator[neo4j.Driver]:
-    with graph.open_driver(services) as opened:
+def db(services: Settings) -> Iterator[Neo4jGateway]:
+    with gateway.open_gateway(services) as opened:
         yield opened
 
 
@@ -99,3 +108,20 @@ def run_cli(
         timeout=timeout,
         check=False,
     )
+
+
+MARKS = frozenset({"unit", "integration", "fault", "slow"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [item.nodeid for item in items if not MARKS & {mark.name for mark in item.iter_markers()}]
+    if unmarked:
+        raise pytest.UsageError(f"tests without a unit/integration/fault/slow mark: {unmarked[:10]}")
+
+
+@pytest.fixture(scope="module")
+def fixture_graph(services: Settings, db: Neo4jGateway) -> str:
+    """The query fixture graph, rebuilt for each module that uses it (the dataset name keeps it apart)."""
+    db.driver.execute_query("MATCH (n) WHERE n.dataset = $d DETACH DELETE n", d=QUERY_DATASET)
+    db.driver.execute_query(QUERY_FIXTURE, d=QUERY_DATASET)
+    return QUERY_DATASET

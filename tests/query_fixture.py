@@ -1,5 +1,5 @@
 """A small hand-built reasoning graph (six items, two users, six chains, two runs) for the query library's tests
-and the Neo4j Browser test: every expected row is known by hand. `tests/integration/conftest.py` loads it."""
+and the Neo4j Browser test: every expected row is known by hand. `tests/conftest.py` loads it."""
 
 from __future__ import annotations
 

@@ -12,36 +12,30 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from llmrg.settings import Settings
-
-REASONING_QUEUE = "reasoning"
-"""LLM-bound tasks. Light bookkeeping (finishing runs, planning refreshes) uses Celery's default queue."""
-DEFAULT_QUEUE = "celery"
-LLM_TASKS = ("llmrg.reason_user", "llmrg.verify_chain")
-TRAINING_QUEUE = "training"
-"""Long GPU/CPU-bound runs; a worker consumes it only when asked (`llmrg worker --queues training`)."""
+from core.settings import Settings
+from core.vocabulary import TASK_QUEUES, QueueName, TaskName
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     return {
-        "broker_url": settings.redis_url,
-        "result_backend": settings.redis_url,
+        "broker_url": settings.redis.url,
+        "result_backend": settings.redis.url,
         "task_serializer": "json",
         "result_serializer": "json",
         "accept_content": ["json"],
-        "task_acks_late": settings.worker_acks_late,
-        "task_reject_on_worker_lost": settings.worker_reject_on_lost,
-        "worker_prefetch_multiplier": settings.worker_prefetch_multiplier,
-        "worker_concurrency": settings.worker_concurrency,
-        "task_soft_time_limit": settings.task_soft_time_limit_s,
-        "task_time_limit": settings.task_time_limit_s,
+        "task_acks_late": settings.workers.acks_late,
+        "task_reject_on_worker_lost": settings.workers.reject_on_lost,
+        "worker_prefetch_multiplier": settings.workers.prefetch_multiplier,
+        "worker_concurrency": settings.workers.concurrency,
+        "task_soft_time_limit": settings.workers.task_soft_time_limit_s,
+        "task_time_limit": settings.workers.task_time_limit_s,
         "broker_transport_options": {
-            "visibility_timeout": settings.broker_visibility_timeout_s,
+            "visibility_timeout": settings.workers.visibility_timeout_s,
             # kombu scans for expired unacknowledged messages every interval x throttle seconds
-            "unacked_restore_interval": settings.broker_restore_interval_s,
+            "unacked_restore_interval": settings.workers.restore_interval_s,
             "unacked_restore_throttle": 1,
         },
-        "result_backend_transport_options": {"visibility_timeout": settings.broker_visibility_timeout_s},
+        "result_backend_transport_options": {"visibility_timeout": settings.workers.visibility_timeout_s},
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
         "result_backend_always_retry": True,
@@ -53,9 +47,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_track_started": True,
         "task_send_sent_event": True,
         "worker_send_task_events": True,
-        "task_routes": {name: {"queue": REASONING_QUEUE} for name in LLM_TASKS}
-        | {"llmrg.train": {"queue": TRAINING_QUEUE}},
-        "task_default_queue": DEFAULT_QUEUE,
+        "task_routes": {task.value: {"queue": queue.value} for task, queue in TASK_QUEUES.items()},
+        "task_default_queue": QueueName.DEFAULT.value,
         "beat_schedule": beat_schedule(settings),
         "timezone": "UTC",
     }
@@ -64,42 +57,43 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 def beat_schedule(settings: Settings) -> dict[str, Any]:
     return {
         "refresh-knowledge-base": {
-            "task": "llmrg.refresh_knowledge_base",
-            "schedule": timedelta(seconds=settings.refresh_interval_s),
-            "options": {"expires": settings.refresh_interval_s},
+            "task": TaskName.REFRESH_KNOWLEDGE_BASE.value,
+            "schedule": timedelta(seconds=settings.refresh.interval_s),
+            "options": {"expires": settings.refresh.interval_s},
         }
     }
 
 
 def reliability_problems(settings: Settings) -> list[str]:
     """Inconsistent reliability settings, each as one sentence naming the variables to change."""
+    workers = settings.workers
     problems = []
-    if settings.task_soft_time_limit_s >= settings.task_time_limit_s:
+    if workers.task_soft_time_limit_s >= workers.task_time_limit_s:
         problems.append(
-            f"the soft time limit ({settings.task_soft_time_limit_s:g} s, LLMRG_TASK_SOFT_TIME_LIMIT_S) must be below "
-            f"the hard one ({settings.task_time_limit_s:g} s, LLMRG_TASK_TIME_LIMIT_S), or tasks never clean up"
+            f"the soft time limit ({workers.task_soft_time_limit_s:g} s, LLMRG_TASK_SOFT_TIME_LIMIT_S) must be "
+            f"below the hard one ({workers.task_time_limit_s:g} s, LLMRG_TASK_TIME_LIMIT_S), or tasks never clean up"
         )
-    longest_hold = max(settings.task_time_limit_s, settings.task_retry_backoff_max_s)
-    if settings.broker_visibility_timeout_s <= longest_hold:
+    longest_hold = max(workers.task_time_limit_s, workers.retry_backoff_max_s)
+    if workers.visibility_timeout_s <= longest_hold:
         problems.append(
-            f"the broker visibility timeout ({settings.broker_visibility_timeout_s:g} s, "
+            f"the broker visibility timeout ({workers.visibility_timeout_s:g} s, "
             "LLMRG_BROKER_VISIBILITY_TIMEOUT_S) must exceed the hard time limit and the longest retry countdown "
             f"({longest_hold:g} s), or Redis delivers running tasks a second time"
         )
-    if not settings.worker_acks_late:
+    if not workers.acks_late:
         problems.append("LLMRG_WORKER_ACKS_LATE is off: a task lost with its worker is never delivered again")
-    if settings.worker_acks_late and not settings.worker_reject_on_lost:
+    if workers.acks_late and not workers.reject_on_lost:
         problems.append(
             "LLMRG_WORKER_REJECT_ON_LOST is off: with late acks, a task whose process is killed is acknowledged "
             "as failed instead of being delivered again"
         )
-    if settings.worker_prefetch_multiplier != 1:
+    if workers.prefetch_multiplier != 1:
         problems.append(
-            f"LLMRG_WORKER_PREFETCH is {settings.worker_prefetch_multiplier}: LLM tasks are long, use 1 so no task "
+            f"LLMRG_WORKER_PREFETCH is {workers.prefetch_multiplier}: LLM tasks are long, use 1 so no task "
             "waits behind another in a busy process"
         )
-    if settings.task_retry_backoff_s > settings.task_retry_backoff_max_s:
+    if workers.retry_backoff_s > workers.retry_backoff_max_s:
         problems.append("LLMRG_TASK_RETRY_BACKOFF_S exceeds LLMRG_TASK_RETRY_BACKOFF_MAX_S")
-    if settings.user_lock_wait_s >= settings.broker_visibility_timeout_s:
+    if workers.user_lock_wait_s >= workers.visibility_timeout_s:
         problems.append("LLMRG_USER_LOCK_WAIT_S must be below the broker visibility timeout")
     return problems

@@ -10,12 +10,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import neo4j
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from llmrg.errors import LLMRGError
-from llmrg.settings import Settings
+from core.errors import LLMRGError
+from core.gateway import Neo4jGateway
 from workers import runs
 
 FINISH_GRACE_S = 30.0
@@ -26,8 +25,7 @@ class RunTimeout(LLMRGError):
 
 
 def follow_run(
-    driver: neo4j.Driver,
-    settings: Settings,
+    db: Neo4jGateway,
     run_id: str,
     *,
     show_progress: bool = True,
@@ -50,10 +48,10 @@ def follow_run(
         console=console,
         disable=not show_progress,
     ) as progress:
-        run = runs.read_run(driver, settings, run_id)
+        run = runs.read_run(db, run_id)
         task = progress.add_task(run_id, total=run["users_total"], failed=0, retried=0, calls=0)
         while True:
-            run = runs.read_run(driver, settings, run_id)
+            run = runs.read_run(db, run_id)
             progress.update(
                 task,
                 completed=run["users_done"] + run["users_failed"],
@@ -66,7 +64,7 @@ def follow_run(
             if runs.outcome(run) is not runs.RunStatus.RUNNING:
                 all_ended_at = all_ended_at or time.monotonic()
                 if time.monotonic() - all_ended_at > FINISH_GRACE_S:
-                    return runs.finish_run(driver, settings, run_id)
+                    return runs.finish_run(db, run_id)
             if timeout_s is not None and time.monotonic() - started > timeout_s:
                 raise RunTimeout(f"run {run_id} still running after {timeout_s:g} s; follow it later with `llmrg runs`")
             time.sleep(poll_s)

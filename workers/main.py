@@ -5,7 +5,7 @@ Settings come from the environment here, as they would at any process start.
 
 from __future__ import annotations
 
-from llmrg.settings import Settings
+from core.settings import Settings
 from workers.app import create_app
 
 app = create_app(Settings())

@@ -17,9 +17,10 @@ import neo4j.exceptions
 import redis
 from celery.utils.time import get_exponential_backoff_interval
 
-from llmrg import graph
-from llmrg.errors import ServiceError
-from llmrg.settings import Settings
+from core.errors import ServiceError
+from core.gateway import Neo4jGateway
+from core.settings import WorkerSettings
+from core.vocabulary import TaskName
 from reasoning.llm import LLMUnavailable
 
 log = logging.getLogger(__name__)
@@ -36,16 +37,25 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 """Errors of an unreachable or overloaded service: the same task may well succeed later."""
 
 
-def retry_countdown(settings: Settings, failures: int) -> float:
+def retry_countdown(settings: WorkerSettings, failures: int) -> float:
     """Exponential backoff with full jitter (Celery's own helper), capped below the visibility timeout."""
     return float(
         get_exponential_backoff_interval(
-            factor=int(settings.task_retry_backoff_s),
+            factor=int(settings.retry_backoff_s),
             retries=failures,
-            maximum=int(settings.task_retry_backoff_max_s),
+            maximum=int(settings.retry_backoff_max_s),
             full_jitter=True,
         )
-    ) or min(settings.task_retry_backoff_s, settings.task_retry_backoff_max_s)
+    ) or min(settings.retry_backoff_s, settings.retry_backoff_max_s)
+
+
+def next_attempt(settings: WorkerSettings, exc: BaseException, failures: int) -> float | None:
+    """How long to wait before the next attempt after a failure, or None when the task is to be dead-lettered now:
+    a transient error is retried until `failures` (earlier failed attempts) reaches the cap; any other error is
+    not retried at all (a refused request, a bug and the soft time limit fail the same way again)."""
+    if isinstance(exc, TRANSIENT) and failures < settings.max_retries:
+        return retry_countdown(settings, failures)
+    return None
 
 
 def error_text(exc: BaseException) -> str:
@@ -53,11 +63,10 @@ def error_text(exc: BaseException) -> str:
 
 
 def dead_letter(
-    driver: neo4j.Driver,
-    settings: Settings,
+    db: Neo4jGateway,
     *,
     task_id: str,
-    task: str,
+    task: TaskName,
     run_id: str | None,
     dataset: str | None,
     user: int | None,
@@ -68,7 +77,7 @@ def dead_letter(
     log.error("dead-lettering %s %s after %d attempts: %s", task, task_id, attempts, error_text(exc))
     letter = {
         "task_id": task_id,
-        "task": task,
+        "task": task.value,
         "run_id": run_id,
         "dataset": dataset,
         "user": user,
@@ -77,4 +86,4 @@ def dead_letter(
         "attempts": attempts,
         "arguments": repr(arguments)[:2000],
     }
-    graph.run(driver, settings, "workers/merge_dead_letter", letter=letter)
+    db.run("workers/merge_dead_letter", letter=letter)

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmrg import graph
+from core.vocabulary import TaskName
 from reasoning.engine import ReasoningEngine
 from reasoning.options import ReasoningOptions
 from reasoning.run import build_engine
@@ -65,10 +65,8 @@ def run_reason_job(resources: WorkerResources, job: ReasonJob, worker: str) -> d
         raise LockBusy(f"user {job.user} of {job.dataset} is being reasoned for by another delivery")
     engine: ReasoningEngine | None = None
     try:
-        driver = resources.driver
-        started = graph.run(
-            driver,
-            settings,
+        db = resources.db
+        started = db.run(
             "workers/start_run_task",
             run_id=job.run_id,
             user=job.user,
@@ -79,21 +77,19 @@ def run_reason_job(resources: WorkerResources, job: ReasonJob, worker: str) -> d
             raise runs.UnknownRunError(f"no task record for user {job.user} in run {job.run_id!r}")
         if started[0]["finished"]:
             return _recorded_result(job, started[0]["task"])
-        llm = resources.structured_llm(settings, settings.reason_temperature)
+        llm = resources.structured_llm(settings, settings.reasoning.temperature)
         engine = build_engine(
-            driver,
+            db,
             settings,
             job.dataset,
             llm=llm,
-            divergent_llm=resources.structured_llm(settings, settings.divergent_temperature, usage=llm.usage),
+            divergent_llm=resources.structured_llm(settings, settings.divergent.temperature, usage=llm.usage),
             catalogue=resources.catalogue(job.dataset),
             raise_unavailable=True,
         )
         length = engine.reason_user(job.user)
         stats = _add(job.carried, _counters(engine))
-        graph.run(
-            driver,
-            settings,
+        db.run(
             "workers/finish_run_task",
             run_id=job.run_id,
             user=job.user,
@@ -103,15 +99,13 @@ def run_reason_job(resources: WorkerResources, job: ReasonJob, worker: str) -> d
             length=length,
         )
         return {"status": "done", "user": job.user, **stats}
-    except outcomes.TRANSIENT as exc:
+    except Exception as exc:
         carried = _add(job.carried, _counters(engine))
-        if job.failures >= settings.task_max_retries:
+        countdown = outcomes.next_attempt(settings.workers, exc, job.failures)
+        if countdown is None:
             return _fail(resources, job, exc, carried)
-        countdown = outcomes.retry_countdown(settings, job.failures)
         _record_retry(resources, job, exc, countdown)
         raise RetryLater(exc, countdown, carried) from exc
-    except Exception as exc:  # not retryable (a refused request, a bug, the soft time limit): dead-letter now
-        return _fail(resources, job, exc, _add(job.carried, _counters(engine)))
     finally:
         lock.release()
 
@@ -128,9 +122,7 @@ def _counters(engine: ReasoningEngine | None) -> dict[str, float]:
 def _record_retry(resources: WorkerResources, job: ReasonJob, exc: BaseException, countdown: float) -> None:
     """Best effort: the service that failed may be Neo4j itself, and the retry must be scheduled regardless."""
     with contextlib.suppress(*outcomes.TRANSIENT):
-        graph.run(
-            resources.driver,
-            resources.settings,
+        resources.db.run(
             "workers/retry_run_task",
             run_id=job.run_id,
             user=job.user,
@@ -142,12 +134,10 @@ def _record_retry(resources: WorkerResources, job: ReasonJob, exc: BaseException
 
 def _fail(resources: WorkerResources, job: ReasonJob, exc: BaseException, stats: dict[str, float]) -> dict[str, Any]:
     """Past the cap or not retryable: dead-letter the task and mark its user failed (the run goes on)."""
-    settings = resources.settings
     outcomes.dead_letter(
-        resources.driver,
-        settings,
+        resources.db,
         task_id=job.task_id(),
-        task="llmrg.reason_user",
+        task=TaskName.REASON_USER,
         run_id=job.run_id,
         dataset=job.dataset,
         user=job.user,
@@ -155,9 +145,7 @@ def _fail(resources: WorkerResources, job: ReasonJob, exc: BaseException, stats:
         attempts=job.failures + 1,
         arguments={"run_id": job.run_id, "dataset": job.dataset, "user": job.user, **job.options.as_dict()},
     )
-    graph.run(
-        resources.driver,
-        settings,
+    resources.db.run(
         "workers/finish_run_task",
         run_id=job.run_id,
         user=job.user,

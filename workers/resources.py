@@ -1,4 +1,4 @@
-"""What a worker process keeps between tasks: one Neo4j driver, one Redis client, the shared LLM rate
+"""What a worker process keeps between tasks: one Neo4j gateway, one Redis client, the shared LLM rate
 limit and the catalogue embedding indexes (slow to build, identical for every task of a dataset).
 
 Built lazily inside the process that runs tasks (never in the prefork parent, whose connections would be
@@ -13,12 +13,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import neo4j
 import redis
 from langchain_core.language_models import BaseChatModel
 
-from llmrg import graph
-from llmrg.settings import Settings
+from core import gateway
+from core.gateway import Neo4jGateway
+from core.settings import Settings
 from reasoning.embeddings import CatalogueIndex, build_index, load_encoder
 from reasoning.llm import LLMUsage, StructuredLLM, build_chat_model
 from workers.rate_limit import SharedRateLimit
@@ -75,70 +75,70 @@ class UserLock:
 class WorkerResources:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._driver: neo4j.Driver | None = None
+        self._db: Neo4jGateway | None = None
         self._redis: redis.Redis | None = None
         self._catalogues: dict[str, CatalogueIndex] = {}
         self._chat_models: dict[tuple[str, str, float, int], BaseChatModel] = {}
         self._throttle: SharedRateLimit | None = None
 
     @property
-    def driver(self) -> neo4j.Driver:
-        if self._driver is None:
-            self._driver = graph.connect(self.settings)
-        return self._driver
+    def db(self) -> Neo4jGateway:
+        if self._db is None:
+            self._db = gateway.connect(self.settings)
+        return self._db
 
     @property
     def redis(self) -> redis.Redis:
         if self._redis is None:
             self._redis = redis.Redis.from_url(
-                self.settings.redis_url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=10
+                self.settings.redis.url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=10
             )
         return self._redis
 
     def throttle(self) -> Callable[[], None] | None:
         """The LLM rate limit shared by every worker, or None when unlimited."""
-        if self.settings.llm_rate_limit_per_min <= 0:
+        if self.settings.llm.rate_limit_per_min <= 0:
             return None
         if self._throttle is None:
             self._throttle = SharedRateLimit(
                 self.redis,
-                f"llmrg:ratelimit:llm:{self.settings.llm_base_url}",
-                self.settings.llm_rate_limit_per_min,
-                self.settings.llm_rate_burst,
+                f"llmrg:ratelimit:llm:{self.settings.llm.base_url}",
+                self.settings.llm.rate_limit_per_min,
+                self.settings.llm.rate_burst,
             )
         return self._throttle
 
     def structured_llm(self, settings: Settings, temperature: float, usage: LLMUsage | None = None) -> StructuredLLM:
         """A fresh counter around a chat model built once per process and configuration (building one per
         task costs more than a fast model's answer), behind the shared rate limit."""
-        key = (settings.llm_base_url, settings.llm_model, temperature, settings.llm_max_output_tokens)
+        key = (settings.llm.base_url, settings.llm.model, temperature, settings.llm.max_output_tokens)
         if key not in self._chat_models:
             self._chat_models[key] = build_chat_model(settings, temperature)
         return StructuredLLM(
             self._chat_models[key],
-            max_retries=settings.llm_max_retries,
-            retry_base_s=settings.llm_retry_base_s,
+            max_retries=settings.llm.max_retries,
+            retry_base_s=settings.llm.retry_base_s,
             usage=usage,
             throttle=self.throttle(),
         )
 
     def user_lock(self, dataset: str, user: int) -> UserLock:
-        return UserLock(self.redis, f"llmrg:lock:reason:{dataset}:{user}", self.settings.user_lock_ttl_s)
+        return UserLock(self.redis, f"llmrg:lock:reason:{dataset}:{user}", self.settings.workers.user_lock_ttl_s)
 
     def catalogue(self, dataset: str) -> Callable[[], CatalogueIndex]:
         """A factory the engine calls only when divergent extension needs the index; built once per process."""
 
         def build() -> CatalogueIndex:
             if dataset not in self._catalogues:
-                self._catalogues[dataset] = build_index(self.driver, self.settings, dataset, load_encoder())
+                self._catalogues[dataset] = build_index(self.db, self.settings, dataset, load_encoder())
             return self._catalogues[dataset]
 
         return build
 
     def close(self) -> None:
-        if self._driver is not None:
-            self._driver.close()
-            self._driver = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
         if self._redis is not None:
             self._redis.close()
             self._redis = None

@@ -13,11 +13,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-import neo4j
-
-from llmrg import graph
-from llmrg.errors import LLMRGError
-from llmrg.settings import Settings
+from core.errors import LLMRGError
+from core.gateway import Neo4jGateway
 from reasoning.options import ReasoningOptions
 
 TASK_COUNTERS = (
@@ -66,8 +63,7 @@ def new_run_id(kind: str) -> str:
 
 
 def create_run(
-    driver: neo4j.Driver,
-    settings: Settings,
+    db: Neo4jGateway,
     run_id: str,
     kind: str,
     dataset: str,
@@ -81,7 +77,7 @@ def create_run(
         "users_total": len(users),
         "options": json.dumps(options.as_dict(), sort_keys=True),
     }
-    graph.run(driver, settings, "workers/merge_run", run=run, users=users)
+    db.run("workers/merge_run", run=run, users=users)
 
 
 def task_stats(summary: Mapping[str, Any]) -> dict[str, float | int]:
@@ -89,9 +85,9 @@ def task_stats(summary: Mapping[str, Any]) -> dict[str, float | int]:
     return {name: summary[name] for name in TASK_COUNTERS}
 
 
-def read_run(driver: neo4j.Driver, settings: Settings, run_id: str) -> dict[str, Any]:
+def read_run(db: Neo4jGateway, run_id: str) -> dict[str, Any]:
     """The run's stored fields with live totals over its tasks, as the `--json` record."""
-    records = graph.run(driver, settings, "workers/fetch_run", run_id=run_id)
+    records = db.run("workers/fetch_run", run_id=run_id)
     if not records:
         raise UnknownRunError(f"no run {run_id!r}; `llmrg runs` lists the recorded ones")
     record = records[0]
@@ -118,20 +114,20 @@ def outcome(run: Mapping[str, Any]) -> RunStatus:
     return RunStatus.FAILED if run["users_done"] == 0 else RunStatus.PARTIAL
 
 
-def finish_run(driver: neo4j.Driver, settings: Settings, run_id: str) -> dict[str, Any]:
+def finish_run(db: Neo4jGateway, run_id: str) -> dict[str, Any]:
     """Store the totals and the final status once every task has ended (a no-op while any is open)."""
-    run = read_run(driver, settings, run_id)
+    run = read_run(db, run_id)
     status = outcome(run)
     if status is not RunStatus.RUNNING:
         totals = {name: run[name] for name in TOTALS}
-        graph.run(driver, settings, "workers/set_run_outcome", run_id=run_id, totals=totals, status=status.value)
-        run = read_run(driver, settings, run_id)
+        db.run("workers/set_run_outcome", run_id=run_id, totals=totals, status=status.value)
+        run = read_run(db, run_id)
     return run
 
 
-def list_runs(driver: neo4j.Driver, settings: Settings, limit: int) -> list[dict[str, Any]]:
-    ids = [str(record["id"]) for record in graph.run(driver, settings, "workers/list_runs", limit=limit)]
-    return [read_run(driver, settings, run_id) for run_id in ids]
+def list_runs(db: Neo4jGateway, limit: int) -> list[dict[str, Any]]:
+    ids = [str(record["id"]) for record in db.run("workers/list_runs", limit=limit)]
+    return [read_run(db, run_id) for run_id in ids]
 
 
 def _iso(value: Any) -> str | None:

@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.settings import Settings
 from llmrg.services import process
-from llmrg.settings import Settings
 
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 60.0
@@ -34,7 +34,7 @@ class LocalCeleryProcess:
             raise ValueError(f"role must be worker or beat, not {role!r}")
         self.settings = settings
         self.role = role
-        self.home = settings.state_dir / "celery"
+        self.home = settings.paths.state_dir / "celery"
         self.pid_path = self.home / f"{role}.pid"
         self.log_path = self.home / f"{role}.log"
         self.marker = f"llmrg {role}"

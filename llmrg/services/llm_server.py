@@ -11,10 +11,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from llmrg.errors import ServiceError
+from core.errors import ServiceError
+from core.settings import Settings
 from llmrg.services import process
 from llmrg.services.llm_weights import assemble, weights_for
-from llmrg.settings import Settings
 
 MARKER = "llmrg.services.llm_launcher"
 
@@ -31,7 +31,7 @@ class LLMStatus:
 class LocalLLM:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.home = settings.state_dir / "llm"
+        self.home = settings.paths.state_dir / "llm"
         self.pid_path = self.home / "llmrg-llm.pid"
         self.log_path = self.home / "server.log"
 
@@ -39,19 +39,19 @@ class LocalLLM:
         return process.running_pid(self.pid_path, MARKER)
 
     def start(self) -> LLMStatus:
-        if not self.settings.llm_is_local:
+        if not self.settings.llm.is_local:
             raise ServiceError(
-                f"LLMRG_LLM_BASE_URL {self.settings.llm_base_url} is not on this machine; "
+                f"LLMRG_LLM_BASE_URL {self.settings.llm.base_url} is not on this machine; "
                 "nothing to start (set LLMRG_LLM_SERVE_LOCAL=false)"
             )
         if self.pid() is None:
-            port = self.settings.llm_port
+            port = self.settings.llm.port
             if process.port_open(port):
                 raise ServiceError(
                     f"port {port} is already in use by another process; stop it or change LLMRG_LLM_BASE_URL"
                 )
-            weights = weights_for(self.settings.llm_weights)
-            model_path = assemble(weights, self.settings.cache_dir)
+            weights = weights_for(self.settings.llm.weights)
+            model_path = assemble(weights, self.settings.paths.cache_dir)
             command = [
                 sys.executable,
                 "-m",
@@ -59,15 +59,15 @@ class LocalLLM:
                 "--model",
                 str(model_path),
                 "--alias",
-                self.settings.llm_model,
+                self.settings.llm.model,
                 "--port",
                 str(port),
                 "--ctx",
-                str(self.settings.llm_context_tokens * self.settings.llm_parallel),
+                str(self.settings.llm.context_tokens * self.settings.llm.parallel),
                 "--threads",
-                str(self.settings.llm_threads),
+                str(self.settings.llm.threads),
                 "--parallel",
-                str(self.settings.llm_parallel),
+                str(self.settings.llm.parallel),
             ]
             process.spawn_detached(command, log_path=self.log_path, pid_path=self.pid_path, cwd=self.home)
         if not process.wait_until(self._healthy, timeout_s=120):
@@ -85,9 +85,9 @@ class LocalLLM:
         return LLMStatus(
             running=self.pid() is not None,
             pid=self.pid(),
-            base_url=self.settings.llm_base_url,
-            model=self.settings.llm_model,
-            weights=self.settings.llm_weights,
+            base_url=self.settings.llm.base_url,
+            model=self.settings.llm.model,
+            weights=self.settings.llm.weights,
         )
 
     def _healthy(self) -> bool:
@@ -95,7 +95,7 @@ class LocalLLM:
             raise ServiceError(
                 "the local LLM server exited during start-up; last log lines:\n" + process.tail(self.log_path)
             )
-        return health(self.settings.llm_base_url)
+        return health(self.settings.llm.base_url)
 
 
 def health(base_url: str) -> bool:

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmrg.errors import ServiceError
+from core.errors import ServiceError
 
 CHUNK = 1 << 22
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import redis
 
-from llmrg.errors import ServiceError
+from core.errors import ServiceError
+from core.settings import Settings
 from llmrg.services import process
-from llmrg.settings import Settings
 
 MARKER = "redis-server"
 
@@ -30,7 +30,7 @@ class RedisStatus:
 class LocalRedis:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.home = settings.state_dir / "redis"
+        self.home = settings.paths.state_dir / "redis"
         self.pid_path = self.home / "llmrg-redis.pid"
         self.log_path = self.home / "redis.log"
 
@@ -45,7 +45,7 @@ class LocalRedis:
                     "redis-server is not installed (Debian: apt-get install redis-server), "
                     "or point REDIS_URL at a running Redis"
                 )
-            port = self.settings.redis_port
+            port = self.settings.redis.port
             if process.port_open(port):
                 raise ServiceError(f"port {port} is already in use by another process; stop it or change REDIS_URL")
             self.home.mkdir(parents=True, exist_ok=True)
@@ -70,7 +70,7 @@ class LocalRedis:
             process.spawn_detached([binary, str(config)], log_path=self.log_path, pid_path=self.pid_path, cwd=self.home)
         if not process.wait_until(self._ping, timeout_s=30, interval_s=0.2):
             raise ServiceError(
-                f"Redis did not answer at {self.settings.redis_url} within 30 s; last log lines:\n"
+                f"Redis did not answer at {self.settings.redis.url} within 30 s; last log lines:\n"
                 + process.tail(self.log_path)
             )
         return self.status()
@@ -83,16 +83,16 @@ class LocalRedis:
         return RedisStatus(
             running=self.pid() is not None,
             pid=self.pid(),
-            url=self.settings.redis_url,
+            url=self.settings.redis.url,
             version=self._version(),
             home=str(self.home),
         )
 
     def _client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.settings.redis_url, socket_connect_timeout=1, socket_timeout=2)
+        return redis.Redis.from_url(self.settings.redis.url, socket_connect_timeout=1, socket_timeout=2)
 
     def _ping(self) -> bool:
-        if self.pid() is None and not process.port_open(self.settings.redis_port):
+        if self.pid() is None and not process.port_open(self.settings.redis.port):
             return False
         try:
             return bool(self._client().ping())

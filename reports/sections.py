@@ -1,0 +1,557 @@
+"""One rendering per benchmark: its JSON (`bench/results/NAME.json`) as the markdown `docs/RESULTS.md` shows.
+
+Pure functions of the JSON, so every figure in the docs comes from a benchmark's output and none is typed by
+hand; `reports.results_doc` assembles them into the document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.machine import one_line
+from bench.paper import PAPER
+from bench.server_metrics import describe_bottleneck
+from bench.statistics import wilson_interval
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def ingest_section(result: dict[str, Any]) -> str:
+    lines = [
+        f"Full ML-1M 5-core into an empty Neo4j {result['neo4j']['version']} (heap {result['neo4j']['heap']}, "
+        f"page cache {result['neo4j']['pagecache']}, batch {result['batch_size']:,}) on "
+        f"{one_line(result['machine'])}, commit `{result['machine']['commit']}`:",
+        "",
+        "| stage | interactions | seconds | interactions/s | Python peak RSS | Neo4j peak RSS |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, stage in result["stages"].items():
+        neo4j_rss = f"{stage['neo4j_peak_rss_mib']:,.0f} MiB" if "neo4j_peak_rss_mib" in stage else "-"
+        lines.append(
+            f"| {name} | {stage['interactions']:,} | {stage['seconds']:.1f} | "
+            f"{stage['interactions_per_s']:,.0f} | {stage['peak_rss_mib']:,.0f} MiB | {neo4j_rss} |"
+        )
+    batched = result["stages"]["batched (UNWIND)"]
+    lines += [
+        "",
+        f"Batched loading is **{result['speedup_vs_baseline']:.0f}x** the naive rate (target >= "
+        f"{result['targets']['speedup_at_least']:.0f}x) and loads all {batched['interactions']:,} interactions in "
+        f"**{batched['seconds']:.1f} s** (target < {result['targets']['batched_seconds_below']:.0f} s). "
+        "Produced by `make bench` (`python -m bench.ingest`); raw numbers in `bench/results/ingest.json`.",
+        "",
+        "![ingestion rates](bench/results/ingest.png)",
+    ]
+    return "\n".join(lines)
+
+
+def workers_section(result: dict[str, Any]) -> str:
+    overhead = result["overhead"]
+    throughput = result["throughput"]
+    lines = [
+        f"Reasoning on Celery workers, ML-1M, last {result['settings']['reason_max_targets']} positions per user, "
+        f"knowledge base and divergent extension off, on {one_line(result['machine'])}, "
+        f"commit `{result['machine']['commit']}`:",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+    ]
+    for row in overhead.values():
+        latency = f"scripted model answering in {row['latency_ms']} ms"
+        lines += [
+            f"| in-process, s/user ({latency}, {row['users']} users) | {row['in_process_s_per_user']:.3f} |",
+            f"| on one worker, s/user (same users, same model) | {row['workers_s_per_user']:.3f} |",
+            f"| queue overhead per task, {row['latency_ms']} ms model (target < "
+            f"{result['targets']['overhead_below']:.0%}) | {row['overhead']:+.1%} "
+            f"({1000 * row['overhead_s_per_user']:.0f} ms) |",
+        ]
+    for key in sorted(throughput):
+        row = throughput[key]
+        lines += [
+            f"| {row['workers']} worker process(es), {result['model']}: users/min | {row['users_per_min']:.2f} |",
+            f"| {row['workers']} worker process(es): LLM server busy seconds per wall second (summed over its "
+            f"slots) | {row['llm_server_utilisation']:.0%} |",
+        ]
+    lines += [
+        "",
+        f"Two workers give **{result['speedup_2_vs_1_workers']:.2f}x** the throughput of one; the bottleneck is "
+        f"{describe_bottleneck(throughput['1']['llm_server_utilisation'])}. Produced by `make bench-workers` "
+        "(`python -m bench.workers`); raw numbers in "
+        "`bench/results/workers.json`.",
+    ]
+    return "\n".join(lines)
+
+
+def export_section(result: dict[str, Any]) -> str:
+    driver = f"neo4j driver {result['neo4j_driver']}" + (" with the Rust extension" if result["rust_extension"] else "")
+    return "\n".join(
+        [
+            f"Whole ML-1M interaction graph from Neo4j into the trainer's tensors ({driver}) on "
+            f"{one_line(result['machine'])}, commit `{result['machine']['commit']}`:",
+            "",
+            "| stage | seconds | interactions/s |",
+            "|---|---:|---:|",
+            f"| floor: the same sequences built from the dataset file | {result['floor_s']:.2f} | "
+            f"{result['floor_edges_per_s']:,.0f} |",
+            f"| export from Neo4j (`gnn.export`) | {result['export_s']:.2f} | {result['export_edges_per_s']:,.0f} |",
+            "",
+            f"The export takes **{result['export_over_floor']:.2f}x** the floor (target <= "
+            f"{result['targets']['export_over_floor_at_most']:.0f}x; identical sequences: "
+            f"{result['identical_sequences']}). Produced by `make bench` (`python -m bench.export`); raw numbers in "
+            "`bench/results/export.json`.",
+        ]
+    )
+
+
+def run_commits(result: dict[str, Any]) -> str:
+    """The commits that trained a reproduce.json's runs (merged runs keep their own)."""
+    commits = sorted({str(run.get("commit", result["machine"]["commit"])) for run in result["runs"]})
+    return ", ".join(f"`{commit}`" for commit in commits)
+
+
+def unreproduced(result: dict[str, Any]) -> list[str]:
+    """`dataset/model` of each base model the paper reports, or the run asked for, that has no run yet: a run
+    over one dataset must not read as the whole reproduction."""
+    ran = {f"{run['dataset']}/{run['model']}" for run in result["runs"]}
+    wanted = {f"{dataset}/{model}" for dataset, model, variant in PAPER if variant == "base"}
+    return sorted((wanted | set(result.get("not_run") or [])) - ran)
+
+
+def reproduce_section(result: dict[str, Any]) -> str:
+    protocol = result["protocol"]
+    lines = [
+        f"Base models on the leave-one-out split, full ranking, at most {protocol['epochs']} epochs"
+        + (f" over {protocol['max_train_rows']:,} training rows" if protocol["max_train_rows"] else "")
+        + f", seed(s) {protocol['seeds']}, on {one_line(result['machine'])}, commit(s) {run_commits(result)}"
+        ' (test metrics; the paper\'s "Original" numbers beside them):',
+        "",
+        "| dataset | model | variant | HR@10 | paper | NDCG@10 | paper | epochs | s/epoch | peak MiB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in result["runs"]:
+        paper = run["paper"] or {}
+        lines.append(
+            f"| {run['dataset']} | {run['model']} | {run['variant']} | {run['test']['hr@10']:.4f} | "
+            f"{paper.get('hr@10', float('nan')):.4f} | {run['test']['ndcg@10']:.4f} | "
+            f"{paper.get('ndcg@10', float('nan')):.4f} | {run['epochs_run']} | {run['epoch_s']:.0f} | "
+            f"{run['peak_memory_mb']:,.0f} |".replace("nan", "-")
+        )
+    missing = unreproduced(result)
+    lines += [
+        "",
+        (f"Not run yet: {', '.join(missing)}. " if missing else "")
+        + "Produced by `python -m bench.reproduce`; raw numbers in `bench/results/reproduce.json`.",
+    ]
+    return "\n".join(lines)
+
+
+SUPERSEDED_PROMPTS = {
+    "v2": "its verification batched a chain's masks into one call, where one question showed the item another "
+    "hid, so chains could pass by copying; v3 fixed that, see the verification batching section",
+}
+"""Prompt versions the engine no longer runs that committed results were made with, and why such a figure is not
+today's engine's."""
+
+
+def _prompt_caveat(version: str) -> str:
+    why = SUPERSEDED_PROMPTS.get(version)
+    return f" (an earlier prompt version: {why})" if why else ""
+
+
+def ablation_section(result: dict[str, Any]) -> str:
+    """The DuoRec ablation on the users with reasoning graphs (bench/results/ablation-<dataset>.json)."""
+    settings, graphs, protocol = result["reasoning_settings"], result["graphs"], result["protocol"]
+    chains, edges = graphs["chains"], graphs["edges"]
+    outcomes = graphs["chains_by_status"].get("reasoning", {})
+    proposed = sum(outcomes.values())
+    train_on_all = protocol.get("train_users", "reasoned") == "all"
+    scored = (
+        f"the {graphs['users']} users (of the {graphs['users_reasoned']} reasoned for, ids up to "
+        f"{graphs['last_user_reasoned']}) that hold a verified reasoning chain"
+    )
+    lines = [
+        f"DuoRec on {result['dataset']}, "
+        + (
+            f"trained on all {graphs['users_trained']:,} users (reasoning graphs where they exist) and scored on "
+            if train_on_all
+            else "trained and tested on "
+        )
+        + f"{scored}, at most {protocol['epochs']} epochs"
+        + (f", inputs of at most {protocol['max_len']} items" if "max_len" in protocol else "")
+        + f", seed(s) {protocol['seeds']}, on {one_line(result['machine'])}, commit `{result['machine']['commit']}`. "
+        f"Reasoning: {result['llm']}, prompts {settings['prompt_version']}"
+        + _prompt_caveat(settings["prompt_version"])
+        + ", "
+        + (f"last {settings['max_targets']} position(s)" if settings["max_targets"] else "every position")
+        + f" of a {settings['history_length']}-item window{_holdout(settings.get('holdout', 0))}, "
+        f"τ = {settings['tau']:.0f}: "
+        f"{outcomes.get('verified', 0)} of {proposed} proposed reasoning chains verified "
+        f"({_rate(outcomes.get('verified', 0) / proposed if proposed else None)})"
+        + _reasoning_cost(result.get("reasoning"))
+        + ". The graphs hold "
+        f"{chains['llmrg']['rea']} verified reasoning and {chains['llmrg']['div']} divergent chain links "
+        f"({edges['llmrg']['rea']} and {edges['llmrg']['div']} edges); without verification "
+        f"{chains['llmrg-no-verify']['rea']} and {chains['llmrg-no-verify']['div']} "
+        f"({edges['llmrg-no-verify']['rea']} and {edges['llmrg-no-verify']['div']} edges). Rows whose prefix sees "
+        f"at least one LLMRG edge: {_stages(graphs['rows_seeing_edges']['llmrg'], graphs.get('rows'))}; without "
+        f"verification {_stages(graphs['rows_seeing_edges']['llmrg-no-verify'], graphs.get('rows'))}.",
+        "",
+        "| variant | HR@5 | HR@10 | HR@10 95% interval | NDCG@5 | NDCG@10 | HR@10 vs base | NDCG@10 vs base | "
+        + ("hits gained / lost vs base (p) | HR@10 all users | " if train_on_all else "")
+        + "paper vs base |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if train_on_all else "") + "---:|",
+    ]
+    gains = result.get("paper_gains") or {}
+    summary = result["summary"]
+    intervals = {name: wilson_interval(entry["mean"]["hr@10"], graphs["users"]) for name, entry in summary.items()}
+    for name, entry in result["summary"].items():
+        mean, change = entry["mean"], entry["vs_base"] or {}
+        paper = gains.get(name)
+        low, high = intervals[name]
+        lines.append(
+            f"| {entry['label']} | {mean['hr@5']:.4f} | {mean['hr@10']:.4f} | "
+            f"{low:.3f} to {high:.3f} | "
+            f"{mean['ndcg@5']:.4f} | {mean['ndcg@10']:.4f} | {_change(change.get('hr@10'))} | "
+            f"{_change(change.get('ndcg@10'))} | "
+            + (f"{_paired(entry.get('paired_vs_base'))} | {_all_users_hr10(entry)} | " if train_on_all else "")
+            + (f"HR@10 {paper['hr@10']:+.1%}, NDCG@10 {paper['ndcg@10']:+.1%}" if paper else "-")
+            + " |"
+        )
+    told_apart = max(low for low, _ in intervals.values()) > min(high for _, high in intervals.values())
+    paired = [test for entry in summary.values() for test in entry.get("paired_vs_base") or []]
+    lines += [
+        "",
+        ("" if told_apart else "All the HR@10 intervals overlap: this run does not tell the variants apart. ")
+        + (
+            "No variant differs from the base at p < 0.05 on the same users. "
+            if paired and min(test["p_value"] for test in paired) >= 0.05
+            else ""
+        )
+        + f"HR@10 95% interval: the Wilson score interval over the {graphs['users']} test users (one test row each); "
+        "variants whose intervals overlap are not told apart by this run. "
+        + (
+            "Hits gained / lost: the test users this variant hits at 10 and the base misses, and the reverse (the "
+            "same users, so the pairs are compared), with the exact McNemar p-value; per seed. HR@10 all users: the "
+            "same model over every user, which says whether it learned the dataset. "
+            if train_on_all
+            else ""
+        )
+        + "Without verification the graphs also take "
+        "the chains verification rejected in the same run (the paper reasons again, so its divergent extension "
+        'also continues them). "paper vs base": the paper\'s relative gain with GPT-4 '
+        "(it reports no w/o-divergent or w/o-verification numbers in the design doc). Produced by "
+        f"`python -m bench.ablation`; raw numbers in `bench/results/ablation-{result['dataset']}.json`.",
+    ]
+    return "\n".join(lines)
+
+
+def _reasoning_cost(reasoning: dict[str, Any] | None) -> str:
+    """The reasoning phase's cost, when the result carries it (from the same run or its phase-1 file)."""
+    if not reasoning or not reasoning.get("users"):
+        return ""
+    users = reasoning["users"]
+    return (
+        f"; the reasoning took {reasoning['wall_s']:,.0f} s for {users} users ({reasoning['wall_s'] / users:.0f} s "
+        f"and {reasoning['llm_calls'] / users:.1f} LLM calls per user)"
+    )
+
+
+def _paired(tests: list[dict[str, Any]] | None) -> str:
+    if not tests:
+        return "-"
+    return ", ".join(f"{test['only_variant']} / {test['only_base']} (p {test['p_value']:.2f})" for test in tests)
+
+
+def _all_users_hr10(entry: dict[str, Any]) -> str:
+    rate = entry.get("all_users_hr@10")
+    return "-" if rate is None else f"{rate:.4f}"
+
+
+def _stages(rows: dict[str, int], of: dict[str, int] | None) -> str:
+    def part(stage: str) -> str:
+        return f"{rows[stage]:,}" + (f" of {of[stage]:,}" if of else "")
+
+    return f"{part('train')} training, {part('valid')} validation, {part('test')} test"
+
+
+def _holdout(items: int) -> str:
+    if not items:
+        return ""
+    return " ending before each user's test item" if items == 1 else f" ending {items} items before the last"
+
+
+def _change(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1%}"
+
+
+def recbole_section(result: dict[str, Any]) -> str:
+    """Ours against RecBole's implementation of the same model (bench/results/recbole.json)."""
+    protocol = result["protocol"]
+    runs = {(run["model"], run["implementation"]): run for run in result["runs"]}
+    lines = [
+        f"Ours against {result['baseline']} on {result['dataset']}, the same exported data, {protocol['epochs']} "
+        f"epoch(s) each in a fresh process, seed {protocol['seed']}, on {one_line(result['machine'])}, commit(s) "
+        f"{', '.join(f'`{commit}`' for commit in result.get('commits') or [result['machine']['commit']])} "
+        "(`make bench-recbole`; ours and RecBole's run of a model always share a commit). Seconds per epoch are "
+        "a training pass plus the "
+        "full-ranking validation; memory is the process's peak RSS; test metrics rank every item:",
+        "",
+        "| model | s/epoch ours | RecBole | ours / RecBole | peak MiB ours | RecBole | HR@10 ours | RecBole "
+        "| NDCG@10 ours | RecBole |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    missing = []
+    for comparison in result["comparisons"]:
+        model = comparison["model"]
+        ours, theirs = runs[(model, "llmrg")], runs.get((model, "recbole"))
+        if theirs is None:
+            missing.append(f"{model} ({comparison['why_not_compared']})")
+
+        def cell(run: dict[str, Any] | None, form: str, *path: str) -> str:
+            value: Any = run
+            for key in path:
+                value = None if value is None else value.get(key)
+            return "-" if value is None else form.format(value)
+
+        ratio = comparison["epoch_ratio"]
+        lines.append(
+            f"| {model} | {cell(ours, '{:.1f}', 'epoch_s')} | {cell(theirs, '{:.1f}', 'epoch_s')} | "
+            f"{'-' if ratio is None else f'{ratio:.2f}x'} | {cell(ours, '{:,.0f}', 'peak_rss_mb')} | "
+            f"{cell(theirs, '{:,.0f}', 'peak_rss_mb')} | {cell(ours, '{:.4f}', 'test', 'hr@10')} | "
+            f"{cell(theirs, '{:.4f}', 'test', 'hr@10')} | {cell(ours, '{:.4f}', 'test', 'ndcg@10')} | "
+            f"{cell(theirs, '{:.4f}', 'test', 'ndcg@10')} |"
+        )
+    from bench.recbole import RECBOLE_MODELS
+    from core.vocabulary import MODEL_NAMES
+
+    listed = {comparison["model"] for comparison in result["comparisons"]}
+    missing += [
+        f"{model} ({result['baseline']} has no {model} model)"
+        for model in MODEL_NAMES
+        if model not in listed | set(RECBOLE_MODELS)
+    ]
+    compared = [comparison for comparison in result["comparisons"] if comparison["meets_target"] is not None]
+    slower = [comparison["model"] for comparison in compared if not comparison["meets_target"]]
+    lines += [
+        "",
+        f"Target: {result['target']}. "
+        + (f"Met for {len(compared) - len(slower)} of {len(compared)} compared models" if compared else "Not measured")
+        + (f" (slower: {', '.join(slower)})" if slower else "")
+        + "."
+        + (f" Not compared: {', '.join(missing)}." if missing else "")
+        + " Raw numbers in `bench/results/recbole.json`.",
+    ]
+    return "\n".join(lines)
+
+
+def recommend_section(results: list[dict[str, Any]]) -> str:
+    """One row pair per measured variant (bench/results/recommend.json, recommend-<variant>.json)."""
+    lines = [
+        "`llmrg recommend` latency per user after the model is loaded:",
+        "",
+        "| dataset, model, variant | users | k | floor p50 ms | floor p95 ms | recommend p50 ms | recommend p95 ms "
+        "| machine, commit |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for result in results:
+        floor, full = result["floor"], result["recommend"]
+        lines.append(
+            f"| {result['dataset']} {result['model']} {result['variant']} | {result['users']} | {result['k']} | "
+            f"{floor['p50_ms']:.1f} | {floor['p95_ms']:.1f} | {full['p50_ms']:.1f} | {full['p95_ms']:.1f} | "
+            f"{one_line(result['machine'])}, `{result['machine']['commit']}` |"
+        )
+    target = results[0]["targets"]["p95_ms_below"]
+    met = all(result["targets"]["met"] for result in results)
+    lines += [
+        "",
+        "The floor is the forward pass and top-k with the user's items (and graphs) already in memory; `recommend` "
+        f"adds the Neo4j reads, the graphs and the explanations. Target: p95 < {target:.0f} ms (met: {met}). "
+        "Produced by `python -m bench.recommend`; raw numbers in `bench/results/recommend*.json`.",
+    ]
+    return "\n".join(lines)
+
+
+def ablation_results() -> list[dict[str, Any]]:
+    """Every dataset's ablation (bench/results/ablation-<dataset>.json), ML-1M first as in the paper; a reasoning
+    phase's own file (ablation-<dataset>-reasoning.json) is part of its dataset's result, not a result."""
+    paths = [path for path in RESULTS.glob("ablation-*.json") if not path.stem.endswith("-reasoning")]
+    paths.sort(key=lambda path: (path.stem != "ablation-ml-1m", path.stem))
+    return [json.loads(path.read_text()) for path in paths]
+
+
+def ablation_sections(results: list[dict[str, Any]]) -> str:
+    return "\n\n".join(ablation_section(result) for result in results)
+
+
+def recommend_results() -> list[dict[str, Any]]:
+    paths = sorted(RESULTS.glob("recommend*.json"), key=lambda path: (path.stem != "recommend", path.stem))
+    return [json.loads(path.read_text()) for path in paths]
+
+
+def _per_user(key: str, form: str) -> Callable[[dict[str, Any]], str]:
+    return lambda stage: form.format(stage[key]) if key in stage else ""
+
+
+def _server_seconds(stage: dict[str, Any]) -> str:
+    if "server_prompt_s_per_user" not in stage:
+        return ""
+    return f"{stage['server_prompt_s_per_user']:.1f} / {stage['server_generation_s_per_user']:.1f}"
+
+
+REASON_ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
+    ("users", _per_user("users", "{:,.0f}")),
+    ("LLM calls", _per_user("llm_calls_per_user", "{:.1f}")),
+    ("prompt tokens", _per_user("prompt_tokens_per_user", "{:,.0f}")),
+    ("completion tokens", _per_user("completion_tokens_per_user", "{:,.0f}")),
+    (
+        "prompt tokens the server computed (the rest came from its prompt cache)",
+        _per_user("server_prompt_tokens_computed_per_user", "{:,.0f}"),
+    ),
+    ("server seconds on prompts / generating", _server_seconds),
+    ("users per hour", _per_user("users_per_hour", "{:.1f}")),
+)
+
+
+def verify_batching_section(result: dict[str, Any]) -> str:
+    """Verification one question per call against batched (bench/results/verify_batching.json)."""
+    variants = result["variants"]
+    lines = [
+        f"{result['model']} on ML-1M users 1-{result['users']}, last {result['max_targets']} positions of a "
+        f"{result['history_length']}-item window, τ = {result['tau']:.0f}, on {one_line(result['machine'])}, commit "
+        f"`{result['machine']['commit']}` (`make bench-verify`); "
+        + ("both variants verified the same proposed chains:" if result["same_chains"] else "the chains differed:"),
+        "",
+        "| per user | " + " | ".join(f"{v['questions_per_call']} per call" for v in variants.values()) + " |",
+        "|---|" + "---:|" * len(variants),
+    ]
+    for label, key, form in (
+        ("LLM calls", "llm_calls_per_user", "{:.1f}"),
+        ("seconds", "seconds_per_user", "{:.1f}"),
+        ("prompt tokens the server computed", "server_prompt_tokens_computed_per_user", "{:,.0f}"),
+    ):
+        lines.append(f"| {label} | " + " | ".join(form.format(v[key]) for v in variants.values()) + " |")
+    verified = (
+        f"{v['chains_verified']} of {v['chains_proposed']} ({_rate(v['verified_rate'])})" for v in variants.values()
+    )
+    lines.append("| chains verified | " + " | ".join(verified) + " |")
+    return "\n".join(lines)
+
+
+def reason_section(reason: dict[str, Any]) -> str:
+    """LLM cost per user, naive against optimised (bench/results/reason.json)."""
+    stages = reason["stages"]
+    settings = reason["settings"]
+    lines = [
+        f"{reason['model']} on ML-1M, last {settings['reason_max_targets'] or 'all'} positions of a "
+        f"{settings['history_length']}-item window, divergent extension off, on {one_line(reason['machine'])}, "
+        f"commit `{reason['machine']['commit']}` (`make bench-reason`):",
+        "",
+        "| per user | " + " | ".join(stages) + " |",
+        "|---|" + "---:|" * len(stages),
+    ]
+    optimised = stages["optimised"]
+    for label, cell in REASON_ROWS:
+        cells = [cell(stage) for stage in stages.values()]
+        if any(cells):  # rows of the server's own counts are empty in results from before the bench read them
+            lines.append(f"| {label} | " + " | ".join(text or "-" for text in cells) + " |")
+    lines += [
+        "",
+        f"The optimised engine makes **{reason['calls_per_user_ratio']:.1f}x** fewer calls per user than the naive "
+        f"procedure (target >= {reason['targets']['calls_per_user_ratio_at_least']:.0f}x); knowledge-base hit rate on "
+        f"the second half of the users {(optimised['kb_hit_rate_second_half'] or 0.0):.1%} (target >= "
+        f"{reason['targets']['kb_hit_rate_second_half_at_least']:.0%}); "
+        f"{optimised['users_per_hour']:.1f} users per hour (target >= "
+        f"{reason['targets']['users_per_hour_at_least']:.0f}); verified-chain rate on the common users: "
+        + ", ".join(f"{name} {_rate(stage['common_users_verified_rate'])}" for name, stage in stages.items())
+        + ". Produced by `make bench-reason`; raw numbers in `bench/results/reason.json`.",
+    ]
+    if optimised.get("sittings", 1) > 1:
+        lines += [
+            "",
+            f"The optimised stage ran in {optimised['sittings']} sittings (on {'; '.join(optimised['machines'])}; "
+            f"commits {', '.join(f'`{commit}`' for commit in optimised['commits'])}), carried on from the "
+            "benchmark's journal; its users per hour count the chunks' own seconds, not the time between sittings.",
+        ]
+    if ceiling := reason.get("kb_ceiling"):
+        this_run, full_window = ceiling["this_run"]["second_half"], ceiling["full_window"]["second_half"]
+        lines += [
+            "",
+            "Ceiling of that hit rate: had every step stored a verified chain, the exact knowledge-base key could "
+            f"have answered at most {_rate(this_run, 1)} of the second half's steps with these settings, and "
+            f"{_rate(full_window, 1)} reasoning over every position of a "
+            f"{ceiling['full_window_settings']['history_length']}-item window (users share targets and recent items "
+            "only that often).",
+        ]
+    return "\n".join(lines)
+
+
+KEY_LABELS = {
+    "exact": "exact (target + a premise in the last {recent} items)",
+    "window": "window (target + a premise anywhere in the window)",
+    "target": "target only (breaks the reuse rule; bounds any fallback)",
+}
+
+
+def kb_ceiling_section(result: dict[str, Any]) -> str:
+    """The knowledge-base reuse ceiling per key, from the histories alone (bench/results/kb_ceiling.json)."""
+    from bench.reason import TARGETS
+
+    target = TARGETS["kb_hit_rate_second_half_at_least"]
+    last = result["max_targets"]
+    lines = [
+        "How much of the second half's steps the knowledge base could answer at most, had every step stored a "
+        f"verified chain (first half in brackets), counted from the datasets by `python -m bench.kb_ceiling` on "
+        f"{one_line(result['machine'])}, commit `{result['machine']['commit']}`:",
+        "",
+        f"| dataset | users | window | key | last {last} positions | every position |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
+    for entry in result["results"]:
+        by_key: dict[str, dict[int, dict[str, Any]]] = {}
+        for row in entry["rows"]:
+            by_key.setdefault(row["key"], {})[row["max_targets"]] = row
+        for key, rows in by_key.items():
+            label = KEY_LABELS[key].format(recent=result["recent_positions"])
+            lines.append(
+                f"| {entry['dataset']} | {entry['users']:,} | {entry['history_length']} | {label} | "
+                f"{_halves(rows[last])} | {_halves(rows[0])} |"
+            )
+    lines += ["", _kb_ceiling_reading(result, target)]
+    return "\n".join(lines)
+
+
+def _halves(row: dict[str, Any]) -> str:
+    return f"{_rate(row['second_half'], 1)} ({_rate(row['first_half'], 1)})"
+
+
+def _kb_ceiling_reading(result: dict[str, Any], target: float) -> str:
+    """What the ceiling says about the reasoning bench's target (ML-1M, first 200 users, last positions)."""
+    population = next(
+        (entry for entry in result["results"] if entry["dataset"] == "ml-1m" and entry["users"] == 200), None
+    )
+    if population is None:
+        return "The reasoning bench's population (ML-1M's first 200 users) was not counted in this run."
+    last = {row["key"]: row["second_half"] or 0.0 for row in population["rows"] if row["max_targets"]}
+    every = {row["key"]: row["second_half"] or 0.0 for row in population["rows"] if not row["max_targets"]}
+    reachable = [key for key in ("exact", "window") if last[key] >= target]
+    return (
+        f"On ML-1M's first 200 users, reasoning about the last {result['max_targets']} positions (the setting of the "
+        f"throughput target), the exact key can answer at most {_rate(last['exact'], 1)} of the second half's steps "
+        f"and the window key (`LLMRG_KB_RECENT_POSITIONS` = the window length) {_rate(last['window'], 1)}: "
+        + (
+            f"the {target:.0%} hit-rate target is out of reach there with any key that keeps the reuse rule, "
+            "whatever the LLM verifies. "
+            if not reachable
+            else f"the {target:.0%} target is within reach of the {' and '.join(reachable)} key. "
+        )
+        + f"Reasoning about every position raises the ceilings to {_rate(every['exact'], 1)} and "
+        f"{_rate(every['window'], 1)}, for many more LLM calls per user. The ceilings grow with the users reasoned "
+        "before: the rows for more users above."
+    )
+
+
+def _rate(value: float | None, decimals: int = 0) -> str:
+    return "-" if value is None else f"{value:.{decimals}%}"

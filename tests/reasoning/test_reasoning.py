@@ -1,0 +1,442 @@
+"""The reasoning engine against the real Neo4j: exact chains, provenance, reruns, knowledge-base reuse,
+faults (scripted model), and one end-to-end run with the real local LLM."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import reason as bench_reason
+from bench.journal import Journal, JournalMismatch
+from bench.reason import Sitting
+from core.gateway import Neo4jGateway
+from core.settings import Settings
+from ingestion import loader
+from llmrg.stats import dataset_counts
+from reasoning import store
+from reasoning.engine import ReasonStats
+from reasoning.llm import StructuredLLM, build_chat_model
+from reasoning.run import reason_users
+from tests.conftest import run_cli
+from tests.fakes.openai_server import Reply, ScriptedOpenAI, last_user_message, schema_name
+from tests.fakes.oracle import oracle
+
+pytestmark = pytest.mark.integration
+
+DATASET = "reason-fixture"
+ITEMS = """item_id\ttitle\tgenres
+1\tToy Story (1995)\tAnimation|Children's|Comedy
+2\tToy Story 2 (1999)\tAnimation|Children's|Comedy
+3\tStar Wars: Episode IV - A New Hope (1977)\tAction|Adventure|Sci-Fi
+4\tStar Wars: Episode V - The Empire Strikes Back (1980)\tAction|Adventure|Sci-Fi
+5\tStar Wars: Episode VI - Return of the Jedi (1983)\tAction|Adventure|Sci-Fi
+6\tGodfather, The (1972)\tCrime|Drama
+7\tGodfather: Part II, The (1974)\tCrime|Drama
+8\tAlien (1979)\tHorror|Sci-Fi
+9\tAliens (1986)\tAction|Horror|Sci-Fi
+"""
+SEQUENCES = "1 1 2 3 4 5 6\n2 9 3 4 5 6\n3 6 7 8 9\n"
+
+
+@pytest.fixture()
+def fixture_dataset(services: Settings, db: Neo4jGateway, tmp_path: Path) -> str:
+    loader.delete_dataset(db, DATASET)
+    (tmp_path / "items.tsv").write_text(ITEMS)
+    (tmp_path / "seq.txt").write_text(SEQUENCES)
+    result = run_cli(
+        "ingest",
+        "--name",
+        DATASET,
+        "--sequences",
+        str(tmp_path / "seq.txt"),
+        "--items",
+        str(tmp_path / "items.tsv"),
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stderr
+    return DATASET
+
+
+@pytest.fixture()
+def scripted() -> Iterator[ScriptedOpenAI]:
+    with ScriptedOpenAI(oracle).running() as server:
+        yield server
+
+
+def reason(db: Neo4jGateway, settings: Settings, users: list[int], *, divergent: bool = False) -> ReasonStats:
+    """Reason with the models at `settings.llm.base_url`; divergent extension only when asked for."""
+    settings = settings.updated(divergent={"enabled": divergent})
+    llm = StructuredLLM(build_chat_model(settings, 0.0), max_retries=settings.llm.max_retries, retry_base_s=0.0)
+    return reason_users(db, settings, DATASET, users, show_progress=False, llm=llm)
+
+
+def rows(db: Neo4jGateway, query: str, **parameters: object) -> list[dict]:
+    return [record.data() for record in db.driver.execute_query(query, parameters_=parameters).records]
+
+
+def user_chains(db: Neo4jGateway, user: int) -> list[dict]:
+    return rows(
+        db,
+        """
+        MATCH (:User {dataset: $d, id: $u})-[l:HAS_CHAIN]->(c:Chain)
+        RETURN l.t AS t, l.reused AS reused, c.items AS items, c.status AS status, c.score AS score,
+               c.hit_count AS hits ORDER BY t, items""",
+        d=DATASET,
+        u=user,
+    )
+
+
+def test_oracle_user_gets_exact_verified_chains_with_provenance(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway, scripted: ScriptedOpenAI
+) -> None:
+    settings = services.updated(llm={"base_url": scripted.base_url})
+    stats = reason(db, settings, [1])
+    assert stats.as_json() | {"wall_s": 0} == {
+        "users": 1,
+        "steps": 5,
+        "steps_already_done": 0,
+        "steps_failed": 0,
+        "llm_calls": 2 + 3 + 3,  # per window: one chaining call, and each chain's three masks in three calls
+        "llm_retries": 0,
+        "llm_failures": 0,
+        "prompt_tokens": 300 * 2 + 250 * 6,
+        "completion_tokens": 20 * 5 + 8 * 15,
+        "kb_hits": 0,
+        "kb_misses": 5,
+        "chains_proposed": 5,
+        "chains_verified": 5,
+        "chains_unverified": 0,
+        "chains_rejected": 0,
+        "chains_reused": 0,
+        "divergent_chains": 0,
+        "rejected_by_reason": {},
+        "wall_s": 0,
+    }
+    # Two windows (targets at positions 1-4, then 5); a chain is stamped with the last position its prompt
+    # showed, so the graph of a prefix never holds a chain chosen by an LLM that saw what came next.
+    assert [(c["t"], c["items"], c["status"], c["reused"]) for c in user_chains(db, 1)] == [
+        (4, [1, 2], "verified", False),
+        (4, [2, 3], "verified", False),
+        (4, [3, 4], "verified", False),
+        (4, [4, 5], "verified", False),
+        (5, [5, 6], "verified", False),
+    ]
+    (chain,) = rows(
+        db,
+        """
+        MATCH (c:Chain {dataset: $d, target: 4})-[s:STEP]->(i:Item)
+        WITH c, s, i ORDER BY s.i
+        RETURN c.model AS model, c.prompt_version AS prompt, c.score AS score, c.masks AS masks,
+               c.created_at IS NOT NULL AS dated, collect([s.i, i.id, s.reason]) AS steps""",
+        d=DATASET,
+    )
+    assert chain == {
+        "model": settings.llm.model,
+        "prompt": settings.reasoning.prompt_version,
+        "score": 100.0,
+        "masks": 3,
+        "dated": True,
+        "steps": [[0, 3, None], [1, 4, "follows 2"]],
+    }
+
+
+def test_holdout_keeps_the_last_items_out_of_every_prompt(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway, scripted: ScriptedOpenAI
+) -> None:
+    # Holding out the test item (position 5) leaves one window, targets 1-4, stamped at 4: no chain points at
+    # item 6, and no prompt shows it. One chaining call, then the chains' masks in three verification calls.
+    settings = services.updated(llm={"base_url": scripted.base_url}, reasoning={"holdout": 1})
+    stats = reason(db, settings, [1])
+    assert (stats.steps, stats.as_json()["llm_calls"]) == (4, 4)
+    chains = [(c["t"], c["items"]) for c in user_chains(db, 1)]
+    assert chains == [(4, [1, 2]), (4, [2, 3]), (4, [3, 4]), (4, [4, 5])]
+    assert scripted.requests and all("Godfather" not in last_user_message(request) for request in scripted.requests)
+
+
+def test_rerun_adds_nothing_and_calls_no_llm(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway, scripted: ScriptedOpenAI
+) -> None:
+    settings = services.updated(llm={"base_url": scripted.base_url})
+    reason(db, settings, [1, 2])
+    before = (user_chains(db, 1), user_chains(db, 2), dataset_counts(db)[DATASET])
+    again = reason(db, settings, [1, 2])
+    assert (again.llm.calls, again.steps, again.steps_already_done) == (0, 0, 9)
+    assert (user_chains(db, 1), user_chains(db, 2), dataset_counts(db)[DATASET]) == before
+    duplicates = rows(
+        db,
+        "MATCH (c:Chain {dataset: $d}) WITH c.items AS items, count(*) AS n WHERE n > 1 RETURN count(*) AS dup",
+        d=DATASET,
+    )
+    assert duplicates == [{"dup": 0}]
+
+
+def test_second_user_reuses_the_knowledge_base(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway, scripted: ScriptedOpenAI
+) -> None:
+    settings = services.updated(llm={"base_url": scripted.base_url})
+    first = reason(db, settings, [1]).llm.calls
+    second = reason(db, settings, [2])
+    # user 2's one new chain [9, 3] is asked one question: in a two-item prompt each item mask has one possible
+    # answer, so only the attribute is asked
+    assert (first, second.llm.calls, second.kb_hits, second.kb_misses, second.chains_reused) == (8, 2, 3, 1, 3)
+    assert [(c["t"], c["items"], c["reused"], c["hits"]) for c in user_chains(db, 2)] == [
+        (1, [9, 3], False, 0),
+        (2, [3, 4], True, 1),
+        (3, [4, 5], True, 1),
+        (4, [5, 6], True, 1),
+    ]
+    counts = dataset_counts(db)[DATASET]
+    assert (counts["chains"], counts["kb_chains"]) == (6, 6)
+    no_kb = reason(db, settings.updated(kb={"enabled": False}), [3])
+    assert (no_kb.kb_hits, no_kb.kb_misses, no_kb.llm.calls) == (0, 0, 4)
+
+
+def test_forgetting_users_undoes_their_reasoning_and_nothing_else(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway, scripted: ScriptedOpenAI
+) -> None:
+    settings = services.updated(llm={"base_url": scripted.base_url})
+    reason(db, settings, [1])
+    first_run = reason(db, settings, [2]).as_json() | {"wall_s": 0}
+    store.forget_users(db, DATASET, [2])
+    # user 1 keeps its five chains, with the three hits user 2 counted on them taken back
+    assert [(c["items"], c["hits"]) for c in user_chains(db, 1)] == [
+        ([1, 2], 0),
+        ([2, 3], 0),
+        ([3, 4], 0),
+        ([4, 5], 0),
+        ([5, 6], 0),
+    ]
+    assert user_chains(db, 2) == []
+    assert store.reasoned_positions(db, DATASET, 2) == set()
+    assert dataset_counts(db)[DATASET]["kb_chains"] == 5  # user 2's own chain [9, 3] is gone
+    # redone, user 2 costs exactly what it cost the first time
+    assert reason(db, settings, [2]).as_json() | {"wall_s": 0} == first_run
+    store.forget_users(db, DATASET, [1, 2])
+    assert rows(db, "MATCH (c:Chain {dataset: $d}) RETURN count(c) AS n", d=DATASET) == [{"n": 0}]
+
+
+@dataclass
+class StopAfter(Sitting):
+    """A sitting whose time runs out after `chunks_left` chunks."""
+
+    chunks_left: int = 99
+
+    def spent(self) -> bool:
+        return self.chunks_left <= 0
+
+    def chunk_took(self, seconds: float) -> None:
+        self.chunks_left -= 1
+
+
+def test_the_reasoning_bench_carries_on_a_stopped_run_at_the_same_cost(
+    fixture_dataset: str,
+    services: Settings,
+    db: Neo4jGateway,
+    scripted: ScriptedOpenAI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stopped in the middle of a chunk and carried on in a later sitting, the bench measures exactly what
+    one sitting measures; carried on against a database that changed since, it refuses."""
+    monkeypatch.setattr(bench_reason, "DATASET", DATASET)
+    settings = services.updated(llm={"base_url": scripted.base_url}, divergent={"enabled": False})
+
+    def optimised(journal: Path, chunks: int) -> dict[str, Any] | None:
+        opened = Journal.open(journal, {}, fresh=False)
+        sitting = StopAfter(chunk_users=1, max_seconds=None, chunks_left=chunks)
+        return bench_reason.stage(db, settings, "optimised", [1, 2, 3], [1], opened, sitting)
+
+    def untimed(result: dict[str, Any] | None) -> dict[str, Any]:
+        assert result is not None
+        timed = {"wall_s", "users_per_hour", "kb_curve", "sittings", "machines", "commits"}
+        curve = [(point["users"], point["llm_calls"], point["kb_hits"]) for point in result["kb_curve"]]
+        return {key: value for key, value in result.items() if key not in timed} | {"curve": curve}
+
+    whole = optimised(tmp_path / "whole.json", chunks=99)
+    assert optimised(tmp_path / "stopped.json", chunks=1) is None
+    (tmp_path / "copy.json").write_text((tmp_path / "stopped.json").read_text())
+    reason(db, settings, [2])  # killed in the middle of the next chunk: user 2 reasoned, but not recorded
+    resumed = optimised(tmp_path / "stopped.json", chunks=99)
+    assert untimed(resumed) == untimed(whole)
+    assert untimed(whole)["curve"] == [(1, 8, 0), (2, 10, 3), (3, 14, 3)]
+    assert resumed is not None and resumed["sittings"] == 2
+    store.delete_chains(db, DATASET)
+    with pytest.raises(JournalMismatch, match=r"left 5 chains linked to its finished users, but .* holds 0"):
+        optimised(tmp_path / "copy.json", chunks=99)
+
+
+def test_a_chain_rejected_for_one_user_is_accepted_when_another_verifies_it(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway
+) -> None:
+    """Users 1 and 2 both lead 3 -> 4 -> 5 -> 6. The verifier fails every question about user 1 (whose
+    history shows Toy Story), so its chains are rejected; user 2's identical chains pass, and the stored
+    chain must say so, or user 2 would hold HAS_CHAIN links to chains marked rejected."""
+
+    def fails_toy_story_users(request: dict[str, Any]) -> Reply:
+        reply = oracle(request)
+        text = last_user_message(request)
+        if schema_name(request) != "verify_answer" or "Toy Story" not in text:
+            return reply
+        answers = {question: 99 for question in json.loads(reply.content)}
+        return replace(reply, content=json.dumps(answers))
+
+    with ScriptedOpenAI(fails_toy_story_users).running() as server:
+        settings = services.updated(llm={"base_url": server.base_url})
+        first, second = reason(db, settings, [1]), reason(db, settings, [2])
+    assert (first.chains_verified, first.chains_rejected, second.chains_verified, second.kb_hits) == (0, 5, 4, 0)
+    # the oracle's attribute answer (option 0, Action) is wrong for The Godfather: 2 of 3 masks
+    assert [(c["items"], c["status"], round(c["score"], 2)) for c in user_chains(db, 2)] == [
+        ([3, 4], "verified", 100.0),
+        ([4, 5], "verified", 100.0),
+        ([5, 6], "verified", 66.67),
+        ([9, 3], "verified", 100.0),
+    ]
+    statuses = rows(
+        db,
+        """
+        MATCH (c:Chain {dataset: $d}) OPTIONAL MATCH (:User {id: 1})-[p:PROPOSED]->(c)
+        RETURN c.items AS items, c.status AS status, c.reject_reason AS why, p IS NOT NULL AS proposed_to_1
+        ORDER BY items""",
+        d=DATASET,
+    )
+    assert statuses == [
+        {"items": [1, 2], "status": "rejected", "why": "low_score", "proposed_to_1": True},
+        {"items": [2, 3], "status": "rejected", "why": "low_score", "proposed_to_1": True},
+        {"items": [3, 4], "status": "verified", "why": None, "proposed_to_1": True},
+        {"items": [4, 5], "status": "verified", "why": None, "proposed_to_1": True},
+        {"items": [5, 6], "status": "verified", "why": None, "proposed_to_1": True},
+        {"items": [9, 3], "status": "verified", "why": None, "proposed_to_1": False},
+    ]
+
+
+def test_divergent_extension_maps_imagined_items_and_verifies_them(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway, scripted: ScriptedOpenAI
+) -> None:
+    settings = services.updated(llm={"base_url": scripted.base_url}, divergent={"max_chains": 4})
+    stats = reason(db, settings, [1], divergent=True)
+    # Per window: chaining, its verification (three calls), one imagination call and the imagined chains'
+    # verification (an extension's item mask hides the base chain's last item, which its sibling extensions'
+    # attribute masks show, so the two windows need three and two calls), each seeing the history up to its window.
+    assert (stats.llm.calls, stats.divergent_chains, stats.chains_verified) == (2 * 5 + 3 + 2, 10, 15)
+    assert stats.rejected_by_reason == {"already_seen": 5}
+    imagined = rows(
+        db,
+        """
+        MATCH (:User {dataset: $d, id: 1})-[l:HAS_CHAIN]->(c:Chain {kind: 'divergent'})-[m:IMAGINED]->(i:Item)
+        RETURN l.t AS t, c.premises AS premises, i.id AS item, m.text AS text, m.similarity >= 0.6 AS close,
+               c.status AS status, c.score AS score
+        ORDER BY t, premises, item""",
+        d=DATASET,
+    )
+    assert [(r["t"], r["premises"], r["item"], r["text"], r["close"], r["status"], r["score"]) for r in imagined] == [
+        (t, premises, item, text, True, "verified", score)
+        for t, premises in ((4, [1, 2]), (4, [2, 3]), (4, [3, 4]), (4, [4, 5]), (5, [5, 6]))
+        for item, text, score in ((7, "Godfather: Part II, The (1974)", 50.0), (9, "Aliens (1986)", 100.0))
+    ]
+
+
+@pytest.mark.fault
+def test_failing_llm_skips_steps_and_writes_nothing(fixture_dataset: str, services: Settings, db: Neo4jGateway) -> None:
+    with ScriptedOpenAI(lambda request: Reply(status=503)).running() as failing:
+        settings = services.updated(llm={"base_url": failing.base_url, "max_retries": 1})
+        stats = reason(db, settings, [1, 3])
+    assert (stats.users, stats.steps, stats.steps_failed, stats.llm.failures, stats.llm.calls) == (2, 8, 8, 3, 0)
+    assert rows(db, "MATCH (c:Chain {dataset: $d}) RETURN count(c) AS n", d=DATASET) == [{"n": 0}]
+
+
+@pytest.mark.fault
+def test_unsafe_or_invalid_chains_are_rejected_and_never_stored(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway
+) -> None:
+    evil = {
+        "steps": [
+            {"target": 1, "chains": [[[0, "`}) DETACH DELETE n //"]]]},
+            {"target": 2, "chains": [[[3, "from the future"]]]},
+            {"target": 3, "chains": [[[3, "loop"]]]},
+            {"target": 4, "chains": [[[42, "no such item"]]]},
+        ]
+    }
+
+    def responder(request: dict) -> Reply:
+        assert schema_name(request) == "chaining_answer", "nothing valid should reach verification"
+        return Reply(json.dumps(evil))
+
+    with ScriptedOpenAI(responder).running() as server:
+        settings = services.updated(llm={"base_url": server.base_url})
+        stats = reason(db, settings, [1])
+    assert stats.rejected_by_reason == {
+        "unsafe_text": 1,
+        "future_item": 1,
+        "self_loop": 1,
+        "not_in_catalogue": 1,
+        "unknown_target": 4,
+    }
+    assert (stats.chains_proposed, stats.chains_rejected, stats.chains_verified) == (8, 8, 0)
+    assert rows(db, "MATCH (c:Chain {dataset: $d}) RETURN count(c) AS n", d=DATASET) == [{"n": 0}]
+    assert rows(db, "MATCH (n) WHERE n.dataset = $d RETURN count(n) AS n", d=DATASET) == [{"n": 21}]
+
+
+def test_unknown_user_and_dataset_are_clear_errors(fixture_dataset: str, services: Settings) -> None:
+    result = run_cli("reason", "--dataset", DATASET, "--user-ids", "999", "--json")
+    assert result.returncode == 1
+    assert "user 999 does not exist in dataset 'reason-fixture'" in " ".join(result.stderr.split())
+    result = run_cli("reason", "--dataset", "nope", "--users", "2")
+    assert result.returncode == 1
+    assert "dataset 'nope' has no users" in " ".join(result.stderr.split())
+
+
+@pytest.mark.slow
+def test_real_local_llm_end_to_end(fixture_dataset: str, services: Settings, db: Neo4jGateway) -> None:
+    """The default local model through the CLI, divergent extension included. Chains are kept to one
+    premise (a setting), the size this 0.5B model handles, and τ is 30 (Beauty's): with no mask's answer in
+    sight, this model recovers about one mask in three. Calls and tokens are counted, everything it proposes
+    is stored with provenance or rejected with a reason, and a rerun calls no LLM. Verification asks one
+    question per call, the default."""
+    env = dict(os.environ, LLMRG_REASON_MAX_CHAIN_ITEMS="2", LLMRG_VERIFY_TAU='{"*": 30}')
+    env.pop("LLMRG_VERIFY_QUESTIONS_PER_CALL")
+    result = run_cli("reason", "--dataset", DATASET, "--user-ids", "1,2,3", "--json", env=env, timeout=900)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["users"] == 3 and summary["steps"] == 12 and summary["llm_calls"] >= 3
+    assert summary["prompt_tokens"] > 1000 and summary["completion_tokens"] > 0
+    assert summary["llm_failures"] == 0 and summary["steps_failed"] <= summary["steps"]
+    stored = rows(
+        db,
+        """
+        MATCH (c:Chain {dataset: $d})
+        RETURN c.kind AS kind, c.status AS status, c.model AS model, c.prompt_version AS prompt,
+               c.score AS score, COUNT { (c)-[:STEP]->() } AS steps""",
+        d=DATASET,
+    )
+    assert all(
+        row["model"] == services.llm.model and row["prompt"] == services.reasoning.prompt_version for row in stored
+    )
+    assert all(row["score"] is not None and row["steps"] >= 2 for row in stored)
+    # one accepted link per verification (two users can verify the same stored chain)
+    verified_links = rows(
+        db,
+        """
+        MATCH (:User {dataset: $d})-[l:HAS_CHAIN {reused: false}]->(c:Chain {status: 'verified'})
+        RETURN count(l) AS n""",
+        d=DATASET,
+    )
+    assert verified_links == [{"n": summary["chains_verified"]}]
+    assert sum(row["kind"] == "reasoning" and row["status"] == "verified" for row in stored) >= 1, summary
+    again = json.loads(run_cli("reason", "--dataset", DATASET, "--user-ids", "1,2,3", "--json", env=env).stdout)
+    assert (again["llm_calls"], again["steps"], again["chains_verified"]) == (0, 0, 0)
+
+
+@pytest.mark.fault
+def test_reason_needs_a_user_selection(fixture_dataset: str, services: Settings) -> None:
+    result = run_cli("reason", "--dataset", DATASET)
+    assert result.returncode == 1
+    assert "--users N" in result.stderr and "--user-ids" in result.stderr
+    result = run_cli("reason", "--dataset", DATASET, "--user-ids", "1,x")
+    assert result.returncode == 1
+    assert "--user-ids must be comma-separated integers" in " ".join(result.stderr.split())

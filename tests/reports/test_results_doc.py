@@ -1,0 +1,344 @@
+"""docs/RESULTS.md is rendered from benchmark JSON only: our runs beside the paper's, the reuse curve, the
+demo's steps, and a plain "not measured yet" where a benchmark has not run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.statistics import mcnemar_exact
+from reports import results_doc, sections
+
+pytestmark = pytest.mark.unit
+
+MACHINE = {"cpu": "Test CPU", "cores": 2, "memory_gib": 8.0, "os": "Linux", "python": "3.11", "commit": "abc1234"}
+METRICS = {"hr@5": 0.1, "hr@10": 0.2, "ndcg@5": 0.05, "ndcg@10": 0.08}
+
+
+@pytest.fixture
+def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for module in (results_doc, sections):
+        monkeypatch.setattr(module, "RESULTS", folder)
+    monkeypatch.setattr(results_doc, "DOCUMENT", tmp_path / "docs" / "RESULTS.md")
+    monkeypatch.setattr(results_doc, "PLOTS", tmp_path / "docs" / "results")
+    return folder
+
+
+def write(folder: Path, name: str, payload: dict[str, object]) -> None:
+    (folder / f"{name}.json").write_text(json.dumps(payload), encoding="utf-8")
+
+
+def test_our_runs_sit_beside_the_papers_and_seeds_are_averaged(results: Path) -> None:
+    runs = [
+        {"dataset": "beauty", "model": "duorec", "variant": "base", "test": METRICS},
+        {"dataset": "beauty", "model": "duorec", "variant": "base", "test": {k: v * 2 for k, v in METRICS.items()}},
+    ]
+    reproduce = {"runs": runs, "protocol": {"epochs": 3, "max_train_rows": None, "seeds": "0,1"}}
+    rows = {row["key"]: row for row in results_doc.accuracy_rows(reproduce)}
+    duorec = rows[("beauty", "duorec", "base")]
+    assert duorec["seeds"] == 2 and duorec["ours"] == pytest.approx({k: 1.5 * v for k, v in METRICS.items()})
+    assert duorec["paper"]["ndcg@10"] == 0.0447
+    assert rows[("ml-1m", "duorec", "llmrg")]["ours"] is None and rows[("ml-1m", "duorec", "llmrg")]["seeds"] == 0
+
+
+def test_the_reproduction_names_every_paper_model_it_has_no_run_for() -> None:
+    run = {
+        "dataset": "beauty",
+        "model": "duorec",
+        "variant": "base",
+        "test": METRICS,
+        "paper": None,
+        "epochs_run": 3,
+        "epoch_s": 10.0,
+        "peak_memory_mb": 100.0,
+    }
+    result = {
+        "machine": MACHINE,
+        "protocol": {"epochs": 3, "max_train_rows": None, "seeds": "0"},
+        "not_run": ["beauty/sasrec"],
+        "runs": [run],
+    }
+    missing = sections.unreproduced(result)
+    assert "beauty/duorec" not in missing and "beauty/sasrec" in missing  # asked for and not run
+    assert {f"ml-1m/{model}" for model in ("bert4rec", "cl4srec", "duorec", "fdsa")} <= set(missing)  # never asked
+    assert "Not run yet: beauty/bert4rec, " in sections.reproduce_section(result)
+
+
+def test_the_document_renders_what_ran_and_says_what_did_not(results: Path) -> None:
+    curve = [
+        {"users": 5, "kb_hits": 0, "kb_misses": 20, "kb_hit_rate": 0.0, "llm_calls": 10, "seconds": 50.0},
+        {"users": 10, "kb_hits": 5, "kb_misses": 15, "kb_hit_rate": 0.125, "llm_calls": 18, "seconds": 90.0},
+    ]
+    stage = {
+        "users": 10,
+        "llm_calls_per_user": 1.8,
+        "prompt_tokens_per_user": 2000.0,
+        "completion_tokens_per_user": 300.0,
+        "users_per_hour": 400.0,
+        "kb_hit_rate_second_half": 0.25,
+        "common_users_verified_rate": 0.5,
+    }
+    write(
+        results,
+        "reason",
+        {
+            "model": "tiny-model",
+            "machine": MACHINE,
+            "settings": {"reason_max_targets": 4, "history_length": 20},
+            "stages": {"naive": stage | {"llm_calls_per_user": 18.0}, "optimised": stage | {"kb_curve": curve}},
+            "calls_per_user_ratio": 10.0,
+            "targets": {
+                "calls_per_user_ratio_at_least": 10.0,
+                "kb_hit_rate_second_half_at_least": 0.3,
+                "users_per_hour_at_least": 150.0,
+            },
+            "kb_ceiling": {
+                "this_run": {"first_half": 0.02, "second_half": 0.075},
+                "full_window": {"first_half": 0.16, "second_half": 0.34},
+                "full_window_settings": {"history_length": 50},
+            },
+        },
+    )
+    results_doc.main()
+    text = results_doc.DOCUMENT.read_text(encoding="utf-8")
+    assert "| 10 | 5 | 15 | 12.5% | 18 | 90 |" in text
+    assert "**10.0x** fewer calls" in text and "naive 50%, optimised 50%" in text
+    assert "400.0 users per hour (target >= 150)" in text
+    assert "| LLM calls | 18.0 | 1.8 |" in text
+    assert (
+        "at most 7.5% of the second half's steps with these settings, and 34.0% reasoning over every position"
+        " of a 50-item" in text
+    )
+    assert "## The main job (`make demo`)\n\nNot measured yet" in text
+    recbole = text.split("## Speed and memory against RecBole\n\n", 1)[1].split("\n## ", 1)[0]
+    assert recbole.endswith("same run:\n\nNot measured yet (`make bench-recbole`).\n")
+    assert "| beauty | duorec | + LLMRG |  |  |  |  |  | 0.0617 | 0.0894 | 0.0382 | 0.0482 |" in text
+    assert {path.name for path in results_doc.PLOTS.iterdir()} == {"accuracy.png", "cost.png", "kb_reuse.png"}
+
+
+def test_the_recbole_comparison_names_slower_and_uncompared_models(results: Path) -> None:
+    def run(model: str, implementation: str, epoch_s: float) -> dict[str, object]:
+        return {"model": model, "implementation": implementation, "epoch_s": epoch_s, "peak_rss_mb": 1500.0,
+                "test": METRICS}  # fmt: skip
+
+    def comparison(model: str, ours: float, theirs: float | None, why: str | None = None) -> dict[str, object]:
+        return {"model": model, "llmrg_epoch_s": ours, "recbole_epoch_s": theirs,
+                "epoch_ratio": ours / theirs if theirs else None, "meets_target": ours <= theirs if theirs else None,
+                "why_not_compared": why}  # fmt: skip
+
+    write(
+        results,
+        "recbole",
+        {
+            "machine": MACHINE,
+            "baseline": "RecBole 1.2.1",
+            "target": "each of our models takes no longer per epoch than RecBole's implementation of it",
+            "dataset": "beauty",
+            "protocol": {"epochs": 2, "seed": 0},
+            "runs": [
+                run("sasrec", "llmrg", 60.0),
+                run("sasrec", "recbole", 80.0),
+                run("fdsa", "llmrg", 300.0),
+                run("fdsa", "recbole", 200.0),
+                run("duorec", "llmrg", 400.0),
+            ],
+            "comparisons": [
+                comparison("sasrec", 60.0, 80.0),
+                comparison("fdsa", 300.0, 200.0),
+                comparison("duorec", 400.0, None, "RecBole 1.2.1 has no duorec model"),
+            ],
+        },
+    )
+    results_doc.main()
+    text = results_doc.DOCUMENT.read_text(encoding="utf-8")
+    assert "| sasrec | 60.0 | 80.0 | 0.75x | 1,500 | 1,500 | 0.2000 | 0.2000 | 0.0800 | 0.0800 |" in text
+    assert "| duorec | 400.0 | - | - | 1,500 | - | 0.2000 | - | 0.0800 | - |" in text
+    assert "Met for 1 of 2 compared models (slower: fdsa)." in text
+    assert (
+        "Not compared: duorec (RecBole 1.2.1 has no duorec model), cl4srec (RecBole 1.2.1 has no cl4srec model)."
+        in text
+    )
+    assert (results_doc.PLOTS / "recbole.png").is_file()
+
+
+def test_the_ablation_reports_seeds_noise_and_change_against_base(results: Path) -> None:
+    from bench import ablation
+
+    scale = {"base": 1.0, "seq": 1.1, "llmrg": 1.2, "llmrg-no-div": 1.0, "llmrg-no-verify": 0.9}
+    runs = [
+        {"variant": name, "seed": seed, "test": {k: v * factor * (1 + seed / 10) for k, v in METRICS.items()}}
+        | {"epoch_s": 10.0}
+        for name, factor in scale.items()
+        for seed in (0, 1)
+    ]
+    summary = ablation.summarise(runs, test_users=100)
+    assert list(summary) == list(ablation.VARIANTS)
+    assert summary["base"]["mean"]["hr@10"] == pytest.approx(0.21) and summary["base"]["seeds"] == 2
+    assert summary["base"]["std"]["hr@10"] == pytest.approx(0.02 / 2**0.5)
+    assert summary["base"]["hr@10_standard_error"] == pytest.approx((0.21 * 0.79 / 100) ** 0.5)
+    assert summary["base"]["hr@10_interval95"] == pytest.approx([0.1417, 0.2998], abs=1e-4)  # Wilson, by hand
+    # 0 hits of 26 users: the standard error is 0, the interval still allows an HR@10 of up to 12.9%.
+    assert sections.wilson_interval(0.0, 26) == pytest.approx((0.0, 0.1287), abs=1e-4)
+    assert summary["llmrg"]["vs_base"]["ndcg@10"] == pytest.approx(0.2)
+    assert summary["llmrg-no-verify"]["vs_base"]["hr@10"] == pytest.approx(-0.1)
+    gains = ablation.paper_gains("beauty")
+    assert gains["llmrg"]["hr@10"] == pytest.approx(0.0894 / 0.0839 - 1) and set(gains) == {"seq", "llmrg"}
+
+    links = {"rea": 12, "div": 3}
+    write(
+        results,
+        "ablation-beauty",
+        {
+            "dataset": "beauty",
+            "machine": MACHINE,
+            "llm": "qwen",
+            "reasoning_settings": {
+                "users_asked": 200,
+                "max_targets": 4,
+                "history_length": 20,
+                "holdout": 1,
+                "prompt_version": "v2",
+                "tau": 30.0,
+            },
+            "graphs": {
+                "users": 100,
+                "users_reasoned": 180,
+                "last_user_reasoned": 190,
+                "chains_by_status": {"reasoning": {"verified": 30, "rejected": 90}, "divergent": {"verified": 3}},
+                "chains": {"llmrg": links, "llmrg-no-verify": {"rea": 40, "div": 5}},
+                "edges": {"llmrg": links, "llmrg-no-verify": links},
+                "rows_seeing_edges": {
+                    "llmrg": {"train": 1200, "valid": 80, "test": 90},
+                    "llmrg-no-verify": {"train": 1500, "valid": 95, "test": 99},
+                },
+                "rows": {"train": 9000, "valid": 100, "test": 100},
+            },
+            "protocol": {"epochs": 5, "seeds": "0,1", "test_users": 100},
+            "summary": summary,
+            "paper_gains": gains,
+        },
+    )
+    results_doc.main()
+    document = results_doc.DOCUMENT.read_text(encoding="utf-8")
+    section = document.split("## Ablation", 1)[1].split("##", 1)[0]
+    assert "the 100 users (of the 180 reasoned for, ids up to 190) that hold a verified reasoning chain" in section
+    assert "30 of 120 proposed reasoning chains verified (25%)" in section
+    assert "last 4 position(s) of a 20-item window ending before each user's test item, τ = 30" in section
+    assert "prompts v2 (an earlier prompt version: its verification batched a chain's masks" in section
+    assert "LLMRG edge: 1,200 of 9,000 training, 80 of 100 validation, 90 of 100 test; without verification 1,500" in (
+        section
+    )
+    assert "| + LLMRG | 0.1260 | 0.2520 | 0.177 to 0.345 |" in section
+    assert "All the HR@10 intervals overlap: this run does not tell the variants apart." in section
+    assert "| +20.0% | +20.0% | HR@10 +6.6%, NDCG@10 +7.8% |" in section
+    assert "| + LLMRG w/o verification |" in section and "| -10.0% | -10.0% | - |" in section
+    assert "trained and tested on the 100 users" in section and "hits gained / lost" not in section
+    assert (results_doc.PLOTS / "ablation-beauty.png").is_file()
+
+
+def test_the_exact_mcnemar_p_value_counts_only_the_users_one_model_hits() -> None:
+    assert mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(5, 0) == pytest.approx(2 / 32)  # 5 of 5 discordant users one way
+    assert mcnemar_exact(1, 4) == mcnemar_exact(4, 1) == pytest.approx(2 * 6 / 32)
+    assert mcnemar_exact(10, 10) == 1.0
+
+
+def test_the_ablation_trained_on_everyone_compares_each_variant_with_the_base_on_the_same_users(
+    results: Path,
+) -> None:
+    from bench import ablation
+
+    base_ranks = {1: 1, 2: 3, 3: 50, 4: 11, 5: 10, 6: 200}  # hits at 10: users 1, 2, 5
+    llmrg_ranks = {1: 2, 2: 30, 3: 4, 4: 9, 5: 7, 6: 100}  # hits at 10: users 1, 3, 4, 5
+    runs = [
+        {
+            "variant": name,
+            "seed": 0,
+            "test": METRICS,
+            "epoch_s": 1.0,
+            "test_ranks": ranks,
+            "all_users": {"test": METRICS | {"hr@10": 0.07}},
+        }
+        for name, ranks in (("base", base_ranks), ("llmrg", llmrg_ranks))
+    ]
+    summary = ablation.summarise(runs, test_users=6)
+    assert summary["base"]["paired_vs_base"] is None
+    # llmrg alone hits users 3 and 4, the base alone user 2: 2 / 1, p = 2 * (1 + 3) / 8 = 1.
+    assert summary["llmrg"]["paired_vs_base"] == [{"seed": 0, "only_variant": 2, "only_base": 1, "p_value": 1.0}]
+    assert summary["llmrg"]["all_users_hr@10"] == pytest.approx(0.07)
+    other_users = [runs[0], runs[1] | {"test_ranks": {7: 1}}]
+    with pytest.raises(ValueError, match="scored on other users than the base"):
+        ablation.summarise(other_users, test_users=6)
+
+    links = {"rea": 4, "div": 1}
+    write(
+        results,
+        "ablation-beauty",
+        {
+            "dataset": "beauty",
+            "machine": MACHINE,
+            "llm": "qwen",
+            "reasoning_settings": {"max_targets": 0, "history_length": 20, "holdout": 1, "prompt_version": "v2"}
+            | {"tau": 30.0},
+            "graphs": {
+                "users": 6,
+                "users_trained": 22363,
+                "users_reasoned": 8,
+                "last_user_reasoned": 9,
+                "chains_by_status": {"reasoning": {"verified": 5, "rejected": 5}},
+                "chains": {"llmrg": links, "llmrg-no-verify": links},
+                "edges": {"llmrg": links, "llmrg-no-verify": links},
+                "rows_seeing_edges": {
+                    "llmrg": {"train": 3, "valid": 5, "test": 6},
+                    "llmrg-no-verify": {"train": 3, "valid": 5, "test": 6},
+                },
+                "rows": {"train": 131413, "valid": 6, "test": 6},
+            },
+            "reasoning": {"users": 8, "wall_s": 800.0, "llm_calls": 44},
+            "protocol": {"epochs": 3, "seeds": "0", "test_users": 6, "train_users": "all", "max_len": 50},
+            "summary": summary,
+            "paper_gains": {},
+        },
+    )
+    write(results, "ablation-ml-1m", json.loads((results / "ablation-beauty.json").read_text()) | {"dataset": "ml-1m"})
+    write(results, "ablation-beauty-reasoning", {"users": 8, "wall_s": 800.0, "llm_calls": 44})  # phase 1's file
+    results_doc.main()
+    document = results_doc.DOCUMENT.read_text(encoding="utf-8")
+    section = document.split("## Ablation", 1)[1].split("\n## ", 1)[0]
+    assert section.index("DuoRec on ml-1m") < section.index("DuoRec on beauty"), "ML-1M first, as in the paper"
+    assert section.count("DuoRec on ") == 2, "the reasoning phase's file is no result of its own"
+    assert "trained on all 22,363 users (reasoning graphs where they exist) and scored on the 6 users" in section
+    assert "LLMRG edge: 3 of 131,413 training, 5 of 6 validation, 6 of 6 test" in section
+    assert "(50%); the reasoning took 800 s for 8 users (100 s and 5.5 LLM calls per user). The graphs" in section
+    assert "| 2 / 1 (p 1.00) | 0.0700 |" in section
+    assert "No variant differs from the base at p < 0.05 on the same users." in section
+    assert "raw numbers in `bench/results/ablation-beauty.json`" in section
+    assert all((results_doc.PLOTS / f"ablation-{name}.png").is_file() for name in ("ml-1m", "beauty"))
+
+
+def test_the_workers_section_reads_the_bottleneck_from_one_worker_and_says_busy_seconds_are_summed() -> None:
+    def throughput(workers: int, busy: float) -> dict[str, object]:
+        return {"workers": workers, "users_per_min": 2.0 + workers / 10, "llm_server_utilisation": busy}
+
+    overhead = {"latency_ms": 0, "users": 30, "in_process_s_per_user": 0.2, "workers_s_per_user": 0.21,
+                "overhead_s_per_user": 0.01, "overhead": 0.05}  # fmt: skip
+    result = {
+        "settings": {"reason_max_targets": 4},
+        "machine": MACHINE,
+        "model": "tiny-model",
+        "overhead": {"0": overhead},
+        "throughput": {"1": throughput(1, 0.98), "2": throughput(2, 1.87)},
+        "speedup_2_vs_1_workers": 1.05,
+        "bottleneck": "an older wording",
+        "targets": {"overhead_below": 0.05},
+    }
+    text = sections.workers_section(result)
+    assert "| 2 worker process(es): LLM server busy seconds per wall second (summed over its slots) | 187% |" in text
+    assert "the bottleneck is the LLM server (busy 98% of the time with one worker; a second worker's" in text
+    assert "older wording" not in text
+    result["throughput"] = {"1": throughput(1, 0.5), "2": throughput(2, 0.9)}
+    assert "the bottleneck is the workers (the LLM server is idle 50% of the time" in sections.workers_section(result)
