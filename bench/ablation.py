@@ -203,7 +203,7 @@ def train_variants(db: Any, settings: Any, args: argparse.Namespace) -> list[dic
     for name in VARIANTS:
         for seed in (int(seed) for seed in args.seeds.split(",")):
             result = pipeline.run_training(
-                db,
+                pipeline.Neo4jSource(db),
                 training,
                 args.dataset,
                 MODEL,

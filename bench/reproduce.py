@@ -62,7 +62,14 @@ def main() -> dict[str, Any]:
             for model in args.models.split(","):
                 for seed in (int(seed) for seed in args.seeds.split(",")):
                     result = pipeline.run_training(
-                        db, settings, dataset, model, vocabulary.variant("base"), seed, args.epochs, resume=False
+                        pipeline.Neo4jSource(db),
+                        settings,
+                        dataset,
+                        model,
+                        vocabulary.variant("base"),
+                        seed,
+                        args.epochs,
+                        resume=False,
                     )
                     runs.append(row(dataset, model, "base", seed, result))
     return write(args, runs)

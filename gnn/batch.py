@@ -1,4 +1,5 @@
-"""Typed containers that every model in `gnn.models` consumes.
+"""Typed containers that every model in `gnn.models` consumes: one row per prediction (`SequenceBatch`, the
+evaluation and prefix-scheme layout) or one window with a target at every position (`WindowBatch`, training).
 
 A `SequenceBatch` holds left-aligned item histories (RecBole's layout: position 0 is the oldest item, padding id 0
 fills the tail), so learned positional embeddings index real positions and the most recent item sits at
@@ -139,4 +140,46 @@ class SequenceBatch:
             lengths=torch.tensor([len(history) for history in kept], dtype=torch.long),
             targets=torch.tensor(list(targets), dtype=torch.long),
             graphs=batched,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class WindowBatch:
+    """items [B, L] left-aligned inputs (0 = padding), targets [B, L] next item at each input position (0 where
+    none), counted [B, L] the positions whose target enters the loss, lengths [B] real inputs per window.
+
+    `positive_items` [B, L2] / `positive_lengths` [B]: for DuoRec, one training prefix per window whose next item
+    is the window's last target (drawn from the whole training set), left-aligned; absent for other models."""
+
+    items: Tensor
+    targets: Tensor
+    counted: Tensor
+    lengths: Tensor
+    positive_items: Tensor | None = None
+    positive_lengths: Tensor | None = None
+
+    @property
+    def size(self) -> int:
+        return self.items.size(0)
+
+    @property
+    def target_count(self) -> int:
+        return int(self.counted.sum())
+
+    @property
+    def last_targets(self) -> Tensor:
+        """[B] the target at each window's last real position."""
+        return self.targets.gather(1, (self.lengths - 1).unsqueeze(1)).squeeze(1)
+
+    def to(self, device: torch.device | str) -> WindowBatch:
+        def move(tensor: Tensor | None) -> Tensor | None:
+            return None if tensor is None else tensor.to(device)
+
+        return WindowBatch(
+            items=self.items.to(device),
+            targets=self.targets.to(device),
+            counted=self.counted.to(device),
+            lengths=self.lengths.to(device),
+            positive_items=move(self.positive_items),
+            positive_lengths=move(self.positive_lengths),
         )

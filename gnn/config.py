@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.vocabulary import ModelName
 
@@ -28,7 +28,12 @@ class TrainConfig(BaseModel):
     the items of the row's input history are removed from the ranking, like RecBole's full-sort evaluation of
     general recommenders (its sequential models rank every item); sequences are deduplicated, so a history item
     is never the answer, and the target itself is never excluded. `max_train_rows` trains on a seeded random
-    subset of that many training rows, a departure from the protocol for quick runs only: report it when used.
+    subset of that many training rows (targets, in the windows scheme), a departure from the protocol for quick
+    runs only: report it when used.
+
+    `train_scheme`: "windows" (one window per user, a target at every position, `gnn.windows`; `batch_size` is
+    then unused and `windows_per_batch` windows make a batch) or "prefix" (one row per training target,
+    `batch_size` rows a batch). `mask_prob`: BERT4Rec's cloze proportion (None: its default).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -53,6 +58,9 @@ class TrainConfig(BaseModel):
     exclude_history: bool = True
     checkpoint_dir: Path | None = None
     max_train_rows: int | None = Field(None, ge=1)
+    train_scheme: Literal["windows", "prefix"] = "windows"
+    windows_per_batch: int = Field(128, ge=1)
+    mask_prob: float | None = Field(None, ge=0.0, le=1.0)
 
     @field_validator("graph_kinds")
     @classmethod
@@ -60,6 +68,23 @@ class TrainConfig(BaseModel):
         if len(set(kinds)) != len(kinds):
             raise ValueError(f"graph_kinds must be distinct; got {list(kinds)}")
         return kinds
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_scheme(cls, values: Any) -> Any:
+        """Windows for base models, prefix rows where graphs are read (until their readout runs per position)."""
+        if isinstance(values, dict) and "train_scheme" not in values:
+            return {**values, "train_scheme": "prefix" if values.get("graph_kinds") else "windows"}
+        return values
+
+    @model_validator(mode="after")
+    def _scheme_fits_the_model(self) -> TrainConfig:
+        if self.train_scheme == "windows" and self.graph_kinds:
+            raise ValueError(
+                "the LLMRG fusion and the sequence-graph control train on prefix rows (train_scheme='prefix') until "
+                "their graph readout runs per position"
+            )
+        return self
 
     def fingerprint(self) -> str:
         """SHA-256 of the settings a resumed run must share with its checkpoint (all but RESUMABLE_CHANGES)."""

@@ -13,7 +13,7 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -27,6 +27,8 @@ from gnn.data import MIN_EVALUATED_LENGTH, GraphSource, SequenceData, resolve_gr
 from gnn.evaluate import evaluate, evaluate_users
 from gnn.export import Export, ReasoningGraphSource, export_dataset, reasoned_users
 from gnn.models import MODELS
+from gnn.models.bert4rec import PAPER_MASK_PROB
+from gnn.snapshot import Snapshot
 from gnn.train import TrainResult, build_recommender, train
 
 
@@ -62,6 +64,7 @@ def train_config(
         exclude_history=settings.train.exclude_history,
         checkpoint_dir=run_dir(settings, dataset, model, chosen, seed),
         max_train_rows=settings.train.max_rows or None,
+        mask_prob=PAPER_MASK_PROB.get(dataset) if model == "bert4rec" else None,
     )
 
 
@@ -81,9 +84,46 @@ class Prepared:
         return sum(len(sequence) >= MIN_EVALUATED_LENGTH for sequence in self.data.sequences.values())
 
 
+class DatasetSource(Protocol):
+    """Where a run's data and graphs come from: the database (`Neo4jSource`) or a snapshot file
+    (`SnapshotSource`, no database needed); both give the same `Export` for the same graph (tested)."""
+
+    def export(self, dataset: str, statuses: Collection[str], progress: bool) -> Export: ...
+
+    def reasoned_users(self, dataset: str) -> set[int]: ...
+
+
+@dataclass(frozen=True)
+class Neo4jSource:
+    db: Neo4jGateway
+
+    def export(self, dataset: str, statuses: Collection[str], progress: bool) -> Export:
+        return export_dataset(self.db, dataset, statuses=tuple(statuses), progress=progress)
+
+    def reasoned_users(self, dataset: str) -> set[int]:
+        return reasoned_users(self.db, dataset)
+
+
+@dataclass(frozen=True)
+class SnapshotSource:
+    snapshot: Snapshot
+    path: Path
+
+    def export(self, dataset: str, statuses: Collection[str], progress: bool) -> Export:
+        self._check(dataset)
+        return self.snapshot.export(statuses)
+
+    def reasoned_users(self, dataset: str) -> set[int]:
+        self._check(dataset)
+        return self.snapshot.reasoned_users()
+
+    def _check(self, dataset: str) -> None:
+        if dataset != self.snapshot.dataset:
+            raise ConfigError(f"{self.path} holds dataset {self.snapshot.dataset!r}, not {dataset!r}")
+
+
 def prepare(
-    db: Neo4jGateway,
-    settings: Settings,
+    source: DatasetSource,
     dataset: str,
     chosen: Variant,
     reasoned_only: bool,
@@ -95,13 +135,13 @@ def prepare(
     only ones scored with `evaluate_reasoned_only`, which trains on everyone."""
     if reasoned_only and evaluate_reasoned_only:
         raise ConfigError("reasoned_only trains on the reasoned users, evaluate_reasoned_only on all; choose one")
-    export = export_dataset(db, dataset, statuses=chosen.statuses, progress=progress)
+    export = source.export(dataset, chosen.statuses, progress)
     data = export.data
     graph_kinds = tuple(kind for kind in chosen.graph_kinds if kind != "seq")
     graphs = ReasoningGraphSource.of(export, graph_kinds) if graph_kinds else None
     if not (reasoned_only or evaluate_reasoned_only):
         return Prepared(export, data, graphs, None)
-    users = reasoned_users(db, dataset)
+    users = source.reasoned_users(dataset)
     scored = frozenset(user for user in users if len(data.sequences.get(user, ())) >= MIN_EVALUATED_LENGTH)
     if not scored:
         raise ConfigError(
@@ -171,7 +211,7 @@ def report(
 
 
 def run_training(
-    db: Neo4jGateway,
+    source: DatasetSource,
     settings: Settings,
     dataset: str,
     model: str,
@@ -188,7 +228,7 @@ def run_training(
     reasoning exists), score the reasoned users: the base model learns the dataset, and the comparison is
     confined to the users an LLMRG variant can differ on."""
     config = train_config(settings, dataset, model, chosen, seed, epochs)
-    prepared = prepare(db, settings, dataset, chosen, reasoned_only, progress, evaluate_reasoned_only)
+    prepared = prepare(source, dataset, chosen, reasoned_only, progress, evaluate_reasoned_only)
     export, data = prepared.export, prepared.data
     if model == "fdsa" and data.item_features is None:
         raise ConfigError(f"fdsa reads item attributes and {dataset!r} has none (ingest an item table with them)")
@@ -225,7 +265,7 @@ def save_item_table(export: Export, path: Path) -> None:
 
 
 def evaluate_checkpoint(
-    db: Neo4jGateway,
+    source: DatasetSource,
     settings: Settings,
     dataset: str,
     model: str,
@@ -244,7 +284,7 @@ def evaluate_checkpoint(
         raise ConfigError(f"no trained model at {best}; run `llmrg train` with the same options first")
     saved = checkpoint.load(best, torch.device(config.device))
     trained = TrainConfig.model_validate(saved["config"])
-    prepared = prepare(db, settings, dataset, chosen, reasoned_only, False, evaluate_reasoned_only)
+    prepared = prepare(source, dataset, chosen, reasoned_only, False, evaluate_reasoned_only)
     data = prepared.data
     recommender = build_recommender(data, trained).to(torch.device(config.device))
     recommender.load_state_dict(saved["model"])

@@ -27,11 +27,12 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from gnn import checkpoint
-from gnn.batch import SequenceBatch
+from gnn.batch import SequenceBatch, WindowBatch
 from gnn.config import TrainConfig
-from gnn.data import GraphSource, RowCollator, SequenceData, resolve_graph_source, row_loader, split
+from gnn.data import GraphSource, RowCollator, RowSet, SequenceData, resolve_graph_source, row_loader, split
 from gnn.evaluate import evaluate, evaluate_users
-from gnn.models import LLMRGFusion, Recommender, build_model
+from gnn.models import LLMRGFusion, Recommender, SequentialRecommender, build_model
+from gnn.windows import SameTargetPrefixes, TrainingWindows
 
 STOP_METRIC = "ndcg@10"
 MB = 1024 * 1024
@@ -43,7 +44,9 @@ class TrainResult:
     per epoch (training + validation) over `history`; `peak_memory_mb` per `memory_measure`. When the run scored a
     subset of users (`train(scored_users=...)`), `valid` and `test` are that subset's and `all_users` holds the
     same model's `valid` and `test` over every user (its `valid` is what early stopping compared), and
-    `test_ranks` the target's rank per scored user, so variants scored on the same users can be compared pairwise."""
+    `test_ranks` the target's rank per scored user, so variants scored on the same users can be compared pairwise.
+    `train_scheme`: "windows" or "prefix" (`TrainConfig`); `peak_rss_mib`: the process's peak resident memory
+    over its lifetime (`getrusage`), whatever device trained."""
 
     model: str
     dataset: str
@@ -60,6 +63,8 @@ class TrainResult:
     config: dict[str, Any]
     all_users: dict[str, dict[str, float]] | None = None
     test_ranks: dict[int, int] | None = None
+    train_scheme: str = "prefix"
+    peak_rss_mib: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         result = asdict(self)
@@ -146,6 +151,7 @@ def build_recommender(data: SequenceData, config: TrainConfig) -> Recommender:
         data.n_features,
         n_layers=config.n_layers,
         n_heads=config.n_heads,
+        mask_prob=config.mask_prob,
     )
     if not config.graph_kinds:
         return base
@@ -202,7 +208,7 @@ def train(
     model = build_recommender(data, config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     order = torch.Generator().manual_seed(config.seed)
-    loader = row_loader(train_rows, config.batch_size, RowCollator(config.max_len, config.graph_kinds, source), order)
+    epoch_batches = _epoch_batches(data, config, rows.train, train_rows, source, order, model)
     stopping = EarlyStopping()
     best_model = copy.deepcopy(model.state_dict())
     saver = None
@@ -214,19 +220,19 @@ def train(
     memory = PeakMemory(device)
     with _progress(progress) as bars:
         epochs_bar = bars.add_task("epochs", total=config.epochs, completed=min(stopping.epoch, config.epochs))
-        batches_bar = bars.add_task("batches", total=len(loader))
+        batches_bar = bars.add_task("batches", total=epoch_batches.count)
         for epoch in range(stopping.epoch + 1, config.epochs + 1):
             if stopping.stopped:
                 break
             started = time.perf_counter()
             memory.start_epoch()
-            bars.reset(batches_bar, total=len(loader), description=f"epoch {epoch}")
+            bars.reset(batches_bar, total=epoch_batches.count, description=f"epoch {epoch}")
 
             def after_batch() -> None:
                 memory.sample()
                 bars.advance(batches_bar)
 
-            loss = _train_epoch(model, optimizer, loader, device, after_batch)
+            loss = _train_epoch(model, optimizer, epoch_batches, device, after_batch)
             if not math.isfinite(loss):
                 raise FloatingPointError(f"training loss became {loss} in epoch {epoch}")
             valid = evaluate(model, rows.valid, data, config, source)
@@ -270,26 +276,63 @@ def train(
         config=config.model_dump(mode="json"),
         all_users=all_users,
         test_ranks=test_ranks,
+        train_scheme=config.train_scheme,
+        peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
     )
+
+
+@dataclass(frozen=True)
+class EpochBatches:
+    """One epoch's training batches, in the order `generator` draws, and how many there are."""
+
+    count: int
+    draw: Callable[[], Iterable[SequenceBatch | WindowBatch]]
+
+
+def _epoch_batches(
+    data: SequenceData,
+    config: TrainConfig,
+    all_train_rows: RowSet,
+    train_rows: RowSet,
+    source: GraphSource | None,
+    order: torch.Generator,
+    model: Recommender,
+) -> EpochBatches:
+    """Windows (every position a target) or prefix rows (one target each), per `config.train_scheme`."""
+    if config.train_scheme == "prefix":
+        collate = RowCollator(config.max_len, config.graph_kinds, source)
+        loader = row_loader(train_rows, config.batch_size, collate, order)
+        return EpochBatches(len(loader), lambda: loader)
+    needs_positives = isinstance(model, SequentialRecommender) and model.needs_positive_prefixes
+    windows = TrainingWindows(
+        data.sequences,
+        config.max_len,
+        config.windows_per_batch,
+        positives=SameTargetPrefixes(all_train_rows) if needs_positives else None,
+    )
+    if config.max_train_rows is not None and config.max_train_rows < windows.target_count:
+        windows = windows.capped(config.max_train_rows, torch.Generator().manual_seed(config.seed))
+    return EpochBatches(len(windows), lambda: windows.batches(order))
 
 
 def _train_epoch(
     model: Recommender,
     optimizer: torch.optim.Optimizer,
-    loader: Iterable[SequenceBatch],
+    batches: EpochBatches,
     device: torch.device,
     after_batch: Callable[[], None],
 ) -> float:
-    """One pass over the shuffled training rows; returns the row-weighted mean loss."""
+    """One pass over the epoch's shuffled batches; returns the mean loss per training target."""
     model.train()
-    loss_sum, row_count = torch.zeros((), device=device), 0
-    for batch in loader:
-        batch = batch.to(device)
-        loss = model.loss(batch)
+    loss_sum, target_count = torch.zeros((), device=device), 0
+    for batch in batches.draw():
+        targets = batch.target_count if isinstance(batch, WindowBatch) else batch.size  # counted on the host
+        moved = batch.to(device)
+        loss = model.window_loss(moved) if isinstance(moved, WindowBatch) else model.loss(moved)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        loss_sum += loss.detach() * batch.size  # summed on the device: no host sync per batch
-        row_count += batch.size
+        loss_sum += loss.detach() * targets  # summed on the device: no host sync per batch
+        target_count += targets
         after_batch()
-    return float(loss_sum) / row_count
+    return float(loss_sum) / target_count

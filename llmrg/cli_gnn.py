@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,8 +13,12 @@ from rich.table import Table
 
 from core import gateway, vocabulary
 from core.errors import ConfigError
+from core.settings import Settings
 from core.vocabulary import MODEL_NAMES, TaskName
 from llmrg.cli_support import DatasetOption, JsonFlag, console, print_json, reports_errors, settings_of
+
+if TYPE_CHECKING:
+    from gnn.pipeline import DatasetSource
 
 ModelOption = Annotated[str, typer.Option(help=", ".join(MODEL_NAMES[:-1]) + " or " + MODEL_NAMES[-1] + ".")]
 SeedOption = Annotated[int, typer.Option(help="Training seed.")]
@@ -37,7 +43,14 @@ EvaluateReasonedOnlyFlag = Annotated[
 ]
 
 
+SnapshotOption = Annotated[
+    Path | None,
+    typer.Option(help="Train from this snapshot file (`llmrg export`) instead of the database."),
+]
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(export)
     app.command()(train)
     app.command()(evaluate)
     app.command()(results)
@@ -64,6 +77,45 @@ def variant_name(llmrg: bool, seq_graph: bool, no_divergent: bool, unverified: b
     return "llmrg-no-div" if no_divergent else "llmrg-no-verify" if unverified else "llmrg"
 
 
+@contextmanager
+def data_source(settings: Settings, snapshot: Path | None) -> Iterator[DatasetSource]:
+    """The snapshot when one is given (no database is opened), else the database."""
+    from gnn import pipeline
+    from gnn.snapshot import load_snapshot
+
+    if snapshot is not None:
+        yield pipeline.SnapshotSource(load_snapshot(snapshot), snapshot)
+        return
+    with gateway.open_gateway(settings) as db:
+        yield pipeline.Neo4jSource(db)
+
+
+@reports_errors
+def export(
+    ctx: typer.Context,
+    dataset: DatasetOption = "ml-1m",
+    out: Annotated[Path, typer.Option(help="The snapshot file to write (gzip-compressed JSON).")] = Path(
+        "snapshot.json.gz"
+    ),
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write a training snapshot: sequences, item attributes and every stamped chain link, with a content hash,
+    so `llmrg train --snapshot FILE` trains where the database is not."""
+    from gnn.snapshot import write_snapshot
+
+    with gateway.open_gateway(settings_of(ctx)) as db:
+        snapshot = write_snapshot(db, dataset, out, progress=progress and not as_json)
+    summary = snapshot.summary()
+    if as_json:
+        print_json(summary)
+        return
+    console.print(
+        f"wrote {out}: {summary['users']:,} users, {summary['items']:,} items, {summary['interactions']:,} "
+        f"interactions, {summary['chains']:,} chains; sha256 {summary['sha256']}"
+    )
+
+
 @reports_errors
 def train(
     ctx: typer.Context,
@@ -77,6 +129,7 @@ def train(
     evaluate_reasoned_only: EvaluateReasonedOnlyFlag = False,
     seed: SeedOption = 0,
     epochs: Annotated[int | None, typer.Option(min=1, help="Most epochs (early stopping may end sooner).")] = None,
+    snapshot: SnapshotOption = None,
     resume: Annotated[bool, typer.Option(help="Continue from the run's last checkpoint if there is one.")] = True,
     queue: Annotated[bool, typer.Option("--queue", help="Send it to a worker (queue `training`) instead.")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -108,9 +161,9 @@ def train(
         else:
             console.print(f"training queued (task {sent.id}); a worker must consume the `training` queue")
         return
-    with gateway.open_gateway(settings) as db:
+    with data_source(settings, snapshot) as source:
         result = pipeline.run_training(
-            db,
+            source,
             settings,
             dataset,
             model,
@@ -148,6 +201,7 @@ def evaluate(
     reasoned_only: ReasonedOnlyFlag = False,
     evaluate_reasoned_only: EvaluateReasonedOnlyFlag = False,
     seed: SeedOption = 0,
+    snapshot: SnapshotOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Evaluate a trained run's best checkpoint on valid and test (HR@5/10, NDCG@5/10, full ranking)."""
@@ -156,9 +210,9 @@ def evaluate(
 
     settings = settings_of(ctx)
     chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
-    with gateway.open_gateway(settings) as db:
+    with data_source(settings, snapshot) as source:
         result = pipeline.evaluate_checkpoint(
-            db,
+            source,
             settings,
             dataset,
             model,

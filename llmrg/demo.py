@@ -169,7 +169,7 @@ def _train(db: Neo4jGateway, settings: Settings, plan: DemoPlan, progress: bool)
     from gnn import pipeline
 
     result = pipeline.run_training(
-        db,
+        pipeline.Neo4jSource(db),
         training_settings(settings, plan),
         plan.dataset,
         plan.model,

@@ -148,7 +148,7 @@ def train(
 
     app = _app(task)
     return pipeline.run_training(
-        app.resources().db,
+        pipeline.Neo4jSource(app.resources().db),
         app.settings,
         dataset,
         model,

@@ -34,13 +34,16 @@ def build_model(
     n_features: int = 0,
     n_layers: int | None = None,
     n_heads: int | None = None,
+    mask_prob: float | None = None,
 ) -> SequentialRecommender:
     """Build a base model; `dropout`, `n_layers` and `n_heads` left at None keep that model's paper default, as does
-    every setting not named here. FDSA also needs the attribute table."""
+    every setting not named here (`mask_prob` is BERT4Rec's alone). FDSA also needs the attribute table."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
     chosen = {"dropout": dropout, "n_layers": n_layers, "n_heads": n_heads}
     overrides: dict[str, Any] = {key: value for key, value in chosen.items() if value is not None}
+    if name == "bert4rec" and mask_prob is not None:
+        overrides["mask_prob"] = mask_prob
     if name == "fdsa":
         if item_features is None:
             raise ValueError("fdsa needs item_features [n_items + 1, F] and n_features")

@@ -8,11 +8,13 @@ Scores are dot products with the item embedding table over the real items 1..n_i
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnn.batch import SequenceBatch
+from gnn.batch import SequenceBatch, WindowBatch
+from gnn.models.blocks import gather_last
 
 
 def pad_scores(logits: Tensor) -> Tensor:
@@ -57,12 +59,19 @@ class Recommender(nn.Module, ABC):
         """[B, n_items + 1] scores, column 0 at -inf; call under `eval()` and `torch.no_grad()` to evaluate."""
         return pad_scores(self.item_logits(self.encode(batch)))
 
+    def window_loss(self, batch: WindowBatch) -> Tensor:
+        """Scalar training loss of a batch of windows, a mean over their counted targets (`gnn.windows`)."""
+        raise NotImplementedError(f"{type(self).__name__} trains on prefix rows only (train_scheme='prefix')")
+
 
 class SequentialRecommender(Recommender):
     """A base sequential model that owns the item table; the fusion model and the SR-GNN encoders share it.
 
     `mask_token=True` adds row n_items + 1 for models whose inputs contain [MASK] (BERT4Rec's cloze task,
     CL4SRec's item-mask augmentation); it is excluded from `item_table`, hence from every loss and ranking."""
+
+    needs_positive_prefixes: ClassVar[bool] = False
+    """Whether training windows must carry a same-target training prefix each (DuoRec's supervised positive)."""
 
     def __init__(self, n_items: int, max_len: int, hidden: int = 64, mask_token: bool = False) -> None:
         super().__init__()
@@ -87,3 +96,21 @@ class SequentialRecommender(Recommender):
 
         The fusion model adds it to its own cross entropy, so contrastive models keep their regulariser."""
         return representation.new_zeros(())
+
+    def position_states(self, items: Tensor) -> Tensor:
+        """items [B, L] left-aligned -> [B, L, d]: at each real position the representation that predicts the next
+        item from that position and the ones before it, so position p equals `encode` of the prefix ending at p
+        (in eval mode; tested). Causal models only."""
+        raise NotImplementedError(f"{type(self).__name__} has no causal all-position representation")
+
+    def window_loss(self, batch: WindowBatch) -> Tensor:
+        """Next-item cross entropy at every counted position of every window, plus the model's own term on each
+        window's last state (`window_auxiliary_loss`)."""
+        states = self.position_states(batch.items)  # [B, L, d]
+        loss = self.next_item_loss(states[batch.counted], batch.targets[batch.counted])
+        return loss + self.window_auxiliary_loss(batch, gather_last(states, batch.lengths))
+
+    def window_auxiliary_loss(self, batch: WindowBatch, last_states: Tensor) -> Tensor:
+        """The model's extra objective on a batch of windows, given the [B, d] state at each window's last position
+        (0 if it has none)."""
+        return last_states.new_zeros(())

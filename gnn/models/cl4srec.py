@@ -11,7 +11,8 @@ authors' CL4SRec code (random.sample(range(3), k=2)). A one-item sequence cannot
 Choices and departures: η = 0.6, gamma = 0.3, β = 0.6 (the DuoRec repository's CL4SRec defaults, inside the
 paper's 0.1-0.9 sweeps; every one a setting); λ = 0.1, temperature 1.0 and dot-product similarity (that code's
 defaults); the encoder is the post-LN GELU transformer of RecBole that the CL4SRec baselines ran on.
-Augmentation is vectorised on the batch tensors instead of a per-sequence numpy loop.
+Augmentation is vectorised on the batch tensors instead of a per-sequence numpy loop. In training windows
+(`gnn.windows`) the augmented sequence is each window's inputs, and the next-item loss covers every position.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from gnn.batch import SequenceBatch
+from gnn.batch import SequenceBatch, WindowBatch
 from gnn.models.contrastive import nt_xent
 from gnn.models.sasrec import SASRec
 
@@ -123,10 +124,17 @@ class CL4SRec(SASRec):
 
     def auxiliary_loss(self, batch: SequenceBatch, representation: Tensor) -> Tensor:
         """λ · NT-Xent between two differently augmented views of each sequence of the batch."""
+        return self.contrast_views(batch.items, batch.lengths, representation)
+
+    def window_auxiliary_loss(self, batch: WindowBatch, last_states: Tensor) -> Tensor:
+        """The same on each training window's inputs: the window is the user's sequence, augmented two ways."""
+        return self.contrast_views(batch.items, batch.lengths, last_states)
+
+    def contrast_views(self, items: Tensor, lengths: Tensor, like: Tensor) -> Tensor:
         if self.cl_weight == 0.0:
-            return representation.new_zeros(())
-        first_operator = torch.randint(0, 3, batch.lengths.shape, device=batch.items.device)  # [B]
-        second_operator = (first_operator + torch.randint(1, 3, batch.lengths.shape, device=batch.items.device)) % 3
-        first = self.encode_items(*self.augment(batch.items, batch.lengths, first_operator))  # [B, d]
-        second = self.encode_items(*self.augment(batch.items, batch.lengths, second_operator))  # [B, d]
+            return like.new_zeros(())
+        first_operator = torch.randint(0, 3, lengths.shape, device=items.device)  # [B]
+        second_operator = (first_operator + torch.randint(1, 3, lengths.shape, device=items.device)) % 3
+        first = self.encode_items(*self.augment(items, lengths, first_operator))  # [B, d]
+        second = self.encode_items(*self.augment(items, lengths, second_operator))  # [B, d]
         return self.cl_weight * nt_xent(first, second, self.temperature, self.similarity)

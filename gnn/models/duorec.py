@@ -1,5 +1,5 @@
-"""DuoRec: "Contrastive Learning for Representation Degeneration Problem in Sequential Recommendation"
-(Qiu et al., WSDM 2022).
+"""DuoRec: "Contrastive Learning for Representation Degeneration Problem in Sequential Recommendation" (Qiu et al.,
+WSDM 2022).
 
 A SASRec encoder trained with L = L_rec + λ L_reg. L_reg is NT-Xent that pulls together
     h' = a dropout pass over the sequence (model-level augmentation: no item is altered, only the dropout mask),
@@ -7,13 +7,14 @@ A SASRec encoder trained with L = L_rec + λ L_reg. L_reg is NT-Xent that pulls 
 with the other 2B - 2 in-batch views as negatives. Views that share the anchor's target are removed from its
 negatives, since they are positives in disguise ("false negatives").
 
-Choices and departures: supervised positives are drawn from the same batch (a random other row with the same
-target) rather than from the whole training set, so the trainer need not ship extra sequences; a row with no
-same-target partner contrasts against a second dropout pass of itself (pure unsupervised augmentation). The
-anchor view reuses the dropout pass that also feeds the cross entropy instead of a third pass; it is an
-independent dropout sample all the same. λ = 0.1, temperature 1.0, dot-product similarity and the post-LN GELU
-encoder follow the authors' RecBole-based code.
-"""
+Training windows (`gnn.windows`, the default scheme): the next-item loss covers every position of a user's window,
+and the contrastive term takes each window's last state against a dropout pass over another training prefix with
+the same next item, drawn from the whole training set as the authors' code does (the window's own last prefix only
+when no other has that target). Prefix rows (`train_scheme='prefix'`, and the LLMRG fusion for now): the supervised
+positive is a random other row of the same batch with the same target, or a second dropout pass of the row itself.
+Departure in both: the anchor view reuses the dropout pass that also feeds the cross entropy instead of a separate
+pass; it is an independent dropout sample all the same. λ = 0.1, temperature 1.0, dot-product similarity and the
+post-LN GELU encoder follow the authors' RecBole-based code."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from gnn.batch import SequenceBatch
+from gnn.batch import SequenceBatch, WindowBatch
 from gnn.models.contrastive import nt_xent
 from gnn.models.sasrec import SASRec
 
@@ -38,6 +39,8 @@ def same_target_partner(targets: Tensor) -> Tensor:
 
 class DuoRec(SASRec):
     """SASRec plus DuoRec's contrastive regulariser with model-level and supervised positives."""
+
+    needs_positive_prefixes = True
 
     def __init__(
         self,
@@ -75,3 +78,14 @@ class DuoRec(SASRec):
         second_pass = self.encode(batch)  # [B, d], fresh dropout masks
         positive = second_pass[same_target_partner(batch.targets)]  # [B, d]
         return self.cl_weight * nt_xent(representation, positive, self.temperature, self.similarity, batch.targets)
+
+    def window_auxiliary_loss(self, batch: WindowBatch, last_states: Tensor) -> Tensor:
+        """λ · NT-Xent(each window's last state, a dropout pass over a training prefix with the same next item drawn
+        from the whole training set), false negatives removed."""
+        if self.cl_weight == 0.0:
+            return last_states.new_zeros(())
+        if batch.positive_items is None or batch.positive_lengths is None:
+            raise ValueError("DuoRec's training windows need same-target positives (TrainingWindows(positives=...))")
+        positive = self.encode_items(batch.positive_items, batch.positive_lengths)  # [B, d], its own dropout
+        targets = batch.last_targets
+        return self.cl_weight * nt_xent(last_states, positive, self.temperature, self.similarity, targets)

@@ -11,7 +11,9 @@ is the padding item); padded attribute slots get zero attention, and an item wit
 
 Choices and departures: the vanilla-attention energy network (d -> 4d -> 1) and the shared positional table
 follow RecBole's FDSA, as do the post-LN GELU blocks with causal masks in both streams; training uses the
-full-softmax cross entropy at the last position shared by every base model here, not the paper's objective.
+full-softmax cross entropy at every position of a user's window (`gnn.windows`) shared by the causal models
+here, not the paper's objective. The projection is applied per position before reading the last one, which is
+the same function as projecting the concatenated last states.
 """
 
 from __future__ import annotations
@@ -72,9 +74,12 @@ class FDSA(SequentialRecommender):
         weights = torch.softmax(energy, dim=-1)  # [B, L, F]; all-padding rows spread over zero vectors
         return (weights.unsqueeze(-1) * attributes).sum(dim=-2)
 
+    def position_states(self, items: Tensor) -> Tensor:
+        """items [B, L] -> [B, L, d], both streams causal and projected at every position."""
+        positions = self.position_embedding(position_ids(items, self.max_len))  # [1, L, d]
+        item_states = self.item_encoder(self.item_embedding(items) + positions, items, causal=True)
+        feature_states = self.feature_encoder(self.pooled_features(items) + positions, items, causal=True)
+        return self.projection(torch.cat([item_states, feature_states], dim=-1))  # [B, L, d]
+
     def encode(self, batch: SequenceBatch) -> Tensor:
-        positions = self.position_embedding(position_ids(batch.items, self.max_len))  # [1, L, d]
-        item_states = self.item_encoder(self.item_embedding(batch.items) + positions, batch.items, causal=True)
-        feature_states = self.feature_encoder(self.pooled_features(batch.items) + positions, batch.items, causal=True)
-        last = torch.cat([gather_last(item_states, batch.lengths), gather_last(feature_states, batch.lengths)], -1)
-        return self.projection(last)  # [B, d]
+        return gather_last(self.position_states(batch.items), batch.lengths)  # [B, d]

@@ -6,9 +6,9 @@ Input Ê = E[items] + P (learned positions); b causal self-attention blocks
 each sub-layer wrapped as x + Dropout(g(LayerNorm(x))); the state at the last position predicts the next item
 by r = F_t · M_i with the item table M shared between input and output (the paper's shared-embedding variant).
 
-Departures, all settings: the paper trains with binary cross entropy on one sampled negative per position; we
-use full-softmax cross entropy on the last position of each sequence (RecBole/DuoRec's "CE" setting; training
-prefixes arrive as separate rows, so every position of a history still gets supervised). `n_heads` defaults to
+Training follows the paper's scheme of one window per user with a next-item target at every position
+(`gnn.windows`); departure, a setting: the loss is full-softmax cross entropy over all items (RecBole/DuoRec's
+"CE" setting) instead of binary cross entropy on one sampled negative per position. `n_heads` defaults to
 the paper's single head; `norm_first=False` / `activation="gelu"` give the post-LN BERT block that the
 RecBole-based CL4SRec and DuoRec code build on. Weights use RecBole's N(0, 0.02) initialisation.
 """
@@ -45,14 +45,14 @@ class SASRec(SequentialRecommender):
         self.encoder = TransformerStack(hidden, n_layers, n_heads, inner_size, dropout, norm_first, activation)
         self.apply(init_weights)
 
-    def sequence_output(self, items: Tensor) -> Tensor:
-        """items [B, L] -> hidden states [B, L, d]."""
+    def position_states(self, items: Tensor) -> Tensor:
+        """items [B, L] -> hidden states [B, L, d] (causal: position p sees positions 0..p)."""
         x = self.item_embedding(items) + self.position_embedding(position_ids(items, self.max_len))  # [B, L, d]
         return self.encoder(x, items, causal=True)
 
     def encode_items(self, items: Tensor, lengths: Tensor) -> Tensor:
         """items [B, L], lengths [B] -> [B, d]; used directly for augmented views."""
-        return gather_last(self.sequence_output(items), lengths)
+        return gather_last(self.position_states(items), lengths)
 
     def encode(self, batch: SequenceBatch) -> Tensor:
         return self.encode_items(batch.items, batch.lengths)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
 
 import cypher
+from core import vocabulary
+from core.errors import ConfigError, DataFormatError
 from core.gateway import Neo4jGateway
 from core.settings import Settings
-from core.vocabulary import ACCEPTED_STATUSES, UNFILTERED_STATUSES, ChainKind, ChainStatus
+from core.vocabulary import ACCEPTED_STATUSES, UNFILTERED_STATUSES, VARIANTS, ChainKind, ChainStatus
+from gnn import pipeline
 from gnn.data import split
 from gnn.export import ReasoningGraphSource, export_dataset, reasoned_users
+from gnn.snapshot import load_snapshot, write_snapshot
 from reasoning import store
 from reasoning.chains import Candidate, Rejection, ScoredChain
 from reasoning.llm import StructuredLLM, build_chat_model
@@ -128,3 +135,59 @@ def test_no_row_sees_its_target_or_a_held_out_item(reasoned: str, services: Sett
     test_row = next(row for row in rows.test if row.user == 1)
     full = source.graphs(1, test_row.history)["rea"]
     assert full.edge_index.size(1) == 4, "the test row of user 1 sees the chains of steps 1..4, not step 5"
+
+
+def test_a_snapshot_exports_what_the_database_does_for_every_variant(
+    reasoned: str, services: Settings, db: Neo4jGateway, tmp_path: Path
+) -> None:
+    proposal = Candidate(DATASET, ChainKind.REASONING, (6,), 8, ("same director",), 2, (6,))
+    rejected = ScoredChain(proposal, ChainStatus.REJECTED, 0.0, masks=3, hits=0, reject_reason=Rejection.LOW_SCORE)
+    store.write_chain(db, 3, rejected, model="scripted", prompt_version=services.reasoning.prompt_version)
+    snapshot = write_snapshot(db, DATASET, tmp_path / "first.json.gz")
+    for variant in VARIANTS.values():
+        from_db = export_dataset(db, DATASET, statuses=variant.statuses)
+        from_file = snapshot.export(variant.statuses)
+        assert from_file.fingerprint() == from_db.fingerprint(), variant.name
+        assert from_file.chain_links == from_db.chain_links and from_file.attributes == from_db.attributes
+        assert torch.equal(from_file.item_ids, from_db.item_ids)
+    assert snapshot.reasoned_users() == reasoned_users(db, DATASET)
+    assert snapshot.summary() == {
+        "users": 3,
+        "items": 9,
+        "interactions": 15,
+        "chains": len({link[5] for link in snapshot.chain_links}),
+        "sha256": snapshot.sha256,
+    }
+    again = write_snapshot(db, DATASET, tmp_path / "second.json.gz")
+    assert (tmp_path / "first.json.gz").read_bytes() != b"" and again.sha256 == snapshot.sha256
+    damaged = tmp_path / "damaged.json.gz"
+    with gzip.open(tmp_path / "first.json.gz") as original:
+        document = json.loads(original.read())
+    document["sequences"][0][0] = 9
+    with gzip.open(damaged, "wt") as out:
+        json.dump(document, out)
+    with pytest.raises(DataFormatError, match=r"damaged\.json\.gz: content does not match its sha256"):
+        load_snapshot(damaged)
+
+
+def test_training_from_a_snapshot_equals_training_from_the_database(
+    reasoned: str, services: Settings, db: Neo4jGateway, tmp_path: Path
+) -> None:
+    snapshot_path = tmp_path / "snapshot.json.gz"
+    write_snapshot(db, DATASET, snapshot_path)
+    results = []
+    for name, source in (
+        ("db", pipeline.Neo4jSource(db)),
+        ("file", pipeline.SnapshotSource(load_snapshot(snapshot_path), snapshot_path)),
+    ):
+        settings = services.updated(train={"dir": tmp_path / name, "hidden": 8, "max_len": {"*": 8}})
+        result = pipeline.run_training(
+            source, settings, DATASET, "sasrec", vocabulary.variant("llmrg"), 0, 2, resume=False, progress=False
+        )
+        for key in ("epoch_s", "peak_memory_mb", "peak_rss_mib", "history", "config"):
+            result.pop(key)
+        results.append(result)
+    assert results[0] == results[1]
+    assert results[0]["train_scheme"] == "prefix" and results[0]["rows_seeing_edges"]["train"] > 0
+    with pytest.raises(ConfigError, match="holds dataset"):
+        pipeline.SnapshotSource(load_snapshot(snapshot_path), snapshot_path).export("ml-1m", (), False)

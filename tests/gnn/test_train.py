@@ -34,6 +34,8 @@ RESULT_KEYS = {
     "config",
     "all_users",
     "test_ranks",
+    "train_scheme",
+    "peak_rss_mib",
 }
 
 
@@ -43,7 +45,14 @@ def _one_thread() -> None:
 
 
 def tiny(**settings: Any) -> TrainConfig:
-    defaults: dict[str, Any] = {"hidden": 16, "batch_size": 16, "eval_batch_size": 64, "max_len": 8, "lr": 1e-2}
+    defaults: dict[str, Any] = {
+        "hidden": 16,
+        "batch_size": 16,
+        "windows_per_batch": 4,
+        "eval_batch_size": 64,
+        "max_len": 8,
+        "lr": 1e-2,
+    }
     return TrainConfig(**(defaults | settings))
 
 
@@ -53,11 +62,13 @@ def untrained_valid(config: TrainConfig) -> dict[str, float]:
     return evaluate(build_recommender(data, config), split(data).valid, data, config)
 
 
+@pytest.mark.parametrize("scheme", ["windows", "prefix"])
 @pytest.mark.parametrize("name", ["sasrec", "bert4rec", "fdsa", "cl4srec", "duorec"])
-def test_every_base_model_trains(name: str) -> None:
-    config = tiny(model=name, epochs=2)
+def test_every_base_model_trains(name: str, scheme: str) -> None:
+    config = tiny(model=name, epochs=2, train_scheme=scheme)
     result = train(cycle_data(), config, progress=False)
     assert set(result.as_json()) == RESULT_KEYS
+    assert result.train_scheme == scheme and result.peak_rss_mib > 0
     assert (result.epochs_run, [entry["epoch"] for entry in result.history]) == (2, [1, 2])
     assert result.valid == result.history[result.best_epoch - 1]["valid"]
     assert set(result.test) == {"hr@5", "hr@10", "ndcg@5", "ndcg@10"}
@@ -133,12 +144,12 @@ def without_timing(result: TrainResult) -> dict[str, Any]:
     payload = result.as_json()
     for entry in payload["history"]:
         del entry["epoch_s"], entry["peak_memory_mb"]
-    for key in ("epoch_s", "peak_memory_mb", "config"):
+    for key in ("epoch_s", "peak_memory_mb", "peak_rss_mib", "config"):
         del payload[key]
     return payload
 
 
-@pytest.mark.parametrize(("name", "kinds"), [("sasrec", ()), ("cl4srec", ("seq",))])
+@pytest.mark.parametrize(("name", "kinds"), [("sasrec", ()), ("duorec", ()), ("cl4srec", ("seq",))])
 def test_resumed_run_equals_the_uninterrupted_run(name: str, kinds: tuple[str, ...], tmp_path: Path) -> None:
     data = cycle_data()
     straight = train(data, tiny(model=name, graph_kinds=kinds, epochs=3, checkpoint_dir=tmp_path / "a"), progress=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,3 +182,30 @@ def test_recommend_returns_k_unseen_items_with_explanations_that_exist(trained_d
         "--include-seen", "--json",
     )  # fmt: skip
     assert {entry["item"] for entry in json.loads(seen_allowed.stdout)["items"]} >= seen
+
+
+def test_export_writes_a_snapshot_that_trains_without_the_database(trained_dataset: str, tmp_path: Path) -> None:
+    """A dataset ingested from ids and a sequence file trains end to end from its snapshot, with the database
+    unreachable: the training command never opens it."""
+    out = tmp_path / "snapshot.json.gz"
+    exported = run_cli("export", "--dataset", DATASET, "--out", str(out), "--json")
+    assert exported.returncode == 0, exported.stderr
+    summary = json.loads(exported.stdout)
+    assert set(summary) == {"users", "items", "interactions", "chains", "sha256"}
+    assert (summary["users"], summary["items"]) == (40, 12) and summary["chains"] > 0
+    offline = {**os.environ, "NEO4J_URI": "bolt://127.0.0.1:1", "LLMRG_TRAIN_DIR": str(tmp_path / "runs")}
+    result = run_cli(
+        "train", "--dataset", DATASET, "--model", "sasrec", "--llmrg", "--epochs", "1", "--snapshot", str(out),
+        "--json", timeout=600, env=offline,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    trained = json.loads(result.stdout)
+    assert trained["train_scheme"] == "prefix" and trained["peak_rss_mib"] > 0 and set(trained["test"]) == METRICS
+    base = run_cli(
+        "train", "--dataset", DATASET, "--model", "sasrec", "--epochs", "1", "--snapshot", str(out), "--json",
+        timeout=600, env=offline,
+    )  # fmt: skip
+    assert base.returncode == 0, base.stderr
+    assert json.loads(base.stdout)["train_scheme"] == "windows"
+    wrong = run_cli("train", "--dataset", "ml-1m", "--snapshot", str(out), "--json", env=offline)
+    assert wrong.returncode == 1 and "holds dataset 'train-fixture', not 'ml-1m'" in wrong.stdout + wrong.stderr
