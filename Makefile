@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up down status doctor bench bench-reason bench-verify bench-workers bench-recbole bench-ablation bench-demo results lint typecheck system-deps
+.PHONY: demo test up down status doctor bench bench-train bench-reason bench-verify bench-workers bench-recbole bench-ablation bench-demo results lint typecheck system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench: system-deps $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.export
 	$(BIN)/python -m bench.kb_ceiling
+	$(BIN)/python -m reports
+
+## Seconds per epoch and peak RSS of every base model, training windows against prefix rows (ML-1M and Beauty).
+bench-train: system-deps $(STAMP)
+	$(BIN)/python -m bench.train_speed $(BENCH_TRAIN_ARGS)
 	$(BIN)/python -m reports
 
 ## The reasoning benchmark (naive vs optimised engine with the local LLM); hours on 2 cores at full size.

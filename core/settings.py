@@ -347,7 +347,8 @@ class TrainSettings(Area):
     exclude_history: bool = Field(
         True,
         validation_alias=_env("LLMRG_TRAIN_EXCLUDE_HISTORY"),
-        description="Full ranking leaves out items already in the user's input history (RecBole's convention).",
+        description="Full ranking leaves out items already in the user's input history (as RecBole does for general "
+        "recommenders; its sequential models rank every item).",
     )
     fusion: str = Field("linear", validation_alias=_env("LLMRG_TRAIN_FUSION"), description="ψ: linear or mlp.")
     gnn_steps: int = Field(1, ge=0, validation_alias=_env("LLMRG_TRAIN_GNN_STEPS"))

@@ -23,7 +23,8 @@ from gnn.config import RESUMABLE_CHANGES, TrainConfig
 
 LAST = "last.pt"
 BEST = "best.pt"
-FORMAT = 1
+FORMAT = 2
+"""2: the transformer blocks are `AttentionBlock` (format 1 held `nn.TransformerEncoderLayer` weights)."""
 
 
 class CheckpointMismatchError(ValueError):

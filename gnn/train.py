@@ -233,6 +233,7 @@ def train(
                 bars.advance(batches_bar)
 
             loss = _train_epoch(model, optimizer, epoch_batches, device, after_batch)
+            trained = time.perf_counter()
             if not math.isfinite(loss):
                 raise FloatingPointError(f"training loss became {loss} in epoch {epoch}")
             valid = evaluate(model, rows.valid, data, config, source)
@@ -244,6 +245,7 @@ def train(
                     "loss": loss,
                     "valid": valid,
                     "epoch_s": time.perf_counter() - started,
+                    "train_s": trained - started,
                     "peak_memory_mb": memory.epoch_peak_mb(),
                 }
             )

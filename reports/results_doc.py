@@ -159,6 +159,44 @@ def training_runs_section(reproduce: dict[str, Any] | None) -> str:
     return sections.reproduce_section(reproduce)
 
 
+def train_speed_section(result: dict[str, Any] | None) -> str:
+    if result is None:
+        return "Not measured yet (`make bench-train`)."
+    return (
+        sections.train_speed_section(result)
+        + "\n\n![Seconds per epoch, windows and prefix rows](results/train_speed.png)"
+    )
+
+
+def plot_train_speed(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = {(run["dataset"], run["model"], run["scheme"]): run for run in result["runs"]}
+    pairs = sorted({(run["dataset"], run["model"]) for run in result["runs"]})
+    figure, axis = plt.subplots(figsize=(max(5.0, 0.9 * len(pairs)), 3.2))
+    positions = range(len(pairs))
+    for offset, scheme, label in ((-0.2, "windows", "windows"), (0.2, "prefix", "prefix rows (extrapolated)")):
+        axis.bar(
+            [p + offset for p in positions],
+            [
+                runs[(dataset, model, scheme)]["epoch_s"] if (dataset, model, scheme) in runs else 0
+                for dataset, model in pairs
+            ],
+            0.4,
+            label=label,
+        )
+    axis.set_yscale("log")
+    axis.set_xticks(list(positions), [f"{model}\n{dataset}" for dataset, model in pairs], fontsize=7)
+    axis.set_ylabel("seconds per epoch")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def verify_batching_section(result: dict[str, Any] | None) -> str:
     if result is None:
         return "Not measured yet (`make bench-verify`)."
@@ -343,6 +381,8 @@ def main() -> None:
         plot_ablation(ablation, PLOTS / ablation_plot(ablation))
     if recbole:
         plot_recbole(recbole, PLOTS / "recbole.png")
+    if (speed := load("train_speed")) is not None:
+        plot_train_speed(speed, PLOTS / "train_speed.png")
     plot_accuracy(accuracy_rows(reproduce), PLOTS / "accuracy.png")
     if reason:
         plot_cost(reason, PLOTS / "cost.png")
@@ -361,6 +401,8 @@ def main() -> None:
             "## Ablation",
             ABLATION_NOTE,
             ablation_section(ablations),
+            "## Training speed: windows against prefix rows",
+            train_speed_section(load("train_speed")),
             "## Speed and memory against RecBole",
             "`make bench-recbole` installs RecBole (the `recbole` extra) and trains our implementation and RecBole's "
             "of each model it shares with us on the same exported data, in the same run:",

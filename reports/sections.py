@@ -555,3 +555,36 @@ def _kb_ceiling_reading(result: dict[str, Any], target: float) -> str:
 
 def _rate(value: float | None, decimals: int = 0) -> str:
     return "-" if value is None else f"{value:.{decimals}%}"
+
+
+def train_speed_section(result: dict[str, Any]) -> str:
+    """`bench.train_speed`: seconds per epoch and peak RSS per model, windows against prefix rows."""
+    lines = [
+        f"One epoch of each base model (training pass and full-ranking validation) on "
+        f"{one_line(result['machine'])}, commit `{result['machine']['commit']}`, on the same exported data; the "
+        f"baseline is {result['baseline']} ({result['settings']['prefix_rows']:,} rows run):",
+        "",
+        "| dataset | model | windows s/epoch | prefix rows s/epoch | speed-up | windows peak RSS | valid NDCG@10 "
+        "after one epoch |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    runs = {(run["dataset"], run["model"], run["scheme"]): run for run in result["runs"]}
+    for dataset, model in sorted({(run["dataset"], run["model"]) for run in result["runs"]}):
+        windows, prefix = runs.get((dataset, model, "windows")), runs.get((dataset, model, "prefix"))
+        speedup = f"{prefix['epoch_s'] / windows['epoch_s']:.1f}x" if windows and prefix else "-"
+        prefix_s = "-" if prefix is None else f"{prefix['epoch_s']:,.0f}" + (" (extrapolated)" * prefix["extrapolated"])
+        epoch_s, peak, ndcg = "-", "-", "-"
+        if windows is not None:
+            epoch_s = f"{windows['epoch_s']:,.1f}"
+            peak = f"{windows['peak_rss_mib']:,.0f} MiB"
+            ndcg = f"{windows['valid_ndcg@10']:.4f}"
+        lines.append(f"| {dataset} | {model} | {epoch_s} | {prefix_s} | {speedup} | {peak} | {ndcg} |")
+    met, targets = result["met"], result["targets"]
+    lines += [
+        "",
+        f"Targets: SASRec on ML-1M at most {targets['sasrec_ml1m_epoch_s_at_most']:.0f} s per epoch including "
+        f"validation (met: {met['sasrec_ml1m_epoch_s']}); every ML-1M run under "
+        f"{targets['ml1m_peak_rss_mib_below'] / 1024:.0f} GiB peak RSS (met: {met['ml1m_peak_rss']}). Produced by "
+        "`make bench-train` (`python -m bench.train_speed`); raw numbers in `bench/results/train_speed.json`.",
+    ]
+    return "\n".join(lines)

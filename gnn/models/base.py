@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from gnn.batch import SequenceBatch, WindowBatch
 from gnn.models.blocks import gather_last
+from gnn.models.losses import linear_cross_entropy
 
 
 def pad_scores(logits: Tensor) -> Tensor:
@@ -53,7 +54,9 @@ class Recommender(nn.Module, ABC):
     def next_item_loss(self, representation: Tensor, targets: Tensor) -> Tensor:
         """Full-softmax cross entropy over all real items; class c is item c + 1, so padding is never a class."""
         check_targets(targets, self.n_items)
-        return F.cross_entropy(self.item_logits(representation), targets - 1)
+        if type(self).item_logits is not Recommender.item_logits:  # a model with its own head (BERT4Rec's bias)
+            return F.cross_entropy(self.item_logits(representation), targets - 1)
+        return linear_cross_entropy(representation, self.item_table, targets - 1)
 
     def score_all(self, batch: SequenceBatch) -> Tensor:
         """[B, n_items + 1] scores, column 0 at -inf; call under `eval()` and `torch.no_grad()` to evaluate."""

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from gnn.models.blocks import append_token, gather_last
+from gnn.models.blocks import AttentionBlock, append_token, gather_last
 from gnn.models.cl4srec import crop, mask, reorder
 from gnn.models.contrastive import nt_xent
 from gnn.models.duorec import same_target_partner
@@ -120,3 +120,40 @@ def test_nt_xent_matches_the_explicit_formula_with_and_without_false_negatives()
     cosine = float(nt_xent(first, second, 0.5, "cos"))
     unit = torch.nn.functional.normalize(torch.cat([first, second]), dim=-1) / math.sqrt(0.5)
     assert cosine == pytest.approx(reference_nt_xent(unit[:4], unit[4:], None), 1e-5)
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+@pytest.mark.parametrize(("causal", "heads", "activation"), [(True, 1, "relu"), (False, 2, "gelu"), (True, 2, "gelu")])
+def test_the_attention_block_is_the_stock_transformer_layer(
+    norm_first: bool, causal: bool, heads: int, activation: str
+) -> None:
+    """With the stock layer's weights, the block computes what `nn.TransformerEncoderLayer` does (eval mode)."""
+    torch.manual_seed(0)
+    stock = torch.nn.TransformerEncoderLayer(
+        8, heads, 16, dropout=0.1, activation=activation, batch_first=True, norm_first=norm_first
+    ).eval()
+    block = AttentionBlock(8, heads, 16, 0.1, norm_first, activation).eval()  # type: ignore[arg-type]
+    pairs = [
+        (block.qkv, (stock.self_attn.in_proj_weight, stock.self_attn.in_proj_bias)),
+        (block.attention_out, (stock.self_attn.out_proj.weight, stock.self_attn.out_proj.bias)),
+        (block.ffn_in, (stock.linear1.weight, stock.linear1.bias)),
+        (block.ffn_out, (stock.linear2.weight, stock.linear2.bias)),
+        (block.attention_norm, (stock.norm1.weight, stock.norm1.bias)),
+        (block.ffn_norm, (stock.norm2.weight, stock.norm2.bias)),
+    ]
+    with torch.no_grad():
+        for module, (weight, bias) in pairs:
+            module.weight.copy_(weight)
+            module.bias.copy_(bias)
+        items = torch.tensor([[3, 1, 4, 1, 5], [9, 2, 6, 0, 0]])
+        x = torch.randn(2, 5, 8)
+        if causal:
+            mask = torch.ones(5, 5, dtype=torch.bool).triu(diagonal=1)
+            expected = stock(x, src_mask=mask)
+            got = block(x, None, causal=True)
+            torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
+        else:
+            expected = stock(x, src_key_padding_mask=items == 0)
+            got = block(x, (items != 0)[:, None, None, :], causal=False)
+            real = items != 0
+            torch.testing.assert_close(got[real], expected[real], atol=1e-5, rtol=1e-4)

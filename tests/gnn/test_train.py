@@ -143,7 +143,7 @@ def last_state(directory: Path) -> dict[str, Any]:
 def without_timing(result: TrainResult) -> dict[str, Any]:
     payload = result.as_json()
     for entry in payload["history"]:
-        del entry["epoch_s"], entry["peak_memory_mb"]
+        del entry["epoch_s"], entry["train_s"], entry["peak_memory_mb"]
     for key in ("epoch_s", "peak_memory_mb", "peak_rss_mib", "config"):
         del payload[key]
     return payload

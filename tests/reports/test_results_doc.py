@@ -342,3 +342,28 @@ def test_the_workers_section_reads_the_bottleneck_from_one_worker_and_says_busy_
     assert "older wording" not in text
     result["throughput"] = {"1": throughput(1, 0.5), "2": throughput(2, 0.9)}
     assert "the bottleneck is the workers (the LLM server is idle 50% of the time" in sections.workers_section(result)
+
+
+def test_training_speed_sets_windows_beside_the_extrapolated_prefix_rows(results: Path) -> None:
+    def run(model: str, scheme: str, epoch_s: float, extrapolated: bool) -> dict[str, object]:
+        return {"dataset": "ml-1m", "model": model, "scheme": scheme, "epoch_s": epoch_s, "train_s": epoch_s - 5,
+                "valid_s": 5.0, "extrapolated": extrapolated, "train_rows": 981491, "rows_run": 20000,
+                "peak_rss_mib": 1416.0, "valid_ndcg@10": 0.0211}  # fmt: skip
+
+    write(
+        results,
+        "train_speed",
+        {
+            "machine": MACHINE,
+            "baseline": "prefix rows (one row per training target), sampled and extrapolated",
+            "settings": {"prefix_rows": 20000},
+            "runs": [run("sasrec", "windows", 79.3, False), run("sasrec", "prefix", 2900.0, True)],
+            "targets": {"sasrec_ml1m_epoch_s_at_most": 90.0, "ml1m_peak_rss_mib_below": 4096.0},
+            "met": {"sasrec_ml1m_epoch_s": True, "ml1m_peak_rss": True},
+        },
+    )
+    results_doc.main()
+    text = results_doc.DOCUMENT.read_text(encoding="utf-8")
+    assert "| ml-1m | sasrec | 79.3 | 2,900 (extrapolated) | 36.6x | 1,416 MiB | 0.0211 |" in text
+    assert "at most 90 s per epoch including validation (met: True)" in text
+    assert (results_doc.PLOTS / "train_speed.png").is_file()
