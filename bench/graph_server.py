@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from bench.ingest import ROOT
+
+SNAPSHOTS = ROOT / ".llmrg" / "bench" / "snapshots"
+"""One training snapshot per dataset (`gnn.snapshot`), exported once from the bench's Neo4j and reused by every
+training benchmark, so they all read the same data and need the database only the first time."""
 
 BENCH_ENVIRONMENT = {
     "LLMRG_STATE_DIR": str(ROOT / ".llmrg" / "bench"),
@@ -47,3 +52,16 @@ def ensure_dataset(db: Any, settings: Any, dataset: str, interactions: int | Non
     stored = dataset_counts(db).get(dataset)
     if stored is None or (interactions is not None and stored.get("interactions") != interactions):
         loader.write_dataset(db, settings, registry.read_builtin(settings, dataset))
+
+
+def ensure_snapshot(dataset: str) -> Path:
+    """The dataset's snapshot in `SNAPSHOTS`, exported from the bench's Neo4j (the dataset ingested first) when
+    missing."""
+    path = SNAPSHOTS / f"{dataset}.json.gz"
+    if not path.is_file():
+        from gnn.snapshot import write_snapshot
+
+        with bench_neo4j() as (settings, db):
+            ensure_dataset(db, settings, dataset)
+            write_snapshot(db, dataset, path, progress=True)
+    return path

@@ -1,13 +1,21 @@
-"""Base-model reproduction against the paper's numbers (design doc table), same run.
+"""The paper's base table, reproduced: every run trained to early stopping from a snapshot, resumable, committed.
 
-For each dataset and model: `llmrg train` semantics (leave-one-out, full ranking, early stopping on valid
-NDCG@10) over the given seeds, recording test HR@10 / NDCG@10, seconds per epoch and peak memory, beside the
-paper's "Original" numbers and the relative gap. The ablation (DuoRec's variants on the users that have
-reasoning graphs) is `bench.ablation`, which also builds the graphs.
+`python -m bench.reproduce` trains each (dataset, model, variant, seed) the options name with `llmrg train
+--snapshot` in a child process (its peak RSS is its own, and a crash loses one epoch), all seed-0 runs first, so
+the table fills row by row before the extra seeds. The protocol is the paper's: leave-one-out, full ranking that
+keeps history items in the ranking (RecBole's convention for sequential models; `--exclude-history` removes them,
+and the table says which), early stopping with patience 10 on valid NDCG@10, at most 200 epochs, each model's
+reference settings (`gnn.models.reference`).
 
-On a CPU-only machine the full protocol (up to 200 epochs over every training prefix) takes days; the
-`--epochs` and `--max-rows` caps are written into the JSON and the README says the gap comes from them.
-Run: `python -m bench.reproduce --datasets beauty --models sasrec,duorec --epochs 3 --max-rows 100000`.
+Runs outlive a session: they live in `LLMRG_TRAIN_DIR` (default `.llmrg/bench/train`, may be outside the checkout),
+checkpoint every epoch and resume where they stopped, so rerunning the same command carries on; a run whose
+`result.json` exists is done. Each finished run's `result.json` is copied to `bench/results/reproduce/`, which is
+committed, and `bench/results/reproduce.json` is rebuilt from those copies (mean ± std over seeds beside the
+paper's numbers); `make results` draws it. While a run trains, its epochs are printed from its `progress.json`.
+
+    python -m bench.reproduce --datasets beauty --models sasrec,duorec      # train (or carry on), then collect
+    python -m bench.reproduce --seeds 1,2,3,4 --models sasrec,duorec        # the extra seeds
+    python -m bench.reproduce --collect                                     # only rebuild reproduce.json
 """
 
 from __future__ import annotations
@@ -15,154 +23,288 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from bench.graph_server import BENCH_ENVIRONMENT, bench_neo4j, ensure_dataset
-from bench.ingest import RESULTS
+from bench.graph_server import ensure_snapshot
+from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
-from bench.paper import PAPER as FULL_PAPER
-from core import vocabulary
+from bench.paper import PAPER
+from core.vocabulary import MODEL_NAMES
 
-PAPER = {(dataset, model): metrics for (dataset, model, variant), metrics in FULL_PAPER.items() if variant == "base"}
-"""The paper's "Original" full-ranking numbers (design doc); it reports no SASRec row."""
+console = Console(width=150)
+RUNS = RESULTS / "reproduce"
+DEFAULT_TRAIN_DIR = ROOT / ".llmrg" / "bench" / "train"
+METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
+VARIANT_FLAGS = {"base": [], "seq": ["--seq-graph"]}
+POLL_S = 20.0
 
 
 def main() -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="beauty,ml-1m")
-    parser.add_argument("--models", default="sasrec,bert4rec,fdsa,cl4srec,duorec")
+    parser.add_argument("--models", default=",".join(MODEL_NAMES))
+    parser.add_argument("--variants", default="base", help="base, and seq (+ SR-GNN on the plain sequence graph)")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--max-rows", type=int, default=0, help="seeded subset of training rows (0 = all)")
+    parser.add_argument("--patience", type=int, default=10)
     parser.add_argument(
-        "--from-runs", action="store_true", help="Collect the finished runs' result.json files instead of training"
+        "--exclude-history", action="store_true", help="Rank without the user's history items (not the paper's)"
     )
-    parser.add_argument(
-        "--merge", action="store_true", help="Keep the runs already in reproduce.json that this run does not redo"
-    )
+    parser.add_argument("--train-dir", type=Path, default=None, help="Default: LLMRG_TRAIN_DIR or .llmrg/bench/train")
+    parser.add_argument("--collect", action="store_true", help="Only rebuild reproduce.json from the finished runs")
     args = parser.parse_args()
-
-    runs: list[dict[str, Any]] = []
-    if args.from_runs:
-        os.environ.update(BENCH_ENVIRONMENT)
-        from core.settings import Settings
-
-        settings = Settings.load(env_file=None)
-        runs = collected_runs(settings, args.datasets.split(","), args.models.split(","), args.seeds)
-        return write(args, runs)
-    from gnn import pipeline
-
-    with bench_neo4j() as (bench_settings, db):
-        settings = bench_settings.updated(train={"max_rows": args.max_rows, "epochs": args.epochs})
-        for dataset in args.datasets.split(","):
-            ensure_dataset(db, settings, dataset)
-            for model in args.models.split(","):
-                for seed in (int(seed) for seed in args.seeds.split(",")):
-                    result = pipeline.run_training(
-                        pipeline.Neo4jSource(db),
-                        settings,
-                        dataset,
-                        model,
-                        vocabulary.variant("base"),
-                        seed,
-                        args.epochs,
-                        resume=False,
-                    )
-                    runs.append(row(dataset, model, "base", seed, result))
-    return write(args, runs)
+    train_dir = (args.train_dir or Path(os.environ.get("LLMRG_TRAIN_DIR") or DEFAULT_TRAIN_DIR)).resolve()
+    if not args.collect:
+        for plan in planned(args):
+            run_one(plan, train_dir, args)
+    return write_summary(collect())
 
 
-def row(dataset: str, model: str, variant: str, seed: int, result: dict[str, Any]) -> dict[str, Any]:
-    paper = PAPER.get((dataset, model)) if variant == "base" else None
-    return {
-        "dataset": dataset,
-        "model": model,
-        "variant": variant,
-        "reasoned_only": bool(result.get("reasoned_users_only")),
-        "seed": seed,
-        "test": result["test"],
-        "epochs_run": result["epochs_run"],
-        "best_epoch": result["best_epoch"],
-        "epoch_s": result["epoch_s"],
-        "peak_memory_mb": result["peak_memory_mb"],
-        "paper": paper,
-        "gap_hr@10": (result["test"]["hr@10"] / paper["hr@10"] - 1) if paper else None,
-        "gap_ndcg@10": (result["test"]["ndcg@10"] / paper["ndcg@10"] - 1) if paper else None,
+def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every run the options name, seed by seed, so the table fills a row per model before the extra seeds."""
+    unknown = sorted(set(args.variants.split(",")) - set(VARIANT_FLAGS))
+    if unknown:
+        raise SystemExit(f"--variants: unknown {', '.join(unknown)}; known: {', '.join(VARIANT_FLAGS)}")
+    return [
+        {"dataset": dataset, "model": model, "variant": variant, "seed": int(seed)}
+        for seed in args.seeds.split(",")
+        for dataset in args.datasets.split(",")
+        for model in args.models.split(",")
+        for variant in args.variants.split(",")
+    ]
+
+
+def run_name(plan: dict[str, Any]) -> str:
+    return f"{plan['dataset']}-{plan['model']}-{plan['variant']}-seed{plan['seed']}"
+
+
+def run_one(plan: dict[str, Any], train_dir: Path, args: argparse.Namespace) -> None:
+    """Train (or carry on with) one run in a child process and copy its result.json to `RUNS` when it finishes."""
+    directory = train_dir / plan["dataset"] / plan["model"] / plan["variant"] / f"seed{plan['seed']}"
+    result_file = directory / "result.json"
+    name = run_name(plan)
+    if result_file.is_file() and fits(json.loads(result_file.read_text()), args):
+        publish(result_file, name)
+        console.print(f"{name}: done before, collected")
+        return
+    result_file.unlink(missing_ok=True)  # a result of other settings; the checkpoint check guards the rest
+    snapshot = ensure_snapshot(plan["dataset"])
+    command = [
+        sys.executable,
+        "-m",
+        "llmrg",
+        "train",
+        "--snapshot",
+        str(snapshot),
+        "--dataset",
+        plan["dataset"],
+        "--model",
+        plan["model"],
+        "--seed",
+        str(plan["seed"]),
+        "--epochs",
+        str(args.epochs),
+        "--no-progress",
+        *VARIANT_FLAGS[plan["variant"]],
+    ]
+    environment = os.environ | {
+        "LLMRG_TRAIN_DIR": str(train_dir),
+        "LLMRG_TRAIN_EXCLUDE_HISTORY": "true" if args.exclude_history else "false",
+        "LLMRG_TRAIN_PATIENCE": str(args.patience),
     }
+    directory.mkdir(parents=True, exist_ok=True)
+    log = directory / "train.log"
+    console.print(f"{name}: training in {directory} (log {log})")
+    started = time.monotonic()
+    with log.open("a", encoding="utf-8") as output:
+        child = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
+        shown = -1
+        while child.poll() is None:
+            time.sleep(POLL_S)
+            shown = show_progress(name, directory / "progress.json", shown)
+    if child.returncode != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+        raise SystemExit(f"{name} failed (exit {child.returncode}); the end of {log}:\n" + "\n".join(tail))
+    result = json.loads(result_file.read_text())
+    publish(result_file, name)
+    console.print(
+        f"{name}: finished in {time.monotonic() - started:,.0f} s: best epoch {result['best_epoch']} of "
+        f"{result['epochs_run']}, test HR@10 {result['test']['hr@10']:.4f}, NDCG@10 {result['test']['ndcg@10']:.4f}"
+    )
 
 
-def collected_runs(settings: Any, datasets: list[str], models: list[str], seeds: str) -> list[dict[str, Any]]:
-    """The result.json of every finished run of these datasets, models and seeds (base variant)."""
-    from gnn import pipeline
-
-    found = []
-    for dataset in datasets:
-        for model in models:
-            for seed in (int(seed) for seed in seeds.split(",")):
-                path = pipeline.run_dir(settings, dataset, model, vocabulary.variant("base"), seed) / "result.json"
-                if path.is_file():
-                    found.append(row(dataset, model, "base", seed, json.loads(path.read_text())))
-    return found
+def fits(result: dict[str, Any], args: argparse.Namespace) -> bool:
+    """Whether a finished run was made under this protocol (ranking convention, epoch limit, patience)."""
+    config = result["config"]
+    return bool(
+        config["exclude_history"] == args.exclude_history
+        and config["epochs"] == args.epochs
+        and config["patience"] == args.patience
+    )
 
 
-def write(args: argparse.Namespace, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    protocol = {"epochs": args.epochs, "max_train_rows": args.max_rows or None, "seeds": args.seeds}
-    datasets, models = args.datasets.split(","), args.models.split(",")
-    previous = json.loads((RESULTS / "reproduce.json").read_text()) if (RESULTS / "reproduce.json").is_file() else None
-    machine = describe()
-    runs = [run | {"commit": run.get("commit", machine["commit"])} for run in runs]
-    if args.merge and previous:
-        previous["runs"] = [
-            run | {"commit": run.get("commit", previous["machine"]["commit"])} for run in previous["runs"]
-        ]
-        redone = {(run["dataset"], run["model"], run["variant"], run["seed"]) for run in runs}
-        kept = [
-            run for run in previous["runs"] if (run["dataset"], run["model"], run["variant"], run["seed"]) not in redone
-        ]
-        runs = kept + runs
-        # Each run keeps its own epoch count (`epochs_run`); the header gives the largest limit of the merged runs.
-        protocol["epochs"] = max(args.epochs, previous["protocol"]["epochs"])
-        protocol["seeds"] = ",".join(sorted({str(run["seed"]) for run in runs}))
-        missing = [entry.split("/", 1) for entry in previous.get("not_run") or []]
-        datasets = sorted(set(datasets) | {run["dataset"] for run in runs} | {dataset for dataset, _ in missing})
-        models = sorted(set(models) | {run["model"] for run in runs} | {model for _, model in missing})
+def show_progress(name: str, path: Path, shown: int) -> int:
+    """Print the run's newest epoch from its progress.json once; returns the epoch shown."""
+    if not path.is_file():
+        return shown
+    try:
+        progress = json.loads(path.read_text())
+    except json.JSONDecodeError:  # replaced between listing and reading
+        return shown
+    if progress["epoch"] == shown:
+        return shown
+    console.print(
+        f"{name}: epoch {progress['epoch']}/{progress['epochs']}, valid NDCG@10 {progress['valid']['ndcg@10']:.4f} "
+        f"(best {progress['best_valid']['ndcg@10']:.4f} at epoch {progress['best_epoch']}), "
+        f"{progress['epoch_s']:.0f} s/epoch"
+    )
+    return int(progress["epoch"])
+
+
+def publish(result_file: Path, name: str) -> None:
+    """Copy a finished run's result.json to `RUNS`, adding the checkout's commit when it has none (a run copied
+    again later keeps the commit it was first published with)."""
+    RUNS.mkdir(parents=True, exist_ok=True)
+    target = RUNS / f"{name}.json"
+    result = json.loads(result_file.read_text())
+    if target.is_file():
+        result.setdefault("commit", json.loads(target.read_text()).get("commit"))
+    result.setdefault("commit", describe()["commit"])
+    target.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def collect() -> list[dict[str, Any]]:
+    """One record per finished run in `RUNS`."""
+    runs = []
+    for path in sorted(RUNS.glob("*.json")):
+        result = json.loads(path.read_text())
+        config = result["config"]
+        runs.append(
+            {
+                "dataset": result["dataset"],
+                "model": result["model"],
+                "variant": result["variant"],
+                "seed": result["seed"],
+                "test": result["test"],
+                "valid": result["valid"],
+                "epochs_run": result["epochs_run"],
+                "best_epoch": result["best_epoch"],
+                "epoch_s": result["epoch_s"],
+                "peak_memory_mb": result["peak_memory_mb"],
+                "peak_rss_mib": result.get("peak_rss_mib"),
+                "train_scheme": result.get("train_scheme"),
+                "exclude_history": config["exclude_history"],
+                "max_len": config["max_len"],
+                "dropout": config["dropout"],
+                "epochs": config["epochs"],
+                "patience": config["patience"],
+                "device": config["device"],
+                "commit": result.get("commit"),
+                "file": str(path.relative_to(ROOT)),
+            }
+        )
+    return runs
+
+
+def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and (sample) std over seeds per (dataset, model, variant, ranking), with the paper's numbers and the
+    relative gap on HR@10 and NDCG@10."""
+    groups: dict[tuple[str, str, str, bool], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["dataset"], run["model"], run["variant"], run["exclude_history"]), []).append(run)
+    rows = []
+    for (dataset, model, variant, excluded), members in sorted(groups.items()):
+        mean = {metric: statistics.fmean(run["test"][metric] for run in members) for metric in METRICS}
+        std = {
+            metric: statistics.stdev(run["test"][metric] for run in members) if len(members) > 1 else None
+            for metric in METRICS
+        }
+        paper = PAPER.get((dataset, model, variant))
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": model,
+                "variant": variant,
+                "exclude_history": excluded,
+                "seeds": sorted(run["seed"] for run in members),
+                "mean": mean,
+                "std": std,
+                "paper": paper,
+                "gap_hr@10": mean["hr@10"] / paper["hr@10"] - 1 if paper else None,
+                "gap_ndcg@10": mean["ndcg@10"] / paper["ndcg@10"] - 1 if paper else None,
+                "within_10pct": bool(
+                    paper
+                    and abs(mean["hr@10"] / paper["hr@10"] - 1) <= 0.1
+                    and abs(mean["ndcg@10"] / paper["ndcg@10"] - 1) <= 0.1
+                ),
+                "epochs_run": [run["epochs_run"] for run in members],
+                "epoch_s": statistics.fmean(run["epoch_s"] for run in members),
+                "peak_rss_mib": max((run["peak_rss_mib"] or 0.0) for run in members),
+            }
+        )
+    return rows
+
+
+def write_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    wanted = {(dataset, model) for dataset, model, variant in PAPER if variant == "base"}
+    ran = {(run["dataset"], run["model"]) for run in runs if run["variant"] == "base"}
     payload = {
         "benchmark": "reproduce",
-        "machine": machine,
-        "baseline": "the paper's Original numbers (design doc)",
-        "protocol": protocol,
-        "not_run": [
-            f"{dataset}/{model}"
-            for dataset in datasets
-            for model in models
-            if not any(run["dataset"] == dataset and run["model"] == model for run in runs)
-        ],
+        "machine": describe(),
+        "baseline": "the paper's Original numbers (design doc, bench/paper.py)",
+        "protocol": {
+            "epochs": max((run["epochs"] for run in runs), default=200),
+            "patience": max((run["patience"] for run in runs), default=10),
+            "max_train_rows": None,
+            "seeds": ",".join(str(seed) for seed in sorted({run["seed"] for run in runs})),
+            "ranking": "history items kept in the ranking (the paper's and RecBole's convention), unless a row "
+            "says exclude_history",
+            "target": "each base row within ±10% of the paper's HR@10 and NDCG@10",
+        },
+        "not_run": sorted(f"{dataset}/{model}" for dataset, model in wanted - ran),
+        "rows": summarise(runs),
         "runs": runs,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "reproduce.json").write_text(json.dumps(payload, indent=2) + "\n")
-    table = Table(title=f"Reproduction — {one_line(payload['machine'])}; epochs <= {args.epochs}")
-    for column in ("dataset", "model", "variant", "seed", "HR@10", "paper", "NDCG@10", "paper", "s/epoch", "MiB"):
-        table.add_column(column)
-    for run in runs:
-        paper = run["paper"] or {}
-        table.add_row(
-            run["dataset"],
-            run["model"],
-            run["variant"],
-            str(run["seed"]),
-            f"{run['test']['hr@10']:.4f}",
-            f"{paper.get('hr@10', float('nan')):.4f}",
-            f"{run['test']['ndcg@10']:.4f}",
-            f"{paper.get('ndcg@10', float('nan')):.4f}",
-            f"{run['epoch_s']:.1f}",
-            f"{run['peak_memory_mb']:.0f}",
-        )
-    Console(width=140).print(table)
+    print_table(payload)
     return payload
+
+
+def print_table(payload: dict[str, Any]) -> None:
+    table = Table(title=f"Reproduction — {one_line(payload['machine'])}")
+    for column in ("dataset", "model", "variant", "seeds", "HR@10", "paper", "NDCG@10", "paper", "epochs", "s/epoch"):
+        table.add_column(column)
+    for row in payload["rows"]:
+        paper = row["paper"] or {}
+        table.add_row(
+            row["dataset"],
+            row["model"],
+            row["variant"] + (" (history excluded)" if row["exclude_history"] else ""),
+            ",".join(map(str, row["seeds"])),
+            _mean_std(row, "hr@10"),
+            f"{paper['hr@10']:.4f}" if paper else "-",
+            _mean_std(row, "ndcg@10"),
+            f"{paper['ndcg@10']:.4f}" if paper else "-",
+            ",".join(map(str, row["epochs_run"])),
+            f"{row['epoch_s']:.0f}",
+        )
+    console.print(table)
+    if payload["not_run"]:
+        console.print(f"Not run yet: {', '.join(payload['not_run'])}")
+
+
+def _mean_std(row: dict[str, Any], metric: str) -> str:
+    std = row["std"][metric]
+    return f"{row['mean'][metric]:.4f}" + (f" ± {std:.4f}" if std is not None else "")
 
 
 if __name__ == "__main__":

@@ -27,14 +27,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.graph_server import bench_neo4j, ensure_dataset
+from bench.graph_server import ensure_snapshot
 from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
 from core.vocabulary import MODEL_NAMES
 
 console = Console()
 JOURNAL = ROOT / ".llmrg" / "bench" / "train-speed-journal.json"
-SNAPSHOTS = ROOT / ".llmrg" / "bench" / "snapshots"
 SCHEMES = ("windows", "prefix")
 TARGETS = {"sasrec_ml1m_epoch_s_at_most": 90.0, "ml1m_peak_rss_mib_below": 4096.0}
 MAX_LEN = {"ml-1m": 200, "beauty": 50}
@@ -44,7 +43,7 @@ def measure(snapshot: Path, dataset: str, model: str, scheme: str, prefix_rows: 
     """One epoch of `model` in this process (the child): seconds, peak RSS, rows."""
     from gnn.config import TrainConfig
     from gnn.data import split
-    from gnn.models.bert4rec import PAPER_MASK_PROB
+    from gnn.models.reference import reference_settings
     from gnn.snapshot import load_snapshot
     from gnn.train import train
 
@@ -55,7 +54,7 @@ def measure(snapshot: Path, dataset: str, model: str, scheme: str, prefix_rows: 
         epochs=1,
         train_scheme=scheme,  # type: ignore[arg-type]
         max_train_rows=prefix_rows if scheme == "prefix" else None,
-        mask_prob=PAPER_MASK_PROB.get(dataset) if model == "bert4rec" else None,
+        **reference_settings(model, dataset).overrides(),
     )
     result = train(data, config, progress=False, resume=False)
     epoch = result.history[0]
@@ -75,17 +74,6 @@ def measure(snapshot: Path, dataset: str, model: str, scheme: str, prefix_rows: 
         "peak_rss_mib": result.peak_rss_mib,
         "valid_ndcg@10": result.valid["ndcg@10"],
     }
-
-
-def ensure_snapshot(dataset: str) -> Path:
-    path = SNAPSHOTS / f"{dataset}.json.gz"
-    if not path.is_file():
-        from gnn.snapshot import write_snapshot
-
-        with bench_neo4j() as (settings, db):
-            ensure_dataset(db, settings, dataset)
-            write_snapshot(db, dataset, path, progress=True)
-    return path
 
 
 def load_journal(settings: dict[str, Any], fresh: bool) -> dict[str, Any]:

@@ -144,12 +144,64 @@ class SequenceBatch:
 
 
 @dataclass(frozen=True, eq=False)
+class PositionGraphs:
+    """The graphs one kind gives every counted position of a batch of training windows, for an SR-GNN readout per
+    position (`SRGNN.read_positions`) without one graph per position.
+
+    A position's graph is one of a few node sets (for reasoning graphs, one per graph version, which changes only
+    where a chain was stamped), so node states are computed once per set: `x` [N] item ids of all nodes and
+    `edge_index` [2, E] over them (disconnected components). Position q (counted positions in row-major order)
+    reads out over the nodes `member_node[i]` for every i with `member_position[i] == q` ([M] each), anchored on
+    `anchor_node[q]` ([P]); -1 there means the position's most recent item is on no edge of its graph, so it is an
+    extra isolated node of that graph, whose state depends on its item alone, and the readout adds it."""
+
+    x: Tensor
+    edge_index: Tensor
+    anchor_node: Tensor
+    member_position: Tensor
+    member_node: Tensor
+
+    @property
+    def positions(self) -> int:
+        return self.anchor_node.numel()
+
+    def to(self, device: torch.device | str) -> PositionGraphs:
+        return PositionGraphs(
+            x=self.x.to(device),
+            edge_index=self.edge_index.to(device),
+            anchor_node=self.anchor_node.to(device),
+            member_position=self.member_position.to(device),
+            member_node=self.member_node.to(device),
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[PositionGraphs]) -> PositionGraphs:
+        """One batch from per-window parts (each with window-local node and position indices)."""
+        node_offsets = torch.tensor([0, *(part.x.numel() for part in parts)]).cumsum(0)
+        position_offsets = torch.tensor([0, *(part.positions for part in parts)]).cumsum(0)
+        return cls(
+            x=torch.cat([part.x for part in parts]),
+            edge_index=torch.cat([part.edge_index + node_offsets[i] for i, part in enumerate(parts)], dim=1),
+            anchor_node=torch.cat(
+                [
+                    torch.where(part.anchor_node < 0, -1, part.anchor_node + node_offsets[i])
+                    for i, part in enumerate(parts)
+                ]
+            ),
+            member_position=torch.cat([part.member_position + position_offsets[i] for i, part in enumerate(parts)]),
+            member_node=torch.cat([part.member_node + node_offsets[i] for i, part in enumerate(parts)]),
+        )
+
+
+@dataclass(frozen=True, eq=False)
 class WindowBatch:
     """items [B, L] left-aligned inputs (0 = padding), targets [B, L] next item at each input position (0 where
     none), counted [B, L] the positions whose target enters the loss, lengths [B] real inputs per window.
 
     `positive_items` [B, L2] / `positive_lengths` [B]: for DuoRec, one training prefix per window whose next item
-    is the window's last target (drawn from the whole training set), left-aligned; absent for other models."""
+    is the window's last target (drawn from the whole training set), left-aligned; absent for other models.
+    `graphs`: per graph kind, the graph of every counted position (`PositionGraphs`), for the LLMRG fusion and
+    the sequence-graph control."""
 
     items: Tensor
     targets: Tensor
@@ -157,6 +209,7 @@ class WindowBatch:
     lengths: Tensor
     positive_items: Tensor | None = None
     positive_lengths: Tensor | None = None
+    graphs: Mapping[str, PositionGraphs] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -182,4 +235,5 @@ class WindowBatch:
             lengths=self.lengths.to(device),
             positive_items=move(self.positive_items),
             positive_lengths=move(self.positive_lengths),
+            graphs={kind: graphs.to(device) for kind, graphs in self.graphs.items()},
         )

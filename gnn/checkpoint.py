@@ -3,12 +3,14 @@
 `last.pt` holds everything the next epoch depends on (model, optimiser, early-stopping state, history, and every
 generator: python, numpy, torch CPU, CUDA, the data-order generator); `best.pt` the best model so far. Both are
 written to a temporary file in the same directory and renamed over the old one, so a crash mid-write leaves the
-previous checkpoint intact. Only plain containers and tensors are stored, so `torch.load(weights_only=True)` reads
-them without unpickling arbitrary objects.
+previous checkpoint intact; `progress.json` beside them says, in plain JSON, how far the run has got (epoch,
+the last and the best validation), for whoever watches a long run from another process. Only plain containers
+and tensors are stored, so `torch.load(weights_only=True)` reads them without unpickling arbitrary objects.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import tempfile
@@ -23,6 +25,7 @@ from gnn.config import RESUMABLE_CHANGES, TrainConfig
 
 LAST = "last.pt"
 BEST = "best.pt"
+PROGRESS = "progress.json"
 FORMAT = 2
 """2: the transformer blocks are `AttentionBlock` (format 1 held `nn.TransformerEncoderLayer` weights)."""
 
@@ -82,6 +85,25 @@ def save_atomic(payload: dict[str, Any], path: Path) -> None:
         raise
 
 
+def write_progress(stopping: dict[str, Any], epochs: int, path: Path) -> None:
+    """How far the run has got, written atomically after last.pt (so it never runs ahead of the checkpoint)."""
+    history = stopping["history"]
+    latest = history[-1] if history else {}
+    progress = {
+        "epoch": stopping["epoch"],
+        "epochs": epochs,
+        "best_epoch": stopping["best_epoch"],
+        "best_valid": stopping["best_valid"],
+        "bad_epochs": stopping["bad_epochs"],
+        "stopped": stopping["stopped"],
+        "valid": latest.get("valid"),
+        "epoch_s": latest.get("epoch_s"),
+    }
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(progress) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
 def load(path: Path, device: torch.device) -> dict[str, Any]:
     payload: dict[str, Any] = torch.load(path, map_location=device, weights_only=True)
     if payload.get("format") != FORMAT:
@@ -109,6 +131,7 @@ class Checkpointer:
     def __init__(self, directory: Path, config: TrainConfig, data_fingerprint: str) -> None:
         self.last = directory / LAST
         self.best = directory / BEST
+        self.progress = directory / PROGRESS
         self.cuda = config.device == "cuda"
         self.header = {
             "format": FORMAT,
@@ -139,6 +162,7 @@ class Checkpointer:
             "rng": capture_rng(data_generator, self.cuda),
         }
         save_atomic({**self.header, **last}, self.last)
+        write_progress(stopping, self.header["config"]["epochs"], self.progress)
 
     def restore(
         self, model: nn.Module, optimizer: torch.optim.Optimizer, data_generator: torch.Generator, device: torch.device

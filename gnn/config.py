@@ -24,7 +24,7 @@ class TrainConfig(BaseModel):
     """One run. `graph_kinds`: () trains the base model alone, ("seq",) the plain-sequence-graph control,
     ("rea", "div") LLMRG, ("rea",) LLMRG without divergent extension.
 
-    `n_layers`, `n_heads`, `dropout` at None keep each model's paper default. `exclude_history`: at evaluation
+    `n_layers`, `n_heads`, `dropout` at None keep each model's class default. `exclude_history`: at evaluation
     the items of the row's input history are removed from the ranking, like RecBole's full-sort evaluation of
     general recommenders (its sequential models rank every item); sequences are deduplicated, so a history item
     is never the answer, and the target itself is never excluded. `max_train_rows` trains on a seeded random
@@ -33,7 +33,10 @@ class TrainConfig(BaseModel):
 
     `train_scheme`: "windows" (one window per user, a target at every position, `gnn.windows`; `batch_size` is
     then unused and `windows_per_batch` windows make a batch) or "prefix" (one row per training target,
-    `batch_size` rows a batch). `mask_prob`: BERT4Rec's cloze proportion (None: its default).
+    `batch_size` rows a batch); by default windows wherever they are exact (`windows_refusal`).
+    `mask_prob`, `attention_dropout`: BERT4Rec's cloze proportion and attention-weight dropout (None: its
+    defaults). `gnn.pipeline.train_config` fills the dropouts and the mask proportion with the model's reference
+    values for the dataset (`gnn.models.reference`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -61,6 +64,7 @@ class TrainConfig(BaseModel):
     train_scheme: Literal["windows", "prefix"] = "windows"
     windows_per_batch: int = Field(128, ge=1)
     mask_prob: float | None = Field(None, ge=0.0, le=1.0)
+    attention_dropout: float | None = Field(None, ge=0.0, lt=1.0)
 
     @field_validator("graph_kinds")
     @classmethod
@@ -72,21 +76,33 @@ class TrainConfig(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _default_scheme(cls, values: Any) -> Any:
-        """Windows for base models, prefix rows where graphs are read (until their readout runs per position)."""
+        """Windows wherever they are exact (`windows_refusal`), prefix rows elsewhere."""
         if isinstance(values, dict) and "train_scheme" not in values:
-            return {**values, "train_scheme": "prefix" if values.get("graph_kinds") else "windows"}
+            refusal = windows_refusal(
+                values.get("model", "sasrec"), tuple(values.get("graph_kinds", ())), values.get("gnn_steps", 1)
+            )
+            return {**values, "train_scheme": "prefix" if refusal else "windows"}
         return values
 
     @model_validator(mode="after")
     def _scheme_fits_the_model(self) -> TrainConfig:
-        if self.train_scheme == "windows" and self.graph_kinds:
-            raise ValueError(
-                "the LLMRG fusion and the sequence-graph control train on prefix rows (train_scheme='prefix') until "
-                "their graph readout runs per position"
-            )
+        refusal = windows_refusal(self.model, self.graph_kinds, self.gnn_steps)
+        if self.train_scheme == "windows" and refusal:
+            raise ValueError(f"{refusal}: train on prefix rows (train_scheme='prefix')")
         return self
 
     def fingerprint(self) -> str:
         """SHA-256 of the settings a resumed run must share with its checkpoint (all but RESUMABLE_CHANGES)."""
         fixed = {key: value for key, value in self.model_dump(mode="json").items() if key not in RESUMABLE_CHANGES}
         return hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()
+
+
+def windows_refusal(model: str, graph_kinds: tuple[str, ...], gnn_steps: int) -> str | None:
+    """Why training windows cannot train this configuration exactly, or None. Graph variants read the base's state
+    at every position, which BERT4Rec's bidirectional encoder does not have; the sequence-graph control's one graph
+    per window is exact for one propagation step only (`gnn.data.SequenceGraphSource`)."""
+    if graph_kinds and model == "bert4rec":
+        return "the graph variants of BERT4Rec need a state per position, which a bidirectional encoder lacks"
+    if "seq" in graph_kinds and gnn_steps != 1:
+        return f"the sequence-graph control in training windows is exact for gnn_steps=1 only, not {gnn_steps}"
+    return None

@@ -26,7 +26,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from core.vocabulary import GraphKind
-from gnn.batch import AnchoredGraph, SequenceBatch, sequence_graph
+from gnn.batch import AnchoredGraph, PositionGraphs, SequenceBatch, sequence_graph
 
 MIN_EVALUATED_LENGTH = 3
 
@@ -158,9 +158,31 @@ class GraphSource(Protocol):
     def graphs(self, user: int, history: Sequence[int]) -> Mapping[str, AnchoredGraph]: ...
 
 
+@runtime_checkable
+class WindowGraphSource(GraphSource, Protocol):
+    """A `GraphSource` that also gives the graphs of every counted position of a training window at once
+    (`gnn.windows`): `position_graphs(user, inputs, start, first)` for the window's input items `inputs`, the
+    first of which is item `start` of the user's sequence, and its counted positions `first`..len(inputs) - 1.
+    Position p's graph must be the one `graphs(user, sequence[:start + p + 1])` gives (the row whose target is
+    the window's target at p), as a `PositionGraphs` per kind, positions and nodes numbered from 0 in the window."""
+
+    def position_graphs(
+        self, user: int, inputs: Sequence[int], start: int, first: int
+    ) -> Mapping[str, PositionGraphs]: ...
+
+
 class SequenceGraphSource:
     """Kind "seq": SR-GNN's session graph of the plain history, the paper's no-LLM control. `max_len` keeps the
-    same most recent window the base model reads (None: the whole prefix)."""
+    same most recent window the base model reads (None: the whole prefix).
+
+    In training windows (`position_graphs`) position p's graph is the session graph of the window's items up to p,
+    the items the base model reads there. Sequences are deduplicated, so that graph is a path, and with one
+    propagation step a node's state depends only on its item, its predecessor's and whether it has a successor.
+    So one graph per window serves every position: the window's items as "inner" nodes (with successor, chained
+    i -> i + 1) plus an "end" copy of each (no successor, fed by the inner predecessor). Position p reads out over
+    inner nodes 0..p-1 and end node p, its anchor. An inner node then has two out-edges, weighted 1/2 each after
+    SR-GNN's out-degree normalisation, to two nodes with the same initial state: the same message as one edge.
+    That holds for the first step only, so more steps need prefix rows (`TrainConfig` refuses the combination)."""
 
     kinds: tuple[str, ...] = (GraphKind.SEQUENCE.value,)
 
@@ -170,6 +192,26 @@ class SequenceGraphSource:
     def graphs(self, user: int, history: Sequence[int]) -> Mapping[str, AnchoredGraph]:
         window = list(history) if self.max_len is None else list(history)[-self.max_len :]
         return {GraphKind.SEQUENCE.value: sequence_graph(window)}
+
+    def position_graphs(self, user: int, inputs: Sequence[int], start: int, first: int) -> Mapping[str, PositionGraphs]:
+        """The inner/end construction of the class docstring; position p reads inner 0..p-1 and end p."""
+        items = torch.as_tensor(list(inputs), dtype=torch.long)  # [n]
+        n = items.numel()
+        inner = torch.arange(n - 1)
+        edge_index = torch.cat([torch.stack([inner, inner + 1]), torch.stack([inner, n + inner + 1])], dim=1)
+        positions = torch.arange(first, n)  # [P] window positions p
+        local = torch.arange(positions.numel())  # [P] counted positions q
+        member_position = torch.repeat_interleave(local, positions)  # p inner members at position p
+        starts = torch.cumsum(positions, 0) - positions
+        member_node = torch.arange(member_position.numel()) - torch.repeat_interleave(starts, positions)
+        graphs = PositionGraphs(
+            x=torch.cat([items, items]),
+            edge_index=edge_index,
+            anchor_node=n + positions,
+            member_position=torch.cat([member_position, local]),
+            member_node=torch.cat([member_node, n + positions]),
+        )
+        return {GraphKind.SEQUENCE.value: graphs}
 
 
 def resolve_graph_source(

@@ -24,7 +24,7 @@ from torch import Tensor
 from core.errors import UnknownDatasetError
 from core.gateway import Neo4jGateway
 from core.vocabulary import ACCEPTED_STATUSES, GRAPH_OF_CHAIN
-from gnn.batch import AnchoredGraph, anchored_graph
+from gnn.batch import AnchoredGraph, PositionGraphs, anchored_graph
 from gnn.data import SequenceData
 
 
@@ -214,6 +214,49 @@ class ReasoningGraphSource:
         if not history:
             raise ValueError(f"user {user}: a row needs at least one history item")
         return {kind: self._graph(self._edges[kind].get(user), history) for kind in self.kinds}
+
+    def position_graphs(self, user: int, inputs: Sequence[int], start: int, first: int) -> Mapping[str, PositionGraphs]:
+        """Every counted position's graph in a training window (`gnn.data.WindowGraphSource`). A user's graph
+        changes only at the steps its chains were stamped, so positions share one node set per graph version
+        (the edges stamped before the position's prefix length); the anchor is a node of it, or isolated."""
+        return {kind: self._position_graphs(self._edges[kind].get(user), inputs, start, first) for kind in self.kinds}
+
+    @staticmethod
+    def _position_graphs(edges: UserEdges | None, inputs: Sequence[int], start: int, first: int) -> PositionGraphs:
+        anchors = torch.as_tensor(list(inputs[first:]), dtype=torch.long)  # [P] each position's most recent item
+        anchor_node = torch.full_like(anchors, -1)
+        empty = torch.empty(0, dtype=torch.long)
+        if edges is None or edges.t.numel() == 0:
+            return PositionGraphs(empty, torch.empty(2, 0, dtype=torch.long), anchor_node, empty, empty)
+        lengths = start + torch.arange(first, len(inputs)) + 1  # [P] prefix length of each position's row
+        stamps = torch.unique(edges.t)  # sorted
+        version = torch.searchsorted(stamps, lengths)  # [P] stamps < length: version v sees t <= stamps[v - 1]
+        nodes_of, edges_of, members_at, members = [], [], [], []
+        offset = 0
+        for chosen in torch.unique(version).tolist():
+            if chosen == 0:  # no edge visible yet: the anchor alone, isolated
+                continue
+            visible = edges.t <= stamps[chosen - 1]
+            src, dst = edges.src[visible], edges.dst[visible]
+            nodes = torch.unique(torch.cat([src, dst]))  # sorted
+            at = (version == chosen).nonzero().squeeze(1)  # [P_v] positions of this version
+            index = torch.searchsorted(nodes, anchors[at]).clamp(max=nodes.numel() - 1)
+            found = nodes[index] == anchors[at]
+            anchor_node[at[found]] = offset + index[found]
+            nodes_of.append(nodes)
+            edges_of.append(offset + torch.stack([torch.searchsorted(nodes, src), torch.searchsorted(nodes, dst)]))
+            members_at.append(at.repeat_interleave(nodes.numel()))
+            members.append(offset + torch.arange(nodes.numel()).repeat(at.numel()))
+            offset += nodes.numel()
+        if not nodes_of:
+            return PositionGraphs(empty, torch.empty(2, 0, dtype=torch.long), anchor_node, empty, empty)
+        return PositionGraphs(
+            x=torch.cat(nodes_of),
+            edge_index=torch.cat(edges_of, dim=1),
+            anchor_node=anchor_node,
+            member_position=torch.cat(members_at),
+            member_node=torch.cat(members),
+        )
 
     @staticmethod
     def _graph(edges: UserEdges | None, history: Sequence[int]) -> AnchoredGraph:

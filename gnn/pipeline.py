@@ -27,7 +27,7 @@ from gnn.data import MIN_EVALUATED_LENGTH, GraphSource, SequenceData, resolve_gr
 from gnn.evaluate import evaluate, evaluate_users
 from gnn.export import Export, ReasoningGraphSource, export_dataset, reasoned_users
 from gnn.models import MODELS
-from gnn.models.bert4rec import PAPER_MASK_PROB
+from gnn.models.reference import reference_settings
 from gnn.snapshot import Snapshot
 from gnn.train import TrainResult, build_recommender, train
 
@@ -64,7 +64,7 @@ def train_config(
         exclude_history=settings.train.exclude_history,
         checkpoint_dir=run_dir(settings, dataset, model, chosen, seed),
         max_train_rows=settings.train.max_rows or None,
-        mask_prob=PAPER_MASK_PROB.get(dataset) if model == "bert4rec" else None,
+        **reference_settings(model, dataset).overrides(),
     )
 
 

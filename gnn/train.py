@@ -152,6 +152,7 @@ def build_recommender(data: SequenceData, config: TrainConfig) -> Recommender:
         n_layers=config.n_layers,
         n_heads=config.n_heads,
         mask_prob=config.mask_prob,
+        attention_dropout=config.attention_dropout,
     )
     if not config.graph_kinds:
         return base
@@ -305,12 +306,15 @@ def _epoch_batches(
         collate = RowCollator(config.max_len, config.graph_kinds, source)
         loader = row_loader(train_rows, config.batch_size, collate, order)
         return EpochBatches(len(loader), lambda: loader)
-    needs_positives = isinstance(model, SequentialRecommender) and model.needs_positive_prefixes
+    base = model.base if isinstance(model, LLMRGFusion) else model
+    needs_positives = isinstance(base, SequentialRecommender) and base.needs_positive_prefixes
     windows = TrainingWindows(
         data.sequences,
         config.max_len,
         config.windows_per_batch,
         positives=SameTargetPrefixes(all_train_rows) if needs_positives else None,
+        graphs=source,
+        graph_kinds=config.graph_kinds,
     )
     if config.max_train_rows is not None and config.max_train_rows < windows.target_count:
         windows = windows.capped(config.max_train_rows, torch.Generator().manual_seed(config.seed))

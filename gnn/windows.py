@@ -13,6 +13,10 @@ inputs gives overlapping windows, starts 0, stride, 2·stride, ... and a last on
 target is counted once, in the first window that holds it (`counted`), so the loss, a mean over counted targets,
 weighs every target as the prefix scheme does.
 
+With graph kinds (the LLMRG fusion, the sequence-graph control) each batch also carries, per kind, the graph of
+every counted position (`PositionGraphs`, from a `WindowGraphSource`): position p of a window is the row whose
+prefix is the user's sequence up to the window's item p, and it sees that row's graph.
+
 Batches group windows of similar length (sorted by length with random tie-breaking, cut into batches, batches in
 random order), so short windows are not padded to the longest of the epoch; the order comes from one
 `torch.Generator`, which a checkpoint saves.
@@ -26,8 +30,8 @@ from collections.abc import Iterator, Mapping, Sequence
 import torch
 from torch import Tensor
 
-from gnn.batch import WindowBatch
-from gnn.data import MIN_EVALUATED_LENGTH, RowSet
+from gnn.batch import PositionGraphs, WindowBatch
+from gnn.data import MIN_EVALUATED_LENGTH, GraphSource, RowSet, WindowGraphSource
 
 
 def training_segment(sequence: Sequence[int]) -> Sequence[int]:
@@ -108,13 +112,24 @@ class TrainingWindows:
         stride: int | None = None,
         users: Sequence[int] | None = None,
         positives: SameTargetPrefixes | None = None,
+        graphs: GraphSource | None = None,
+        graph_kinds: Sequence[str] = (),
     ) -> None:
         if max_len < 1 or windows_per_batch < 1:
             raise ValueError(f"max_len and windows_per_batch must be positive; got {max_len}, {windows_per_batch}")
+        self.graphs: WindowGraphSource | None = None
+        if graph_kinds:
+            if not isinstance(graphs, WindowGraphSource):
+                raise ValueError(
+                    f"graph kinds {list(graph_kinds)} in training windows need a source with position_graphs "
+                    f"(gnn.data.WindowGraphSource); {type(graphs).__name__} has none: train on prefix rows"
+                )
+            self.graphs = graphs
         self.max_len = max_len
         self.stride = stride or max(1, max_len // 2)
         self.windows_per_batch = windows_per_batch
         self.positives = positives
+        self.graph_kinds = tuple(graph_kinds)
         self.windows: list[tuple[Sequence[int], int]] = []  # (window items incl. the last target, first counted)
         self.origins: list[tuple[int, int]] = []  # (user, index of the window's last target in the sequence)
         for user in sorted(sequences) if users is None else users:
@@ -175,9 +190,21 @@ class TrainingWindows:
             targets[row, :inputs] = values[1:]
             counted[row, first:inputs] = True
         lengths = torch.tensor([len(window) - 1 for window, _ in chosen], dtype=torch.long)
-        batch = WindowBatch(items=items, targets=targets, counted=counted, lengths=lengths)
-        if self.positives is None:
-            return batch
         origins = [self.origins[index] for index in indices]
-        positive_items, positive_lengths = self.positives.sample(origins, self.max_len)
-        return WindowBatch(items, targets, counted, lengths, positive_items, positive_lengths)
+        positive_items = positive_lengths = None
+        if self.positives is not None:
+            positive_items, positive_lengths = self.positives.sample(origins, self.max_len)
+        graphs = self.position_graphs(chosen, origins) if self.graph_kinds else {}
+        return WindowBatch(items, targets, counted, lengths, positive_items, positive_lengths, graphs)
+
+    def position_graphs(
+        self, chosen: Sequence[tuple[Sequence[int], int]], origins: Sequence[tuple[int, int]]
+    ) -> dict[str, PositionGraphs]:
+        """Per kind, the graphs of the chosen windows' counted positions, in the batch's row-major order."""
+        assert self.graphs is not None
+        parts: dict[str, list[PositionGraphs]] = {kind: [] for kind in self.graph_kinds}
+        for (window, first), (user, end) in zip(chosen, origins, strict=True):
+            found = self.graphs.position_graphs(user, window[:-1], end + 1 - len(window), first)
+            for kind in self.graph_kinds:
+                parts[kind].append(found[kind])
+        return {kind: PositionGraphs.concat(kind_parts) for kind, kind_parts in parts.items()}

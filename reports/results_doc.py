@@ -50,10 +50,11 @@ def accuracy_rows(reproduce: dict[str, Any] | None) -> list[dict[str, Any]]:
 def accuracy_section(reproduce: dict[str, Any] | None) -> str:
     rows = accuracy_rows(reproduce)
     lines = [
-        "Test metrics on the leave-one-out split with full ranking. The paper's numbers are on the right (the design",
-        "doc quotes them; it has no SASRec row). A blank means that configuration has not been run. Our ranking",
-        "leaves out the items of the user's input history, like RecBole's full-sort evaluation of general",
-        "recommenders (`LLMRG_TRAIN_EXCLUDE_HISTORY=false` keeps them), which can put short runs above the paper.",
+        "Test metrics on the leave-one-out split with full ranking, mean over the seeds run. The paper's numbers are",
+        "on the right (the design doc quotes them; it has no SASRec row). A blank means that configuration has not",
+        "been run. Ranking: "
+        + (sections.ranking_convention(reproduce["runs"]) if reproduce and reproduce.get("runs") else "-")
+        + ".",
         "",
         "| dataset | model | variant | seeds | HR@5 | HR@10 | NDCG@5 | NDCG@10 "
         "| paper HR@5 | HR@10 | NDCG@5 | NDCG@10 |",

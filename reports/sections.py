@@ -120,30 +120,45 @@ def unreproduced(result: dict[str, Any]) -> list[str]:
     return sorted((wanted | set(result.get("not_run") or [])) - ran)
 
 
+def ranking_convention(runs: list[dict[str, Any]]) -> str:
+    """How the runs ranked: with the user's history items (the paper's and RecBole's convention for sequential
+    models) or without them (`LLMRG_TRAIN_EXCLUDE_HISTORY`); runs made before the field existed excluded them."""
+    excluded = {bool(run.get("exclude_history", True)) for run in runs}
+    if excluded == {False}:
+        return "history items kept in the ranking (the paper's and RecBole's convention)"
+    if excluded == {True}:
+        return "history items left out of the ranking (not the paper's convention; it can read higher)"
+    return "mixed ranking conventions (see each run's exclude_history in the JSON)"
+
+
 def reproduce_section(result: dict[str, Any]) -> str:
     protocol = result["protocol"]
     lines = [
-        f"Base models on the leave-one-out split, full ranking, at most {protocol['epochs']} epochs"
+        f"Base models on the leave-one-out split, full ranking with {ranking_convention(result['runs'])}, at most "
+        f"{protocol['epochs']} epochs"
         + (f" over {protocol['max_train_rows']:,} training rows" if protocol["max_train_rows"] else "")
         + f", seed(s) {protocol['seeds']}, on {one_line(result['machine'])}, commit(s) {run_commits(result)}"
-        ' (test metrics; the paper\'s "Original" numbers beside them):',
+        ' (test metrics of the best validation epoch; the paper\'s "Original" numbers beside them):',
         "",
-        "| dataset | model | variant | HR@10 | paper | NDCG@10 | paper | epochs | s/epoch | peak MiB |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| dataset | model | variant | seed | HR@10 | paper | NDCG@10 | paper | best epoch | epochs | s/epoch "
+        "| peak MiB |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in result["runs"]:
-        paper = run["paper"] or {}
+        paper = PAPER.get((run["dataset"], run["model"], run["variant"])) or {}
+        peak = run.get("peak_rss_mib") or run["peak_memory_mb"]
         lines.append(
-            f"| {run['dataset']} | {run['model']} | {run['variant']} | {run['test']['hr@10']:.4f} | "
-            f"{paper.get('hr@10', float('nan')):.4f} | {run['test']['ndcg@10']:.4f} | "
-            f"{paper.get('ndcg@10', float('nan')):.4f} | {run['epochs_run']} | {run['epoch_s']:.0f} | "
-            f"{run['peak_memory_mb']:,.0f} |".replace("nan", "-")
+            f"| {run['dataset']} | {run['model']} | {run['variant']} | {run.get('seed', 0)} | "
+            f"{run['test']['hr@10']:.4f} | {paper.get('hr@10', float('nan')):.4f} | {run['test']['ndcg@10']:.4f} | "
+            f"{paper.get('ndcg@10', float('nan')):.4f} | {run.get('best_epoch', '-')} | {run['epochs_run']} | "
+            f"{run['epoch_s']:.0f} | {peak:,.0f} |".replace("nan", "-")
         )
     missing = unreproduced(result)
     lines += [
         "",
         (f"Not run yet: {', '.join(missing)}. " if missing else "")
-        + "Produced by `python -m bench.reproduce`; raw numbers in `bench/results/reproduce.json`.",
+        + "Produced by `python -m bench.reproduce`; each run's result in `bench/results/reproduce/`, the table's "
+        "numbers in `bench/results/reproduce.json`.",
     ]
     return "\n".join(lines)
 

@@ -6,12 +6,18 @@ replaced by [MASK] (id n_items + 1) with probability p (default 0.2) and the mod
 there, via the output head GELU(h W^P + b^P) -> LayerNorm -> · Eᵀ + b^O with E shared with the input. At inference
 the history is followed by [MASK] and the next item is read off there (paper section 3.6).
 
-Training windows (`gnn.windows`, the default scheme) run the paper's cloze task per user window, with the paper's
-mask proportion per dataset (`PAPER_MASK_PROB`: 0.2 for ML-1M, 0.6 for Beauty, the best in its study of the
-proportion). Prefix rows (`train_scheme='prefix'`): the paper adds separate training samples that mask only the
-last item, to match that inference input; we fold this into every row instead: the training sequence is history +
-target (left-aligned, target at position `lengths`), the target is always masked and other real positions are
-masked with probability p, so every row supervises the next item each step. A row already `max_len` long drops its
+Reference settings (FeiSun/BERT4Rec, `docs/REFERENCE_SETTINGS.md`; the per-dataset ones in
+`gnn.models.reference`): d = 64, inner size 256, 2 layers of 2 heads, GELU, post-LN with LayerNorm and dropout on
+the embeddings, no embedding scaling; hidden dropout 0.2 on ML-1M and 0.5 on Beauty, attention dropout 0.2; mask
+proportion 0.2 on ML-1M and 0.6 on Beauty; max length 200 and 50. Departures: Adam at 1e-3 with early stopping (the
+method spec's), where the code runs AdamW 1e-4 with warm-up for 400k steps; no cap on masked positions per sequence.
+
+Training windows (`gnn.windows`, the default scheme) run the paper's cloze task per user window. Prefix rows
+(`train_scheme='prefix'`, and the graph variants, which need a state per position that a bidirectional encoder
+lacks): the paper adds separate training samples that mask only the last item, to match that inference input; we
+fold this into every row instead: the training sequence is history + target (left-aligned, target at position
+`lengths`), the target is always masked and other real positions are masked with probability p, so every row
+supervises the next item each step. A row already `max_len` long drops its
 oldest item to make room for the appended token (target or [MASK]). Masked positions always become [MASK] (the
 official code's choice, no BERT 80/10/10 split); the official cap on masks per sequence is not applied."""
 
@@ -25,9 +31,6 @@ from gnn.batch import SequenceBatch, WindowBatch
 from gnn.models.base import SequentialRecommender, check_targets
 from gnn.models.blocks import TransformerStack, append_token, gather_last, init_weights, position_ids
 
-PAPER_MASK_PROB = {"ml-1m": 0.2, "beauty": 0.6}
-"""The mask proportion the BERT4Rec paper found best per dataset; other datasets use the class default 0.2."""
-
 
 class BERT4Rec(SequentialRecommender):
     """Cloze-trained bidirectional encoder; `encode` reads the [MASK] appended after the last item."""
@@ -40,7 +43,8 @@ class BERT4Rec(SequentialRecommender):
         n_layers: int = 2,
         n_heads: int = 2,
         inner_size: int = 256,
-        dropout: float = 0.1,
+        dropout: float = 0.2,
+        attention_dropout: float | None = None,
         mask_prob: float = 0.2,
     ) -> None:
         super().__init__(n_items, max_len, hidden, mask_token=True)
@@ -49,7 +53,14 @@ class BERT4Rec(SequentialRecommender):
         self.mask_prob = mask_prob
         self.position_embedding = nn.Embedding(max_len, hidden)
         self.encoder = TransformerStack(
-            hidden, n_layers, n_heads, inner_size, dropout, norm_first=False, activation="gelu"
+            hidden,
+            n_layers,
+            n_heads,
+            inner_size,
+            dropout,
+            norm_first=False,
+            activation="gelu",
+            attention_dropout=attention_dropout,
         )
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden))
         self.output_bias = nn.Parameter(torch.zeros(n_items))

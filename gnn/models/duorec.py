@@ -14,7 +14,11 @@ when no other has that target). Prefix rows (`train_scheme='prefix'`, and the LL
 positive is a random other row of the same batch with the same target, or a second dropout pass of the row itself.
 Departure in both: the anchor view reuses the dropout pass that also feeds the cross entropy instead of a separate
 pass; it is an independent dropout sample all the same. λ = 0.1, temperature 1.0, dot-product similarity and the
-post-LN GELU encoder follow the authors' RecBole-based code."""
+post-LN GELU encoder follow the authors' RecBole-based code.
+
+Reference settings (RuihongQiu/DuoRec `DuoRec.yaml`, `seq.yaml`; `docs/REFERENCE_SETTINGS.md`): d = 64, inner size
+256, 2 layers of 2 heads, dropout 0.5 on hidden states and attention weights, LayerNorm and dropout on the
+embeddings, no embedding scaling. Departure: max length 200 on ML-1M (the method spec's), where that code uses 50."""
 
 from __future__ import annotations
 
@@ -50,7 +54,7 @@ class DuoRec(SASRec):
         n_layers: int = 2,
         n_heads: int = 2,
         inner_size: int = 256,
-        dropout: float = 0.2,
+        dropout: float = 0.5,
         cl_weight: float = 0.1,
         temperature: float = 1.0,
         similarity: Literal["dot", "cos"] = "dot",
@@ -65,6 +69,7 @@ class DuoRec(SASRec):
             dropout=dropout,
             norm_first=False,
             activation="gelu",
+            scale_embeddings=False,
             mask_token=False,
         )
         self.cl_weight = cl_weight

@@ -8,6 +8,11 @@ reading the base model's item table, plus the base sequential model itself:
 specify ψ. Training minimises full-softmax cross entropy on ŷ plus the base model's own auxiliary loss (the
 contrastive terms of CL4SRec/DuoRec), computed on E_base; the base's next-item head (e.g. BERT4Rec's output
 bias and cloze task) is replaced by ψ, so a BERT4Rec base learns through its [MASK]-appended representation.
+
+Training windows (`gnn.windows`, for causal bases): the base runs once per window and gives E_base at every
+position; each counted position's graphs arrive as `PositionGraphs` (node states once per graph version, the
+readout per position, `SRGNN.read_positions`), so h at position p equals `encode` of the row whose prefix ends at
+p (tested), and the base's own term uses each window's last state, as the base alone does.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from gnn.batch import SequenceBatch
+from gnn.batch import SequenceBatch, WindowBatch
 from gnn.models.base import Recommender, SequentialRecommender
+from gnn.models.blocks import gather_last
 from gnn.models.srgnn import SRGNN
 
 
@@ -76,3 +82,25 @@ class LLMRGFusion(Recommender):
     def loss(self, batch: SequenceBatch) -> Tensor:
         fused, base_representation = self.fuse(batch)
         return self.next_item_loss(fused, batch.targets) + self.base.auxiliary_loss(batch, base_representation)
+
+    def window_states(self, batch: WindowBatch) -> tuple[Tensor, Tensor]:
+        """(h [P, d] fused at every counted position in row-major order, base states [B, L, d])."""
+        missing = [kind for kind in self.graph_kinds if kind not in batch.graphs]
+        if missing:
+            raise KeyError(f"window batch lacks graphs {missing}; this model reads {list(self.graph_kinds)}")
+        states = self.base.position_states(batch.items)  # [B, L, d]
+        anchors = batch.items[batch.counted]  # [P] each counted position's most recent item
+        parts = []
+        for kind in self.graph_kinds:
+            graphs = batch.graphs[kind]
+            if graphs.positions != anchors.numel():
+                raise ValueError(
+                    f"'{kind}' graphs for {graphs.positions} positions, the batch counts {anchors.numel()}"
+                )
+            parts.append(self.encoders[kind].read_positions(graphs, anchors, self.base.item_embedding))  # [P, d]
+        return self.psi(torch.cat([*parts, states[batch.counted]], dim=-1)), states
+
+    def window_loss(self, batch: WindowBatch) -> Tensor:
+        fused, states = self.window_states(batch)
+        loss = self.next_item_loss(fused, batch.targets[batch.counted])
+        return loss + self.base.window_auxiliary_loss(batch, gather_last(states, batch.lengths))

@@ -18,12 +18,37 @@ map, as in RecBole's SR-GNN). All weights use the paper code's U(-1/sqrt(d), 1/s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 from torch_geometric.data import Batch, Data
 from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import scatter, softmax
+
+from gnn.batch import PositionGraphs
+
+CHUNK = 1 << 18
+"""Readout members per checkpointed chunk (64 MiB per [chunk, 64] float activation)."""
+
+
+def _member_energy(query: Tensor, anchors: Tensor, nodes: Tensor, owner: Tensor, members: Tensor) -> Tensor:
+    """qᵀ sigmoid(W1 v_n + W2 v_i + c) for each member: query [1, d], anchors [G, d], nodes [N, d] -> [M]."""
+    return torch.sigmoid(anchors[owner] + nodes[members]) @ query.squeeze(0)
+
+
+def _weighted_sum(alpha: Tensor, states: Tensor, owner: Tensor, members: Tensor, readouts: int) -> Tensor:
+    """Σ alpha_i v_i per readout: alpha [M], states [N, d] -> [G, d]."""
+    return scatter(alpha.unsqueeze(-1) * states[members], owner, dim=0, dim_size=readouts, reduce="sum")
+
+
+def _run(lean: bool, function: Callable[..., Tensor], *arguments: Any) -> Tensor:
+    """`function(*arguments)`, checkpointed when `lean` (its activations recomputed in the backward pass)."""
+    if lean:
+        return cast(Tensor, checkpoint(function, *arguments, use_reentrant=False))
+    return function(*arguments)
 
 
 def normalised_weights(edge_index: Tensor, edge_weight: Tensor | None, num_nodes: int, by: int) -> Tensor:
@@ -88,11 +113,51 @@ class SRGNN(nn.Module):
 
     def readout(self, h: Tensor, anchor: Tensor, batch: Tensor) -> tuple[Tensor, Tensor]:
         """h [N, d], anchor [G] global node indices, batch [N] graph of each node -> (s [G, d], alpha [N])."""
-        h_anchor = h[anchor]  # [G, d]
-        energy = self.query(torch.sigmoid(self.anchor_map(h_anchor)[batch] + self.node_map(h))).squeeze(-1)  # [N]
-        alpha = softmax(energy, batch, num_nodes=anchor.numel()) if self.normalise_attention else energy
-        pooled = scatter(alpha.unsqueeze(-1) * h, batch, dim=0, dim_size=anchor.numel(), reduce="sum")  # [G, d]
+        return self.attend(h[anchor], h, batch)
+
+    def attend(self, h_anchor: Tensor, h_members: Tensor, owner: Tensor) -> tuple[Tensor, Tensor]:
+        """Eqs. 6-7 for G readouts at once: h_anchor [G, d], h_members [M, d] the node states each readout pools,
+        owner [M] which readout a member belongs to -> (s [G, d], alpha [M])."""
+        members = torch.arange(h_members.size(0), device=h_members.device)
+        return self.attend_indexed(h_anchor, h_members, owner, members)
+
+    def attend_indexed(self, h_anchor: Tensor, states: Tensor, owner: Tensor, members: Tensor) -> tuple[Tensor, Tensor]:
+        """`attend` with member i's state `states[members[i]]`, keeping no [M, d] activation for the backward
+        pass: the energies and the weighted sums are computed in chunks of `CHUNK` members that are checkpointed
+        (recomputed in the backward pass) once M exceeds a chunk. Training windows read out thousands of positions
+        over hundreds of nodes each (ML-1M's sequence-graph control: 2.5 million members in a batch of 128 windows
+        of 200 items), where the [M, d] activations took 4 GB."""
+        readouts = h_anchor.size(0)
+        anchors, nodes = self.anchor_map(h_anchor), self.node_map(states)  # [G, d], [N, d]
+        parts = torch.arange(owner.numel(), device=owner.device).split(CHUNK)
+        lean = owner.numel() > CHUNK and torch.is_grad_enabled()
+        energy = torch.cat(
+            [
+                _run(lean, _member_energy, self.query.weight, anchors, nodes, owner[part], members[part])
+                for part in parts
+            ]
+            or [anchors.new_zeros(0)]
+        )  # [M]
+        alpha = softmax(energy, owner, num_nodes=readouts) if self.normalise_attention else energy
+        pooled = h_anchor.new_zeros(readouts, states.size(1))  # [G, d]
+        for part in parts:
+            pooled = pooled + _run(lean, _weighted_sum, alpha[part], states, owner[part], members[part], readouts)
         return self.output(torch.cat([pooled, h_anchor], dim=-1)), alpha
+
+    def read_positions(self, graphs: PositionGraphs, anchor_items: Tensor, item_embedding: nn.Embedding) -> Tensor:
+        """The readout of every position of a batch of training windows (`PositionGraphs`), anchor_items [P] each
+        position's most recent item -> [P, d], equal to `forward` on each position's own graph (tested): node
+        states once per node set, an anchor on no edge as an isolated node (its state from its item alone)."""
+        h = self.propagate_nodes(item_embedding(graphs.x), graphs.edge_index)  # [N, d]
+        isolated = (graphs.anchor_node < 0).nonzero().squeeze(1)  # [I]
+        no_edges = graphs.edge_index.new_empty(2, 0)
+        h_isolated = self.propagate_nodes(item_embedding(anchor_items[isolated]), no_edges)  # [I, d]
+        states = torch.cat([h, h_isolated])  # [N + I, d]
+        extra = h.size(0) + torch.arange(isolated.numel(), device=h.device)  # [I] their rows in `states`
+        anchor_index = graphs.anchor_node.index_put((isolated,), extra)  # [P]
+        owner = torch.cat([graphs.member_position, isolated])  # [M + I]
+        members = torch.cat([graphs.member_node, extra])  # [M + I]
+        return self.attend_indexed(states[anchor_index], states, owner, members)[0]
 
     def forward(self, graphs: Batch | Data, item_embedding: nn.Embedding) -> Tensor:
         """graphs: batched `AnchoredGraph`s (or one); item_embedding: the base model's table -> [G, d]."""

@@ -188,6 +188,6 @@ def test_training_from_a_snapshot_equals_training_from_the_database(
             result.pop(key)
         results.append(result)
     assert results[0] == results[1]
-    assert results[0]["train_scheme"] == "prefix" and results[0]["rows_seeing_edges"]["train"] > 0
+    assert results[0]["train_scheme"] == "windows" and results[0]["rows_seeing_edges"]["train"] > 0
     with pytest.raises(ConfigError, match="holds dataset"):
         pipeline.SnapshotSource(load_snapshot(snapshot_path), snapshot_path).export("ml-1m", (), False)

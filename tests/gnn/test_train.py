@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ def untrained_valid(config: TrainConfig) -> dict[str, float]:
 @pytest.mark.parametrize("scheme", ["windows", "prefix"])
 @pytest.mark.parametrize("name", ["sasrec", "bert4rec", "fdsa", "cl4srec", "duorec"])
 def test_every_base_model_trains(name: str, scheme: str) -> None:
-    config = tiny(model=name, epochs=2, train_scheme=scheme)
+    # Light dropout: the reference 0.5 of FDSA, CL4SRec and DuoRec learns this toy data too slowly for two epochs.
+    config = tiny(model=name, epochs=2, train_scheme=scheme, dropout=0.1)
     result = train(cycle_data(), config, progress=False)
     assert set(result.as_json()) == RESULT_KEYS
     assert result.train_scheme == scheme and result.peak_rss_mib > 0
@@ -115,7 +117,7 @@ def test_graph_source_sees_exactly_the_rows_prefixes() -> None:
     data = cycle_data()
     parts = split(data)
     source = RecordingSource()
-    train(data, tiny(epochs=1, graph_kinds=("rea",)), source, progress=False)
+    train(data, tiny(epochs=1, graph_kinds=("rea",), train_scheme="prefix"), source, progress=False)
     expected = Counter((row.user, row.history) for rows in (parts.train, parts.valid, parts.test) for row in rows)
     assert Counter(source.calls) == expected
 
@@ -123,7 +125,8 @@ def test_graph_source_sees_exactly_the_rows_prefixes() -> None:
 def test_max_train_rows_trains_on_a_seeded_subset() -> None:
     sources = [RecordingSource(), RecordingSource()]
     for source in sources:
-        train(cycle_data(), tiny(epochs=1, graph_kinds=("rea",), max_train_rows=10), source, progress=False)
+        config = tiny(epochs=1, graph_kinds=("rea",), max_train_rows=10, train_scheme="prefix")
+        train(cycle_data(), config, source, progress=False)
     assert len(sources[0].calls) == 10 + 30 + 30  # training, then validation and test rows
     training = {(row.user, row.history) for row in split(cycle_data()).train}
     assert sources[0].calls[:10] == sources[1].calls[:10]
@@ -174,7 +177,14 @@ def test_checkpoints_hold_the_best_model_and_refuse_other_settings(tmp_path: Pat
     assert (best["epoch"], best["valid"]) == (result.best_epoch, result.valid)
     assert all(torch.equal(best["model"][key], last["best_model"][key]) for key in best["model"])
     assert last["state"]["history"] == result.history
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["best.pt", "last.pt"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["best.pt", "last.pt", "progress.json"]
+    progress = json.loads((tmp_path / "progress.json").read_text())
+    assert (progress["epoch"], progress["best_epoch"], progress["best_valid"]) == (
+        result.epochs_run,
+        result.best_epoch,
+        result.valid,
+    )
+    assert progress["valid"] == result.history[-1]["valid"]
     with pytest.raises(checkpoint.CheckpointMismatchError, match=r"\(lr, seed differ\)"):
         train(data, tiny(epochs=3, lr=0.5, seed=1, checkpoint_dir=tmp_path), progress=False)
     restarted = train(data, tiny(epochs=1, lr=0.5, checkpoint_dir=tmp_path), progress=False, resume=False)
@@ -190,7 +200,7 @@ def test_checkpoints_refuse_other_graphs_when_the_source_identifies_them(tmp_pat
         def fingerprint(self) -> str:
             return self.version
 
-    config = tiny(epochs=1, graph_kinds=("rea",), checkpoint_dir=tmp_path)
+    config = tiny(epochs=1, graph_kinds=("rea",), checkpoint_dir=tmp_path, train_scheme="prefix")
     train(cycle_data(), config, IdentifiedSource("export-1"), progress=False)
     assert train(cycle_data(), config, IdentifiedSource("export-1"), progress=False).epochs_run == 1
     with pytest.raises(checkpoint.CheckpointMismatchError, match="other data"):

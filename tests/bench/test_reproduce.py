@@ -1,0 +1,91 @@
+"""`bench.reproduce`: each run trains in a child `llmrg train --snapshot`, with the paper's ranking convention, is
+published to the committed results once it finishes, is not trained again by a rerun, and the table averages
+seeds beside the paper's numbers."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import reproduce
+from gnn import snapshot as snapshots
+from tests.gnn.synthetic import cycle_data
+
+pytestmark = pytest.mark.unit
+
+
+def tiny_snapshot(path: Path) -> Path:
+    data = cycle_data()
+    users = sorted(data.sequences)
+    content: dict[str, Any] = {
+        "format": snapshots.FORMAT,
+        "version": snapshots.VERSION,
+        "dataset": "cycle",
+        "items": {"ids": list(range(1, data.n_items + 1)), "attributes": [], "features": None},
+        "users": users,
+        "sequences": [list(data.sequences[user]) for user in users],
+        "chain_links": [],
+    }
+    content["counts"] = snapshots.counts(users, content["items"]["ids"], content["sequences"], [])
+    with gzip.open(path, "wb") as file:
+        file.write(json.dumps({**content, "sha256": snapshots._content_hash(content)}).encode())
+    return path
+
+
+def arguments(**changes: Any) -> argparse.Namespace:
+    defaults = {"epochs": 2, "patience": 10, "exclude_history": False}
+    return argparse.Namespace(**(defaults | changes))
+
+
+def test_a_run_trains_once_is_published_and_a_rerun_collects_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshot = tiny_snapshot(tmp_path / "cycle.json.gz")
+    monkeypatch.setattr(reproduce, "ensure_snapshot", lambda dataset: snapshot)
+    monkeypatch.setattr(reproduce, "RUNS", tmp_path / "published")
+    monkeypatch.setattr(reproduce, "POLL_S", 0.2)
+    plan = {"dataset": "cycle", "model": "sasrec", "variant": "base", "seed": 0}
+    reproduce.run_one(plan, tmp_path / "train", arguments())
+
+    published = json.loads((tmp_path / "published" / "cycle-sasrec-base-seed0.json").read_text())
+    assert published["epochs_run"] == 2 and published["config"]["exclude_history"] is False
+    assert published["train_scheme"] == "windows" and published["commit"]
+    assert (tmp_path / "train" / "cycle" / "sasrec" / "base" / "seed0" / "progress.json").is_file()
+
+    def no_training(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(reproduce, "describe", lambda: {"commit": "abc1234"})  # it would run git
+    monkeypatch.setattr(subprocess, "Popen", no_training)
+    reproduce.run_one(plan, tmp_path / "train", arguments())  # collected, not retrained
+    with pytest.raises(AssertionError, match="trained again"):  # another protocol is another run
+        reproduce.run_one(plan, tmp_path / "train", arguments(exclude_history=True))
+
+
+def test_the_table_averages_seeds_beside_the_paper() -> None:
+    def run(seed: int, hr10: float, ndcg10: float) -> dict[str, Any]:
+        test = {"hr@5": hr10 / 2, "hr@10": hr10, "ndcg@5": ndcg10 / 2, "ndcg@10": ndcg10}
+        return {
+            "dataset": "beauty",
+            "model": "duorec",
+            "variant": "base",
+            "seed": seed,
+            "test": test,
+            "exclude_history": False,
+            "epochs_run": 40,
+            "epoch_s": 30.0,
+            "peak_rss_mib": 900.0,
+        }
+
+    [row] = reproduce.summarise([run(0, 0.08, 0.044), run(1, 0.09, 0.046)])
+    assert row["seeds"] == [0, 1] and row["mean"]["hr@10"] == pytest.approx(0.085)
+    assert row["std"]["ndcg@10"] == pytest.approx(0.0014142, rel=1e-3)
+    assert row["gap_hr@10"] == pytest.approx(0.085 / 0.0839 - 1) and row["within_10pct"]
+    [alone] = reproduce.summarise([run(0, 0.05, 0.044)])
+    assert alone["std"]["hr@10"] is None and not alone["within_10pct"]  # HR@10 40% below the paper's
