@@ -190,6 +190,7 @@ def load_data(workdir: Path) -> Any:
 def train_ours(model: str, workdir: Path, epochs: int, seed: int) -> dict[str, Any]:
     from gnn.config import TrainConfig
     from gnn.data import split
+    from gnn.models.reference import reference_settings
     from gnn.train import train
 
     data = load_data(workdir)
@@ -200,6 +201,7 @@ def train_ours(model: str, workdir: Path, epochs: int, seed: int) -> dict[str, A
         seed=seed,
         max_len=MAX_LEN,
         exclude_history=False,
+        **reference_settings(model, data.dataset).overrides(),
     )
     result = train(data, config, progress=True, resume=False)
     return {
@@ -212,22 +214,27 @@ def train_ours(model: str, workdir: Path, epochs: int, seed: int) -> dict[str, A
     }
 
 
-def model_defaults(model: str) -> dict[str, Any]:
-    """Our model's default layers, heads, inner size, dropout and activation, as RecBole config keys."""
+def model_defaults(model: str, dataset: str) -> dict[str, Any]:
+    """Our model's layers, heads, inner size and activation (class defaults) and its reference dropout and mask
+    ratio on `dataset` (`gnn.models.reference`, as our side trains), as RecBole config keys."""
     from gnn.models import MODELS
+    from gnn.models.reference import reference_settings
 
     defaults = {
         name: parameter.default
         for name, parameter in inspect.signature(MODELS[model].__init__).parameters.items()
         if parameter.default is not inspect.Parameter.empty
     }
+    defaults |= reference_settings(model, dataset).overrides()
     config = {
         "hidden_size": 64,
         "n_layers": defaults["n_layers"],
         "n_heads": defaults["n_heads"],
         "inner_size": defaults["inner_size"],
         "hidden_dropout_prob": defaults["dropout"],
-        "attn_dropout_prob": defaults["dropout"],
+        "attn_dropout_prob": (
+            defaults["dropout"] if defaults.get("attention_dropout") is None else defaults["attention_dropout"]
+        ),
         "hidden_act": defaults.get("activation", "gelu"),
         "loss_type": "CE",
     }
@@ -281,7 +288,7 @@ def train_recbole(model: str, workdir: Path, epochs: int, seed: int) -> dict[str
             "show_progress": True,
             "save_dataset": False,
             "save_dataloaders": False,
-            **model_defaults(model),
+            **model_defaults(model, dataset),
         },
     )
     os.chdir(workdir)  # RecBole's trainer writes TensorBoard logs under the working directory

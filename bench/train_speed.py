@@ -9,8 +9,9 @@ model on ML-1M and Beauty, training windows against the prefix-row baseline, in 
 
 Each measurement runs in a fresh process, so its peak RSS (`getrusage`) is its own, on a snapshot the run
 exports once per dataset from the bench's Neo4j (`gnn.snapshot`): every measurement reads the same data. Finished
-measurements are journaled in `.llmrg/bench/train-speed-journal.json`, so a stopped run carries on where it
-stopped; the result goes to `bench/results/train_speed.json` and `make results` renders it into docs.
+measurements are journaled (`bench.journal`) in `.llmrg/bench/train-speed-journal.json`, so a stopped run carries
+on where it stopped and later runs add datasets or models to it (other settings are refused; `--fresh`); the
+result goes to `bench/results/train_speed.json` and `make results` renders it into docs.
 
 Targets (issue 19): SASRec on ML-1M at most 90 s per epoch including validation; ML-1M under 4 GiB peak RSS.
 """
@@ -29,11 +30,13 @@ from rich.table import Table
 
 from bench.graph_server import ensure_snapshot
 from bench.ingest import RESULTS, ROOT
+from bench.journal import Journal, JournalMismatch
 from bench.machine import describe, one_line
 from core.vocabulary import MODEL_NAMES
 
 console = Console()
 JOURNAL = ROOT / ".llmrg" / "bench" / "train-speed-journal.json"
+STAGE = "measurements"
 SCHEMES = ("windows", "prefix")
 TARGETS = {"sasrec_ml1m_epoch_s_at_most": 90.0, "ml1m_peak_rss_mib_below": 4096.0}
 MAX_LEN = {"ml-1m": 200, "beauty": 50}
@@ -76,25 +79,17 @@ def measure(snapshot: Path, dataset: str, model: str, scheme: str, prefix_rows: 
     }
 
 
-def load_journal(settings: dict[str, Any], fresh: bool) -> dict[str, Any]:
-    if JOURNAL.is_file() and not fresh:
-        journal: dict[str, Any] = json.loads(JOURNAL.read_text())
-        if journal["settings"] == settings:
-            return journal
-        console.print(f"[yellow]{JOURNAL} was written with other settings; starting afresh[/yellow]")
-    return {"settings": settings, "runs": {}}
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = {"prefix_rows": args.prefix_rows}  # what a measurement depends on; datasets and models only select
-    journal = load_journal(settings, args.fresh)
+    journal = Journal.open(JOURNAL, settings, fresh=args.fresh)
+    done = {(run["dataset"], run["model"], run["scheme"]) for run in journal.stage(STAGE)["chunks"]}
     for dataset in args.datasets.split(","):
         snapshot = ensure_snapshot(dataset)
         for model in args.models.split(","):
             for scheme in SCHEMES:
-                key = f"{dataset}/{model}/{scheme}"
-                if key in journal["runs"]:
+                if (dataset, model, scheme) in done:
                     continue
+                key = f"{dataset}/{model}/{scheme}"
                 console.print(f"measuring {key}", highlight=False)
                 command = [sys.executable, "-m", "bench.train_speed", "--prefix-rows", str(args.prefix_rows)]
                 child = subprocess.run(
@@ -106,14 +101,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 if child.returncode != 0:
                     raise SystemExit(f"{key} failed:\n{child.stderr[-3000:]}")
-                journal["runs"][key] = json.loads(child.stdout.strip().splitlines()[-1])
-                JOURNAL.parent.mkdir(parents=True, exist_ok=True)
-                JOURNAL.write_text(json.dumps(journal, indent=2))
-    return summarise(journal)
+                journal.add_chunk(STAGE, json.loads(child.stdout.strip().splitlines()[-1]))
+    return summarise(settings, journal.stage(STAGE)["chunks"])
 
 
-def summarise(journal: dict[str, Any]) -> dict[str, Any]:
-    runs = list(journal["runs"].values())
+def summarise(settings: dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any]:
     by_key = {(run["dataset"], run["model"], run["scheme"]): run for run in runs}
     comparisons = []
     for (dataset, model, scheme), windows in sorted(by_key.items()):
@@ -126,7 +118,7 @@ def summarise(journal: dict[str, Any]) -> dict[str, Any]:
     return {
         "machine": describe(),
         "baseline": "prefix rows (one row per training target), sampled and extrapolated",
-        "settings": journal["settings"],
+        "settings": settings,
         "runs": runs,
         "comparisons": comparisons,
         "targets": TARGETS,
@@ -169,7 +161,10 @@ def main() -> None:
         snapshot, dataset, model, scheme = args.child
         print(json.dumps(measure(Path(snapshot), dataset, model, scheme, args.prefix_rows)))
         return
-    result = run(args)
+    try:
+        result = run(args)
+    except JournalMismatch as error:
+        parser.exit(2, f"error: {error}\n")
     print_table(result)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     console.print(f"wrote {args.out}")

@@ -165,6 +165,12 @@ class PositionGraphs:
     def positions(self) -> int:
         return self.anchor_node.numel()
 
+    @classmethod
+    def isolated(cls, positions: int) -> PositionGraphs:
+        """`positions` positions whose graphs hold no edge: each reads out over its isolated anchor alone."""
+        empty = torch.empty(0, dtype=torch.long)
+        return cls(empty, torch.empty(2, 0, dtype=torch.long), torch.full((positions,), -1), empty, empty)
+
     def to(self, device: torch.device | str) -> PositionGraphs:
         return PositionGraphs(
             x=self.x.to(device),

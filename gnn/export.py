@@ -224,10 +224,9 @@ class ReasoningGraphSource:
     @staticmethod
     def _position_graphs(edges: UserEdges | None, inputs: Sequence[int], start: int, first: int) -> PositionGraphs:
         anchors = torch.as_tensor(list(inputs[first:]), dtype=torch.long)  # [P] each position's most recent item
-        anchor_node = torch.full_like(anchors, -1)
-        empty = torch.empty(0, dtype=torch.long)
         if edges is None or edges.t.numel() == 0:
-            return PositionGraphs(empty, torch.empty(2, 0, dtype=torch.long), anchor_node, empty, empty)
+            return PositionGraphs.isolated(anchors.numel())
+        anchor_node = torch.full_like(anchors, -1)
         lengths = start + torch.arange(first, len(inputs)) + 1  # [P] prefix length of each position's row
         stamps = torch.unique(edges.t)  # sorted
         version = torch.searchsorted(stamps, lengths)  # [P] stamps < length: version v sees t <= stamps[v - 1]
@@ -248,8 +247,8 @@ class ReasoningGraphSource:
             members_at.append(at.repeat_interleave(nodes.numel()))
             members.append(offset + torch.arange(nodes.numel()).repeat(at.numel()))
             offset += nodes.numel()
-        if not nodes_of:
-            return PositionGraphs(empty, torch.empty(2, 0, dtype=torch.long), anchor_node, empty, empty)
+        if not nodes_of:  # every position precedes the first stamp
+            return PositionGraphs.isolated(anchors.numel())
         return PositionGraphs(
             x=torch.cat(nodes_of),
             edge_index=torch.cat(edges_of, dim=1),
