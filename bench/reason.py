@@ -121,18 +121,19 @@ def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
     halves: list[dict[str, Any]] = [{key: 0 for key in SUMMED}, {key: 0 for key in SUMMED}]
     rejected: dict[str, int] = {}
     curve: list[dict[str, Any]] = []
-    point = {"users": 0, "kb_hits": 0, "kb_misses": 0, "llm_calls": 0, "seconds": 0.0}
+    point = {"users": 0, "kb_hits": 0, "kb_edge_hits": 0, "kb_misses": 0, "llm_calls": 0, "seconds": 0.0}
     for chunk in chunks:
         stats = chunk["stats"]
         half = halves[0 if set(chunk["users"]) <= first_half else 1]
         for key in SUMMED:
-            half[key] += stats[key]
+            half[key] += stats.get(key, 0)  # chunks journaled before edges existed have no kb_edge_hits
         for reason, count in stats["rejected_by_reason"].items():
             rejected[reason] = rejected.get(reason, 0) + count
-        point = {key: point[key] + stats[key] for key in ("users", "kb_hits", "kb_misses", "llm_calls")} | {
-            "seconds": point["seconds"] + chunk["seconds"]
-        }
-        curve.append(point | {"kb_hit_rate": _hit_rate(point)})
+        point = {
+            key: point[key] + stats.get(key, 0)
+            for key in ("users", "kb_hits", "kb_edge_hits", "kb_misses", "llm_calls")
+        } | {"seconds": point["seconds"] + chunk["seconds"]}
+        curve.append(point | {"kb_hit_rate": _hit_rate(point), "kb_edge_hit_rate": _hit_rate(point, "kb_edge_hits")})
     total = {key: halves[0][key] + halves[1][key] for key in SUMMED}
     n = max(total["users"], 1)
     wall = sum(chunk["seconds"] for chunk in chunks)
@@ -151,6 +152,8 @@ def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
         **server,
         "kb_hit_rate_first_half": _hit_rate(halves[0]),
         "kb_hit_rate_second_half": _hit_rate(halves[1]),
+        "kb_edge_hit_rate_first_half": _hit_rate(halves[0], "kb_edge_hits"),
+        "kb_edge_hit_rate_second_half": _hit_rate(halves[1], "kb_edge_hits"),
         **{key: value for key, value in total.items() if key != "users"},
         "rejected_by_reason": rejected,
         "kb_curve": curve,
@@ -191,6 +194,7 @@ SUMMED = (
     "prompt_tokens",
     "completion_tokens",
     "kb_hits",
+    "kb_edge_hits",
     "kb_misses",
     "chains_verified",
     "chains_rejected",
@@ -212,10 +216,12 @@ def user_histories(db: Any, users: list[int]) -> list[list[int]]:
     return histories
 
 
-def _hit_rate(half: dict[str, Any] | None) -> float | None:
-    if not half or not half["kb_hits"] + half["kb_misses"]:
+def _hit_rate(half: dict[str, Any] | None, kind: str = "kb_hits") -> float | None:
+    """Steps answered by whole chains (`kb_hits`) or by edges (`kb_edge_hits`), of the steps looked up."""
+    looked_up = half and half["kb_hits"] + half.get("kb_edge_hits", 0) + half["kb_misses"]
+    if not half or not looked_up:
         return None
-    return half["kb_hits"] / (half["kb_hits"] + half["kb_misses"])
+    return half.get(kind, 0) / looked_up
 
 
 def verified_rate(db: Any, users: list[int]) -> float | None:

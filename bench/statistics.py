@@ -24,3 +24,19 @@ def wilson_interval(rate: float, trials: int, z: float = 1.96) -> tuple[float, f
     centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
     spread = z / (1 + z * z / trials) * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
     return (max(0.0, centre - spread), min(1.0, centre + spread))
+
+
+def difference_interval(
+    first: float, first_trials: int, second: float, second_trials: int, z: float = 1.96
+) -> tuple[float, float]:
+    """The 95% interval of `first - second` for two independent binomial rates (Newcombe's hybrid score
+    interval, from each rate's Wilson interval): it stays inside [-1, 1] and honest near 0 and 1, where the
+    plain normal interval does not. Treating the rates as independent is conservative when they are measured on
+    the same items."""
+    low_1, high_1 = wilson_interval(first, first_trials, z)
+    low_2, high_2 = wilson_interval(second, second_trials, z)
+    difference = first - second
+    return (
+        difference - math.sqrt((first - low_1) ** 2 + (high_2 - second) ** 2),
+        difference + math.sqrt((high_1 - first) ** 2 + (second - low_2) ** 2),
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
@@ -225,6 +225,18 @@ class VerifySettings(Area):
         "13 asked one per call and 4 asked in batches, in the same time, since the prompt cache serves the "
         "shared history.",
     )
+    style: Literal["numbered", "lettered"] = Field(
+        "numbered",
+        validation_alias=_env("LLMRG_VERIFY_STYLE"),
+        description="How a masked question is asked. numbered: the user's history as numbered lines, answered "
+        "with a number (the chain shown as numbers too). lettered: the chain in titles with its reasons and "
+        "lettered options, the hidden item among distractors from the user's earlier history; self-contained, "
+        "so questions of several chains share a call. `python -m bench.quality` compares them on real chains "
+        "against placebo chains.",
+    )
+    options: int = Field(
+        4, ge=2, le=10, validation_alias=_env("LLMRG_VERIFY_OPTIONS"), description="Options per lettered question."
+    )
     tau: dict[str, float] = Field(
         default_factory=lambda: {"ml-1m": 50.0, "ml-1m-all": 50.0, "beauty": 30.0, "*": 50.0},
         validation_alias=_env("LLMRG_VERIFY_TAU"),
@@ -236,6 +248,18 @@ class KnowledgeBaseSettings(Area):
     enabled: bool = Field(True, validation_alias=_env("LLMRG_KB"))
     recent_positions: int = Field(5, ge=1, validation_alias=_env("LLMRG_KB_RECENT_POSITIONS"))
     chains_per_step: int = Field(3, ge=1, validation_alias=_env("LLMRG_KB_CHAINS_PER_STEP"))
+    edges: bool = Field(
+        True,
+        validation_alias=_env("LLMRG_KB_EDGES"),
+        description="Answer a step whose chains miss from causal edges (links of verified chains) into its item from "
+        "an item earlier in the user's window.",
+    )
+    any_model: bool = Field(
+        False,
+        validation_alias=_env("LLMRG_KB_ANY_MODEL"),
+        description="Reuse chains whatever model and prompt version made and verified them (default: only the run's "
+        "own; a chain is as good as the model that verified it).",
+    )
 
 
 class DivergentSettings(Area):

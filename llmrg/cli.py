@@ -35,6 +35,7 @@ from llmrg.cli_support import (
     reports_errors,
     settings_of,
 )
+from llmrg.services import llm_metrics
 from llmrg.services.celery_processes import LocalCeleryProcess
 from llmrg.services.llm_server import LocalLLM
 from llmrg.services.neo4j_server import LocalNeo4j
@@ -241,8 +242,14 @@ def reason(
     with gateway.open_gateway(settings) as db:
         gateway.apply_schema(db)
         ids = reasoning_run.select_users(db, dataset, users, user_ids)
+        counters = llm_metrics.read_counters(settings.llm.base_url)
         stats = reasoning_run.reason_users(db, settings, dataset, ids, show_progress=progress and not as_json)
+        computed = llm_metrics.since(counters, llm_metrics.read_counters(settings.llm.base_url))
     summary = stats.as_json()
+    # what the server computed, its prompt cache aside (null for an endpoint that does not report it)
+    summary["computed_prompt_tokens"] = (
+        int(computed["prompt_tokens_computed"]) if "prompt_tokens_computed" in computed else None
+    )
     if as_json:
         _print_json(summary)
         return

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import pairwise
 
 from core.vocabulary import ChainKind, ChainStatus
 
@@ -18,6 +19,7 @@ class Rejection(StrEnum):
     NOT_IN_CATALOGUE = "not_in_catalogue"
     FUTURE_ITEM = "future_item"
     SELF_LOOP = "self_loop"
+    NOT_OLDEST_FIRST = "not_oldest_first"
     TOO_LONG = "too_long"
     TOO_MANY = "too_many"
     EMPTY_REASON = "empty_reason"
@@ -47,6 +49,10 @@ class Candidate:
     def items(self) -> tuple[int, ...]:
         return (*self.premises, self.target)
 
+    def links(self) -> list[tuple[int, int, str]]:
+        """`(source, target, reason)` of each link, oldest first: the causal edges the chain asserts."""
+        return [(a, b, reason) for (a, b), reason in zip(pairwise(self.items), self.reasons, strict=True)]
+
     def chain_id(self, model: str, prompt_version: str) -> str:
         """Deterministic: the same chain from the same model and prompt is one node, whoever proposes it."""
         key = json.dumps([self.kind.value, self.dataset, list(self.items), prompt_version, model])
@@ -61,3 +67,9 @@ class ScoredChain:
     masks: int
     hits: int
     reject_reason: Rejection | None = None
+
+
+def edge_id(dataset: str, source: int, target: int, model: str, prompt_version: str) -> str:
+    """Deterministic, like chain ids: one Edge node per (dataset, a -> b, model, prompt version)."""
+    key = json.dumps(["edge", dataset, source, target, prompt_version, model])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]

@@ -15,7 +15,7 @@ from typing import Any
 from core.gateway import Neo4jGateway
 from core.settings import Settings, for_dataset
 from core.vocabulary import ChainKind, ChainStatus
-from reasoning import chaining, divergent, knowledge_base, store, verification
+from reasoning import chaining, divergent, knowledge_base, multiple_choice, store, verification
 from reasoning.chains import Candidate, Rejection, ScoredChain
 from reasoning.context import UserContext, load_context
 from reasoning.embeddings import CatalogueIndex
@@ -29,6 +29,8 @@ class ReasonStats:
     steps_already_done: int = 0
     steps_failed: int = 0
     kb_hits: int = 0
+    kb_edge_hits: int = 0
+    """Steps whose chains missed, answered by knowledge-base edges (`kb_hits` counts whole-chain hits)."""
     kb_misses: int = 0
     chains_proposed: int = 0
     chains_verified: int = 0
@@ -36,6 +38,8 @@ class ReasonStats:
     chains_rejected: int = 0
     chains_reused: int = 0
     divergent_chains: int = 0
+    verify_questions: int = 0
+    verify_calls: int = 0
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
     llm: LLMUsage = field(default_factory=LLMUsage)
     wall_s: float = 0.0
@@ -52,6 +56,7 @@ class ReasonStats:
             "prompt_tokens": self.llm.prompt_tokens,
             "completion_tokens": self.llm.completion_tokens,
             "kb_hits": self.kb_hits,
+            "kb_edge_hits": self.kb_edge_hits,
             "kb_misses": self.kb_misses,
             "chains_proposed": self.chains_proposed,
             "chains_verified": self.chains_verified,
@@ -59,6 +64,7 @@ class ReasonStats:
             "chains_rejected": self.chains_rejected,
             "chains_reused": self.chains_reused,
             "divergent_chains": self.divergent_chains,
+            "questions_per_call": round(self.verify_questions / self.verify_calls, 3) if self.verify_calls else None,
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
             "wall_s": round(self.wall_s, 3),
         }
@@ -117,8 +123,7 @@ class ReasoningEngine:
             return False
         hits = knowledge_base.lookup(self.db, self.settings, context, local)
         if not hits:
-            self.stats.kb_misses += 1
-            return False
+            return self._reuse_edges(context, local, known)
         self.stats.kb_hits += 1
         local_of = {item.id: index for index, item in enumerate(context.window)}
         for hit in hits:
@@ -136,6 +141,26 @@ class ReasoningEngine:
                     local_items=tuple(local_of[item] for item in hit.items),
                 )
             )
+        return True
+
+    def _reuse_edges(self, context: UserContext, local: int, known: list[Candidate]) -> bool:
+        """Link one-link chains from knowledge-base edges into this step; True on a hit."""
+        edges = knowledge_base.lookup_edges(self.db, self.settings, context, local) if self.settings.kb.edges else []
+        if not edges:
+            self.stats.kb_misses += 1
+            return False
+        self.stats.kb_edge_hits += 1
+        for edge in edges:
+            store.link_edge_chain(
+                self.db,
+                self.dataset,
+                context.user,
+                edge,
+                model=self.settings.llm.model,
+                prompt_version=self.settings.reasoning.prompt_version,
+            )
+            self.stats.chains_reused += 1
+            known.append(edge.candidate(self.dataset, (_last_before(context, edge.source, local), local)))
         return True
 
     def _reason_window(self, context: UserContext, targets: list[int], known: list[Candidate]) -> list[Candidate]:
@@ -162,8 +187,11 @@ class ReasoningEngine:
         self.stats.chains_proposed += result.proposed
         self._count_rejections(result.rejected)
         candidates = [replace(candidate, t=seen_until) for candidate in result.candidates]
-        questions = verification.mask_questions(candidates, context, self.settings.verify.masks)
-        scored, unverifiable = self._verify(context, candidates, questions, None)
+        if self.settings.verify.style == "lettered":
+            scored, unverifiable = self._verify_choices(context, candidates)
+        else:
+            questions = verification.mask_questions(candidates, context, self.settings.verify.masks)
+            scored, unverifiable = self._verify(context, candidates, questions, None)
         accepted = [self._store(context, chain) for chain in scored]
         known += [chain for chain in accepted if chain is not None]
         if unverifiable:  # the window is asked again on a rerun, as one prompt, like the first time
@@ -252,6 +280,7 @@ class ReasoningEngine:
         choices: dict[str, int] = {}
         failed_chains: set[int] = set()
         for batch in verification.batches(questions, self.settings.verify.questions_per_call):
+            self._count_call(len(batch))
             try:
                 choices.update(verification.ask_questions(self.llm, context, self.settings, batch, options))
             except LLMOutputRejected:
@@ -263,3 +292,28 @@ class ReasoningEngine:
                 failed_chains.update(question.chain for question in batch)
         scored = verification.score_chains(candidates, questions, choices, self.tau)
         return [chain for index, chain in enumerate(scored) if index not in failed_chains], failed_chains
+
+    def _verify_choices(self, context: UserContext, candidates: list[Candidate]) -> tuple[list[ScoredChain], set[int]]:
+        """`_verify` with lettered questions (`multiple_choice`), packed `questions_per_call` to a call."""
+        if not candidates or not self.settings.verify.enabled:
+            return self._verify(context, candidates, [], None)
+
+        def failed_call(error: LLMOutputRejected | LLMUnavailable) -> None:
+            if isinstance(error, LLMUnavailable):
+                if self.raise_unavailable:
+                    raise error
+                return
+            self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
+
+        return multiple_choice.verify_chains(
+            self.llm, self.settings, context, candidates, self.tau, on_error=failed_call, on_call=self._count_call
+        )
+
+    def _count_call(self, questions: int) -> None:
+        self.stats.verify_calls += 1
+        self.stats.verify_questions += questions
+
+
+def _last_before(context: UserContext, item: int, local: int) -> int:
+    """The window index of the user's latest choice of `item` before window index `local`."""
+    return max(index for index in range(local) if context.window[index].id == item)

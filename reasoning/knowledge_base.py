@@ -3,7 +3,12 @@
 [ours] A stored chain answers a step when its target is the step's item, its recent premises (the key)
 are among this user's last `kb_recent_positions` items before the step, and every premise is in this
 user's history before the step. Lookups run before every LLM call; low scorers are never stored as
-verified, so they are never found.
+verified, so they are never found. Only chains of the run's own model and prompt version are found unless
+`LLMRG_KB_ANY_MODEL` is set: a chain is as good as the model that verified it.
+
+[ours] Edges (`LLMRG_KB_EDGES`): every verified chain also stores its links a -> b as causal edges, supported
+by each verified chain that holds them. A step whose chains miss is answered by edges into its item from
+any item of the user's window before it: users share item pairs far more often than whole chains.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from dataclasses import dataclass
 
 from core.gateway import Neo4jGateway
 from core.settings import Settings
+from core.vocabulary import ChainKind
+from reasoning.chains import Candidate
 from reasoning.context import UserContext
 
 
@@ -21,6 +28,54 @@ class KnowledgeHit:
     items: tuple[int, ...]
     score: float
     t: int
+
+
+@dataclass(frozen=True)
+class EdgeHit:
+    edge_id: str
+    source: int
+    target: int
+    reason: str
+    support: int
+    t: int
+
+    def candidate(self, dataset: str, local_items: tuple[int, ...] = ()) -> Candidate:
+        """The one-link chain `source -> target` with the edge's reason, at the step."""
+        return Candidate(
+            dataset=dataset,
+            kind=ChainKind.REASONING,
+            premises=(self.source,),
+            target=self.target,
+            reasons=(self.reason,),
+            t=self.t,
+            recent_premises=(),
+            local_items=local_items,
+        )
+
+
+def lookup_edges(db: Neo4jGateway, settings: Settings, context: UserContext, local_target: int) -> list[EdgeHit]:
+    """Verified causal edges into the step's item from an item the user chose earlier in the window."""
+    target = context.item_at(local_target)
+    records = db.run(
+        "reasoning/find_kb_edges",
+        dataset=context.dataset,
+        target=target.id,
+        history=[item.id for item in context.window[:local_target]],
+        model=None if settings.kb.any_model else settings.llm.model,
+        prompt_version=None if settings.kb.any_model else settings.reasoning.prompt_version,
+        limit=settings.kb.chains_per_step,
+    )
+    return [
+        EdgeHit(
+            edge_id=r["id"],
+            source=int(r["source"]),
+            target=target.id,
+            reason=str(r["reason"]),
+            support=int(r["support"]),
+            t=target.pos,
+        )
+        for r in records
+    ]
 
 
 def lookup(db: Neo4jGateway, settings: Settings, context: UserContext, local_target: int) -> list[KnowledgeHit]:
@@ -33,6 +88,8 @@ def lookup(db: Neo4jGateway, settings: Settings, context: UserContext, local_tar
         target=target.id,
         recent=recent,
         history=[item.id for item in earlier],
+        model=None if settings.kb.any_model else settings.llm.model,
+        prompt_version=None if settings.kb.any_model else settings.reasoning.prompt_version,
         limit=settings.kb.chains_per_step,
     )
     return [

@@ -59,6 +59,14 @@ TASK_FIELDS: dict[str, PromptFields] = {
             "question": frozenset({"choices"}),
         },
     ),
+    "choose": PromptFields(
+        system=frozenset(),
+        user=frozenset({"questions"}),
+        schema={
+            "answer": frozenset({"questions", "question_ids"}),
+            "question": frozenset({"letters"}),
+        },
+    ),
     "diverge": PromptFields(
         system=frozenset({"per_chain", "reason_chars"}),
         user=frozenset({"profile", "history", "chains"}),

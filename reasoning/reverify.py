@@ -1,9 +1,9 @@
 """Re-verification of a stored chain with the current model and prompt: kept verified, or retired.
 
 The knowledge-base refresh sends each due chain here. The chain is checked against the user it was made
-for, seen only up to the chain's step (as when it was first verified), with the same mask questions, batched
-by the same no-leak rule as the engine (`verification.batches`), so a refresh never scores a chain on
-easier questions than the run that accepted it.
+for, seen only up to the chain's step (as when it was first verified), with the same mask questions in the
+configured style (`LLMRG_VERIFY_STYLE`), batched by the same no-leak rule as the engine
+(`verification.batches`), so a refresh never scores a chain on easier questions than the run that accepted it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from core.gateway import Neo4jGateway
 from core.settings import Settings, for_dataset
 from core.vocabulary import ChainKind, ChainStatus
-from reasoning import verification
+from reasoning import multiple_choice, verification
 from reasoning.chains import Candidate
 from reasoning.context import UserContext, load_context
 from reasoning.llm import StructuredLLM
@@ -51,11 +51,15 @@ def reverify_chain(
     candidate = stored_candidate(record, context)
     if candidate is None:
         return Reverification(chain_id, "skipped", why="chain items outside the user's window")
-    questions = verification.mask_questions([candidate], context, settings.verify.masks)
-    choices: dict[str, int] = {}
-    for batch in verification.batches(questions, settings.verify.questions_per_call):
-        choices |= verification.ask_questions(llm, context, settings, batch)
-    (scored,) = verification.score_chains([candidate], questions, choices, for_dataset(settings.verify.tau, dataset))
+    tau = for_dataset(settings.verify.tau, dataset)
+    if settings.verify.style == "lettered":
+        (scored,), _ = multiple_choice.verify_chains(llm, settings, context, [candidate], tau)
+    else:
+        questions = verification.mask_questions([candidate], context, settings.verify.masks)
+        choices: dict[str, int] = {}
+        for batch in verification.batches(questions, settings.verify.questions_per_call):
+            choices |= verification.ask_questions(llm, context, settings, batch)
+        (scored,) = verification.score_chains([candidate], questions, choices, tau)
     status = ChainStatus.VERIFIED if scored.status is ChainStatus.VERIFIED else ChainStatus.RETIRED
     db.run(
         "reasoning/set_chain_verification",
@@ -68,6 +72,8 @@ def reverify_chain(
         model=settings.llm.model,
         prompt_version=settings.reasoning.prompt_version,
     )
+    if status is ChainStatus.RETIRED:
+        db.run("reasoning/unsupport_edges", chain_ids=[chain_id])
     return Reverification(chain_id, status.value, score=scored.score, previous_score=record["score"])
 
 

@@ -49,3 +49,7 @@ class ChainExtension(BaseModel):
 
 class DivergentAnswer(BaseModel):
     extensions: list[ChainExtension]
+
+
+class ChoiceAnswer(RootModel[dict[str, str]]):
+    """The chosen letter by question id, `{"q1": "B", "q2": "A"}`."""

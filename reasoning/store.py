@@ -11,8 +11,9 @@ import neo4j
 
 import cypher
 from core.gateway import Neo4jGateway
-from core.vocabulary import ChainStatus
-from reasoning.chains import ScoredChain
+from core.vocabulary import ChainKind, ChainStatus
+from reasoning.chains import Candidate, ScoredChain, edge_id
+from reasoning.knowledge_base import EdgeHit
 
 
 def chain_record(chain: ScoredChain, model: str, prompt_version: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -57,6 +58,7 @@ def write_chain(
     record, steps = chain_record(chain, model, prompt_version)
     link = "reasoning/link_rejected_chain" if chain.status is ChainStatus.REJECTED else "reasoning/link_accepted_chain"
     dataset = chain.candidate.dataset
+    edges = edge_rows(chain.candidate, model, prompt_version) if chain.status is ChainStatus.VERIFIED else []
 
     @neo4j.unit_of_work(timeout=db.query_timeout_s)
     def work(tx: neo4j.ManagedTransaction) -> None:
@@ -68,6 +70,52 @@ def write_chain(
             tx.run(
                 cypher.load("reasoning/merge_imagined"), dataset=dataset, chain_id=record["id"], **imagined
             ).consume()
+        if edges:
+            tx.run(
+                cypher.load("reasoning/merge_edges"),
+                dataset=dataset,
+                chain_id=record["id"],
+                model=model,
+                prompt_version=prompt_version,
+                edges=edges,
+            ).consume()
+
+    with db.session() as session:
+        session.execute_write(work)
+    return str(record["id"])
+
+
+def edge_rows(candidate: Candidate, model: str, prompt_version: str) -> list[dict[str, Any]]:
+    """The `$edges` rows of `merge_edges.cypher`: one per link of a verified reasoning chain. A divergent
+    chain's last link is imagined (the user never chose it), so only its links between chosen items count."""
+    links = candidate.links()
+    if candidate.kind is not ChainKind.REASONING:
+        links = links[:-1]
+    return [
+        {"id": edge_id(candidate.dataset, a, b, model, prompt_version), "source": a, "target": b, "reason": reason}
+        for a, b, reason in links
+    ]
+
+
+def link_edge_chain(db: Neo4jGateway, dataset: str, user: int, hit: EdgeHit, *, model: str, prompt_version: str) -> str:
+    """Answer a step from a knowledge-base edge: the one-link chain `source -> target` with the edge's reason
+    (MERGEd like any chain, marked with the edge it came from), linked to the user as a reused chain at the
+    step. The exporter and the explanations read it like every other link. Returns the chain id."""
+    verified = ScoredChain(hit.candidate(dataset), ChainStatus.VERIFIED, None, 0, 0)
+    record, steps = chain_record(verified, model, prompt_version)
+    record["from_edge"] = hit.edge_id
+
+    @neo4j.unit_of_work(timeout=db.query_timeout_s)
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        tx.run(cypher.load("reasoning/merge_chain"), dataset=dataset, chain=record, steps=steps).consume()
+        tx.run(
+            cypher.load("reasoning/link_accepted_chain"),
+            dataset=dataset,
+            user=user,
+            chain_id=record["id"],
+            t=hit.t,
+            reused=True,
+        ).consume()
 
     with db.session() as session:
         session.execute_write(work)
@@ -88,7 +136,7 @@ def link_reused_chain(db: Neo4jGateway, dataset: str, user: int, chain_id: str, 
 def delete_chains(db: Neo4jGateway, dataset: str) -> None:
     """Drop a dataset's reasoning (batched inner transactions, so it needs an auto-commit session)."""
     with db.session() as session:
-        for statement in ("reasoning/delete_chains", "reasoning/clear_reasoned_positions"):
+        for statement in ("reasoning/delete_chains", "reasoning/delete_edges", "reasoning/clear_reasoned_positions"):
             session.run(db.query(statement), dataset=dataset).consume()
 
 

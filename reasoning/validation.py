@@ -1,8 +1,9 @@
 """Turning a parsed chaining answer into candidate chains, refusing anything unsafe or impossible.
 
 Everything the LLM writes is untrusted: indices must point into the prompt's window and before the
-target, chains must not loop, and reasons are short plain text (they are stored as parameters only, but
-text that looks like Cypher or carries backticks is refused outright, so it never reaches a graph).
+target, chains must not loop and must run forward in time (premises oldest first: a link says an item led
+to the next one, which the user chose later), and reasons are short plain text (they are stored as
+parameters only, but text shaped like Cypher is refused outright, so it never reaches a graph).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from core.vocabulary import ChainKind
 from reasoning.chains import Candidate, Rejection
@@ -17,10 +19,15 @@ from reasoning.context import UserContext
 from reasoning.schemas import ChainingAnswer, ProposedChain
 
 CYPHER_LIKE = re.compile(
-    r"`|\b(MATCH|MERGE|CREATE|DELETE|DETACH|REMOVE|UNWIND|CALL|LOAD\s+CSV|RETURN|SET)\b\s*[\(\{\[`a-z]"
-    r"|\)\s*-\s*\[|\]\s*->\s*\(|//|\$\w+",
+    r"`|[{}]|//|\$\w+|\)\s*-\s*\[|\]\s*->\s*\(|\(\s*\w*\s*:|\bLOAD\s+CSV\b|\bDETACH\s+DELETE\b"
+    r"|\b(MATCH|OPTIONAL\s+MATCH|MERGE|CREATE|DELETE|REMOVE|UNWIND|CALL|RETURN|SET|WITH|FOREACH)\s*"
+    r"(?:[(\[*]|\w+\s*[.=(]|\w+\s*,\s*\w+\s*$)",
     re.IGNORECASE,
 )
+"""Cypher's shapes, not its words: backticks, braces, parameters, comments, relationship arrows, node patterns
+`(n:`, and a clause keyword followed by what a clause takes (`MATCH (`, `UNWIND [`, `CALL db.labels`,
+`SET n.x`, `RETURN count(`). Ordinary phrases with the same words pass ("set in space", "Return of the
+Jedi sequel", "a match made in heaven")."""
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -67,7 +74,7 @@ def validate_answer(
                 continue
             seen.add(local)
             kept_per_target[step.target] += 1
-            result.candidates.append(_candidate(context, proposal, step.target, recent_positions))
+            result.candidates.append(candidate_of_proposal(context, proposal, step.target, recent_positions))
     return result
 
 
@@ -89,6 +96,8 @@ def _check(
         return Rejection.FUTURE_ITEM
     if target in proposal.items or len(set(proposal.items)) != len(proposal.items):
         return Rejection.SELF_LOOP
+    if any(earlier > later for earlier, later in pairwise(proposal.items)):
+        return Rejection.NOT_OLDEST_FIRST  # a link says the earlier item led to the later one: time runs forward
     if len(proposal.items) + 1 > max_items:
         return Rejection.TOO_LONG
     if any(not reason.strip() or len(reason) > reason_chars for reason in proposal.reasons):
@@ -98,7 +107,10 @@ def _check(
     return None
 
 
-def _candidate(context: UserContext, proposal: ProposedChain, target: int, recent_positions: int) -> Candidate:
+def candidate_of_proposal(
+    context: UserContext, proposal: ProposedChain, target: int, recent_positions: int
+) -> Candidate:
+    """The chain `proposal -> target` of window indices as catalogue ids (checked by `validate_answer` first)."""
     target_item = context.item_at(target)
     premises = [context.item_at(local) for local in proposal.items]
     return Candidate(

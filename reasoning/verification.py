@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 
 from core.settings import Settings
 from core.vocabulary import ChainStatus
@@ -128,13 +128,20 @@ def number_questions(plans: list[MaskPlan], masks: int) -> list[MaskQuestion]:
     return questions
 
 
-def batches(questions: list[MaskQuestion], size: int) -> list[list[MaskQuestion]]:
+class Revealing(Protocol):
+    def reveals_answer_of(self, other: Self) -> bool: ...
+
+
+QuestionT = TypeVar("QuestionT", bound=Revealing)
+
+
+def batches(questions: Sequence[QuestionT], size: int) -> list[list[QuestionT]]:
     """The questions in calls of at most `size`, none showing the hidden item of another in its call.
 
     First fit in question order: each question joins the first batch it neither reveals nor is revealed by.
     A chain's item masks reveal each other and its attribute mask shows every item, so its masks land in
     different batches; the number of calls is at least the number of masks per chain."""
-    planned: list[list[MaskQuestion]] = []
+    planned: list[list[QuestionT]] = []
     for question in questions:
         for batch in planned:
             if len(batch) < size and not any(
@@ -190,16 +197,19 @@ def score_chains(
     for index, candidate in enumerate(candidates):
         own = [question for question in questions if question.chain == index]
         hits = sum(choices.get(question.id) in question.correct for question in own)
-        score = 100.0 * hits / len(own) if own else 0.0
-        accepted = score >= tau
-        scored.append(
-            ScoredChain(
-                candidate=candidate,
-                status=ChainStatus.VERIFIED if accepted else ChainStatus.REJECTED,
-                score=score,
-                masks=len(own),
-                hits=hits,
-                reject_reason=None if accepted else Rejection.LOW_SCORE,
-            )
-        )
+        scored.append(score_chain(candidate, hits, len(own), tau))
     return scored
+
+
+def score_chain(candidate: Candidate, hits: int, masks: int, tau: float) -> ScoredChain:
+    """score = 100 x hits / masks (0 without masks); verified at score >= tau, else rejected as low_score."""
+    score = 100.0 * hits / masks if masks else 0.0
+    accepted = score >= tau
+    return ScoredChain(
+        candidate=candidate,
+        status=ChainStatus.VERIFIED if accepted else ChainStatus.REJECTED,
+        score=score,
+        masks=masks,
+        hits=hits,
+        reject_reason=None if accepted else Rejection.LOW_SCORE,
+    )

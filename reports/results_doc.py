@@ -7,6 +7,7 @@ Sections, each present once its benchmark has run (and saying so when it has not
 - the ablation: DuoRec's variants on the users with reasoning graphs (`bench.ablation`), table and plot;
 - speed and memory: our base models against RecBole's on the same data (`bench.recbole`), table and plot;
 - the main job: `llmrg demo` step by step against its 15-minute budget (`bench.demo`);
+- the verifier against placebo chains (`bench.quality`), as a table and a plot;
 - LLM cost per user, verification batching and the knowledge-base reuse curve with its ceiling
   (`bench.reason`, `bench.verify_batching`, `bench.kb_ceiling`), as tables and plots;
 - throughput: ingestion, export, workers and recommendation latency.
@@ -202,6 +203,53 @@ def verify_batching_section(result: dict[str, Any] | None) -> str:
     if result is None:
         return "Not measured yet (`make bench-verify`)."
     return sections.verify_batching_section(result)
+
+
+def quality_section(result: dict[str, Any] | None) -> str:
+    if result is None or not result["rows"]:
+        return "Not measured yet (`make bench-quality`)."
+    plot_quality(result, PLOTS / "quality.png")
+    return sections.quality_section(result) + "\n\n![Acceptance of real and placebo chains](results/quality.png)"
+
+
+def plot_quality(result: dict[str, Any], path: Path) -> None:
+    """Acceptance rate of each chain set with its 95% interval, one group per (model, dataset, verifier)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["rows"]
+    figure, axis = plt.subplots(figsize=(max(5.0, 1.4 * len(rows)), 3.4))
+    for offset, name, label in (
+        (-0.25, "real", "LLM's chains"),
+        (0, "random_premises", "random premises"),
+        (0.25, "shuffled", "shuffled"),
+    ):
+        rates = [row["rates"][name] for row in rows]
+        axis.bar(
+            [index + offset for index in range(len(rows))],
+            [found["rate"] for found in rates],
+            0.25,
+            yerr=[
+                [found["rate"] - found["ci95"][0] for found in rates],
+                [found["ci95"][1] - found["rate"] for found in rates],
+            ],
+            capsize=2,
+            label=label,
+        )
+    axis.set_xticks(
+        list(range(len(rows))),
+        [f"{row['verifier']}\n{row['model'].removeprefix('qwen2.5-coder-')} {row['dataset']}" for row in rows],
+        fontsize=7,
+    )
+    axis.set_ylabel("verified (score >= τ)")
+    axis.set_ylim(0, 1)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
 
 
 def throughput_section() -> str:
@@ -413,6 +461,8 @@ def main() -> None:
             "## LLM cost per user",
             REASON_NOTE,
             cost_section(reason),
+            "## Does verification tell real chains from placebo?",
+            quality_section(load("quality")),
             "## Verification batching",
             "One question per call against many per call, on the same proposed chains (`make bench-verify`); how "
             "verification batches is in [REASONING.md](REASONING.md).",

@@ -603,3 +603,37 @@ def train_speed_section(result: dict[str, Any]) -> str:
         "`make bench-train` (`python -m bench.train_speed`); raw numbers in `bench/results/train_speed.json`.",
     ]
     return "\n".join(lines)
+
+
+def quality_section(result: dict[str, Any]) -> str:
+    """`bench.quality`: the verifier's acceptance of real chains against placebo chains, per model and verifier."""
+    lines = [
+        f"On {one_line(result['machine'])}, commit `{result['commit']}` (`make bench-quality`). Each chain the LLM "
+        "proposed for a sampled step is verified beside two placebos with the same reasons: the same target with "
+        "premises drawn at random from the user's earlier items, and the LLM's items in a shuffled order. Rates "
+        "with 95% Wilson intervals; the difference with a 95% Newcombe interval. Recency: chains whose premises "
+        "are exactly the k items before the target.",
+        "",
+        "| model | dataset | verifier | chains | recency | real | random premises | shuffled | real - random "
+        "| calls / chain | s / chain |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def cell(found: dict[str, Any]) -> str:
+        return f"{found['rate']:.0%} [{found['ci95'][0]:.0%}, {found['ci95'][1]:.0%}]"
+
+    for row in result["rows"]:
+        rates, versus = row["rates"], row["real_vs_random_premises"]
+        lines.append(
+            f"| {row['model']} | {row['dataset']} | {row['verifier']} | {row['chains_with_placebo']} "
+            f"| {row['recency_overlap']:.0%} | {cell(rates['real'])} | {cell(rates['random_premises'])} "
+            f"| {cell(rates['shuffled'])} | {versus['difference']:+.0%} [{versus['ci95'][0]:+.0%}, "
+            f"{versus['ci95'][1]:+.0%}] | {row['verify_calls_per_chain']:.2f} | {row['verify_seconds_per_chain']:.1f} |"
+        )
+    lines.append("")
+    lines += [
+        f"- {row['model']}, {row['dataset']}, {row['verifier']}: {row['real_vs_random_premises']['words']}; "
+        f"against shuffled chains it {row['real_vs_shuffled']['words'].split(' ', 1)[1]}."
+        for row in result["rows"]
+    ]
+    return "\n".join(lines)

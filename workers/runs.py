@@ -23,6 +23,7 @@ TASK_COUNTERS = (
     "prompt_tokens",
     "completion_tokens",
     "kb_hits",
+    "kb_edge_hits",
     "kb_misses",
     "steps",
     "steps_failed",

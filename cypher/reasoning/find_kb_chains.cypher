@@ -1,12 +1,16 @@
 // Knowledge-base lookup for one step: verified reasoning chains into $target whose recent premises (those
 // within the last few positions before the target when the chain was made) are among this user's recent
-// items, and whose every premise is in this user's history before the target.
+// items, and whose every premise is in this user's history before the target. Chains of another model or
+// prompt version are found only when $model / $prompt_version is null (`LLMRG_KB_ANY_MODEL`). One-link chains
+// made from an edge (from_edge) are left to the edge lookup, so chain and edge hits are counted apart.
 // Parameters: $dataset (string), $target (int), $recent (list of int), $history (list of int),
-//             $limit (int).
+//             $model (string or null), $prompt_version (string or null), $limit (int).
 MATCH (c:Chain {dataset: $dataset, target: $target})
-WHERE c.kind = 'reasoning' AND c.status = 'verified'
+WHERE c.kind = 'reasoning' AND c.status = 'verified' AND c.from_edge IS NULL
   AND all(p IN c.recent_premises WHERE p IN $recent)
   AND all(p IN c.premises WHERE p IN $history)
+  AND ($model IS NULL OR c.model = $model)
+  AND ($prompt_version IS NULL OR c.prompt_version = $prompt_version)
 RETURN c.id AS id, c.items AS items, c.score AS score
 ORDER BY c.score DESC, c.hit_count DESC, c.id
 LIMIT $limit

@@ -45,6 +45,8 @@ def test_schema_names_are_those_the_files_create() -> None:
         "attribute_key",
         "chain_id",
         "chain_target",
+        "edge_id",
+        "edge_target",
         "run_id",
         "run_task_key",
         "dead_letter_task",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -108,6 +109,7 @@ def test_oracle_user_gets_exact_verified_chains_with_provenance(
         "prompt_tokens": 300 * 2 + 250 * 6,
         "completion_tokens": 20 * 5 + 8 * 15,
         "kb_hits": 0,
+        "kb_edge_hits": 0,
         "kb_misses": 5,
         "chains_proposed": 5,
         "chains_verified": 5,
@@ -115,6 +117,7 @@ def test_oracle_user_gets_exact_verified_chains_with_provenance(
         "chains_rejected": 0,
         "chains_reused": 0,
         "divergent_chains": 0,
+        "questions_per_call": 2.5,  # 15 questions in 6 calls
         "rejected_by_reason": {},
         "wall_s": 0,
     }
@@ -195,6 +198,66 @@ def test_second_user_reuses_the_knowledge_base(
     assert (counts["chains"], counts["kb_chains"]) == (6, 6)
     no_kb = reason(db, settings.updated(kb={"enabled": False}), [3])
     assert (no_kb.kb_hits, no_kb.kb_misses, no_kb.llm.calls) == (0, 0, 4)
+
+
+def test_the_knowledge_base_reuses_chains_of_the_same_model_unless_told_otherwise(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway, scripted: ScriptedOpenAI
+) -> None:
+    settings = services.updated(llm={"base_url": scripted.base_url, "model": "model-a"})
+    reason(db, settings, [1])
+    other_model = reason(db, settings.updated(llm={"model": "model-b"}), [2])
+    assert (other_model.kb_hits, other_model.chains_reused) == (0, 0)
+    store.forget_users(db, DATASET, [2])
+    widened = reason(db, settings.updated(llm={"model": "model-b"}, kb={"any_model": True}), [2])
+    assert (widened.kb_hits, widened.chains_reused) == (3, 3)
+
+
+def two_premise_chains(request: dict[str, Any]) -> Reply:
+    """The oracle, but chaining each target k to its two predecessors, `[k-2, k-1] -> k` (one where k = 1)."""
+    if schema_name(request) != "chaining_answer":
+        return oracle(request)
+    targets = [int(part) for part in re.search(r"^Targets: (.+)$", last_user_message(request), re.M)[1].split(",")]  # type: ignore[index]
+    steps = [{"target": k, "chains": [[[p, f"led to {k}"] for p in range(max(0, k - 2), k)]]} for k in targets]
+    return Reply(json.dumps({"steps": steps}), prompt_tokens=300, completion_tokens=20 * len(targets))
+
+
+def edges(db: Neo4jGateway) -> list[tuple[int, int, int]]:
+    return [
+        (row["a"], row["b"], row["support"])
+        for row in rows(
+            db,
+            "MATCH (a:Item)<-[:FROM]-(e:Edge {dataset: $d})-[:TO]->(b:Item) "
+            "RETURN a.id AS a, b.id AS b, e.support AS support ORDER BY a, b",
+            d=DATASET,
+        )
+    ]
+
+
+def test_a_step_whose_chains_miss_is_answered_by_causal_edges_of_verified_chains(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway
+) -> None:
+    with ScriptedOpenAI(two_premise_chains).running() as server:
+        settings = services.updated(llm={"base_url": server.base_url})
+        reason(db, settings, [1])  # 1 2 3 4 5 6: chains [1]->2, [1,2]->3, [2,3]->4, [3,4]->5, [4,5]->6
+        assert edges(db) == [(1, 2, 2), (2, 3, 2), (3, 4, 2), (4, 5, 2), (5, 6, 1)]
+        second = reason(db, settings, [2])  # 9 3 4 5 6
+    # 3: no chain or edge into 3 starts in {9} (LLM); 4: chain [2,3,4] needs 2, edge 3 -> 4 does not (edge hit);
+    # 5 and 6: chains [3,4]->5 and [4,5]->6 (chain hits)
+    assert (second.kb_hits, second.kb_edge_hits, second.kb_misses, second.chains_reused) == (2, 1, 1, 3)
+    assert second.as_json()["kb_edge_hits"] == 1
+    assert [(c["t"], c["items"], c["reused"]) for c in user_chains(db, 2)] == [
+        (1, [9, 3], False),
+        (2, [3, 4], True),
+        (3, [3, 4, 5], True),
+        (4, [4, 5, 6], True),
+    ]
+    (derived,) = rows(db, "MATCH (c:Chain {dataset: $d, items: [3, 4]}) RETURN c.from_edge AS edge", d=DATASET)
+    assert derived["edge"] is not None
+    assert edges(db) == [(1, 2, 2), (2, 3, 2), (3, 4, 2), (4, 5, 2), (5, 6, 1), (9, 3, 1)]
+    store.forget_users(db, DATASET, [2])  # its own chain [9,3] goes, and the edge only it supported
+    assert edges(db) == [(1, 2, 2), (2, 3, 2), (3, 4, 2), (4, 5, 2), (5, 6, 1)]
+    store.forget_users(db, DATASET, [1])
+    assert edges(db) == []
 
 
 def test_forgetting_users_undoes_their_reasoning_and_nothing_else(
@@ -440,3 +503,97 @@ def test_reason_needs_a_user_selection(fixture_dataset: str, services: Settings)
     result = run_cli("reason", "--dataset", DATASET, "--user-ids", "1,x")
     assert result.returncode == 1
     assert "--user-ids must be comma-separated integers" in " ".join(result.stderr.split())
+
+
+FIXTURE_TITLES = {line.split("\t")[1]: int(line.split("\t")[0]) for line in ITEMS.splitlines()[1:]}
+FIXTURE_GENRES = {line.split("\t")[1]: set(line.split("\t")[2].split("|")) for line in ITEMS.splitlines()[1:]}
+LINK = re.compile(r" -\[[^\]]*\]-> ")
+
+
+def knows_the_fixture(request: dict[str, Any]) -> Reply:
+    """The oracle, answering lettered questions as a model that knows the fixture would: a hidden item of an
+    oracle chain `[k-1] -> k` of user 1 (items 1..6 in id order) is the next or previous id, a hidden
+    attribute one of the item's genres. Every answer is read off the options, never off positions."""
+    if schema_name(request) != "choice_answer":
+        return oracle(request)
+    answers: dict[str, str] = {}
+    for block in re.split(r"\n(?=q\d+: )", last_user_message(request).removeprefix("Questions:\n")):
+        head, *option_lines = block.splitlines()
+        question_id, text = head.split(": ", 1)
+        options = {line[3:]: line[0] for line in option_lines}
+        if "has attribute [MASK]" in text:
+            title = text.rsplit("; ", 1)[1].removesuffix(" has attribute [MASK]")
+            answers[question_id] = next(letter for name, letter in options.items() if name in FIXTURE_GENRES[title])
+            continue
+        parts = LINK.split(text)
+        hidden = parts.index("[MASK]")
+        wanted = FIXTURE_TITLES[parts[hidden - 1]] + 1 if hidden else FIXTURE_TITLES[parts[hidden + 1]] - 1
+        answers[question_id] = next(letter for name, letter in options.items() if FIXTURE_TITLES[name] == wanted)
+    return Reply(json.dumps(answers), prompt_tokens=200, completion_tokens=6 * len(answers))
+
+
+def test_lettered_verification_packs_questions_without_leaks_and_verifies_what_the_model_recovers(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway
+) -> None:
+    requests: list[dict[str, Any]] = []
+
+    def recorded(request: dict[str, Any]) -> Reply:
+        requests.append(request)
+        return knows_the_fixture(request)
+
+    with ScriptedOpenAI(recorded).running() as server:
+        settings = services.updated(
+            llm={"base_url": server.base_url}, verify={"style": "lettered", "questions_per_call": 8}
+        )
+        stats = reason(db, settings, [1])
+    # 13 questions (the first chain, 1 -> 2, has no earlier item to draw a distractor from: its attribute
+    # mask only) in 3 calls per window: a question showing an item another hides never shares its call
+    assert (stats.llm.calls, stats.chains_verified, stats.chains_rejected) == (2 + 3 + 3, 5, 0)
+    calls = [r for r in requests if schema_name(r) == "choice_answer"]
+    assert sorted(len(r["response_format"]["json_schema"]["schema"]["required"]) for r in calls) == [1, 1, 1, 3, 3, 4]
+    for request in calls:
+        shown = [
+            LINK.split(line.split(": ", 1)[1].split("; ")[0])
+            for line in last_user_message(request).splitlines()
+            if re.match(r"q\d+: ", line)
+        ]
+        hidden_next = [parts for parts in shown if "[MASK]" in parts]
+        named = {title for parts in shown for title in parts if title != "[MASK]"}
+        for parts in hidden_next:
+            index = parts.index("[MASK]")
+            neighbour = FIXTURE_TITLES[parts[index - 1]] + 1 if index else FIXTURE_TITLES[parts[index + 1]] - 1
+            assert neighbour not in {FIXTURE_TITLES[title] for title in named}, last_user_message(request)
+    assert [(c["items"], c["status"], c["score"]) for c in user_chains(db, 1)] == [
+        ([1, 2], "verified", 100.0),
+        ([2, 3], "verified", 100.0),
+        ([3, 4], "verified", 100.0),
+        ([4, 5], "verified", 100.0),
+        ([5, 6], "verified", 100.0),
+    ]
+
+
+def test_lettered_verification_rejects_chains_whose_hidden_items_the_model_cannot_recover(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway
+) -> None:
+    def wrong(request: dict[str, Any]) -> Reply:
+        reply = knows_the_fixture(request)
+        if schema_name(request) != "choice_answer":
+            return reply
+        options = re.findall(r"^q\d+: .*?((?:\n[A-J]\. .*)+)", last_user_message(request), re.MULTILINE)
+        letters = [[line[0] for line in block.strip().splitlines()] for block in options]
+        chosen = json.loads(reply.content)
+        return replace(
+            reply,
+            content=json.dumps(
+                {q: next(x for x in found if x != chosen[q]) for q, found in zip(chosen, letters, strict=True)}
+            ),
+        )
+
+    with ScriptedOpenAI(wrong).running() as server:
+        settings = services.updated(llm={"base_url": server.base_url}, verify={"style": "lettered"})
+        stats = reason(db, settings, [1])
+    assert (stats.chains_verified, stats.chains_rejected) == (0, 5)
+    assert user_chains(db, 1) == []  # rejected chains are only PROPOSED to the user, never HAS_CHAIN
+    statuses = rows(db, "MATCH (c:Chain {dataset: $d}) RETURN c.status AS status, count(*) AS n", d=DATASET)
+    assert statuses == [{"status": "rejected", "n": 5}]
+    assert edges(db) == []

@@ -164,7 +164,7 @@ def test_fan_out_over_twenty_users_gives_exact_chains_and_a_complete_run_record(
     assert duplicate_keys(db) == {"chains": 0, "links": 0}
     assert record["status"] == "success"
     assert (record["users_total"], record["users_done"], record["users_failed"]) == (20, 20, 0)
-    assert record["steps"] == 80 and record["kb_hits"] + record["kb_misses"] == 80
+    assert record["steps"] == 80 and record["kb_hits"] + record["kb_edge_hits"] + record["kb_misses"] == 80
     assert record["llm_calls"] == len(llm_server.requests) > 0
     assert record["chains_verified"] + record["chains_reused"] == 80
     assert record["dead_letters"] == 0 and record["finished_at"] is not None
