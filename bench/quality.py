@@ -38,6 +38,7 @@ import os
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
@@ -176,8 +177,11 @@ def harness_settings(settings: Any, steps: int) -> Any:
     return chosen.updated(reasoning={"steps_per_call": steps})
 
 
-def propose(db: Any, settings: Any, llm: Any, dataset: str, user: int) -> list[ChainRecord]:
-    """One chaining call for the user's sampled steps; the first valid chain of each step."""
+def propose(
+    db: Any, settings: Any, llm: Any, dataset: str, user: int, rejected: Counter[str] | None = None
+) -> list[ChainRecord]:
+    """One chaining call for the user's sampled steps; the first valid chain of each step. Refused proposals
+    (and a malformed or failed call) are counted in `rejected` by reason."""
     from reasoning import chaining
     from reasoning.context import load_context
     from reasoning.llm import LLMOutputRejected, LLMUnavailable
@@ -186,10 +190,16 @@ def propose(db: Any, settings: Any, llm: Any, dataset: str, user: int) -> list[C
     (targets,) = chaining.target_windows(context, settings, set()) or [[]]
     if not targets:
         return []
+    rejected = rejected if rejected is not None else Counter()
     try:
         result = chaining.propose_chains(llm, context.up_to(max(targets)), settings, targets, [])
-    except (LLMOutputRejected, LLMUnavailable):
+    except LLMOutputRejected:
+        rejected["malformed_output"] += 1
         return []
+    except LLMUnavailable:
+        rejected["llm_unavailable"] += 1
+        return []
+    rejected.update({reason.value: count for reason, count in result.rejected.items()})
     first: dict[int, ChainRecord] = {}
     for candidate in result.candidates:
         first.setdefault(
@@ -198,8 +208,12 @@ def propose(db: Any, settings: Any, llm: Any, dataset: str, user: int) -> list[C
     return [first[target] for target in sorted(first)]
 
 
-def propose_users(db: Any, settings: Any, llm: Any, dataset: str, users: list[int]) -> list[ChainRecord]:
-    return [chain for user in users for chain in propose(db, settings, llm, dataset, user)]
+def propose_users(
+    db: Any, settings: Any, llm: Any, dataset: str, users: list[int]
+) -> tuple[list[ChainRecord], dict[str, int]]:
+    rejected: Counter[str] = Counter()
+    chains = [chain for user in users for chain in propose(db, settings, llm, dataset, user, rejected)]
+    return chains, dict(sorted(rejected.items()))
 
 
 def verify_sets(
@@ -336,13 +350,20 @@ def run_model(
         chosen = harness_settings(settings, sample.steps)
         chain_stage = f"{model}|{sample.dataset}|chains"
         for chunk in _chunks(sample.users, journal.done_users(chain_stage)):
-            chains, cost = measured(
+            (chains, rejected), cost = measured(
                 chosen,
                 llm,
                 partial(propose_users, db, chosen, llm, sample.dataset, chunk),
             )
             journal.add_chunk(
-                chain_stage, {"users": chunk, "chains": [c.as_json() for c in chains], "machine": machine_line, **cost}
+                chain_stage,
+                {
+                    "users": chunk,
+                    "chains": [c.as_json() for c in chains],
+                    "rejected_by_reason": rejected,
+                    "machine": machine_line,
+                    **cost,
+                },
             )
             console.print(
                 f"{model} {sample.dataset}: chains for users {chunk[0]}-{chunk[-1]} ({cost['seconds']:.0f} s)"
@@ -424,6 +445,10 @@ def summarise(journal: Journal, model: str, sample: Sample, verifier: str, tau: 
         "verify_seconds_per_chain": round(sum(c["seconds"] for c in chunks) / verified_chains, 2),
         "verify_computed_prompt_tokens_per_chain": round(server_computed / verified_chains, 1),
         "chaining_seconds_per_user": round(sum(c["seconds"] for c in chain_chunks) / max(len(users), 1), 2),
+        "proposals_rejected": dict(
+            sorted(sum((Counter(c.get("rejected_by_reason", {})) for c in chain_chunks), Counter()).items())
+        ),
+        "users_without_chains": sorted(users - {c.user for c in chains}),
         "sittings_machines": sorted({chunk.get("machine", "") for chunk in chunks} - {""}),
     }
 
@@ -474,6 +499,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--packed", type=int, default=8, help="questions per call of lettered-packed")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON (the table goes to stderr)")
     parser.add_argument("--fresh", action="store_true", help="discard the journal")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run no model: report every finished stage of the journal over the users it finished",
+    )
     args = parser.parse_args(argv)
     verifiers = [name for name in args.verifiers.split(",") if name]
     unknown = set(verifiers) - set(VERIFIERS)
@@ -506,16 +536,19 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             ensure_dataset(db, settings, dataset, interactions=INTERACTIONS.get(dataset))
             users = [int(r["id"]) for r in db.run("reasoning/list_users", dataset=dataset, limit=args.users)]
             samples.append(Sample(dataset, users, args.steps))
-        for model in args.models.split(","):
-            with served(settings, model, endpoint) as chosen:
-                run_model(db, chosen, journal, model, samples, verifiers, args.packed, console, one_line(machine))
-        for model in args.models.split(","):
-            for sample in samples:
-                for verifier in verifiers:
-                    tau = for_dataset(settings.verify.tau, sample.dataset)
-                    row = summarise(journal, model, sample, verifier, tau)
-                    if row is not None:
-                        rows.append(row)
+        if args.report_only:
+            rows = journal_rows(journal, settings)
+        else:
+            for model in args.models.split(","):
+                with served(settings, model, endpoint) as chosen:
+                    run_model(db, chosen, journal, model, samples, verifiers, args.packed, console, one_line(machine))
+            for model in args.models.split(","):
+                for sample in samples:
+                    for verifier in verifiers:
+                        tau = for_dataset(settings.verify.tau, sample.dataset)
+                        row = summarise(journal, model, sample, verifier, tau)
+                        if row is not None:
+                            rows.append(row)
     print_table(console, rows)
     result = {"machine": machine, "machine_line": one_line(machine), "commit": machine.get("commit"), "rows": rows}
     write_result(result)
@@ -540,6 +573,25 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             sys.stdout,
         )
         print()
+    return rows
+
+
+def journal_rows(journal: Journal, settings: Any) -> list[dict[str, Any]]:
+    """A row for every verifier stage of the journal, over the users it finished (with their chains)."""
+    from core.settings import for_dataset
+
+    rows = []
+    for stage in sorted(journal.stages):
+        model, dataset, verifier = stage.split("|")
+        if verifier == "chains":
+            continue
+        users = sorted(journal.done_users(stage))
+        if not users:
+            continue
+        sample = Sample(dataset, users, journal.fingerprint["steps"])
+        row = summarise(journal, model, sample, verifier, for_dataset(settings.verify.tau, dataset))
+        if row is not None:
+            rows.append(row)
     return rows
 
 

@@ -608,7 +608,9 @@ def train_speed_section(result: dict[str, Any]) -> str:
 def quality_section(result: dict[str, Any]) -> str:
     """`bench.quality`: the verifier's acceptance of real chains against placebo chains, per model and verifier."""
     lines = [
-        f"On {one_line(result['machine'])}, commit `{result['commit']}` (`make bench-quality`). Each chain the LLM "
+        f"On {one_line(result['machine'])}, commit `{result['commit']}`"
+        + (f" ({result['commit_note']})" if result.get("commit_note") else "")
+        + " (`make bench-quality`). Each chain the LLM "
         "proposed for a sampled step is verified beside two placebos with the same reasons: the same target with "
         "premises drawn at random from the user's earlier items, and the LLM's items in a shuffled order. Rates "
         "with 95% Wilson intervals; the difference with a 95% Newcombe interval. Recency: chains whose premises "
@@ -632,8 +634,17 @@ def quality_section(result: dict[str, Any]) -> str:
         )
     lines.append("")
     lines += [
-        f"- {row['model']}, {row['dataset']}, {row['verifier']}: {row['real_vs_random_premises']['words']}; "
-        f"against shuffled chains it {row['real_vs_shuffled']['words'].split(' ', 1)[1]}."
+        f"- {row['model']}, {row['dataset']}, {row['verifier']}: against random premises it "
+        f"{row['real_vs_random_premises']['words']}; against shuffled chains it {row['real_vs_shuffled']['words']}. "
+        "Chains kept for "
+        f"{row['steps']} of {row['steps_sampled']} sampled steps; users without a valid chain: "
+        f"{len(row.get('users_without_chains', []))} of {row['users']}"
+        + (f"; proposals refused: {_counts(row['proposals_rejected'])}" if row.get("proposals_rejected") else "")
+        + "."
         for row in result["rows"]
     ]
     return "\n".join(lines)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in counts.items())
