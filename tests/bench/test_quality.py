@@ -126,3 +126,20 @@ def test_summarise_reads_rates_and_costs_from_the_journal(tmp_path: Path) -> Non
     assert (row["verify_calls_per_chain"], row["verify_seconds_per_chain"]) == (2.0, 5.0)
     assert row["verify_computed_prompt_tokens_per_chain"] == 100.0
     assert quality.summarise(journal, "m", Sample("ml-1m", [1, 2, 3], 4), "lettered", tau=50.0) is None
+
+
+def test_report_only_rows_cover_every_finished_verifier_stage_over_its_own_users(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "journal.json", {"steps": 4}, fresh=False)
+    for model, users in (("small", [1, 2]), ("large", [1])):
+        chains = [ChainRecord(user, (7, 8), ("r",)).as_json() for user in users]
+        journal.add_chunk(f"{model}|ml-1m|chains", {"users": users, "chains": chains, "seconds": 1.0})
+        outcome = {name: [[1, 2]] * len(users) for name in ("real", "random_premises", "shuffled")}
+        journal.add_chunk(
+            f"{model}|ml-1m|lettered", {"users": users, "outcome": outcome, "calls": 1, "seconds": 1.0, "server": {}}
+        )
+    rows = quality.journal_rows(journal, make_settings())
+    assert [(row["model"], row["verifier"], row["users"], row["steps_sampled"]) for row in rows] == [
+        ("large", "lettered", 1, 4),
+        ("small", "lettered", 2, 8),
+    ]
+    assert all(row["accept_real"] == 1.0 for row in rows)  # 1 of 2 masks reaches τ = 50 on ML-1M
