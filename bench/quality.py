@@ -253,8 +253,7 @@ def verify_lettered(
     contexts: dict[int, Any],
     outcome: dict[str, list[list[int]]],
 ) -> dict[str, list[list[int]]]:
-    from reasoning import multiple_choice, verification
-    from reasoning.llm import LLMOutputRejected, LLMUnavailable
+    from reasoning import multiple_choice
 
     questions: list[multiple_choice.ChoiceQuestion] = []
     for index in range(len(sets["real"])):  # the sets interleaved, so a packed call mixes real and placebo
@@ -269,18 +268,14 @@ def verify_lettered(
                 masks=settings.verify.masks,
                 options=settings.verify.options,
             )
+    # a failed call leaves its questions unanswered: those masks count as missed
+    hits, _ = multiple_choice.answer_packed(llm, settings, questions, per_call, on_error=lambda error: None)
     for question in questions:
         name, index = cast(tuple[str, int], question.owner)
         outcome[name][index][1] += 1
-    for batch in verification.batches(questions, per_call):
-        try:
-            chosen = multiple_choice.ask(llm, settings, batch)
-        except (LLMOutputRejected, LLMUnavailable):
-            continue
-        for question, choice in zip(batch, chosen, strict=True):
-            if choice == question.correct:
-                name, index = cast(tuple[str, int], question.owner)
-                outcome[name][index][0] += 1
+    for owner, recovered in hits.items():
+        name, index = cast(tuple[str, int], owner)
+        outcome[name][index][0] = recovered
     return outcome
 
 
@@ -421,6 +416,7 @@ def summarise(journal: Journal, model: str, sample: Sample, verifier: str, tau: 
                 trials[name] += 1
                 accepted[name] += bool(masks) and 100.0 * hits / masks >= tau
     rates = {name: rate(accepted[name], trials[name]) for name in SETS}
+    recency = rate(sum(recency_overlap(chain) for chain in chains), len(chains))
     verified_chains = max(sum(trials.values()), 1)
     server_computed = sum(chunk["server"].get("prompt_tokens_computed", 0.0) for chunk in chunks)
     chain_chunks = [chunk for chunk in chain_stage["chunks"] if set(chunk["users"]) <= users]
@@ -432,8 +428,8 @@ def summarise(journal: Journal, model: str, sample: Sample, verifier: str, tau: 
         "steps_sampled": len(users) * sample.steps,
         "steps": len(chains),
         "chains_with_placebo": trials["real"],
-        "recency_overlap": rate(sum(recency_overlap(c) for c in chains), len(chains))["rate"],
-        "recency_overlap_ci95": rate(sum(recency_overlap(c) for c in chains), len(chains))["ci95"],
+        "recency_overlap": recency["rate"],
+        "recency_overlap_ci95": recency["ci95"],
         "accept_real": rates["real"]["rate"],
         "accept_random_premises": rates["random_premises"]["rate"],
         "accept_shuffled": rates["shuffled"]["rate"],

@@ -125,7 +125,6 @@ class ReasoningEngine:
         if not hits:
             return self._reuse_edges(context, local, known)
         self.stats.kb_hits += 1
-        local_of = {item.id: index for index, item in enumerate(context.window)}
         for hit in hits:
             store.link_reused_chain(self.db, self.dataset, context.user, hit.chain_id, hit.t)
             self.stats.chains_reused += 1
@@ -138,7 +137,7 @@ class ReasoningEngine:
                     reasons=(),
                     t=hit.t,
                     recent_premises=(),
-                    local_items=tuple(local_of[item] for item in hit.items),
+                    local_items=(*(_last_before(context, item, local) for item in hit.items[:-1]), local),
                 )
             )
         return True

@@ -61,8 +61,7 @@ def lookup_edges(db: Neo4jGateway, settings: Settings, context: UserContext, loc
         dataset=context.dataset,
         target=target.id,
         history=[item.id for item in context.window[:local_target]],
-        model=None if settings.kb.any_model else settings.llm.model,
-        prompt_version=None if settings.kb.any_model else settings.reasoning.prompt_version,
+        **_made_like(settings),
         limit=settings.kb.chains_per_step,
     )
     return [
@@ -88,10 +87,16 @@ def lookup(db: Neo4jGateway, settings: Settings, context: UserContext, local_tar
         target=target.id,
         recent=recent,
         history=[item.id for item in earlier],
-        model=None if settings.kb.any_model else settings.llm.model,
-        prompt_version=None if settings.kb.any_model else settings.reasoning.prompt_version,
+        **_made_like(settings),
         limit=settings.kb.chains_per_step,
     )
     return [
         KnowledgeHit(chain_id=r["id"], items=tuple(r["items"]), score=float(r["score"]), t=target.pos) for r in records
     ]
+
+
+def _made_like(settings: Settings) -> dict[str, str | None]:
+    """The `$model` / `$prompt_version` filters of the lookups: the run's own, or none with `kb.any_model`."""
+    if settings.kb.any_model:
+        return {"model": None, "prompt_version": None}
+    return {"model": settings.llm.model, "prompt_version": settings.reasoning.prompt_version}

@@ -182,6 +182,37 @@ def ask(llm: StructuredLLM, settings: Settings, questions: Sequence[ChoiceQuesti
     return chosen
 
 
+def answer_packed(
+    llm: StructuredLLM,
+    settings: Settings,
+    questions: Sequence[ChoiceQuestion],
+    per_call: int,
+    *,
+    on_error: Callable[[LLMOutputRejected | LLMUnavailable], None] | None = None,
+    on_call: Callable[[int], None] | None = None,
+) -> tuple[Counter[Hashable], set[Hashable]]:
+    """Recovered masks per owner, and the owners a failed call left unanswered, for questions of any chains
+    and users asked `per_call` to a call under the no-leak rule. Errors and calls go to `on_error` / `on_call`
+    as in `verify_chains`."""
+    hits: Counter[Hashable] = Counter()
+    failed: set[Hashable] = set()
+    for batch in verification.batches(questions, per_call):
+        if on_call is not None:
+            on_call(len(batch))
+        try:
+            chosen = ask(llm, settings, batch)
+        except (LLMOutputRejected, LLMUnavailable) as error:
+            if on_error is None:
+                raise
+            on_error(error)
+            failed.update(question.owner for question in batch)
+            continue
+        hits.update(
+            question.owner for question, choice in zip(batch, chosen, strict=True) if choice == question.correct
+        )
+    return hits, failed
+
+
 def verify_chains(
     llm: StructuredLLM,
     settings: Settings,
@@ -203,22 +234,9 @@ def verify_chains(
         for index, candidate in enumerate(candidates)
         for question in chain_questions(candidate, context, index, masks=verify.masks, options=verify.options)
     ]
-    hits: Counter[Hashable] = Counter()
-    failed: set[Hashable] = set()
-    for batch in verification.batches(questions, verify.questions_per_call):
-        if on_call is not None:
-            on_call(len(batch))
-        try:
-            chosen = ask(llm, settings, batch)
-        except (LLMOutputRejected, LLMUnavailable) as error:
-            if on_error is None:
-                raise
-            on_error(error)
-            failed.update(question.owner for question in batch)
-            continue
-        hits.update(
-            question.owner for question, choice in zip(batch, chosen, strict=True) if choice == question.correct
-        )
+    hits, failed = answer_packed(
+        llm, settings, questions, verify.questions_per_call, on_error=on_error, on_call=on_call
+    )
     masks = Counter(question.owner for question in questions)
     scored = [
         verification.score_chain(candidate, hits[index], masks[index], tau)
