@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up down status doctor bench bench-train bench-reason bench-quality bench-verify bench-workers bench-recbole bench-ablation bench-demo results lint typecheck system-deps
+.PHONY: demo test up down status doctor bench bench-train bench-reason bench-quality bench-verify bench-workers bench-recbole bench-ablation bench-demo bench-scale kb-release results lint typecheck system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,14 @@ bench-verify: system-deps $(STAMP)
 ## The workers benchmark: queue overhead vs in-process (scripted model), 1 vs 2 workers on the local LLM.
 bench-workers: system-deps $(STAMP)
 	$(BIN)/python -m bench.workers $(BENCH_WORKERS_ARGS)
+
+## Every ML-1M user on two workers through a SIGKILLed worker and Neo4j and Redis restarts, against a clean run.
+bench-scale: system-deps $(STAMP)
+	$(BIN)/python -m bench.scale $(BENCH_SCALE_ARGS)
+
+## Build the released knowledge base in data/kb/ (local LLM; hours; carries on where it stopped).
+kb-release: system-deps $(STAMP)
+	$(BIN)/python -m bench.kb_build --out data/kb $(KB_RELEASE_ARGS)
 
 ## Our base models against RecBole's (installs the `recbole` extra): seconds per epoch, peak memory, accuracy.
 bench-recbole: system-deps $(STAMP)

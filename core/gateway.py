@@ -63,6 +63,7 @@ def connect(settings: Settings) -> Neo4jGateway:
         config.uri,
         auth=(config.username, settings.resolved_neo4j_password()),
         connection_timeout=config.connect_timeout_s,
+        max_transaction_retry_time=config.retry_time_s,
         notifications_min_severity="OFF",
     )
     try:

@@ -95,6 +95,14 @@ class Neo4jSettings(Area):
     http_port: int = Field(7474, validation_alias=_env("LLMRG_NEO4J_HTTP_PORT"))
     query_timeout_s: float = Field(900.0, validation_alias=_env("LLMRG_NEO4J_QUERY_TIMEOUT_S"))
     connect_timeout_s: float = Field(10.0, validation_alias=_env("LLMRG_NEO4J_CONNECT_TIMEOUT_S"))
+    retry_time_s: float = Field(
+        30.0,
+        gt=0,
+        validation_alias=_env("LLMRG_NEO4J_RETRY_TIME_S"),
+        description="How long the driver retries a transaction while the database is unreachable or busy (its "
+        "max_transaction_retry_time). A worker must give up sooner than its task's soft time limit, so a Neo4j "
+        "restart fails an attempt, which is retried, instead of timing the task out, which is dead-lettered.",
+    )
     heap: str = Field("2g", validation_alias=_env("LLMRG_NEO4J_HEAP"))
     pagecache: str = Field("1g", validation_alias=_env("LLMRG_NEO4J_PAGECACHE"))
     start_timeout_s: float = Field(180.0, validation_alias=_env("LLMRG_NEO4J_START_TIMEOUT_S"))

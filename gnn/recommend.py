@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import torch
@@ -117,26 +118,32 @@ class Recommender:
         return {kind: [graph_] for kind, graph_ in source.graphs(user, history).items()}
 
     def _explain(self, db: Neo4jGateway, user: int, items: list[int], history: list[int]) -> dict[int, dict[str, Any]]:
-        records = db.run(
-            "recommend/explain_items",
-            dataset=self.dataset,
-            user=user,
-            items=items,
-            history=history,
-        )
-        return {
-            int(record["item"]): {
-                "chain": record["chain"],
-                "kind": record["kind"],
-                "score": record["score"],
-                "path": [
-                    {"item": int(item), "title": title}
-                    for item, title in zip(record["items"], record["titles"], strict=True)
-                ],
-                "reasons": list(record["reasons"]),
-            }
-            for record in records
+        return explain_items(db, self.dataset, user, items, history)
+
+
+def explain_items(
+    db: Neo4jGateway, dataset: str, user: int, items: list[int], history: list[int]
+) -> dict[int, dict[str, Any]]:
+    """The reasoning path that explains each of `items` after `history` (items without one are absent):
+    `source` says whether it is this user's own reasoning ("user") or the knowledge base ("knowledge_base"),
+    `support` how many verifications back it; `chain` or `edge` names the stored chain or causal edge."""
+    records = db.run("recommend/explain_items", dataset=dataset, user=user, items=items, history=history)
+    return {
+        int(record["item"]): {
+            "source": record["source"],
+            "chain": record["chain"],
+            "edge": record["edge"],
+            "kind": record["kind"],
+            "score": record["score"],
+            "support": int(record["support"]),
+            "path": [
+                {"item": int(item), "title": title}
+                for item, title in zip(record["items"], record["titles"], strict=True)
+            ],
+            "reasons": list(record["reasons"]),
         }
+        for record in records
+    }
 
 
 def describe_explanation(explanation: dict[str, Any] | None) -> str:
@@ -147,3 +154,19 @@ def describe_explanation(explanation: dict[str, Any] | None) -> str:
     return titles[0] + "".join(
         f" -[{reason}]-> {title}" for reason, title in zip(explanation["reasons"], titles[1:], strict=True)
     )
+
+
+def explanation_sentence(explanation: dict[str, Any]) -> str:
+    """A reasoning path as a person reads it: "You watched A, then B: <reason>; B → C: <reason>", with where
+    it comes from and how many verifications back it."""
+    titles = [str(step["title"]) for step in explanation["path"]]
+    reasons = list(explanation["reasons"])
+    if len(titles) == 2:
+        text = f"You watched {titles[0]}, so {titles[1]}: {reasons[0]}"
+    else:
+        text = f"You watched {titles[0]}, then {titles[1]}: {reasons[0]}" + "".join(
+            f"; {a} → {b}: {reason}" for (a, b), reason in zip(pairwise(titles[1:]), reasons[1:], strict=True)
+        )
+    where = "your own reasoning" if explanation["source"] == "user" else "the knowledge base"
+    support = explanation["support"]
+    return f"{text} ({where}, {support} verification{'s' if support != 1 else ''})"

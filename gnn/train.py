@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from core.progress import PlainProgress, progress_display
 from gnn import checkpoint
 from gnn.batch import SequenceBatch, WindowBatch
 from gnn.config import TrainConfig
@@ -168,8 +169,8 @@ def inputs_fingerprint(data: SequenceData, graphs: GraphSource | None) -> str:
     return hashlib.sha256(f"{data.fingerprint()}|{identify()}".encode()).hexdigest()
 
 
-def _progress(enabled: bool) -> Progress:
-    return Progress(
+def _progress(enabled: bool) -> Progress | PlainProgress:
+    return progress_display(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),

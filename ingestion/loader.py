@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from neo4j.exceptions import Neo4jError
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
 from core import gateway
 from core.errors import GraphWriteError
 from core.gateway import Neo4jGateway
+from core.progress import progress_display
 from core.settings import Settings
 from ingestion.records import DatasetBundle, UserHistory
 
@@ -93,7 +94,7 @@ def write_dataset(
         write("ingestion/merge_users", rows=list(user_rows))
 
     batches = 0
-    with Progress(
+    with progress_display(
         TextColumn(f"ingest {bundle.name}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -101,7 +102,7 @@ def write_dataset(
         TimeRemainingColumn(),
         disable=not show_progress,
     ) as progress:
-        task = progress.add_task("interactions", total=bundle.interaction_count)
+        task = progress.add_task(f"ingest {bundle.name}, interactions", total=bundle.interaction_count)
         for rows in interaction_batches(bundle.histories, size):
             write("ingestion/merge_interactions", rows=rows)
             batches += 1

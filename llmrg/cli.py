@@ -16,7 +16,7 @@ from rich.table import Table
 from core import gateway
 from core.settings import Settings
 from ingestion import loader, registry
-from llmrg import cli_gnn, cli_queries, cli_workers
+from llmrg import cli_gnn, cli_kb, cli_queries, cli_workers
 from llmrg import doctor as doctor_checks
 from llmrg.cli_support import (
     DatasetOption,
@@ -301,3 +301,4 @@ def demo(
 cli_workers.register(app)
 cli_gnn.register(app)
 cli_queries.register(app)
+cli_kb.register(app)

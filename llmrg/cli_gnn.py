@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from core import gateway, vocabulary
@@ -284,7 +285,7 @@ def recommend(
     table = Table("#", "item", "title", "score", "why", title=f"user {user} of {dataset} ({model} {chosen.name})")
     for rank, entry in enumerate(answer["items"], start=1):
         why = describe_explanation(entry["explanation"])
-        table.add_row(str(rank), str(entry["item"]), entry["title"], f"{entry['score']:.3f}", why)
+        table.add_row(str(rank), str(entry["item"]), escape(entry["title"]), f"{entry['score']:.3f}", escape(why))
     Console().print(table)
     console.print(f"{answer['ms']:.0f} ms after loading the model")
 

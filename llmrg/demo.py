@@ -1,15 +1,17 @@
 """`llmrg demo`: the whole main job on a small default, one step after another, saying what each did.
 
 Once the services are up (the CLI starts them), the demo runs the same library calls as the individual
-commands: ingest a dataset, reason for a few dozen users on the Celery workers with the configured LLM,
-export and train a short LLMRG run, recommend with reasons for the best-explained user, and print where to
-look in Neo4j Browser. Training runs go to their own folder (`<state dir>/demo/<plan>/train`), so a demo never
+commands: ingest a dataset, import the released knowledge base (`data/kb/`, when the checkout has one), reason
+for a few dozen users on the Celery workers with the configured LLM on top of it, export and train a short
+LLMRG run, recommend with reasons for the best-explained user, and print the commands that reach the same
+model and graph afterwards. Training runs go to their own folder (`<state dir>/demo/<plan>/train`), so a demo never
 touches (or resumes from) a real training run. A summary is written beside them as JSON.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,11 +28,14 @@ from core.gateway import Neo4jGateway
 from core.settings import Settings
 from ingestion import loader, registry
 from llmrg import browser
+from reasoning import kb_transfer
 from reasoning.options import ReasoningOptions
 from reasoning.run import select_users
 from workers import follow
 from workers.app import create_app
 from workers.fanout import start_reason_run
+
+RELEASED_KNOWLEDGE_BASE = Path(__file__).resolve().parents[1] / "data" / "kb" / "ml-1m.jsonl.gz"
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,13 @@ class DemoPlan:
     """l_tru for the demo's reasoning (the method's default is 50 on ML-1M)."""
     max_targets: int = 4
     """Positions reasoned about per user: the last N of the window."""
+    holdout: int = 1
+    """The window ends before each user's test item, so the chains are stamped where the test row sees them (a
+    chain stamped at the test position is seen by no row, and the LLMRG model would train like its base)."""
+    require_test_edges: bool = True
+    """Fail when no test row sees a reasoning edge: the run would not show LLMRG at all."""
+    knowledge_base: str | None = str(RELEASED_KNOWLEDGE_BASE)
+    """A knowledge-base file imported before reasoning (skipped when absent)."""
     model: str = "sasrec"
     epochs: int = 3
     train_rows: int = 50_000
@@ -57,7 +69,17 @@ class DemoPlan:
 
     @classmethod
     def tiny(cls) -> DemoPlan:
-        return cls(name="tiny", users=3, history_length=10, max_targets=1, epochs=1, train_rows=2_000, k=5)
+        # three users with one step each may get no verified chain from a 0.5B model: reported, not required
+        return cls(
+            name="tiny",
+            users=3,
+            history_length=10,
+            max_targets=1,
+            epochs=1,
+            train_rows=2_000,
+            k=5,
+            require_test_edges=False,
+        )
 
 
 @dataclass
@@ -74,8 +96,12 @@ class DemoReport:
     folder: Path | None = None
 
     def as_json(self) -> dict[str, Any]:
+        summaries = {step.name: step.summary for step in self.steps}
         return {
             "plan": asdict(self.plan),
+            "explained_items": summaries.get("recommend", {}).get("explained"),
+            "kb_imported": summaries.get("knowledge_base", {}).get("imported"),
+            "commands": follow_up_commands(self) if "recommend" in summaries else [],
             "seconds": round(sum(step.seconds for step in self.steps), 1),
             "steps": {step.name: {"seconds": round(step.seconds, 1), **step.summary} for step in self.steps},
             "folder": str(self.folder) if self.folder else None,
@@ -112,6 +138,7 @@ def run_demo(settings: Settings, plan: DemoPlan, console: Console, *, progress: 
 
     with gateway.open_gateway(settings) as db:
         step("ingest", f"loading {plan.dataset} into Neo4j", lambda: _ingest(db, settings, plan, progress))
+        step("knowledge_base", "importing the released knowledge base", lambda: _import_knowledge_base(db, plan))
         reasoned = step(
             "reason",
             f"reasoning for {plan.users} users on the Celery workers",
@@ -141,7 +168,7 @@ def _ingest(db: Neo4jGateway, settings: Settings, plan: DemoPlan, progress: bool
 
 
 def _reason(db: Neo4jGateway, settings: Settings, plan: DemoPlan, console: Console, progress: bool) -> dict[str, Any]:
-    options = ReasoningOptions(max_targets=plan.max_targets, history_length=plan.history_length)
+    options = ReasoningOptions(max_targets=plan.max_targets, history_length=plan.history_length, holdout=plan.holdout)
     users = select_users(db, plan.dataset, plan.users, None)
     run_id = start_reason_run(create_app(settings), db, plan.dataset, users, options)
     record = follow.follow_run(db, run_id, show_progress=progress, timeout_s=plan.reasoning_timeout_s, console=console)
@@ -156,6 +183,7 @@ def _reason(db: Neo4jGateway, settings: Settings, plan: DemoPlan, console: Conso
         "users_failed",
         "llm_calls",
         "kb_hits",
+        "kb_edge_hits",
         "prompt_tokens",
         "completion_tokens",
         "chains_verified",
@@ -179,16 +207,30 @@ def _train(db: Neo4jGateway, settings: Settings, plan: DemoPlan, progress: bool)
         resume=False,
         progress=progress,
     )
-    # The demo reasons about users' last positions, for the recommendations it explains; those chains are stamped
-    # at the test position, so few or no evaluated rows see them (rows_seeing_edges says how many).
+    # The demo reasons about the positions just before each user's test item, so the test rows see the chains
+    # (rows_seeing_edges says how many rows of each stage do).
+    seeing = result["rows_seeing_edges"]
+    if plan.require_test_edges and not (seeing and seeing["test"]):
+        raise ServiceError(
+            f"no test row sees a reasoning edge (rows_seeing_edges {seeing}): verification accepted no chain the "
+            "test rows can see, so the LLMRG model trained exactly like its base; see `llmrg runs` for the run"
+        )
     keys = ("test", "valid", "epoch_s", "rows_seeing_edges")
     return {key: result[key] for key in keys}
+
+
+def _import_knowledge_base(db: Neo4jGateway, plan: DemoPlan) -> dict[str, Any]:
+    path = Path(plan.knowledge_base) if plan.knowledge_base else None
+    if path is None or not path.is_file():
+        return {"file": None, "imported": 0, "chains": 0, "edges": 0, "created": 0, "merged": 0}
+    report = kb_transfer.import_knowledge_base(db, path, plan.dataset)
+    return {"file": str(path), "imported": report.chains + report.edges} | report.as_json()
 
 
 def _recommend(
     db: Neo4jGateway, settings: Settings, plan: DemoPlan, reasoned: list[int], console: Console
 ) -> dict[str, Any]:
-    from gnn.recommend import Recommender, describe_explanation
+    from gnn.recommend import Recommender, describe_explanation, explanation_sentence
 
     picked = db.run("recommend/most_explained_user", dataset=plan.dataset, users=reasoned)
     user, accepted = int(picked[0]["user"]), int(picked[0]["chains"])
@@ -200,9 +242,9 @@ def _recommend(
         table.add_row(
             str(rank),
             str(entry["item"]),
-            entry["title"],
+            escape(entry["title"]),
             f"{entry['score']:.3f}",
-            describe_explanation(entry["explanation"]),
+            escape(describe_explanation(entry["explanation"])),
         )
     console.print(table)
     why_chosen = Table("t", "kind", "chain, with the reason on each link", "score", title=f"user {user}'s chains")
@@ -211,18 +253,20 @@ def _recommend(
         why_chosen.add_row(
             str(chain["t"]),
             chain["kind"],
-            describe_explanation(path),
+            escape(describe_explanation(path)),
             "-" if chain["score"] is None else f"{chain['score']:.0f}",
         )
     if why_chosen.row_count:
         console.print(why_chosen)
     else:
         console.print(f"user {user} has no accepted chains yet: verification rejected what the model proposed")
-    explained = sum(entry["explanation"] is not None for entry in answer["items"])
+    explained = [entry for entry in answer["items"] if entry["explanation"] is not None]
+    sentences = [f"{entry['title']}: {explanation_sentence(entry['explanation'])}" for entry in explained[:2]]
     return {
         "user": user,
         "accepted_chains": accepted,
-        "explained": explained,
+        "explained": len(explained),
+        "sentences": sentences,
         "ms": answer["ms"],
         "items": answer["items"],
     }
@@ -244,9 +288,15 @@ def print_report(report: DemoReport, console: Console) -> None:
     table = Table("step", "seconds", "what happened", title=f"llmrg demo ({report.plan.name})")
     described = {
         "ingest": lambda s: f"{s['users']:,} users, {s['items']:,} items, {s['interactions']:,} interactions",
+        "knowledge_base": lambda s: (
+            f"{s['chains']:,} chains and {s['edges']:,} causal edges from {s['file']} ({s['created']:,} new)"
+            if s["file"]
+            else "no released knowledge base in this checkout (data/kb/): reasoning starts from nothing"
+        ),
         "reason": lambda s: (
             f"run {s['run_id']}: {s['users_done']} users done, {s['users_failed']} failed; {s['llm_calls']} LLM calls; "
-            f"{s['chains_verified']} chains accepted, {s['chains_rejected']} rejected; {s['kb_hits']} KB hits"
+            f"{s['chains_verified']} chains accepted, {s['chains_rejected']} rejected; {s['kb_hits']} knowledge-base "
+            f"chain hits, {s['kb_edge_hits']} edge hits"
         ),
         "train": lambda s: (
             f"test HR@10 {s['test']['hr@10']:.4f}, NDCG@10 {s['test']['ndcg@10']:.4f} ({s['epoch_s']:.1f} s/epoch)"
@@ -259,14 +309,36 @@ def print_report(report: DemoReport, console: Console) -> None:
     for step in report.steps:
         table.add_row(step.name, f"{step.seconds:.1f}", escape(described[step.name](step.summary)))
     console.print(table)
-    browser_step = next(step.summary for step in report.steps if step.name == "browser")
+    summaries = {step.name: step.summary for step in report.steps}
+    recommended = summaries.get("recommend", {})
+    if recommended.get("sentences"):
+        console.print(f"\nWhy, for user {recommended['user']}:", highlight=False)
+    for sentence in recommended.get("sentences", []):
+        console.print(f"  {escape(sentence)}", highlight=False, soft_wrap=True)
+    browser_step = summaries["browser"]
     assert report.folder is not None
     console.print(
         f"\nSummary: {report.folder / 'summary.json'}   model: {report.folder / 'train'}\n"
-        f"Neo4j Browser: {browser_step['url']}\n"
+        "Recommend and explore with the demo's model (copy as printed):\n"
+        + "\n".join(f"  {command}" for command in follow_up_commands(report))
+        + f"\nNeo4j Browser: {browser_step['url']}\n"
         f"The demo user's reasoning graph, ready to run (sets the parameters, then run the query alone):\n"
         f"{browser_step['query_url']}\n"
         "More in docs/BROWSER.md; the query library: `llmrg query --list`.",
         highlight=False,
         soft_wrap=True,
     )
+
+
+def follow_up_commands(report: DemoReport) -> list[str]:
+    """Shell commands that reach the demo's model and graph afterwards (its model lives in the demo's own
+    training folder, which `llmrg recommend` reads through LLMRG_TRAIN_DIR)."""
+    plan = report.plan
+    user = next(step.summary["user"] for step in report.steps if step.name == "recommend")
+    assert report.folder is not None
+    train_dir = shlex.quote(str(report.folder / "train"))
+    return [
+        f"LLMRG_TRAIN_DIR={train_dir} llmrg recommend --dataset {plan.dataset} --user {user} -k {plan.k} "
+        f"--model {plan.model} --llmrg --seed {plan.seed}",
+        f"llmrg query chains_for_user --param dataset={plan.dataset} --param user={user}",
+    ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from core.errors import ConfigError, UnknownDatasetError
 from core.gateway import Neo4jGateway
+from core.progress import progress_display
 from core.settings import Settings
 from reasoning.embeddings import CatalogueIndex, Encoder, build_index, load_encoder
 from reasoning.engine import ReasoningEngine, ReasonStats
@@ -81,7 +82,7 @@ def reason_users(
     """Reason for `users` in order, in this process."""
     catalogue = (lambda: build_index(db, settings, dataset, encoder)) if encoder is not None else None
     engine = build_engine(db, settings, dataset, llm=llm, divergent_llm=divergent_llm, catalogue=catalogue)
-    with Progress(
+    with progress_display(
         TextColumn(f"reason {dataset}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -90,7 +91,7 @@ def reason_users(
         TimeElapsedColumn(),
         disable=not show_progress,
     ) as progress:
-        task = progress.add_task("users", total=len(users), calls=0, hits=0)
+        task = progress.add_task(f"reason {dataset}, users", total=len(users), calls=0, hits=0)
         for user in users:
             engine.reason_user(user)
             progress.update(task, advance=1, calls=engine.stats.llm.calls, hits=engine.stats.kb_hits)

@@ -258,6 +258,7 @@ def throughput_section() -> str:
         ("ingest", "Ingestion", sections.ingest_section),
         ("export", "Export to PyG", sections.export_section),
         ("workers", "Celery workers", sections.workers_section),
+        ("scale", "A whole dataset through faults", sections.scale_section),
     ):
         result = load(name)
         body = (THROUGHPUT_NOTES.get(name, "") + render(result).replace("](bench/", "](../bench/")) if result else ""

@@ -648,3 +648,41 @@ def quality_section(result: dict[str, Any]) -> str:
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in counts.items())
+
+
+def scale_section(result: dict[str, Any]) -> str:
+    """`bench/results/scale.json`: a whole dataset on the workers through faults, against the same run without."""
+    lines = [
+        f"{result['users']:,} {result['dataset']} users on {result['workers']} worker processes, scripted model "
+        f"answering at once, last {result['settings']['max_targets']} positions per user, knowledge base and "
+        f"divergent extension off, on {one_line(result['machine'])}, commit `{result['machine']['commit']}`. "
+        "The faulted run SIGKILLs a worker, restarts Neo4j and restarts Redis, at a quarter, half and three "
+        "quarters of the users:",
+        "",
+        "| run | status | users done | users/min | retried | redelivered | dead letters | chains | links |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, label in (("clean", "without faults"), ("faulted", "with faults")):
+        row = result[name]
+        run, stored = row["run"], row["stored"]
+        lines.append(
+            f"| {label} | {run['status']} | {run['users_done']:,} | {row['users_per_min']:,.0f} | {run['retries']} "
+            f"| {row['redelivered']} | {run['dead_letters']} | {stored['chains']:,} | {stored['accepted_links']:,} |"
+        )
+    struck = "; ".join(
+        f"{fault['fault']} at {fault['at_s']:.0f} s ({fault['users_ended']:,} users ended, "
+        f"out {fault['outage_s']:.0f} s)"
+        for fault in result["faulted"]["faults"]
+    )
+    failed = [check for check, passed in result["checks"].items() if not passed]
+    verdict = (
+        "Every check passed: both runs `success`, every user done once, stored totals equal, no duplicate key."
+        if not failed
+        else f"**Failed checks: {', '.join(failed)}**; differing totals (without, with faults): {result['differing']}."
+    )
+    lines += [
+        "",
+        f"Faults: {struck}. {verdict} Produced by `make bench-scale` (`python -m bench.scale`); raw numbers in "
+        "`bench/results/scale.json`.",
+    ]
+    return "\n".join(lines)

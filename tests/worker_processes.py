@@ -6,14 +6,19 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
-from tests.conftest import LLMRG, ROOT
+ROOT = Path(__file__).resolve().parents[1]
+LLMRG = str(Path(sys.executable).with_name("llmrg"))
+"""Defined here rather than imported from conftest, so a benchmark can start workers without the test
+environment that importing conftest sets."""
 
 FAST_RELIABILITY = {
     "LLMRG_TASK_SOFT_TIME_LIMIT_S": "15",
     "LLMRG_TASK_TIME_LIMIT_S": "20",
+    "LLMRG_NEO4J_RETRY_TIME_S": "5",
     "LLMRG_BROKER_VISIBILITY_TIMEOUT_S": "25",
     "LLMRG_BROKER_RESTORE_INTERVAL_S": "2",
     "LLMRG_TASK_MAX_RETRIES": "2",

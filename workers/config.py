@@ -94,6 +94,12 @@ def reliability_problems(settings: Settings) -> list[str]:
         )
     if workers.retry_backoff_s > workers.retry_backoff_max_s:
         problems.append("LLMRG_TASK_RETRY_BACKOFF_S exceeds LLMRG_TASK_RETRY_BACKOFF_MAX_S")
+    if settings.neo4j.retry_time_s >= workers.task_soft_time_limit_s:
+        problems.append(
+            f"the Neo4j retry time ({settings.neo4j.retry_time_s:g} s, LLMRG_NEO4J_RETRY_TIME_S) must be below the "
+            f"soft time limit ({workers.task_soft_time_limit_s:g} s), or a database restart times tasks out and "
+            "dead-letters them instead of retrying them"
+        )
     if workers.user_lock_wait_s >= workers.visibility_timeout_s:
         problems.append("LLMRG_USER_LOCK_WAIT_S must be below the broker visibility timeout")
     return problems

@@ -11,10 +11,11 @@ import time
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from core.errors import LLMRGError
 from core.gateway import Neo4jGateway
+from core.progress import progress_display
 from workers import runs
 
 FINISH_GRACE_S = 30.0
@@ -36,7 +37,7 @@ def follow_run(
     """Wait until the run has its final status; returns the run record."""
     started = time.monotonic()
     all_ended_at: float | None = None
-    with Progress(
+    with progress_display(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -49,7 +50,7 @@ def follow_run(
         disable=not show_progress,
     ) as progress:
         run = runs.read_run(db, run_id)
-        task = progress.add_task(run_id, total=run["users_total"], failed=0, retried=0, calls=0)
+        task = progress.add_task(f"reason run {run_id}", total=run["users_total"], failed=0, retried=0, calls=0)
         while True:
             run = runs.read_run(db, run_id)
             progress.update(

@@ -42,6 +42,7 @@ TOTALS = (
     "users_running",
     "users_retrying",
     "retries",
+    "deliveries",
     "dead_letters",
     *(name for name in TASK_COUNTERS if name != "wall_s"),
 )

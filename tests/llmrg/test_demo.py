@@ -5,7 +5,10 @@ Browser link. The worker and beat that the demo starts are stopped afterwards.""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -13,7 +16,7 @@ import pytest
 from core.gateway import Neo4jGateway
 from core.settings import Settings
 from llmrg.services.celery_processes import LocalCeleryProcess
-from tests.conftest import run_cli
+from tests.conftest import LLMRG, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +37,8 @@ def test_the_tiny_demo_runs_the_whole_main_job(services: Settings, db: Neo4jGate
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(result.stdout)
     steps = report["steps"]
-    assert set(steps) == {"ingest", "reason", "train", "recommend", "browser"}
+    assert set(steps) == {"ingest", "knowledge_base", "reason", "train", "recommend", "browser"}
+    assert report["kb_imported"] == steps["knowledge_base"]["imported"]
 
     assert {key: steps["ingest"][key] for key in ("users", "items", "interactions")} == {
         "users": 6040,
@@ -46,7 +50,8 @@ def test_the_tiny_demo_runs_the_whole_main_job(services: Settings, db: Neo4jGate
     assert reason["users"] == [1, 2, 3]
     assert (reason["status"], reason["users_done"], reason["users_failed"]) == ("success", 3, 0)
     (run,) = db.driver.execute_query("MATCH (r:Run {id: $id}) RETURN r.options AS options", id=reason["run_id"]).records
-    assert json.loads(run["options"])["max_targets"] == 1 and json.loads(run["options"])["history_length"] == 10
+    options = json.loads(run["options"])
+    assert (options["max_targets"], options["history_length"], options["holdout"]) == (1, 10, 1)
 
     for split in ("valid", "test"):
         assert set(steps["train"][split]) == {"hr@5", "hr@10", "ndcg@5", "ndcg@10"}
@@ -65,6 +70,21 @@ def test_the_tiny_demo_runs_the_whole_main_job(services: Settings, db: Neo4jGate
     }
     assert not {entry["item"] for entry in recommended["items"]} & seen
     assert recommended["explained"] == sum(entry["explanation"] is not None for entry in recommended["items"])
+    assert report["explained_items"] == recommended["explained"]
+    if recommended["accepted_chains"]:  # the chain table keeps every link's reason (rich took `[...]` as markup)
+        assert "-[" in result.stderr
+    assert len(recommended["sentences"]) == min(2, recommended["explained"])
+    assert set(steps["train"]["rows_seeing_edges"]) == {"train", "valid", "test"}
+
+    recommend_command, query_command = report["commands"]  # they work as printed
+    path = {**os.environ, "PATH": f"{Path(LLMRG).parent}:{os.environ['PATH']}"}
+    printed = subprocess.run(recommend_command + " --json", shell=True, env=path, capture_output=True, text=True)
+    assert printed.returncode == 0, printed.stderr
+    assert [entry["item"] for entry in json.loads(printed.stdout)["items"]] == [
+        entry["item"] for entry in recommended["items"]
+    ]
+    queried = subprocess.run(query_command + " --json", shell=True, env=path, capture_output=True, text=True)
+    assert queried.returncode == 0, queried.stderr
 
     link = parse_qs(urlparse(steps["browser"]["query_url"]).query)
     assert link["cmd"] == ["edit"]

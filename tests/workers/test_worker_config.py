@@ -40,6 +40,7 @@ def test_defaults_are_consistent_and_map_to_celery_options() -> None:
         ({"reject_on_lost": False}, "LLMRG_WORKER_REJECT_ON_LOST"),
         ({"prefetch_multiplier": 4}, "LLMRG_WORKER_PREFETCH"),
         ({"retry_backoff_s": 700}, "LLMRG_TASK_RETRY_BACKOFF_S"),
+        ({"task_soft_time_limit_s": 20, "task_time_limit_s": 30}, "LLMRG_NEO4J_RETRY_TIME_S"),
     ],
 )
 def test_each_inconsistency_is_named(overrides: dict[str, object], named: str) -> None:

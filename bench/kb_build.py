@@ -1,0 +1,203 @@
+"""Building the released knowledge base: reasoning for the first N users of a dataset in journaled chunks,
+the knowledge base exported after every chunk, and a README of its provenance written from the journal.
+
+    LLMRG_STATE_DIR=/somewhere/outside python -m bench.kb_build --dataset ml-1m --users 1000 --out data/kb
+
+Hours of LLM time on a small machine, so it carries on wherever it stopped. The journal (`<dataset>.build.json`)
+and the exported file travel together in `--out`: on a machine whose database holds no reasoning for the
+dataset yet, the file is imported first and reasoning goes on after the journal's last user. Each chunk's
+counts come from the run itself; the README's totals from the journal, so the provenance is written by this
+command, never by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import machine
+from bench.journal import Journal
+from core import gateway
+from core.gateway import Neo4jGateway
+from core.settings import Settings
+from ingestion import loader, registry
+from llmrg.services.llm_server import LocalLLM
+from llmrg.services.neo4j_server import LocalNeo4j
+from llmrg.stats import dataset_counts
+from reasoning import kb_transfer
+from reasoning.options import ReasoningOptions
+from reasoning.run import reason_users, select_users
+
+STAGE = "reason"
+SUMMED = (
+    "steps",
+    "llm_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "kb_hits",
+    "kb_edge_hits",
+    "kb_misses",
+    "chains_proposed",
+    "chains_verified",
+    "chains_rejected",
+    "chains_reused",
+    "divergent_chains",
+)
+
+
+def paths(out: Path, dataset: str) -> tuple[Path, Path, Path]:
+    """The knowledge-base file, the journal and the README in `out`."""
+    return out / f"{dataset}.jsonl.gz", out / f"{dataset}.build.json", out / "README.md"
+
+
+def totals(journal: Journal) -> dict[str, Any]:
+    chunks = journal.stage(STAGE)["chunks"]
+    summed = {key: sum(int(chunk.get(key) or 0) for chunk in chunks) for key in SUMMED}
+    return summed | {
+        "users": sum(len(chunk["users"]) for chunk in chunks),
+        "hours": round(sum(chunk["seconds"] for chunk in chunks) / 3600, 2),
+        "sittings": journal.sittings,
+    }
+
+
+def build(
+    settings: Settings,
+    dataset: str,
+    users: int,
+    chunk_users: int,
+    out: Path,
+    *,
+    max_minutes: float = 0.0,
+    fresh: bool = False,
+) -> dict[str, Any]:
+    """Reason for the first `users` users chunk by chunk; returns the totals so far."""
+    kb_file, journal_path, readme = paths(out, dataset)
+    fingerprint = {
+        "dataset": dataset,
+        "model": settings.llm.model,
+        "prompt_version": settings.reasoning.prompt_version,
+        "max_targets": settings.reasoning.max_targets,
+        "holdout": settings.reasoning.holdout,
+        "history_length": settings.reasoning.history_length.get(dataset, settings.reasoning.history_length["*"]),
+        "verify_style": settings.verify.style,
+        "divergent": settings.divergent.enabled,
+    }
+    journal = Journal.open(journal_path, fingerprint, fresh=fresh)
+    started = time.monotonic()
+    with gateway.open_gateway(settings) as db:
+        gateway.apply_schema(db)
+        _ensure_dataset(db, settings, dataset)
+        if journal.done_users(STAGE) and kb_file.is_file() and not dataset_counts(db)[dataset]["kb_chains"]:
+            imported = kb_transfer.import_knowledge_base(db, kb_file, dataset)
+            print(f"a fresh database: imported {imported.chains} chains and {imported.edges} edges from {kb_file}")
+        done = set(journal.done_users(STAGE))
+        remaining = [user for user in select_users(db, dataset, users, None) if user not in done]
+        for offset in range(0, len(remaining), chunk_users):
+            if max_minutes and (time.monotonic() - started) / 60 > max_minutes:
+                print(f"stopping after {max_minutes:g} minutes; rerun to carry on")
+                break
+            chunk = remaining[offset : offset + chunk_users]
+            chunk_started = time.monotonic()
+            stats = reason_users(db, settings, dataset, chunk, show_progress=False).as_json()
+            exported = kb_transfer.export_knowledge_base(db, dataset, kb_file)
+            record = {key: stats[key] for key in SUMMED} | {
+                "users": chunk,
+                "seconds": round(time.monotonic() - chunk_started, 1),
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "kb_chains": exported.chains,
+                "kb_edges": exported.edges,
+            }
+            journal.add_chunk(STAGE, record)
+            write_readme(readme, journal, exported, settings)
+            so_far = totals(journal)
+            print(
+                f"users {chunk[0]}-{chunk[-1]}: {record['seconds']:.0f} s, {stats['llm_calls']} calls, "
+                f"{stats['chains_verified']}/{stats['chains_proposed']} chains verified; knowledge base "
+                f"{exported.chains} chains, {exported.edges} edges after {so_far['users']} users",
+                flush=True,
+            )
+    return totals(journal)
+
+
+def write_readme(readme: Path, journal: Journal, exported: kb_transfer.TransferReport, settings: Settings) -> None:
+    """The provenance beside the file, from the journal and the last export."""
+    made = totals(journal)
+    fingerprint = journal.fingerprint
+    verified = made["chains_verified"] / made["chains_proposed"] if made["chains_proposed"] else 0.0
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    first_user = journal.stage(STAGE)["chunks"][0]["users"][0]
+    last_user = journal.stage(STAGE)["chunks"][-1]["users"][-1]
+    lines = [
+        f"# The released knowledge base for {fingerprint['dataset']}",
+        "",
+        "Written by `python -m bench.kb_build` after its last chunk; do not edit by hand.",
+        "",
+        f"- File: `{exported.path.name}` (sha256 `{exported.sha256}`), format version 1, documented in "
+        "`reasoning/kb_format.py`. Import it with `llmrg kb import data/kb/" + exported.path.name + "`; "
+        "`make demo` does.",
+        f"- Holds {exported.chains:,} verified chains, {exported.edges:,} causal edges and the {exported.items:,} "
+        "items they name; no user ids or histories.",
+        f"- Made by reasoning for {made['users']:,} users (ids {first_user} to {last_user}, the first by id) with "
+        f"`{fingerprint['model']}`, prompt `{fingerprint['prompt_version']}`, verification `"
+        f"{fingerprint['verify_style']}`, the last {fingerprint['max_targets']} positions of each window of "
+        f"{fingerprint['history_length']} items, holdout {fingerprint['holdout']}, divergent extension "
+        f"{'on' if fingerprint['divergent'] else 'off'}.",
+        f"- {made['chains_proposed']:,} chains proposed, {made['chains_verified']:,} verified "
+        f"({100 * verified:.1f}%), {made['chains_rejected']:,} rejected; {made['llm_calls']:,} LLM calls, "
+        f"{made['kb_hits']:,} knowledge-base chain hits and {made['kb_edge_hits']:,} edge hits over "
+        f"{made['steps']:,} steps.",
+        f"- {made['hours']} hours of reasoning in {made['sittings']} sittings, the last on "
+        f"{machine.one_line(machine.describe())}, "
+        f"last at commit `{commit.stdout.strip() or 'unknown'}`.",
+        '- What verification means with this model: `docs/RESULTS.md`, section "Does verification tell real '
+        'chains from placebo?" (measured by `python -m bench.quality`).',
+        "",
+        "Carry the build on: `LLMRG_STATE_DIR=<a folder outside the checkout> python -m bench.kb_build "
+        f"--dataset {fingerprint['dataset']} --users N --out data/kb` (a database without this reasoning imports "
+        "the file first, then reasons after the journal's last user).",
+        "",
+    ]
+    readme.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _ensure_dataset(db: Neo4jGateway, settings: Settings, dataset: str) -> None:
+    if dataset in dataset_counts(db):
+        return
+    bundle = registry.read_builtin(settings, registry.builtin_name(dataset, None))
+    loader.write_dataset(db, settings, bundle, show_progress=False)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="ml-1m")
+    parser.add_argument("--users", type=int, default=1000, help="the first N users by id")
+    parser.add_argument("--chunk-users", type=int, default=10, help="users per chunk: the unit of carrying on")
+    parser.add_argument("--max-targets", type=int, default=4, help="last N positions of each window")
+    parser.add_argument("--holdout", type=int, default=1, help="leave each history's last N items out")
+    parser.add_argument("--out", type=Path, default=Path("data/kb"))
+    parser.add_argument("--max-minutes", type=float, default=0.0, help="stop before a chunk starts later (0 = none)")
+    parser.add_argument("--fresh", action="store_true", help="discard the journal and start over")
+    args = parser.parse_args(argv)
+    settings = ReasoningOptions(max_targets=args.max_targets, holdout=args.holdout).apply(Settings.load())
+    LocalNeo4j(settings).start()
+    if settings.llm.serve_local and settings.llm.is_local:
+        LocalLLM(settings).start()
+    made = build(
+        settings,
+        args.dataset,
+        args.users,
+        args.chunk_users,
+        args.out,
+        max_minutes=args.max_minutes,
+        fresh=args.fresh,
+    )
+    print(made)
+    return made
+
+
+if __name__ == "__main__":
+    main()
