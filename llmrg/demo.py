@@ -147,7 +147,7 @@ def run_demo(settings: Settings, plan: DemoPlan, console: Console, *, progress: 
         step(
             "train",
             f"a short LLMRG {plan.model} run ({plan.epochs} epochs on {plan.train_rows:,} rows)",
-            lambda: _train(db, settings, plan, progress),
+            lambda: _train(db, settings, plan, console, progress),
         )
         recommended = step(
             "recommend",
@@ -193,7 +193,7 @@ def _reason(db: Neo4jGateway, settings: Settings, plan: DemoPlan, console: Conso
     return {key: record.get(key) for key in keys} | {"users": users}
 
 
-def _train(db: Neo4jGateway, settings: Settings, plan: DemoPlan, progress: bool) -> dict[str, Any]:
+def _train(db: Neo4jGateway, settings: Settings, plan: DemoPlan, console: Console, progress: bool) -> dict[str, Any]:
     from gnn import pipeline
 
     result = pipeline.run_training(
@@ -214,6 +214,11 @@ def _train(db: Neo4jGateway, settings: Settings, plan: DemoPlan, progress: bool)
         raise ServiceError(
             f"no test row sees a reasoning edge (rows_seeing_edges {seeing}): verification accepted no chain the "
             "test rows can see, so the LLMRG model trained exactly like its base; see `llmrg runs` for the run"
+        )
+    if seeing is not None and not seeing["train"]:
+        console.print(
+            f"[yellow]warning:[/yellow] no training row sees a reasoning edge (rows per stage: {seeing}): the LLMRG "
+            "model trained like its base; only the test rows read the reasoning graphs"
         )
     keys = ("test", "valid", "epoch_s", "rows_seeing_edges")
     return {key: result[key] for key in keys}
