@@ -652,9 +652,11 @@ def _counts(counts: dict[str, int]) -> str:
 
 def scale_section(result: dict[str, Any]) -> str:
     """`bench/results/scale.json`: a whole dataset on the workers through faults, against the same run without."""
+    targets = result["settings"]["max_targets"]
     lines = [
         f"{result['users']:,} {result['dataset']} users on {result['workers']} worker processes, scripted model "
-        f"answering at once, last {result['settings']['max_targets']} positions per user, knowledge base and "
+        f"answering at once, the last {targets} position{'s' if targets != 1 else ''} before each user's end, "
+        "knowledge base and "
         f"divergent extension off, on {one_line(result['machine'])}, commit `{result['machine']['commit']}`. "
         "The faulted run SIGKILLs a worker, restarts Neo4j and restarts Redis, at a quarter, half and three "
         "quarters of the users:",
@@ -682,7 +684,8 @@ def scale_section(result: dict[str, Any]) -> str:
     )
     lines += [
         "",
-        f"Faults: {struck}. {verdict} Produced by `make bench-scale` (`python -m bench.scale`); raw numbers in "
+        f"Faults: {struck}. {verdict} The faulted run goes second, on the database's warm caches, so users per "
+        "minute compare the two only roughly. Produced by `make bench-scale` (`python -m bench.scale`); raw numbers in "
         "`bench/results/scale.json`.",
     ]
     return "\n".join(lines)
