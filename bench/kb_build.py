@@ -112,7 +112,7 @@ def build(
                 "kb_edges": exported.edges,
             }
             journal.add_chunk(STAGE, record)
-            write_readme(readme, journal, exported, settings)
+            write_readme(readme, journal, exported)
             so_far = totals(journal)
             print(
                 f"users {chunk[0]}-{chunk[-1]}: {record['seconds']:.0f} s, {stats['llm_calls']} calls, "
@@ -123,7 +123,7 @@ def build(
     return totals(journal)
 
 
-def write_readme(readme: Path, journal: Journal, exported: kb_transfer.TransferReport, settings: Settings) -> None:
+def write_readme(readme: Path, journal: Journal, exported: kb_transfer.TransferReport) -> None:
     """The provenance beside the file, from the journal and the last export."""
     made = totals(journal)
     fingerprint = journal.fingerprint
@@ -150,7 +150,8 @@ def write_readme(readme: Path, journal: Journal, exported: kb_transfer.TransferR
         f"({100 * verified:.1f}%), {made['chains_rejected']:,} rejected; {made['llm_calls']:,} LLM calls, "
         f"{made['kb_hits']:,} knowledge-base chain hits and {made['kb_edge_hits']:,} edge hits over "
         f"{made['steps']:,} steps.",
-        f"- {made['hours']} hours of reasoning in {made['sittings']} sittings, the last on "
+        f"- {made['hours']} hours of reasoning (wall time, pauses included) in {made['sittings']} "
+        f"sitting{'s' if made['sittings'] != 1 else ''}, the last on "
         f"{machine.one_line(machine.describe())}, "
         f"last at commit `{commit.stdout.strip() or 'unknown'}`.",
         '- What verification means with this model: `docs/RESULTS.md`, section "Does verification tell real '
