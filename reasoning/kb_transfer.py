@@ -23,7 +23,7 @@ import cypher
 from core.errors import DataFormatError, UnknownDatasetError
 from core.gateway import Neo4jGateway
 from core.vocabulary import ChainStatus
-from reasoning import kb_format
+from reasoning import kb_format, store
 from reasoning.kb_format import ChainRecord, EdgeRecord, Evidence, Header, ItemRecord, KnowledgeBaseFile
 
 WRITE_BATCH = 500
@@ -66,7 +66,7 @@ def export_knowledge_base(
     _require_dataset(db, dataset)
     filters = {"dataset": dataset, "model": model, "prompt_version": prompt_version}
     chains = [_chain_record(record) for record in db.run("kb/export_chains", **filters)]
-    edges = [_edge_record(record) for record in db.run("kb/export_edges", **filters)]
+    edges = [EdgeRecord.model_validate(dict(record)) for record in db.run("kb/export_edges", **filters)]
     named = sorted(
         {item for chain in chains for item in chain.items} | {e.source for e in edges} | {e.target for e in edges}
     )
@@ -173,25 +173,8 @@ def _chain_record(record: Any) -> ChainRecord:
     )
 
 
-def _edge_record(record: Any) -> EdgeRecord:
-    return EdgeRecord(
-        id=record["id"],
-        source=record["source"],
-        target=record["target"],
-        reason=record["reason"],
-        model=record["model"],
-        prompt_version=record["prompt_version"],
-        created_at=record["created_at"],
-        chains=record["chains"],
-    )
-
-
 def _chain_row(chain: ChainRecord, stored: Any | None) -> dict[str, Any]:
     """One `$rows` entry of `kb/import_chains.cypher`."""
-    steps = [{"i": 0, "item": chain.items[0], "reason": None}] + [
-        {"i": index, "item": item, "reason": reason}
-        for index, (item, reason) in enumerate(zip(chain.items[1:], chain.reasons, strict=True), start=1)
-    ]
     created = {
         "kind": chain.kind.value,
         "target": chain.target,
@@ -217,7 +200,7 @@ def _chain_row(chain: ChainRecord, stored: Any | None) -> dict[str, Any]:
         "created": created,
         "created_at": chain.created_at,
         "merged": merged,
-        "steps": steps,
+        "steps": store.step_rows(chain.items, chain.reasons),
         "imagined": chain.imagined.model_dump() if chain.imagined else None,
     }
 

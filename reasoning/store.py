@@ -5,6 +5,7 @@ Transaction functions only run Cypher (they may be retried by the db): no LLM ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import neo4j
@@ -34,11 +35,16 @@ def chain_record(chain: ScoredChain, model: str, prompt_version: str) -> tuple[d
         "model": model,
         "prompt_version": prompt_version,
     }
-    steps = [{"i": 0, "item": candidate.items[0], "reason": None}] + [
+    return record, step_rows(candidate.items, candidate.reasons)
+
+
+def step_rows(items: Sequence[int], reasons: Sequence[str]) -> list[dict[str, Any]]:
+    """The `$steps` rows of a chain: step i points at its i-th item, and step i's reason explains the link from
+    step i-1 (the first step has none)."""
+    return [{"i": 0, "item": items[0], "reason": None}] + [
         {"i": index, "item": item, "reason": reason}
-        for index, (item, reason) in enumerate(zip(candidate.items[1:], candidate.reasons, strict=True), start=1)
+        for index, (item, reason) in enumerate(zip(items[1:], reasons, strict=True), start=1)
     ]
-    return record, steps
 
 
 def write_chain(
