@@ -19,6 +19,9 @@ class ChainKind(StrEnum):
     """From chained reasoning over the user's history (G_rea)."""
     DIVERGENT = "divergent"
     """A reasoning chain extended past the history into an imagined, catalogue-mapped item (G_div)."""
+    PAIR = "pair"
+    """One link a -> b between two items many users chose in that order, reasoned about without a user
+    (`llmrg kb warm`): never linked to a user itself, it is knowledge-base knowledge through its causal edge."""
 
 
 class ChainStatus(StrEnum):

@@ -168,7 +168,14 @@ def _ingest(db: Neo4jGateway, settings: Settings, plan: DemoPlan, progress: bool
 
 
 def _reason(db: Neo4jGateway, settings: Settings, plan: DemoPlan, console: Console, progress: bool) -> dict[str, Any]:
-    options = ReasoningOptions(max_targets=plan.max_targets, history_length=plan.history_length, holdout=plan.holdout)
+    # The released knowledge base's item-pair edges were made by the packaged 1.5B model: the demo's 0.5B
+    # reasoning reuses them (a model's lookups otherwise find only its own chains and edges).
+    options = ReasoningOptions(
+        max_targets=plan.max_targets,
+        history_length=plan.history_length,
+        holdout=plan.holdout,
+        kb_any_model=True if plan.knowledge_base else None,
+    )
     users = select_users(db, plan.dataset, plan.users, None)
     run_id = start_reason_run(create_app(settings), db, plan.dataset, users, options)
     record = follow.follow_run(db, run_id, show_progress=progress, timeout_s=plan.reasoning_timeout_s, console=console)

@@ -27,6 +27,7 @@ class Rejection(StrEnum):
     LOW_SCORE = "low_score"
     NO_CATALOGUE_MATCH = "no_catalogue_match"
     ALREADY_SEEN = "already_seen"
+    NAMES_ITEM = "names_item"
 
 
 @dataclass(frozen=True)

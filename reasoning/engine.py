@@ -241,20 +241,22 @@ class ReasoningEngine:
     def _store(
         self, context: UserContext, chain: ScoredChain, imagined: dict[str, object] | None = None
     ) -> Candidate | None:
-        """Write one scored chain and count it; the candidate if it was accepted."""
-        store.write_chain(
+        """Write one scored chain and count it by the status it has once written (a chain other users checked
+        too is judged on all its evidence); the candidate if it was accepted."""
+        status = store.write_chain(
             self.db,
             context.user,
             chain,
             model=self.settings.llm.model,
             prompt_version=self.settings.reasoning.prompt_version,
+            tau=self.tau,
             imagined=imagined,
         )
-        if chain.status is ChainStatus.REJECTED:
+        if status in store.REFUSED:
             self.stats.chains_rejected += 1
             self.stats.rejected_by_reason[Rejection.LOW_SCORE.value] += 1
             return None
-        if chain.status is ChainStatus.VERIFIED:
+        if status is ChainStatus.VERIFIED:
             self.stats.chains_verified += 1
         else:
             self.stats.chains_unverified += 1

@@ -17,7 +17,9 @@ Format version 1, one JSON object per line:
     {"record": "edge", "id", "source", "target", "reason", "model", "prompt_version", "created_at",
      "chains": [ids of the chains in this file that hold the link source -> target]}
 
-`model` and `prompt_version` in the header are the export's filters (null: all). Evidence records are the
+A chain's `kind` is `reasoning`, `divergent` (with its imagined step) or `pair` (one link a -> b from the
+item-pair warm start, `llmrg kb warm`, made for no user). `model` and `prompt_version` in the header are the
+export's filters (null: all). Evidence records are the
 verifications behind a chain (masks asked, masks recovered), each with an id, so merging two knowledge bases
 adds only the evidence one of them lacks and a second import adds nothing.
 """

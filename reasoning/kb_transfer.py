@@ -5,14 +5,14 @@ An import reads and checks the whole file, then checks the dataset and every ite
 database, and only then writes, so a bad file loses nothing already stored. Writes MERGE on the chain and
 edge ids; a chain already stored keeps its own verification and gains the file's evidence records it lacks
 (by id), so importing the same file twice changes nothing. An import never demotes a chain: a chain retired
-here stays retired, a rejected one becomes verified by the file's evidence, like a later verification in the
-engine; the knowledge-base refresh re-judges chains on the current model.
+here stays retired, and a rejected one becomes verified by the file's evidence (a file holds only chains
+verified where it was made). Later checks in the engine judge it on all its evidence (`reasoning.evidence`),
+and the knowledge-base refresh re-judges chains on the current model.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,8 @@ from core.errors import DataFormatError, UnknownDatasetError
 from core.gateway import Neo4jGateway
 from core.vocabulary import ChainStatus
 from reasoning import kb_format, store
-from reasoning.kb_format import ChainRecord, EdgeRecord, Evidence, Header, ItemRecord, KnowledgeBaseFile
+from reasoning.evidence import evidence_properties, merge_evidence, stored_evidence
+from reasoning.kb_format import ChainRecord, EdgeRecord, Header, ItemRecord, KnowledgeBaseFile
 
 WRITE_BATCH = 500
 """Chains or edges per import transaction."""
@@ -115,44 +116,6 @@ def import_knowledge_base(db: Neo4jGateway, path: Path, dataset: str | None = No
         created=len(kb.chains) + len(kb.edges) - merged,
         merged=merged,
     )
-
-
-def own_evidence(chain_id: str, created_at: str, verified_at: str | None, masks: int, hits: int) -> Evidence:
-    """The one evidence record of a chain verified in this database (no merged lists): its id is derived from
-    the chain and the dates of its verification, so every export of it names it the same."""
-    key = f"{chain_id}|{created_at}|{verified_at or ''}|{masks}|{hits}"
-    return Evidence(id=hashlib.sha256(key.encode("utf-8")).hexdigest()[:24], masks=masks, hits=hits)
-
-
-def stored_evidence(record: Any) -> list[Evidence]:
-    """A stored chain's evidence records: its merged lists, or its own verification when it has none."""
-    if record["evidence_ids"] is None:
-        masks, hits = int(record["masks"] or 0), int(record["hits"] or 0)
-        return [own_evidence(str(record["id"]), str(record["created_at"]), record["verified_at"], masks, hits)]
-    return [
-        Evidence(id=str(id_), masks=int(masks), hits=int(hits))
-        for id_, masks, hits in zip(
-            record["evidence_ids"], record["evidence_masks"], record["evidence_hits"], strict=True
-        )
-    ]
-
-
-def merge_evidence(stored: Sequence[Evidence], incoming: Sequence[Evidence]) -> list[Evidence]:
-    """The stored records, then the incoming ones the stored lack (by id)."""
-    known = {evidence.id for evidence in stored}
-    return [*stored, *(evidence for evidence in incoming if evidence.id not in known)]
-
-
-def evidence_properties(evidence: Sequence[Evidence]) -> dict[str, Any]:
-    masks = sum(record.masks for record in evidence)
-    hits = sum(record.hits for record in evidence)
-    return {
-        "evidence_ids": [record.id for record in evidence],
-        "evidence_masks": [record.masks for record in evidence],
-        "evidence_hits": [record.hits for record in evidence],
-        "masks": masks,
-        "hits": hits,
-    }
 
 
 def _chain_record(record: Any) -> ChainRecord:

@@ -86,16 +86,14 @@ def chain_questions(
             continue
         hidden = chain_items[hide]
         rng = random.Random(f"{seed}|{kind}")
-        labels = [item.title for item in rng.sample(earlier, min(options - 1, len(earlier)))]
-        correct = rng.randrange(len(labels) + 1)
-        labels.insert(correct, hidden.title)
         questions.append(
-            ChoiceQuestion(
-                owner=owner,
-                kind=kind,
-                text=chain_in_titles(titles, candidate.reasons, hide),
-                options=tuple(labels),
-                correct=correct,
+            lettered(
+                owner,
+                kind,
+                chain_in_titles(titles, candidate.reasons, hide),
+                hidden.title,
+                [item.title for item in rng.sample(earlier, min(options - 1, len(earlier)))],
+                rng,
                 shows=frozenset(chain_ids - {hidden.id}),
                 hides=frozenset({hidden.id}),
             )
@@ -125,16 +123,38 @@ def _attribute_question(
     labels = rng.sample(others, min(options - 1, len(others)))
     correct = rng.randrange(len(labels) + 1)
     labels.insert(correct, rng.choice(true_names))
-    text = chain_in_titles([item.title for item in chain_items], reasons) + f"; {target.title} has attribute {MASK}"
     return ChoiceQuestion(
         owner=owner,
         kind="attribute",
-        text=text,
+        text=attribute_text([item.title for item in chain_items], reasons),
         options=tuple(labels),
         correct=correct,
         shows=frozenset(item.id for item in chain_items),
         hides=frozenset(),
     )
+
+
+def attribute_text(titles: Sequence[str], reasons: Sequence[str]) -> str:
+    """The whole chain, then `; <target> has attribute [MASK]`."""
+    return chain_in_titles(titles, reasons) + f"; {titles[-1]} has attribute {MASK}"
+
+
+def lettered(
+    owner: Hashable,
+    kind: str,
+    text: str,
+    answer: str,
+    distractors: Sequence[str],
+    rng: random.Random,
+    *,
+    shows: frozenset[int],
+    hides: frozenset[int],
+) -> ChoiceQuestion:
+    """A question whose options are `distractors` with `answer` put in at a place drawn from `rng`."""
+    labels = list(distractors)
+    correct = rng.randrange(len(labels) + 1)
+    labels.insert(correct, answer)
+    return ChoiceQuestion(owner, kind, text, tuple(labels), correct, shows, hides)
 
 
 def _distinct(items: Any) -> list[HistoryItem]:
@@ -182,6 +202,36 @@ def ask(llm: StructuredLLM, settings: Settings, questions: Sequence[ChoiceQuesti
     return chosen
 
 
+FAILED = -1
+"""The answer recorded for a question whose call failed."""
+
+
+def answer_each(
+    llm: StructuredLLM,
+    settings: Settings,
+    questions: Sequence[ChoiceQuestion],
+    per_call: int,
+    *,
+    on_error: Callable[[LLMOutputRejected | LLMUnavailable], None] | None = None,
+    on_call: Callable[[int], None] | None = None,
+) -> list[tuple[ChoiceQuestion, int | None]]:
+    """Every question with its chosen option (None: none chosen; `FAILED`: its call failed), asked `per_call`
+    to a call under the no-leak rule. Errors and calls go to `on_error` / `on_call` as in `verify_chains`."""
+    answers: list[tuple[ChoiceQuestion, int | None]] = []
+    for batch in verification.batches(questions, per_call):
+        if on_call is not None:
+            on_call(len(batch))
+        try:
+            chosen: list[int | None] = ask(llm, settings, batch)
+        except (LLMOutputRejected, LLMUnavailable) as error:
+            if on_error is None:
+                raise
+            on_error(error)
+            chosen = [FAILED] * len(batch)
+        answers += zip(batch, chosen, strict=True)
+    return answers
+
+
 def answer_packed(
     llm: StructuredLLM,
     settings: Settings,
@@ -191,25 +241,10 @@ def answer_packed(
     on_error: Callable[[LLMOutputRejected | LLMUnavailable], None] | None = None,
     on_call: Callable[[int], None] | None = None,
 ) -> tuple[Counter[Hashable], set[Hashable]]:
-    """Recovered masks per owner, and the owners a failed call left unanswered, for questions of any chains
-    and users asked `per_call` to a call under the no-leak rule. Errors and calls go to `on_error` / `on_call`
-    as in `verify_chains`."""
-    hits: Counter[Hashable] = Counter()
-    failed: set[Hashable] = set()
-    for batch in verification.batches(questions, per_call):
-        if on_call is not None:
-            on_call(len(batch))
-        try:
-            chosen = ask(llm, settings, batch)
-        except (LLMOutputRejected, LLMUnavailable) as error:
-            if on_error is None:
-                raise
-            on_error(error)
-            failed.update(question.owner for question in batch)
-            continue
-        hits.update(
-            question.owner for question, choice in zip(batch, chosen, strict=True) if choice == question.correct
-        )
+    """Recovered masks per owner, and the owners a failed call left unanswered (`answer_each`, counted)."""
+    answers = answer_each(llm, settings, questions, per_call, on_error=on_error, on_call=on_call)
+    failed = {question.owner for question, chosen in answers if chosen == FAILED}
+    hits = Counter(question.owner for question, chosen in answers if chosen == question.correct)
     return hits, failed
 
 

@@ -24,6 +24,9 @@ class ReasoningOptions:
     """l_tru for every dataset: reasoning sees the last N items of each history."""
     holdout: int | None = None
     """Leave each history's last N items out of reasoning (1 = the leave-one-out test item)."""
+    kb_any_model: bool | None = None
+    """Reuse knowledge-base chains and edges whatever model and prompt version made them (an imported knowledge
+    base made by another model, such as the released one's warm start)."""
 
     def __post_init__(self) -> None:
         if self.max_targets is not None and self.max_targets < 0:
@@ -42,7 +45,9 @@ class ReasoningOptions:
         if self.history_length is not None:
             reasoning["history_length"] = dict.fromkeys([*settings.reasoning.history_length, "*"], self.history_length)
         verify: dict[str, Any] = {"enabled": self.verify} if self.verify is not None else {}
-        kb = {"enabled": self.kb} if self.kb is not None else {}
+        kb: dict[str, Any] = {"enabled": self.kb} if self.kb is not None else {}
+        if self.kb_any_model is not None:
+            kb["any_model"] = self.kb_any_model
         divergent = {"enabled": self.divergent} if self.divergent is not None else {}
         if self.naive:
             reasoning["steps_per_call"] = 1
@@ -73,6 +78,7 @@ class ReasoningOptions:
             max_targets=number("max_targets"),
             history_length=number("history_length"),
             holdout=number("holdout"),
+            kb_any_model=flag("kb_any_model"),
         )
 
     def as_dict(self) -> dict[str, bool | int | None]:

@@ -67,6 +67,11 @@ TASK_FIELDS: dict[str, PromptFields] = {
             "question": frozenset({"letters"}),
         },
     ),
+    "warm": PromptFields(
+        system=frozenset({"reason_chars"}),
+        user=frozenset({"pairs"}),
+        schema={"answer": frozenset({"pairs", "pair_ids"}), "reason": frozenset({"reason_chars"})},
+    ),
     "diverge": PromptFields(
         system=frozenset({"per_chain", "reason_chars"}),
         user=frozenset({"profile", "history", "chains"}),

@@ -53,3 +53,7 @@ class DivergentAnswer(BaseModel):
 
 class ChoiceAnswer(RootModel[dict[str, str]]):
     """The chosen letter by question id, `{"q1": "B", "q2": "A"}`."""
+
+
+class WarmAnswer(RootModel[dict[str, str]]):
+    """The reason for each item pair by pair id, `{"p1": "another Disney animated comedy", "p2": "none"}`."""

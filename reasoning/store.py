@@ -6,6 +6,7 @@ Transaction functions only run Cypher (they may be retried by the db): no LLM ca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import neo4j
@@ -14,6 +15,7 @@ import cypher
 from core.gateway import Neo4jGateway
 from core.vocabulary import ChainKind, ChainStatus
 from reasoning.chains import Candidate, ScoredChain, edge_id
+from reasoning.evidence import check_evidence, judged, stored_evidence
 from reasoning.knowledge_base import EdgeHit
 
 
@@ -54,28 +56,87 @@ def write_chain(
     *,
     model: str,
     prompt_version: str,
+    tau: float,
     imagined: dict[str, Any] | None = None,
-) -> str:
-    """Write the chain (MERGE) and link it to `user` (HAS_CHAIN if accepted, PROPOSED if rejected).
+) -> ChainStatus:
+    """Write the chain (MERGE) and link it to `user`; returns the chain's status afterwards.
 
+    A chain new to the database takes this check's verdict. A chain already stored (another user's LLM
+    proposed it first) is judged again on all its evidence (`evidence.judged`): this check is added as one
+    record, and the chain is verified while its summed score is at least `tau`. A chain that falls below is
+    retired and stops supporting its edges; one that rises gains them. The user's link follows the chain's
+    status: HAS_CHAIN to an accepted chain, PROPOSED otherwise. A write for a user already linked to the
+    chain (a redelivered task, or the same chain proposed at another of the user's steps) adds nothing.
+    A chain accepted without verification (`unverified`) carries no evidence and changes no stored verdict.
     `imagined` ({item, text, reason, similarity}) records a divergent chain's imagined last step.
-    Returns the chain id.
     """
     record, steps = chain_record(chain, model, prompt_version)
-    link = "reasoning/link_rejected_chain" if chain.status is ChainStatus.REJECTED else "reasoning/link_accepted_chain"
+    dataset = chain.candidate.dataset
+    chain_id = str(record["id"])
+    checked_at = datetime.now(UTC).isoformat()
+    edges = edge_rows(chain.candidate, model, prompt_version)
+    outcome: list[ChainStatus] = []
+
+    @neo4j.unit_of_work(timeout=db.query_timeout_s)
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        outcome.clear()
+        found = tx.run(
+            cypher.load("reasoning/fetch_chain_check"), dataset=dataset, user=user, chain_id=chain_id
+        ).single()
+        tx.run(cypher.load("reasoning/merge_chain"), dataset=dataset, chain=record, steps=steps).consume()
+        before = ChainStatus(found["status"]) if found is not None else None
+        after = chain.status if before is None else before
+        if (
+            found is not None
+            and before is not None
+            and not found["linked"]  # a user already linked adds no check
+            and ChainStatus.UNVERIFIED not in (chain.status, before)
+        ):
+            stored = stored_evidence(found)
+            check = check_evidence(chain_id, checked_at, chain.masks, chain.hits)
+            verdict = judged([*stored, check], tau, before)
+            tx.run(cypher.load("reasoning/record_chain_check"), chain_id=chain_id, verdict=verdict).consume()
+            after = ChainStatus(verdict["status"])
+        link_status = chain.status if chain.status is ChainStatus.UNVERIFIED else after
+        link = "reasoning/link_rejected_chain" if link_status in REFUSED else "reasoning/link_accepted_chain"
+        tx.run(
+            cypher.load(link), dataset=dataset, user=user, chain_id=chain_id, t=chain.candidate.t, reused=False
+        ).consume()
+        if imagined is not None:
+            tx.run(cypher.load("reasoning/merge_imagined"), dataset=dataset, chain_id=chain_id, **imagined).consume()
+        if after is ChainStatus.VERIFIED and edges:
+            tx.run(
+                cypher.load("reasoning/merge_edges"),
+                dataset=dataset,
+                chain_id=chain_id,
+                model=model,
+                prompt_version=prompt_version,
+                edges=edges,
+            ).consume()
+        elif before is ChainStatus.VERIFIED and after is not ChainStatus.VERIFIED:
+            tx.run(cypher.load("reasoning/unsupport_edges"), chain_ids=[chain_id]).consume()
+        outcome.append(after)
+
+    with db.session() as session:
+        session.execute_write(work)
+    return outcome[0]
+
+
+REFUSED = (ChainStatus.REJECTED, ChainStatus.RETIRED)
+"""Statuses a user is linked to with PROPOSED (HAS_CHAIN only ever points at an accepted chain)."""
+
+
+def write_pair_chain(db: Neo4jGateway, chain: ScoredChain, *, model: str, prompt_version: str) -> str:
+    """Write one warm-start pair `a -> b` (MERGE), verified or rejected, linked to no user; a verified pair
+    also MERGEs its causal edge, which is what lookups, graphs and explanations use. A rejected pair is kept so
+    a rerun does not ask again. Returns the chain id."""
+    record, steps = chain_record(chain, model, prompt_version)
     dataset = chain.candidate.dataset
     edges = edge_rows(chain.candidate, model, prompt_version) if chain.status is ChainStatus.VERIFIED else []
 
     @neo4j.unit_of_work(timeout=db.query_timeout_s)
     def work(tx: neo4j.ManagedTransaction) -> None:
         tx.run(cypher.load("reasoning/merge_chain"), dataset=dataset, chain=record, steps=steps).consume()
-        tx.run(
-            cypher.load(link), dataset=dataset, user=user, chain_id=record["id"], t=chain.candidate.t, reused=False
-        ).consume()
-        if imagined is not None:
-            tx.run(
-                cypher.load("reasoning/merge_imagined"), dataset=dataset, chain_id=record["id"], **imagined
-            ).consume()
         if edges:
             tx.run(
                 cypher.load("reasoning/merge_edges"),
@@ -91,11 +152,16 @@ def write_chain(
     return str(record["id"])
 
 
+def stored_chain_ids(db: Neo4jGateway, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` are stored chains (any status)."""
+    return {str(record["id"]) for record in db.run("reasoning/existing_chains", ids=list(ids))}
+
+
 def edge_rows(candidate: Candidate, model: str, prompt_version: str) -> list[dict[str, Any]]:
-    """The `$edges` rows of `merge_edges.cypher`: one per link of a verified reasoning chain. A divergent
-    chain's last link is imagined (the user never chose it), so only its links between chosen items count."""
+    """The `$edges` rows of `merge_edges.cypher`: one per link of a verified chain. A divergent chain's last
+    link is imagined (the user never chose it), so only its links between chosen items count."""
     links = candidate.links()
-    if candidate.kind is not ChainKind.REASONING:
+    if candidate.kind is ChainKind.DIVERGENT:
         links = links[:-1]
     return [
         {"id": edge_id(candidate.dataset, a, b, model, prompt_version), "source": a, "target": b, "reason": reason}

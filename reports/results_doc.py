@@ -252,6 +252,51 @@ def plot_quality(result: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def warm_section(result: dict[str, Any] | None) -> str:
+    if result is None or not result.get("curve"):
+        return "Not measured yet (`python -m bench.kb_build --warm-pairs N`)."
+    plot_warm(result, PLOTS / "kb_warm.png")
+    return (
+        sections.warm_section(result) + "\n\n![Coverage against LLM calls; real and placebo pairs](results/kb_warm.png)"
+    )
+
+
+def plot_warm(result: dict[str, Any], path: Path) -> None:
+    """Left: the share of steps and of test targets the verified edges cover, against LLM calls. Right: real
+    and placebo pairs verified, and each mask recovered, with 95% intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (coverage, rates) = plt.subplots(1, 2, figsize=(9.5, 3.4))
+    calls = [point["llm_calls"] for point in result["curve"]]
+    coverage.plot(calls, [point["share"] for point in result["curve"]], marker=".", label="training steps")
+    coverage.plot(calls, [point["test_share"] for point in result["curve"]], marker=".", label="test targets")
+    coverage.axhline(result["ceiling"]["share"], linestyle="--", color="grey", label="ceiling (every pair held)")
+    coverage.set_xlabel("LLM calls")
+    coverage.set_ylabel("covered by a verified edge")
+    coverage.legend(fontsize=7)
+    groups = [("verified", result["accepted"])] + [(kind, found) for kind, found in result["masks"].items()]
+    for offset, side in ((-0.2, "real"), (0.2, "placebo")):
+        found = [group[side] for _, group in groups]
+        rates.bar(
+            [index + offset for index in range(len(groups))],
+            [entry["rate"] for entry in found],
+            0.4,
+            yerr=[[e["rate"] - e["ci95"][0] for e in found], [e["ci95"][1] - e["rate"] for e in found]],
+            capsize=2,
+            label=f"{side} pairs",
+        )
+    rates.set_xticks(list(range(len(groups))), [name for name, _ in groups], fontsize=8)
+    rates.set_ylim(0, 1)
+    rates.legend(fontsize=7)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def throughput_section() -> str:
     parts = []
     for name, title, render in (
@@ -470,6 +515,8 @@ def main() -> None:
             verify_batching_section(load("verify_batching")),
             "## Knowledge-base reuse",
             reuse_section(reason, load("kb_ceiling")),
+            "## Item-pair warm start",
+            warm_section(load("kb_warm")),
             "## Throughput",
             throughput_section(),
         ]

@@ -8,23 +8,26 @@ import pytest
 
 from bench import kb_build
 from bench.journal import Journal
+from reasoning import warm_run
 from reasoning.kb_transfer import TransferReport
+from tests.conftest import make_settings
 
 pytestmark = pytest.mark.unit
 
+FINGERPRINT = {
+    "dataset": "ml-1m",
+    "model": "qwen2.5-coder-0.5b-instruct",
+    "prompt_version": "v3",
+    "max_targets": 4,
+    "holdout": 1,
+    "history_length": 50,
+    "verify_style": "numbered",
+    "divergent": True,
+}
+
 
 def test_the_readme_states_the_provenance_summed_over_the_journal(tmp_path: Path) -> None:
-    fingerprint = {
-        "dataset": "ml-1m",
-        "model": "qwen2.5-coder-0.5b-instruct",
-        "prompt_version": "v3",
-        "max_targets": 4,
-        "holdout": 1,
-        "history_length": 50,
-        "verify_style": "numbered",
-        "divergent": True,
-    }
-    journal = Journal.open(tmp_path / "ml-1m.build.json", fingerprint, fresh=False)
+    journal = Journal.open(tmp_path / "ml-1m.build.json", FINGERPRINT, fresh=False)
     for users, proposed, verified in (([1, 2], 10, 3), ([3, 4], 8, 1)):
         counts = dict.fromkeys(kb_build.SUMMED, 0) | {"chains_proposed": proposed, "chains_verified": verified}
         journal.add_chunk(kb_build.STAGE, counts | {"users": users, "seconds": 1800.0})
@@ -37,3 +40,37 @@ def test_the_readme_states_the_provenance_summed_over_the_journal(tmp_path: Path
     assert "18 chains proposed, 4 verified (22.2%)" in text
     assert "1.0 hours of reasoning (wall time, pauses included) in 1 sitting," in text
     assert kb_build.totals(journal)["users"] == 4
+
+
+def test_the_readme_states_the_warm_start_from_its_journal(tmp_path: Path) -> None:
+    build = Journal.open(tmp_path / "ml-1m.build.json", FINGERPRINT, fresh=False)
+    counts = dict.fromkeys(kb_build.SUMMED, 0) | {"chains_proposed": 4, "chains_verified": 1}
+    build.add_chunk(kb_build.STAGE, counts | {"users": [1], "seconds": 60.0})
+    options = warm_run.WarmOptions(pairs=80)
+    settings = make_settings()
+    warm = Journal.open(
+        kb_build.warm_journal_path(tmp_path, "ml-1m"), options.fingerprint(settings, "ml-1m"), fresh=False
+    )
+    warm.stage(warm_run.STAGE)["ceiling"] = {"pairs": 80, "share": 0.2, "test_share": 0.25}
+    for chunk, (verified, placebo) in enumerate(((30, 2), (20, 3))):
+        side = {"asked": 40, "refused": 1, "refused_by_reason": {"names_item": 1}, "failed": 0}
+        coverage = {"steps": 1000, "covered": 100 * (chunk + 1), "share": 0.1 * (chunk + 1), "test_steps": 10}
+        warm.add_chunk(
+            warm_run.STAGE,
+            dict.fromkeys(warm_run.SUMMED, 10)
+            | {
+                "chunk": chunk,
+                "ranks": [40 * chunk, 40 * chunk + 39],
+                "real": side | {"verified": verified},
+                "placebo": side | {"asked": 10, "verified": placebo},
+                "edges": 50 * (chunk + 1),
+                "coverage": coverage | {"test_covered": chunk + 1, "test_share": 0.1 * (chunk + 1)},
+            },
+        )
+    exported = TransferReport("ml-1m", tmp_path / "ml-1m.jsonl.gz", 51, 50, 60, "ab" * 32)
+    kb_build.write_readme(tmp_path / "README.md", build, exported)
+    text = " ".join((tmp_path / "README.md").read_text().split())
+    assert "the 80 most frequent ordered item pairs" in text
+    assert "50 of 80 verified (62.5%), beside 5 of 20 placebo pairs (25.0%" in text
+    assert "cover 20.0% of the steps" in text and "20.0% of the test targets" in text
+    assert "would cover 20.0% and 25.0% if every one held" in text

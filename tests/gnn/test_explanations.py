@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 def write(db: Neo4jGateway, user: int, scored: ScoredChain, **extra: Any) -> None:
-    store.write_chain(db, user, scored, model=MODEL, prompt_version=PROMPT, **extra)
+    store.write_chain(db, user, scored, model=MODEL, prompt_version=PROMPT, tau=50.0, **extra)
 
 
 def test_an_item_is_explained_by_the_user_first_then_knowledge_base_chains_then_edges(

@@ -85,7 +85,7 @@ def test_without_verification_the_rejected_proposals_enter_too(
         recent_premises=(6,),
     )
     rejected = ScoredChain(proposal, ChainStatus.REJECTED, 0.0, masks=3, hits=0, reject_reason=Rejection.LOW_SCORE)
-    store.write_chain(db, 3, rejected, model="scripted", prompt_version=services.reasoning.prompt_version)
+    store.write_chain(db, 3, rejected, model="scripted", prompt_version=services.reasoning.prompt_version, tau=50.0)
 
     assert export_dataset(db, DATASET).fingerprint() == accepted.fingerprint(), (
         "a rejected chain never enters LLMRG's graphs"
@@ -142,7 +142,7 @@ def test_a_snapshot_exports_what_the_database_does_for_every_variant(
 ) -> None:
     proposal = Candidate(DATASET, ChainKind.REASONING, (6,), 8, ("same director",), 2, (6,))
     rejected = ScoredChain(proposal, ChainStatus.REJECTED, 0.0, masks=3, hits=0, reject_reason=Rejection.LOW_SCORE)
-    store.write_chain(db, 3, rejected, model="scripted", prompt_version=services.reasoning.prompt_version)
+    store.write_chain(db, 3, rejected, model="scripted", prompt_version=services.reasoning.prompt_version, tau=50.0)
     snapshot = write_snapshot(db, DATASET, tmp_path / "first.json.gz")
     for variant in VARIANTS.values():
         from_db = export_dataset(db, DATASET, statuses=variant.statuses)

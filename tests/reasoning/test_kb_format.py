@@ -12,7 +12,7 @@ import pytest
 
 from core.errors import DataFormatError
 from core.vocabulary import ChainKind
-from reasoning import kb_format, kb_transfer
+from reasoning import evidence, kb_format
 from reasoning.chains import Candidate
 from reasoning.kb_format import ChainRecord, Evidence, Header, ItemRecord
 
@@ -94,13 +94,13 @@ def test_a_file_that_is_not_a_knowledge_base_says_so(tmp_path: Path) -> None:
 
 
 def test_evidence_merges_by_id_and_a_chain_verified_here_has_one_stable_record() -> None:
-    own = kb_transfer.own_evidence("c1", "2026-12-03T16:00:00Z", None, 3, 2)
-    assert own == kb_transfer.own_evidence("c1", "2026-12-03T16:00:00Z", None, 3, 2)
-    assert own.id != kb_transfer.own_evidence("c1", "2026-12-03T16:00:00Z", "2026-12-04T00:00:00Z", 3, 2).id
+    own = evidence.own_evidence("c1", "2026-12-03T16:00:00Z", None, 3, 2)
+    assert own == evidence.own_evidence("c1", "2026-12-03T16:00:00Z", None, 3, 2)
+    assert own.id != evidence.own_evidence("c1", "2026-12-03T16:00:00Z", "2026-12-04T00:00:00Z", 3, 2).id
     other = Evidence(id="other", masks=4, hits=4)
-    merged = kb_transfer.merge_evidence([own], [other, own])
-    assert merged == [own, other] and kb_transfer.merge_evidence(merged, [other]) == merged
-    assert kb_transfer.evidence_properties(merged) | {"evidence_ids": None} == {
+    merged = evidence.merge_evidence([own], [other, own])
+    assert merged == [own, other] and evidence.merge_evidence(merged, [other]) == merged
+    assert evidence.evidence_properties(merged) | {"evidence_ids": None} == {
         "evidence_ids": None,
         "evidence_masks": [3, 4],
         "evidence_hits": [2, 4],

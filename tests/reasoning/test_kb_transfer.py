@@ -68,7 +68,7 @@ def reason_by_hand(db: Neo4jGateway, dataset: str = DATASET) -> None:
     item, a rejected chain, and a step answered from an edge (a one-link chain marked from_edge)."""
 
     def write(user: int, scored: ScoredChain, **extra: Any) -> None:
-        store.write_chain(db, user, scored, model=MODEL, prompt_version=PROMPT, **extra)
+        store.write_chain(db, user, scored, model=MODEL, prompt_version=PROMPT, tau=50.0, **extra)
 
     write(1, chain((1, 2), 3))
     write(1, chain((2, 3), 4, hits=1))
@@ -173,7 +173,7 @@ def test_an_import_adds_the_evidence_the_database_lacks_once(dataset: str, db: N
     other = rewrite(exported.path, elsewhere)
     store.delete_chains(db, dataset)
     for scored in (chain((1, 2), 3, hits=1), chain((2, 3), 4, status=ChainStatus.REJECTED, hits=0)):
-        store.write_chain(db, 1, scored, model=MODEL, prompt_version=PROMPT)  # verified at 1 of 2, rejected
+        store.write_chain(db, 1, scored, model=MODEL, prompt_version=PROMPT, tau=50.0)  # verified at 1 of 2, rejected
 
     report = kb_transfer.import_knowledge_base(db, other)
     # stored: chains [1,2,3] and [2,3,4], edges 1 -> 2 and 2 -> 3 (a rejection writes no edge)

@@ -334,12 +334,14 @@ def test_the_reasoning_bench_carries_on_a_stopped_run_at_the_same_cost(
         optimised(tmp_path / "copy.json", chunks=99)
 
 
-def test_a_chain_rejected_for_one_user_is_accepted_when_another_verifies_it(
+def test_a_chain_rejected_for_one_user_is_judged_on_both_users_checks(
     fixture_dataset: str, services: Settings, db: Neo4jGateway
 ) -> None:
     """Users 1 and 2 both lead 3 -> 4 -> 5 -> 6. The verifier fails every question about user 1 (whose
-    history shows Toy Story), so its chains are rejected; user 2's identical chains pass, and the stored
-    chain must say so, or user 2 would hold HAS_CHAIN links to chains marked rejected."""
+    history shows Toy Story), so its chains are rejected; user 2's identical chains are checked again, and
+    each stored chain is judged on both checks: 0 of 3 and 3 of 3 is 50, verified at τ 50, while 0 of 3 and 2
+    of 3 stays rejected. User 2 links the chains that end verified with HAS_CHAIN and the other with PROPOSED,
+    so no HAS_CHAIN link points at a rejected chain."""
 
     def fails_toy_story_users(request: dict[str, Any]) -> Reply:
         reply = oracle(request)
@@ -352,12 +354,11 @@ def test_a_chain_rejected_for_one_user_is_accepted_when_another_verifies_it(
     with ScriptedOpenAI(fails_toy_story_users).running() as server:
         settings = services.updated(llm={"base_url": server.base_url})
         first, second = reason(db, settings, [1]), reason(db, settings, [2])
-    assert (first.chains_verified, first.chains_rejected, second.chains_verified, second.kb_hits) == (0, 5, 4, 0)
-    # the oracle's attribute answer (option 0, Action) is wrong for The Godfather: 2 of 3 masks
+    assert (first.chains_verified, first.chains_rejected, second.chains_verified, second.kb_hits) == (0, 5, 3, 0)
+    # the oracle's attribute answer (option 0, Action) is wrong for The Godfather: [5, 6] gets 2 of 3 masks
     assert [(c["items"], c["status"], round(c["score"], 2)) for c in user_chains(db, 2)] == [
-        ([3, 4], "verified", 100.0),
-        ([4, 5], "verified", 100.0),
-        ([5, 6], "verified", 66.67),
+        ([3, 4], "verified", 50.0),
+        ([4, 5], "verified", 50.0),
         ([9, 3], "verified", 100.0),
     ]
     statuses = rows(
@@ -373,7 +374,7 @@ def test_a_chain_rejected_for_one_user_is_accepted_when_another_verifies_it(
         {"items": [2, 3], "status": "rejected", "why": "low_score", "proposed_to_1": True},
         {"items": [3, 4], "status": "verified", "why": None, "proposed_to_1": True},
         {"items": [4, 5], "status": "verified", "why": None, "proposed_to_1": True},
-        {"items": [5, 6], "status": "verified", "why": None, "proposed_to_1": True},
+        {"items": [5, 6], "status": "rejected", "why": "low_score", "proposed_to_1": True},
         {"items": [9, 3], "status": "verified", "why": None, "proposed_to_1": False},
     ]
 
