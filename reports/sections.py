@@ -705,7 +705,9 @@ def warm_section(result: dict[str, Any]) -> str:
         return f"{found['accepted']}/{found['chains']} = {found['rate']:.0%} [{low:.0%}, {high:.0%}]"
 
     lines = [
-        f"On {one_line(result['machine'])}, commit `{result['commit']}`, model `{result['model']}`, prompt "
+        f"On {one_line(result['machine'])}, commit `{result['commit']}`"
+        + (f" ({result['commit_note']})" if result.get("commit_note") else "")
+        + f", model `{result['model']}`, prompt "
         f"`{result['prompt_version']}` (`python -m bench.kb_build --warm-pairs N`, which runs `llmrg kb warm` into "
         "the released knowledge base). The most frequent ordered item pairs of the training part of every history "
         "are reasoned about a few to a call and verified by lettered questions (the later item hidden among items "
