@@ -4,8 +4,10 @@ Pairs are counted once from the stored histories and ranked (`item_pairs`); chun
 `[k x chunk_pairs, (k+1) x chunk_pairs)` with one placebo beside every `placebo_every`-th real pair, shuffled
 together (seeded) so placebo and real pairs share calls. After each chunk its counts, calls, tokens and the
 coverage of all verified edges so far go to the journal (`<state>/kb/warm-<dataset>.json` unless given), so a
-stopped run carries on at the next chunk and a larger `--pairs` extends a finished one. Pairs already stored
-as chains (from an earlier run, or a knowledge-base file) are not asked again.
+stopped run carries on at the next chunk and a larger `--pairs` extends a finished one. Placebo targets and
+distractors are drawn from the items of the N pairs asked for, so a run extended to a larger N draws its later
+chunks from a larger pool than its first ones (the released build asks for one N throughout). Pairs already
+stored as chains (from an earlier run, or a knowledge-base file) are not asked again.
 """
 
 from __future__ import annotations
