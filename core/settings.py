@@ -364,7 +364,16 @@ class TrainSettings(Area):
         description="Where training runs live (default: <state dir>/train); `llmrg demo` keeps its own.",
     )
     hidden: int = Field(64, ge=1, validation_alias=_env("LLMRG_TRAIN_HIDDEN"))
-    batch_size: int = Field(256, ge=1, validation_alias=_env("LLMRG_TRAIN_BATCH_SIZE"))
+    batch_size: int = Field(
+        256, ge=1, validation_alias=_env("LLMRG_TRAIN_BATCH_SIZE"), description="Rows a batch in the prefix scheme."
+    )
+    windows_per_batch: int = Field(
+        128,
+        ge=1,
+        validation_alias=_env("LLMRG_TRAIN_WINDOWS_PER_BATCH"),
+        description="Windows a batch in the windows scheme (SASRec's reference batch is 128 sequences); a run capped "
+        "by max_rows wants fewer, so an epoch still makes enough optimiser steps.",
+    )
     lr: float = Field(1e-3, gt=0, validation_alias=_env("LLMRG_TRAIN_LR"))
     epochs: int = Field(200, ge=1, validation_alias=_env("LLMRG_TRAIN_EPOCHS"))
     patience: int = Field(10, ge=1, validation_alias=_env("LLMRG_TRAIN_PATIENCE"))

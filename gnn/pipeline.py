@@ -55,6 +55,7 @@ def train_config(
         fusion=settings.train.fusion,
         gnn_steps=settings.train.gnn_steps,
         batch_size=settings.train.batch_size,
+        windows_per_batch=settings.train.windows_per_batch,
         lr=settings.train.lr,
         epochs=epochs or settings.train.epochs,
         patience=settings.train.patience,

@@ -15,6 +15,9 @@ import pytest
 
 from core.gateway import Neo4jGateway
 from core.settings import Settings
+from core.vocabulary import variant
+from gnn.pipeline import train_config
+from llmrg.demo import DemoPlan, training_settings
 from llmrg.services.celery_processes import LocalCeleryProcess
 from tests.conftest import LLMRG, run_cli
 
@@ -92,3 +95,19 @@ def test_the_tiny_demo_runs_the_whole_main_job(services: Settings, db: Neo4jGate
 
     summary = services.paths.state_dir / "demo" / "tiny" / "summary.json"
     assert json.loads(summary.read_text(encoding="utf-8")) == report
+
+
+@pytest.mark.unit
+def test_the_demo_trains_its_capped_targets_in_small_batches_of_windows(settings: Settings) -> None:
+    """A capped run at the reference batch of 128 windows made a handful of optimiser steps an epoch; the demo's
+    plan reaches the training config intact, so its batches are the plan's, not the full-data default."""
+    plan = DemoPlan()
+    config = train_config(training_settings(settings, plan), plan.dataset, plan.model, variant("llmrg"), plan.seed, 1)
+    assert (config.train_scheme, config.max_train_rows, config.windows_per_batch) == (
+        "windows",
+        plan.train_rows,
+        plan.windows_per_batch,
+    )
+    windows_per_epoch = plan.train_rows / config.max_len
+    assert windows_per_epoch / config.windows_per_batch >= 150
+    assert settings.train.windows_per_batch == 128
