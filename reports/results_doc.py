@@ -91,8 +91,7 @@ def demo_section(demo: dict[str, Any] | None) -> str:
     plan = demo["plan"]
     lines = [
         f"`llmrg demo` ({plan['users']} users, last {plan['max_targets']} positions of a {plan['history_length']}-item "
-        f"window, {plan['model']} + LLMRG for {plan['epochs']} epochs on {plan['train_rows']:,} training "
-        f"{'targets' if 'windows_per_batch' in plan else 'rows'}) on "
+        f"window, {plan['model']} + LLMRG for {plan['epochs']} epochs on {plan['train_rows']:,} training targets) on "
         f"{one_line(demo['machine'])}, commit `{demo['machine']['commit']}`; {demo['source']}:",
         "",
         "| step | seconds |",

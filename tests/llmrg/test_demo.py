@@ -108,6 +108,6 @@ def test_the_demo_trains_its_capped_targets_in_small_batches_of_windows(settings
         plan.train_rows,
         plan.windows_per_batch,
     )
-    windows_per_epoch = plan.train_rows / config.max_len
-    assert windows_per_epoch / config.windows_per_batch >= 150
+    fewest_windows = plan.train_rows / config.max_len  # a window holds fewer than max_len targets
+    assert fewest_windows / config.windows_per_batch >= 150
     assert settings.train.windows_per_batch == 128
