@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from core.progress import PlainProgress, progress_display
 from gnn import checkpoint
+from gnn.allocator import retain_freed_memory
 from gnn.batch import SequenceBatch, WindowBatch
 from gnn.config import TrainConfig
 from gnn.data import GraphSource, RowCollator, RowSet, SequenceData, resolve_graph_source, row_loader, split
@@ -197,6 +198,8 @@ def train(
     device = torch.device(config.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("config.device is 'cuda' but torch sees no CUDA device")
+    if device.type == "cpu":
+        retain_freed_memory()
     source = resolve_graph_source(config.graph_kinds, config.max_len, graphs)
     rows = split(data)
     train_rows = rows.train

@@ -125,10 +125,11 @@ def test_graph_variants_train_on_windows_where_exact_and_on_prefix_rows_elsewher
 @pytest.mark.parametrize("name", ["sasrec", "duorec"])
 def test_the_sequence_graph_control_trains_on_windows(name: str) -> None:
     config = TrainConfig(
-        model=name, graph_kinds=("seq",), hidden=16, max_len=8, lr=1e-2, epochs=2, windows_per_batch=4, dropout=0.1
+        model=name, graph_kinds=("seq",), hidden=16, max_len=8, lr=1e-2, epochs=3, windows_per_batch=4, dropout=0.1
     )
     result = train(cycle_data(), config, progress=False)
-    assert result.train_scheme == "windows" and result.epochs_run == 2
+    # Three epochs: at two, DuoRec's gain over seeds 0-5 ranged 0.17-0.48, too close to the bar; at three 0.29-0.54.
+    assert result.train_scheme == "windows" and result.epochs_run == 3
     assert result.valid["ndcg@10"] > untrained_valid(config)["ndcg@10"] + 0.2
 
 
