@@ -16,6 +16,13 @@ paper's numbers); `make results` draws it. While a run trains, its epochs are pr
     python -m bench.reproduce --datasets beauty --models sasrec,duorec      # train (or carry on), then collect
     python -m bench.reproduce --seeds 1,2,3,4 --models sasrec,duorec        # the extra seeds
     python -m bench.reproduce --collect                                     # only rebuild reproduce.json
+
+A run under another protocol, to isolate what a gap to the paper comes from, is named and kept apart:
+`--scheme prefix` trains on one row per target (as RecBole does) instead of windows, `--windows-per-batch N` changes
+the windows a batch; such runs live under `<train dir>/protocol-<tag>/`, publish as `...-<tag>-seed<S>.json`, and
+the table labels their rows with the protocol.
+
+    python -m bench.reproduce --datasets beauty --models duorec --scheme prefix
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from bench.graph_server import ensure_snapshot
 from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
 from bench.paper import PAPER
+from core.settings import TrainSettings
 from core.vocabulary import MODEL_NAMES
 
 console = Console(width=150)
@@ -45,6 +53,7 @@ DEFAULT_TRAIN_DIR = ROOT / ".llmrg" / "bench" / "train"
 METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
 VARIANT_FLAGS = {"base": [], "seq": ["--seq-graph"]}
 POLL_S = 20.0
+DEFAULT_WINDOWS_PER_BATCH: int = TrainSettings.model_fields["windows_per_batch"].default
 
 
 def main() -> dict[str, Any]:
@@ -59,6 +68,10 @@ def main() -> dict[str, Any]:
         "--exclude-history", action="store_true", help="Rank without the user's history items (not the paper's)"
     )
     parser.add_argument("--train-dir", type=Path, default=None, help="Default: LLMRG_TRAIN_DIR or .llmrg/bench/train")
+    parser.add_argument(
+        "--scheme", choices=("auto", "windows", "prefix"), default="auto", help="Training rows (LLMRG_TRAIN_SCHEME)"
+    )
+    parser.add_argument("--windows-per-batch", type=int, default=None, help="Default: the trainer's (128)")
     parser.add_argument("--collect", action="store_true", help="Only rebuild reproduce.json from the finished runs")
     args = parser.parse_args()
     train_dir = (args.train_dir or Path(os.environ.get("LLMRG_TRAIN_DIR") or DEFAULT_TRAIN_DIR)).resolve()
@@ -73,8 +86,9 @@ def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
     unknown = sorted(set(args.variants.split(",")) - set(VARIANT_FLAGS))
     if unknown:
         raise SystemExit(f"--variants: unknown {', '.join(unknown)}; known: {', '.join(VARIANT_FLAGS)}")
+    tag = protocol_tag(args.scheme, args.windows_per_batch)
     return [
-        {"dataset": dataset, "model": model, "variant": variant, "seed": int(seed)}
+        {"dataset": dataset, "model": model, "variant": variant, "seed": int(seed), "tag": tag}
         for seed in args.seeds.split(",")
         for dataset in args.datasets.split(",")
         for model in args.models.split(",")
@@ -82,12 +96,31 @@ def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
     ]
 
 
+def protocol_tag(scheme: str, windows_per_batch: int | None) -> str:
+    """What a run's protocol changes, for its name and folder ('' for the reference protocol)."""
+    parts = [] if scheme == "auto" else [scheme]
+    if windows_per_batch is not None and windows_per_batch != DEFAULT_WINDOWS_PER_BATCH:
+        parts.append(f"wpb{windows_per_batch}")
+    return "-".join(parts)
+
+
+def protocol_label(config: dict[str, Any]) -> str:
+    """A finished run's departure from the reference training rows, as the table names it ('' for none)."""
+    if config.get("train_scheme") == "prefix":
+        return "prefix rows"
+    per_batch = config.get("windows_per_batch", DEFAULT_WINDOWS_PER_BATCH)
+    return "" if per_batch == DEFAULT_WINDOWS_PER_BATCH else f"{per_batch} windows a batch"
+
+
 def run_name(plan: dict[str, Any]) -> str:
-    return f"{plan['dataset']}-{plan['model']}-{plan['variant']}-seed{plan['seed']}"
+    tag = f"-{plan['tag']}" if plan.get("tag") else ""
+    return f"{plan['dataset']}-{plan['model']}-{plan['variant']}{tag}-seed{plan['seed']}"
 
 
 def run_one(plan: dict[str, Any], train_dir: Path, args: argparse.Namespace) -> None:
     """Train (or carry on with) one run in a child process and copy its result.json to `RUNS` when it finishes."""
+    if plan.get("tag"):
+        train_dir = train_dir / f"protocol-{plan['tag']}"
     directory = train_dir / plan["dataset"] / plan["model"] / plan["variant"] / f"seed{plan['seed']}"
     result_file = directory / "result.json"
     name = run_name(plan)
@@ -119,7 +152,10 @@ def run_one(plan: dict[str, Any], train_dir: Path, args: argparse.Namespace) -> 
         "LLMRG_TRAIN_DIR": str(train_dir),
         "LLMRG_TRAIN_EXCLUDE_HISTORY": "true" if args.exclude_history else "false",
         "LLMRG_TRAIN_PATIENCE": str(args.patience),
+        "LLMRG_TRAIN_SCHEME": args.scheme,
     }
+    if args.windows_per_batch is not None:
+        environment["LLMRG_TRAIN_WINDOWS_PER_BATCH"] = str(args.windows_per_batch)
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "train.log"
     console.print(f"{name}: training in {directory} (log {log})")
@@ -142,12 +178,15 @@ def run_one(plan: dict[str, Any], train_dir: Path, args: argparse.Namespace) -> 
 
 
 def fits(result: dict[str, Any], args: argparse.Namespace) -> bool:
-    """Whether a finished run was made under this protocol (ranking convention, epoch limit, patience)."""
+    """Whether a finished run was made under this protocol (ranking convention, epoch limit, patience, rows)."""
     config = result["config"]
     return bool(
         config["exclude_history"] == args.exclude_history
         and config["epochs"] == args.epochs
         and config["patience"] == args.patience
+        and (args.scheme == "auto" or config.get("train_scheme") == args.scheme)
+        and config.get("windows_per_batch", DEFAULT_WINDOWS_PER_BATCH)
+        == (args.windows_per_batch or DEFAULT_WINDOWS_PER_BATCH)
     )
 
 
@@ -201,6 +240,7 @@ def collect() -> list[dict[str, Any]]:
                 "peak_memory_mb": result["peak_memory_mb"],
                 "peak_rss_mib": result.get("peak_rss_mib"),
                 "train_scheme": result.get("train_scheme"),
+                "protocol": protocol_label(config),
                 "exclude_history": config["exclude_history"],
                 "max_len": config["max_len"],
                 "dropout": config["dropout"],
@@ -215,13 +255,14 @@ def collect() -> list[dict[str, Any]]:
 
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and (sample) std over seeds per (dataset, model, variant, ranking), with the paper's numbers and the
-    relative gap on HR@10 and NDCG@10."""
-    groups: dict[tuple[str, str, str, bool], list[dict[str, Any]]] = {}
+    """Mean and (sample) std over seeds per (dataset, model, variant, ranking, protocol), with the paper's numbers
+    and the relative gap on HR@10 and NDCG@10."""
+    groups: dict[tuple[str, str, str, bool, str], list[dict[str, Any]]] = {}
     for run in runs:
-        groups.setdefault((run["dataset"], run["model"], run["variant"], run["exclude_history"]), []).append(run)
+        key = (run["dataset"], run["model"], run["variant"], run["exclude_history"], run["protocol"])
+        groups.setdefault(key, []).append(run)
     rows = []
-    for (dataset, model, variant, excluded), members in sorted(groups.items()):
+    for (dataset, model, variant, excluded, protocol), members in sorted(groups.items()):
         mean = {metric: statistics.fmean(run["test"][metric] for run in members) for metric in METRICS}
         std = {
             metric: statistics.stdev(run["test"][metric] for run in members) if len(members) > 1 else None
@@ -234,6 +275,7 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "model": model,
                 "variant": variant,
                 "exclude_history": excluded,
+                "protocol": protocol,
                 "seeds": sorted(run["seed"] for run in members),
                 "mean": mean,
                 "std": std,
@@ -255,7 +297,7 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def write_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     wanted = {(dataset, model) for dataset, model, variant in PAPER if variant == "base"}
-    ran = {(run["dataset"], run["model"]) for run in runs if run["variant"] == "base"}
+    ran = {(run["dataset"], run["model"]) for run in runs if run["variant"] == "base" and not run["protocol"]}
     payload = {
         "benchmark": "reproduce",
         "machine": describe(),
@@ -288,7 +330,7 @@ def print_table(payload: dict[str, Any]) -> None:
         table.add_row(
             row["dataset"],
             row["model"],
-            row["variant"] + (" (history excluded)" if row["exclude_history"] else ""),
+            variant_label(row),
             ",".join(map(str, row["seeds"])),
             _mean_std(row, "hr@10"),
             f"{paper['hr@10']:.4f}" if paper else "-",
@@ -300,6 +342,13 @@ def print_table(payload: dict[str, Any]) -> None:
     console.print(table)
     if payload["not_run"]:
         console.print(f"Not run yet: {', '.join(payload['not_run'])}")
+
+
+def variant_label(row: dict[str, Any]) -> str:
+    """The variant with any departure from the reference protocol, e.g. "base (prefix rows)"."""
+    departures = [row["protocol"]] if row.get("protocol") else []
+    departures += ["history excluded"] if row["exclude_history"] else []
+    return row["variant"] + (f" ({', '.join(departures)})" if departures else "")
 
 
 def _mean_std(row: dict[str, Any], metric: str) -> str:

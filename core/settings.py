@@ -374,6 +374,13 @@ class TrainSettings(Area):
         description="Windows a batch in the windows scheme (SASRec's reference batch is 128 sequences); a run capped "
         "by max_rows wants fewer, so an epoch still makes enough optimiser steps.",
     )
+    scheme: Literal["auto", "windows", "prefix"] = Field(
+        "auto",
+        validation_alias=_env("LLMRG_TRAIN_SCHEME"),
+        description="Training rows: windows (every position a target), prefix (one row per target), or auto (windows "
+        "wherever they are exact for the model and its graphs). Prefix rows cost far more; they exist to isolate "
+        "what the windows scheme changes, e.g. contrastive terms on each window's last state only.",
+    )
     lr: float = Field(1e-3, gt=0, validation_alias=_env("LLMRG_TRAIN_LR"))
     epochs: int = Field(200, ge=1, validation_alias=_env("LLMRG_TRAIN_EPOCHS"))
     patience: int = Field(10, ge=1, validation_alias=_env("LLMRG_TRAIN_PATIENCE"))

@@ -38,18 +38,23 @@ def tiny_snapshot(path: Path) -> Path:
     return path
 
 
+def publish_under(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs train on a tiny snapshot and publish to `tmp_path/published`, polled quickly."""
+    snapshot = tiny_snapshot(tmp_path / "cycle.json.gz")
+    monkeypatch.setattr(reproduce, "ensure_snapshot", lambda dataset: snapshot)
+    monkeypatch.setattr(reproduce, "RUNS", tmp_path / "published")
+    monkeypatch.setattr(reproduce, "POLL_S", 0.2)
+
+
 def arguments(**changes: Any) -> argparse.Namespace:
-    defaults = {"epochs": 2, "patience": 10, "exclude_history": False}
+    defaults = {"epochs": 2, "patience": 10, "exclude_history": False, "scheme": "auto", "windows_per_batch": None}
     return argparse.Namespace(**(defaults | changes))
 
 
 def test_a_run_trains_once_is_published_and_a_rerun_collects_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    snapshot = tiny_snapshot(tmp_path / "cycle.json.gz")
-    monkeypatch.setattr(reproduce, "ensure_snapshot", lambda dataset: snapshot)
-    monkeypatch.setattr(reproduce, "RUNS", tmp_path / "published")
-    monkeypatch.setattr(reproduce, "POLL_S", 0.2)
+    publish_under(tmp_path, monkeypatch)
     plan = {"dataset": "cycle", "model": "sasrec", "variant": "base", "seed": 0}
     reproduce.run_one(plan, tmp_path / "train", arguments())
 
@@ -78,6 +83,7 @@ def test_the_table_averages_seeds_beside_the_paper() -> None:
             "seed": seed,
             "test": test,
             "exclude_history": False,
+            "protocol": "",
             "epochs_run": 40,
             "epoch_s": 30.0,
             "peak_rss_mib": 900.0,
@@ -89,3 +95,34 @@ def test_the_table_averages_seeds_beside_the_paper() -> None:
     assert row["gap_hr@10"] == pytest.approx(0.085 / 0.0839 - 1) and row["within_10pct"]
     [alone] = reproduce.summarise([run(0, 0.05, 0.044)])
     assert alone["std"]["hr@10"] is None and not alone["within_10pct"]  # HR@10 40% below the paper's
+
+
+def test_a_run_under_another_protocol_is_kept_apart_and_labelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_under(tmp_path, monkeypatch)
+    args = arguments(scheme="prefix")
+    [plan] = reproduce.planned(
+        argparse.Namespace(**vars(args), datasets="cycle", models="sasrec", variants="base", seeds="0")
+    )
+    assert plan["tag"] == "prefix" and reproduce.run_name(plan) == "cycle-sasrec-base-prefix-seed0"
+    reproduce.run_one(plan, tmp_path / "train", args)
+
+    published = json.loads((tmp_path / "published" / "cycle-sasrec-base-prefix-seed0.json").read_text())
+    assert published["train_scheme"] == "prefix" and published["config"]["train_scheme"] == "prefix"
+    assert (tmp_path / "train" / "protocol-prefix" / "cycle" / "sasrec" / "base" / "seed0" / "result.json").is_file()
+    assert reproduce.fits(published, args) and not reproduce.fits(published, arguments(scheme="windows"))
+    monkeypatch.setattr(reproduce, "ROOT", tmp_path)  # collect names each file relative to the checkout
+    [run] = reproduce.collect()
+    assert run["protocol"] == "prefix rows"
+    [row] = reproduce.summarise([run])
+    assert reproduce.variant_label(row) == "base (prefix rows)"
+
+
+def test_protocol_tags_and_labels_name_only_departures() -> None:
+    assert reproduce.protocol_tag("auto", None) == ""
+    assert reproduce.protocol_tag("auto", reproduce.DEFAULT_WINDOWS_PER_BATCH) == ""
+    assert reproduce.protocol_tag("windows", 32) == "windows-wpb32"
+    assert reproduce.protocol_label({"train_scheme": "windows", "windows_per_batch": 128}) == ""
+    assert reproduce.protocol_label({"train_scheme": "windows", "windows_per_batch": 32}) == "32 windows a batch"
+    assert reproduce.protocol_label({"train_scheme": "prefix", "windows_per_batch": 128}) == "prefix rows"

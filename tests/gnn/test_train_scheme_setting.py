@@ -1,0 +1,41 @@
+"""`LLMRG_TRAIN_SCHEME` picks the training rows; auto keeps windows wherever they are exact."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from core.settings import Settings
+from core.vocabulary import variant
+from gnn.pipeline import train_config
+
+pytestmark = pytest.mark.unit
+
+
+def scheme_of(model: str, chosen: str) -> str:
+    return train_config(Settings.load(env_file=None), "beauty", model, variant(chosen), 0, 1).train_scheme
+
+
+def test_auto_trains_on_windows_where_exact_and_on_prefix_rows_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLMRG_TRAIN_SCHEME", raising=False)
+    assert scheme_of("duorec", "base") == "windows"
+    assert scheme_of("bert4rec", "llmrg") == "prefix"
+
+
+def test_the_setting_forces_prefix_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMRG_TRAIN_SCHEME", "prefix")
+    assert scheme_of("duorec", "base") == "prefix"
+    assert scheme_of("sasrec", "llmrg") == "prefix"
+
+
+def test_windows_where_they_are_not_exact_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMRG_TRAIN_SCHEME", "windows")
+    assert scheme_of("duorec", "base") == "windows"
+    with pytest.raises(ValidationError, match="bidirectional"):
+        scheme_of("bert4rec", "llmrg")
+
+
+def test_an_unknown_scheme_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMRG_TRAIN_SCHEME", "rows")
+    with pytest.raises(ValidationError, match="LLMRG_TRAIN_SCHEME"):
+        Settings.load(env_file=None)
