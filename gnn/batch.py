@@ -95,6 +95,9 @@ class SequenceBatch:
     lengths: Tensor
     targets: Tensor
     graphs: Mapping[str, Batch] = field(default_factory=dict)
+    positive_items: Tensor | None = None
+    """[B, L'] for DuoRec: per row another training prefix with the same target (`gnn.windows.SameTargetPrefixes`)."""
+    positive_lengths: Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.items.dim() != 2 or self.lengths.shape != (self.items.size(0),):
@@ -114,6 +117,8 @@ class SequenceBatch:
             lengths=self.lengths.to(device),
             targets=self.targets.to(device),
             graphs={kind: graph.to(device) for kind, graph in self.graphs.items()},
+            positive_items=None if self.positive_items is None else self.positive_items.to(device),
+            positive_lengths=None if self.positive_lengths is None else self.positive_lengths.to(device),
         )
 
     @classmethod

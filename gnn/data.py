@@ -17,7 +17,7 @@ receives the full prefix, whose length is the step count its reasoning edges are
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -267,7 +267,10 @@ class RowCollator:
 
 
 def row_loader(
-    rows: RowSet, batch_size: int, collate: RowCollator, generator: torch.Generator | None = None
+    rows: RowSet,
+    batch_size: int,
+    collate: Callable[[Sequence[Row]], SequenceBatch],
+    generator: torch.Generator | None = None,
 ) -> DataLoader[Row]:
     """Batches of rows in order, or shuffled by `generator` (whose state alone fixes the order, so a checkpoint
     that saves it resumes the same epoch order). Single-process: graph look-ups stay in the calling process."""

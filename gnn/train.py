@@ -18,7 +18,7 @@ import math
 import random
 import resource
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -31,10 +31,10 @@ from gnn import checkpoint
 from gnn.allocator import retain_freed_memory
 from gnn.batch import SequenceBatch, WindowBatch
 from gnn.config import TrainConfig
-from gnn.data import GraphSource, RowCollator, RowSet, SequenceData, resolve_graph_source, row_loader, split
+from gnn.data import GraphSource, Row, RowCollator, RowSet, SequenceData, resolve_graph_source, row_loader, split
 from gnn.evaluate import evaluate, evaluate_users
 from gnn.models import LLMRGFusion, Recommender, SequentialRecommender, build_model
-from gnn.windows import SameTargetPrefixes, TrainingWindows
+from gnn.windows import SameTargetPrefixes, TrainingWindows, WithSameTargetPositives
 
 STOP_METRIC = "ndcg@10"
 MB = 1024 * 1024
@@ -306,12 +306,14 @@ def _epoch_batches(
     model: Recommender,
 ) -> EpochBatches:
     """Windows (every position a target) or prefix rows (one target each), per `config.train_scheme`."""
-    if config.train_scheme == "prefix":
-        collate = RowCollator(config.max_len, config.graph_kinds, source)
-        loader = row_loader(train_rows, config.batch_size, collate, order)
-        return EpochBatches(len(loader), lambda: loader)
     base = model.base if isinstance(model, LLMRGFusion) else model
     needs_positives = isinstance(base, SequentialRecommender) and base.needs_positive_prefixes
+    if config.train_scheme == "prefix":
+        collate: Callable[[Sequence[Row]], SequenceBatch] = RowCollator(config.max_len, config.graph_kinds, source)
+        if needs_positives:
+            collate = WithSameTargetPositives(collate, SameTargetPrefixes(all_train_rows), config.max_len)
+        loader = row_loader(train_rows, config.batch_size, collate, order)
+        return EpochBatches(len(loader), lambda: loader)
     windows = TrainingWindows(
         data.sequences,
         config.max_len,

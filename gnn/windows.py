@@ -25,13 +25,14 @@ random order), so short windows are not padded to the longest of the epoch; the 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 
 import torch
 from torch import Tensor
 
-from gnn.batch import PositionGraphs, WindowBatch
-from gnn.data import MIN_EVALUATED_LENGTH, GraphSource, RowSet, WindowGraphSource
+from gnn.batch import PositionGraphs, SequenceBatch, WindowBatch
+from gnn.data import MIN_EVALUATED_LENGTH, GraphSource, Row, RowSet, WindowGraphSource
 
 
 def training_segment(sequence: Sequence[int]) -> Sequence[int]:
@@ -91,6 +92,23 @@ class SameTargetPrefixes:
             other_user, other_end = int(self.rows.users[index]), int(self.rows.ends[index])
             chosen.append(self.rows.sequences[other_user][max(0, other_end - max_len) : other_end])
         return left_aligned(chosen)
+
+
+class WithSameTargetPositives:
+    """A prefix-row collator whose batches also carry, per row, another training prefix with the same target drawn
+    from the whole training set (DuoRec's supervised positive, as the authors' code draws it for every row)."""
+
+    def __init__(
+        self, collate: Callable[[Sequence[Row]], SequenceBatch], positives: SameTargetPrefixes, max_len: int
+    ) -> None:
+        self.collate = collate
+        self.positives = positives
+        self.max_len = max_len
+
+    def __call__(self, rows: Sequence[Row]) -> SequenceBatch:
+        batch = self.collate(rows)
+        items, lengths = self.positives.sample([(row.user, len(row.history)) for row in rows], self.max_len)
+        return replace(batch, positive_items=items, positive_lengths=lengths)
 
 
 def left_aligned(sequences: Sequence[Sequence[int]]) -> tuple[Tensor, Tensor]:

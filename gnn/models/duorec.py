@@ -10,10 +10,14 @@ negatives, since they are positives in disguise ("false negatives").
 Training windows (`gnn.windows`, the default scheme): the next-item loss covers every position of a user's window,
 and the contrastive term takes each window's last state against a dropout pass over another training prefix with
 the same next item, drawn from the whole training set as the authors' code does (the window's own last prefix only
-when no other has that target). Prefix rows (`train_scheme='prefix'`, and the LLMRG fusion for now): the supervised
-positive is a random other row of the same batch with the same target, or a second dropout pass of the row itself.
-Departure in both: the anchor view reuses the dropout pass that also feeds the cross entropy instead of a separate
-pass; it is an independent dropout sample all the same. λ = 0.1, temperature 1.0, dot-product similarity and the
+when no other has that target). Prefix rows (`train_scheme='prefix'`) in training: every row's positive is drawn from
+the whole training set the same way (`gnn.windows.WithSameTargetPositives`), as the authors' code does for every
+row; a batch without drawn positives uses a random other row of the batch with the same target, or a second dropout
+pass of the row itself.
+Departures in both: the anchor view reuses the dropout pass that also feeds the cross entropy instead of a separate
+pass; it is an independent dropout sample all the same. And the same-target views are removed from the negatives,
+where the authors' `info_nce` (`duorec.py`, `mask_correlated_samples`) removes only each view itself and its
+positive. λ = 0.1, temperature 1.0, dot-product similarity and the
 post-LN GELU encoder follow the authors' RecBole-based code.
 
 Reference settings (RuihongQiu/DuoRec `DuoRec.yaml`, `seq.yaml`; `docs/REFERENCE_SETTINGS.md`): d = 64, inner size
@@ -77,11 +81,15 @@ class DuoRec(SASRec):
         self.similarity: Literal["dot", "cos"] = similarity
 
     def auxiliary_loss(self, batch: SequenceBatch, representation: Tensor) -> Tensor:
-        """λ · NT-Xent(representation, second dropout pass of a same-target partner), false negatives removed."""
+        """λ · NT-Xent(representation, a dropout pass of each row's same-target prefix from the whole training set
+        when the batch carries one, else of a same-target partner in the batch), false negatives removed."""
         if self.cl_weight == 0.0:
             return representation.new_zeros(())
-        second_pass = self.encode(batch)  # [B, d], fresh dropout masks
-        positive = second_pass[same_target_partner(batch.targets)]  # [B, d]
+        if batch.positive_items is not None and batch.positive_lengths is not None:
+            positive = self.encode_items(batch.positive_items, batch.positive_lengths)  # [B, d], its own dropout
+        else:
+            second_pass = self.encode(batch)  # [B, d], fresh dropout masks
+            positive = second_pass[same_target_partner(batch.targets)]  # [B, d]
         return self.cl_weight * nt_xent(representation, positive, self.temperature, self.similarity, batch.targets)
 
     def window_auxiliary_loss(self, batch: WindowBatch, last_states: Tensor) -> Tensor:

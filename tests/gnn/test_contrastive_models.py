@@ -3,6 +3,8 @@ only randomness left is the augmentation or partner draw, so a reseeded replay m
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -29,6 +31,17 @@ def test_duorec_contrasts_with_a_same_target_partner_and_drops_false_negatives(t
     expected = 0.1 * nt_xent(representation, positive, 1.0, "dot", toy_batch.targets)
     assert torch.allclose(loss, expected, atol=1e-6)
     assert not torch.allclose(loss, 0.1 * nt_xent(representation, positive, 1.0, "dot"), atol=1e-4)
+
+
+def test_duorec_contrasts_with_the_drawn_positive_prefixes_when_a_batch_carries_them(toy_batch: SequenceBatch) -> None:
+    torch.manual_seed(0)
+    model = DuoRec(N_ITEMS, MAX_LEN, hidden=16, n_heads=2, inner_size=32)
+    model.eval()
+    positives = toy_batch.items.roll(1, dims=0), toy_batch.lengths.roll(1, dims=0)  # stand-ins for drawn prefixes
+    batch = replace(toy_batch, positive_items=positives[0], positive_lengths=positives[1])
+    representation = model.encode(batch)
+    expected = 0.1 * nt_xent(representation, model.encode_items(*positives), 1.0, "dot", batch.targets)
+    assert torch.allclose(model.auxiliary_loss(batch, representation), expected, atol=1e-6)
 
 
 def test_cl4srec_contrasts_two_differently_augmented_views(toy_batch: SequenceBatch) -> None:

@@ -1,5 +1,5 @@
 """Training windows: every training target exactly once, the same outputs and loss as the prefix rows they
-replace, DuoRec's positives from the whole training set, and BERT4Rec's cloze per window."""
+replace, DuoRec's positives from the whole training set (for prefix rows too), and BERT4Rec's cloze per window."""
 
 from __future__ import annotations
 
@@ -10,9 +10,15 @@ import pytest
 import torch
 
 from gnn.batch import SequenceBatch
-from gnn.data import SequenceData, split
+from gnn.data import RowCollator, SequenceData, split
 from gnn.models import BERT4Rec, build_model
-from gnn.windows import SameTargetPrefixes, TrainingWindows, training_segment, window_starts
+from gnn.windows import (
+    SameTargetPrefixes,
+    TrainingWindows,
+    WithSameTargetPositives,
+    training_segment,
+    window_starts,
+)
 from tests.gnn.synthetic import cycle_data
 
 pytestmark = pytest.mark.unit
@@ -122,6 +128,25 @@ def test_duorec_positives_are_training_prefixes_with_the_same_target() -> None:
             for sequence in data.sequences.values()
             for cut in range(1, len(training_segment(sequence)))
         )
+
+
+def test_prefix_rows_carry_positives_from_the_whole_training_set() -> None:
+    data = cycle_data()
+    rows = split(data).train
+    collate = WithSameTargetPositives(RowCollator(4), SameTargetPrefixes(rows), max_len=4)
+    torch.manual_seed(0)
+    chosen = [rows[index] for index in range(0, len(rows), 7)]
+    batch = collate(chosen)
+    assert batch.positive_items is not None and batch.positive_lengths is not None
+    for row, original in enumerate(chosen):
+        positive = batch.positive_items[row, : batch.positive_lengths[row]].tolist()
+        assert any(
+            sequence[cut] == original.target and sequence[max(0, cut - 4) : cut] == positive
+            for user, sequence in data.sequences.items()
+            for cut in range(1, len(training_segment(sequence)))
+            if (user, cut) != (original.user, len(original.history))
+        )
+    assert batch.to("cpu").positive_items is not None
 
 
 def test_a_positive_is_another_row_unless_none_shares_the_target() -> None:
