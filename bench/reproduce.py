@@ -19,7 +19,8 @@ paper's numbers); `make results` draws it. While a run trains, its epochs are pr
 
 A run under another protocol, to isolate what a gap to the paper comes from, is named and kept apart:
 `--scheme prefix` trains on one row per target (as RecBole does) instead of windows, `--windows-per-batch N` changes
-the windows a batch; such runs live under `<train dir>/protocol-<tag>/`, publish as `...-<tag>-seed<S>.json`, and
+the windows a batch, `--false-negatives keep` keeps DuoRec's same-target views among its negatives as the
+authors' code does; such runs live under `<train dir>/protocol-<tag>/`, publish as `...-<tag>-seed<S>.json`, and
 the table labels their rows with the protocol.
 
     python -m bench.reproduce --datasets beauty --models duorec --scheme prefix
@@ -72,6 +73,12 @@ def main() -> dict[str, Any]:
         "--scheme", choices=("auto", "windows", "prefix"), default="auto", help="Training rows (LLMRG_TRAIN_SCHEME)"
     )
     parser.add_argument("--windows-per-batch", type=int, default=None, help="Default: the trainer's (128)")
+    parser.add_argument(
+        "--false-negatives",
+        choices=("drop", "keep"),
+        default="drop",
+        help="DuoRec: keep same-target views among the negatives as the authors do (LLMRG_TRAIN_FALSE_NEGATIVES)",
+    )
     parser.add_argument("--collect", action="store_true", help="Only rebuild reproduce.json from the finished runs")
     args = parser.parse_args()
     train_dir = (args.train_dir or Path(os.environ.get("LLMRG_TRAIN_DIR") or DEFAULT_TRAIN_DIR)).resolve()
@@ -86,7 +93,7 @@ def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
     unknown = sorted(set(args.variants.split(",")) - set(VARIANT_FLAGS))
     if unknown:
         raise SystemExit(f"--variants: unknown {', '.join(unknown)}; known: {', '.join(VARIANT_FLAGS)}")
-    tag = protocol_tag(args.scheme, args.windows_per_batch)
+    tag = protocol_tag(args.scheme, args.windows_per_batch, args.false_negatives)
     return [
         {"dataset": dataset, "model": model, "variant": variant, "seed": int(seed), "tag": tag}
         for seed in args.seeds.split(",")
@@ -96,20 +103,26 @@ def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
     ]
 
 
-def protocol_tag(scheme: str, windows_per_batch: int | None) -> str:
+def protocol_tag(scheme: str, windows_per_batch: int | None, false_negatives: str = "drop") -> str:
     """What a run's protocol changes, for its name and folder ('' for the reference protocol)."""
     parts = [] if scheme == "auto" else [scheme]
     if windows_per_batch is not None and windows_per_batch != DEFAULT_WINDOWS_PER_BATCH:
         parts.append(f"wpb{windows_per_batch}")
+    if false_negatives == "keep":
+        parts.append("fnkeep")
     return "-".join(parts)
 
 
 def protocol_label(config: dict[str, Any]) -> str:
-    """A finished run's departure from the reference training rows, as the table names it ('' for none)."""
+    """A finished run's departures from the reference protocol, as the table names them ('' for none)."""
+    departures = []
     if config.get("train_scheme") == "prefix":
-        return "prefix rows"
-    per_batch = config.get("windows_per_batch", DEFAULT_WINDOWS_PER_BATCH)
-    return "" if per_batch == DEFAULT_WINDOWS_PER_BATCH else f"{per_batch} windows a batch"
+        departures.append("prefix rows")
+    elif (per_batch := config.get("windows_per_batch", DEFAULT_WINDOWS_PER_BATCH)) != DEFAULT_WINDOWS_PER_BATCH:
+        departures.append(f"{per_batch} windows a batch")
+    if config.get("false_negatives") == "keep":
+        departures.append("same-target negatives kept")
+    return ", ".join(departures)
 
 
 def run_name(plan: dict[str, Any]) -> str:
@@ -153,6 +166,7 @@ def run_one(plan: dict[str, Any], train_dir: Path, args: argparse.Namespace) -> 
         "LLMRG_TRAIN_EXCLUDE_HISTORY": "true" if args.exclude_history else "false",
         "LLMRG_TRAIN_PATIENCE": str(args.patience),
         "LLMRG_TRAIN_SCHEME": args.scheme,
+        "LLMRG_TRAIN_FALSE_NEGATIVES": args.false_negatives,
     }
     if args.windows_per_batch is not None:
         environment["LLMRG_TRAIN_WINDOWS_PER_BATCH"] = str(args.windows_per_batch)
@@ -187,6 +201,7 @@ def fits(result: dict[str, Any], args: argparse.Namespace) -> bool:
         and (args.scheme == "auto" or config.get("train_scheme") == args.scheme)
         and config.get("windows_per_batch", DEFAULT_WINDOWS_PER_BATCH)
         == (args.windows_per_batch or DEFAULT_WINDOWS_PER_BATCH)
+        and config.get("false_negatives", "drop") == args.false_negatives
     )
 
 

@@ -381,6 +381,12 @@ class TrainSettings(Area):
         "wherever they are exact for the model and its graphs). Prefix rows cost far more; they exist to isolate "
         "what the windows scheme changes, e.g. contrastive terms on each window's last state only.",
     )
+    false_negatives: Literal["drop", "keep"] = Field(
+        "drop",
+        validation_alias=_env("LLMRG_TRAIN_FALSE_NEGATIVES"),
+        description="DuoRec's contrastive term: drop the views that share the anchor's target from its negatives, "
+        "or keep them as the authors' code does (to isolate that departure).",
+    )
     lr: float = Field(1e-3, gt=0, validation_alias=_env("LLMRG_TRAIN_LR"))
     epochs: int = Field(200, ge=1, validation_alias=_env("LLMRG_TRAIN_EPOCHS"))
     patience: int = Field(10, ge=1, validation_alias=_env("LLMRG_TRAIN_PATIENCE"))

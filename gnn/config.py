@@ -18,6 +18,9 @@ from core.vocabulary import ModelName
 # Settings a resumed run may change: how far to train and where the checkpoints live. Everything else must match
 # the checkpoint, or the continuation would not be the run that was started.
 RESUMABLE_CHANGES = frozenset({"epochs", "checkpoint_dir"})
+LATER_DEFAULTS = {"false_negatives": "drop"}
+"""Settings added after runs were checkpointed: left out of the fingerprint at these defaults, so those runs, made
+with the default before the setting existed, still resume."""
 
 
 class TrainConfig(BaseModel):
@@ -35,8 +38,10 @@ class TrainConfig(BaseModel):
     then unused and `windows_per_batch` windows make a batch) or "prefix" (one row per training target,
     `batch_size` rows a batch); by default windows wherever they are exact (`windows_refusal`).
     `mask_prob`, `attention_dropout`: BERT4Rec's cloze proportion and attention-weight dropout (None: its
-    defaults). `gnn.pipeline.train_config` fills the dropouts and the mask proportion with the model's reference
-    values for the dataset (`gnn.models.reference`).
+    defaults). `false_negatives`: DuoRec's NT-Xent drops the views that share the anchor's target from its
+    negatives ("drop", ours) or keeps them as the authors' `info_nce` does ("keep"). `gnn.pipeline.train_config`
+    fills the dropouts and the mask proportion with the model's reference values for the dataset
+    (`gnn.models.reference`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -65,6 +70,7 @@ class TrainConfig(BaseModel):
     windows_per_batch: int = Field(128, ge=1)
     mask_prob: float | None = Field(None, ge=0.0, le=1.0)
     attention_dropout: float | None = Field(None, ge=0.0, lt=1.0)
+    false_negatives: Literal["drop", "keep"] = "drop"
 
     @field_validator("graph_kinds")
     @classmethod
@@ -92,8 +98,13 @@ class TrainConfig(BaseModel):
         return self
 
     def fingerprint(self) -> str:
-        """SHA-256 of the settings a resumed run must share with its checkpoint (all but RESUMABLE_CHANGES)."""
-        fixed = {key: value for key, value in self.model_dump(mode="json").items() if key not in RESUMABLE_CHANGES}
+        """SHA-256 of the settings a resumed run must share with its checkpoint (all but RESUMABLE_CHANGES, and
+        LATER_DEFAULTS at their defaults)."""
+        fixed = {
+            key: value
+            for key, value in self.model_dump(mode="json").items()
+            if key not in RESUMABLE_CHANGES and LATER_DEFAULTS.get(key, object()) != value
+        }
         return hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()
 
 

@@ -65,6 +65,7 @@ def train_config(
         exclude_history=settings.train.exclude_history,
         checkpoint_dir=run_dir(settings, dataset, model, chosen, seed),
         max_train_rows=settings.train.max_rows or None,
+        false_negatives=settings.train.false_negatives,
         **({} if settings.train.scheme == "auto" else {"train_scheme": settings.train.scheme}),
         **reference_settings(model, dataset).overrides(),
     )

@@ -155,6 +155,7 @@ def build_recommender(data: SequenceData, config: TrainConfig) -> Recommender:
         n_heads=config.n_heads,
         mask_prob=config.mask_prob,
         attention_dropout=config.attention_dropout,
+        keep_false_negatives=config.false_negatives == "keep",
     )
     if not config.graph_kinds:
         return base

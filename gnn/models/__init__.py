@@ -36,11 +36,12 @@ def build_model(
     n_heads: int | None = None,
     mask_prob: float | None = None,
     attention_dropout: float | None = None,
+    keep_false_negatives: bool = False,
 ) -> SequentialRecommender:
     """Build a base model; `dropout`, `n_layers` and `n_heads` left at None keep that model's class default, as does
     every setting not named here (`mask_prob` and `attention_dropout` are BERT4Rec's alone; the other models drop
-    attention weights at `dropout`). The per-dataset reference values are `gnn.models.reference`'s. FDSA also needs
-    the attribute table."""
+    attention weights at `dropout`; `keep_false_negatives` is DuoRec's). The per-dataset reference values are
+    `gnn.models.reference`'s. FDSA also needs the attribute table."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
     chosen = {"dropout": dropout, "n_layers": n_layers, "n_heads": n_heads}
@@ -48,6 +49,8 @@ def build_model(
     if name == "bert4rec":
         bert_only = {"mask_prob": mask_prob, "attention_dropout": attention_dropout}
         overrides |= {key: value for key, value in bert_only.items() if value is not None}
+    if name == "duorec":
+        overrides["keep_false_negatives"] = keep_false_negatives
     if name == "fdsa":
         if item_features is None:
             raise ValueError("fdsa needs item_features [n_items + 1, F] and n_features")

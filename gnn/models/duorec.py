@@ -17,8 +17,8 @@ pass of the row itself.
 Departures in both: the anchor view reuses the dropout pass that also feeds the cross entropy instead of a separate
 pass; it is an independent dropout sample all the same. And the same-target views are removed from the negatives,
 where the authors' `info_nce` (`duorec.py`, `mask_correlated_samples`) removes only each view itself and its
-positive. λ = 0.1, temperature 1.0, dot-product similarity and the
-post-LN GELU encoder follow the authors' RecBole-based code.
+positive (`keep_false_negatives=True`, `LLMRG_TRAIN_FALSE_NEGATIVES=keep`, does as they do). λ = 0.1,
+temperature 1.0, dot-product similarity and the post-LN GELU encoder follow the authors' RecBole-based code.
 
 Reference settings (RuihongQiu/DuoRec `DuoRec.yaml`, `seq.yaml`; `docs/REFERENCE_SETTINGS.md`): d = 64, inner size
 256, 2 layers of 2 heads, dropout 0.5 on hidden states and attention weights, LayerNorm and dropout on the
@@ -62,6 +62,7 @@ class DuoRec(SASRec):
         cl_weight: float = 0.1,
         temperature: float = 1.0,
         similarity: Literal["dot", "cos"] = "dot",
+        keep_false_negatives: bool = False,
     ) -> None:
         super().__init__(
             n_items=n_items,
@@ -79,6 +80,11 @@ class DuoRec(SASRec):
         self.cl_weight = cl_weight
         self.temperature = temperature
         self.similarity: Literal["dot", "cos"] = similarity
+        self.keep_false_negatives = keep_false_negatives
+
+    def negatives_excluded(self, targets: Tensor) -> Tensor | None:
+        """The targets whose shared views `nt_xent` removes from the negatives, or None to keep them (the authors')."""
+        return None if self.keep_false_negatives else targets
 
     def auxiliary_loss(self, batch: SequenceBatch, representation: Tensor) -> Tensor:
         """λ · NT-Xent(representation, a dropout pass of each row's same-target prefix from the whole training set
@@ -90,7 +96,8 @@ class DuoRec(SASRec):
         else:
             second_pass = self.encode(batch)  # [B, d], fresh dropout masks
             positive = second_pass[same_target_partner(batch.targets)]  # [B, d]
-        return self.cl_weight * nt_xent(representation, positive, self.temperature, self.similarity, batch.targets)
+        excluded = self.negatives_excluded(batch.targets)
+        return self.cl_weight * nt_xent(representation, positive, self.temperature, self.similarity, excluded)
 
     def window_auxiliary_loss(self, batch: WindowBatch, last_states: Tensor) -> Tensor:
         """λ · NT-Xent(each window's last state, a dropout pass over a training prefix with the same next item drawn
@@ -100,5 +107,5 @@ class DuoRec(SASRec):
         if batch.positive_items is None or batch.positive_lengths is None:
             raise ValueError("DuoRec's training windows need same-target positives (TrainingWindows(positives=...))")
         positive = self.encode_items(batch.positive_items, batch.positive_lengths)  # [B, d], its own dropout
-        targets = batch.last_targets
-        return self.cl_weight * nt_xent(last_states, positive, self.temperature, self.similarity, targets)
+        excluded = self.negatives_excluded(batch.last_targets)
+        return self.cl_weight * nt_xent(last_states, positive, self.temperature, self.similarity, excluded)

@@ -47,7 +47,14 @@ def publish_under(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def arguments(**changes: Any) -> argparse.Namespace:
-    defaults = {"epochs": 2, "patience": 10, "exclude_history": False, "scheme": "auto", "windows_per_batch": None}
+    defaults = {
+        "epochs": 2,
+        "patience": 10,
+        "exclude_history": False,
+        "scheme": "auto",
+        "windows_per_batch": None,
+        "false_negatives": "drop",
+    }
     return argparse.Namespace(**(defaults | changes))
 
 
@@ -126,3 +133,6 @@ def test_protocol_tags_and_labels_name_only_departures() -> None:
     assert reproduce.protocol_label({"train_scheme": "windows", "windows_per_batch": 128}) == ""
     assert reproduce.protocol_label({"train_scheme": "windows", "windows_per_batch": 32}) == "32 windows a batch"
     assert reproduce.protocol_label({"train_scheme": "prefix", "windows_per_batch": 128}) == "prefix rows"
+    assert reproduce.protocol_tag("prefix", None, "keep") == "prefix-fnkeep"
+    both = {"train_scheme": "prefix", "windows_per_batch": 128, "false_negatives": "keep"}
+    assert reproduce.protocol_label(both) == "prefix rows, same-target negatives kept"

@@ -44,6 +44,17 @@ def test_duorec_contrasts_with_the_drawn_positive_prefixes_when_a_batch_carries_
     assert torch.allclose(model.auxiliary_loss(batch, representation), expected, atol=1e-6)
 
 
+def test_duorec_can_keep_same_target_views_among_its_negatives_as_the_authors_do(toy_batch: SequenceBatch) -> None:
+    torch.manual_seed(0)
+    model = DuoRec(N_ITEMS, MAX_LEN, hidden=16, n_heads=2, inner_size=32, keep_false_negatives=True)
+    model.eval()
+    positives = toy_batch.items.roll(1, dims=0), toy_batch.lengths.roll(1, dims=0)
+    batch = replace(toy_batch, positive_items=positives[0], positive_lengths=positives[1])
+    representation = model.encode(batch)
+    expected = 0.1 * nt_xent(representation, model.encode_items(*positives), 1.0, "dot")  # no targets: all kept
+    assert torch.allclose(model.auxiliary_loss(batch, representation), expected, atol=1e-6)
+
+
 def test_cl4srec_contrasts_two_differently_augmented_views(toy_batch: SequenceBatch) -> None:
     torch.manual_seed(0)
     model = CL4SRec(N_ITEMS, MAX_LEN, hidden=16, n_heads=2, inner_size=32)

@@ -1,12 +1,18 @@
-"""`LLMRG_TRAIN_SCHEME` picks the training rows; auto keeps windows wherever they are exact."""
+"""`LLMRG_TRAIN_SCHEME` picks the training rows (auto keeps windows wherever they are exact), and
+`LLMRG_TRAIN_FALSE_NEGATIVES` reaches DuoRec without changing the fingerprint of runs made before it existed."""
 
 from __future__ import annotations
+
+import hashlib
+import json
 
 import pytest
 from pydantic import ValidationError
 
 from core.settings import Settings
 from core.vocabulary import variant
+from gnn.config import RESUMABLE_CHANGES
+from gnn.models import DuoRec, build_model
 from gnn.pipeline import train_config
 
 pytestmark = pytest.mark.unit
@@ -39,3 +45,17 @@ def test_an_unknown_scheme_names_the_variable(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("LLMRG_TRAIN_SCHEME", "rows")
     with pytest.raises(ValidationError, match="LLMRG_TRAIN_SCHEME"):
         Settings.load(env_file=None)
+
+
+def test_the_false_negatives_setting_reaches_duorec_and_old_fingerprints_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LLMRG_TRAIN_FALSE_NEGATIVES", "keep")
+    config = train_config(Settings.load(env_file=None), "beauty", "duorec", variant("base"), 0, 1)
+    assert config.false_negatives == "keep"
+    model = build_model("duorec", 10, 8, 16, keep_false_negatives=config.false_negatives == "keep")
+    assert isinstance(model, DuoRec) and model.keep_false_negatives
+    default = config.model_copy(update={"false_negatives": "drop"})
+    assert config.fingerprint() != default.fingerprint()
+    # A checkpoint written before the setting existed hashed the same settings without it.
+    before = {key: value for key, value in default.model_dump(mode="json").items() if key != "false_negatives"}
+    fixed = {key: value for key, value in before.items() if key not in RESUMABLE_CHANGES}
+    assert default.fingerprint() == hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()
