@@ -362,7 +362,7 @@ def print_table(payload: dict[str, Any]) -> None:
 def variant_label(row: dict[str, Any]) -> str:
     """The variant with any departure from the reference protocol, e.g. "base (prefix rows)"."""
     departures = [row["protocol"]] if row.get("protocol") else []
-    departures += ["history excluded"] if row["exclude_history"] else []
+    departures += ["history excluded"] if row.get("exclude_history") else []
     return row["variant"] + (f" ({', '.join(departures)})" if departures else "")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.machine import one_line
 from bench.paper import PAPER
+from bench.reproduce import variant_label
 from bench.server_metrics import describe_bottleneck
 from bench.statistics import wilson_interval
 
@@ -148,7 +149,7 @@ def reproduce_section(result: dict[str, Any]) -> str:
         paper = PAPER.get((run["dataset"], run["model"], run["variant"])) or {}
         peak = run.get("peak_rss_mib") or run["peak_memory_mb"]
         lines.append(
-            f"| {run['dataset']} | {run['model']} | {run_variant(run)} | {run.get('seed', 0)} | "
+            f"| {run['dataset']} | {run['model']} | {variant_label(run)} | {run.get('seed', 0)} | "
             f"{run['test']['hr@10']:.4f} | {paper.get('hr@10', float('nan')):.4f} | {run['test']['ndcg@10']:.4f} | "
             f"{paper.get('ndcg@10', float('nan')):.4f} | {run.get('best_epoch', '-')} | {run['epochs_run']} | "
             f"{run['epoch_s']:.0f} | {peak:,.0f} |".replace("nan", "-")
@@ -161,12 +162,6 @@ def reproduce_section(result: dict[str, Any]) -> str:
         "numbers in `bench/results/reproduce.json`.",
     ]
     return "\n".join(lines)
-
-
-def run_variant(run: dict[str, Any]) -> str:
-    """The variant, and the training rows when they depart from the reference protocol ("base (prefix rows)")."""
-    variant: str = run["variant"]
-    return variant + (f" ({run['protocol']})" if run.get("protocol") else "")
 
 
 SUPERSEDED_PROMPTS = {

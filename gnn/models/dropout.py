@@ -14,6 +14,8 @@ On CUDA, where `bernoulli_` is fast, `fast_dropout` is `F.dropout` and `attentio
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -25,9 +27,7 @@ LEVELS = 1 << 16
 def keep_mask(shape: torch.Size | tuple[int, ...], p: float, device: torch.device) -> tuple[Tensor, float]:
     """(keep, scale): keep is True where a value is kept, each dropped independently with probability p rounded to
     a multiple of 1/65,536; scale is 1 / (1 - that probability), the factor for the kept values."""
-    count = 1
-    for size in shape:
-        count *= size
+    count = math.prod(shape)
     words = torch.randint(-(1 << 63), (1 << 63) - 1, (-(-count // 4),), dtype=torch.int64, device=device)
     dropped_levels = round(p * LEVELS)
     threshold = -(LEVELS // 2) + dropped_levels  # int16 draws below it are dropped: dropped_levels of 65,536
@@ -62,8 +62,7 @@ def attention(q: Tensor, k: Tensor, v: Tensor, keys: Tensor | None, causal: bool
     length = q.size(-2)
     scores = (q * q.size(-1) ** -0.5) @ k.transpose(-2, -1)  # [B, H, L, L]
     if causal:
-        future = torch.ones(length, length, dtype=torch.bool, device=q.device).triu(1)
-        scores.add_(torch.zeros(length, length, device=q.device).masked_fill_(future, float("-inf")))
+        scores.add_(torch.full((length, length), float("-inf"), device=q.device).triu(1))  # -inf above the diagonal
     if keys is not None:
         scores.masked_fill_(~keys, float("-inf"))
     weights = torch.softmax(scores, dim=-1)
