@@ -224,14 +224,17 @@ def show_progress(name: str, path: Path, shown: int) -> int:
 
 
 def publish(result_file: Path, name: str) -> None:
-    """Copy a finished run's result.json to `RUNS`, adding the checkout's commit when it has none (a run copied
-    again later keeps the commit it was first published with)."""
+    """Copy a finished run's result.json to `RUNS`, adding the checkout's commit and this machine when it has none
+    (a run copied again later keeps the commit and machine it was first published with): runs are collected on
+    whatever machine rebuilds the table, so each keeps its own."""
     RUNS.mkdir(parents=True, exist_ok=True)
     target = RUNS / f"{name}.json"
     result = json.loads(result_file.read_text())
-    if target.is_file():
-        result.setdefault("commit", json.loads(target.read_text()).get("commit"))
-    result.setdefault("commit", describe()["commit"])
+    published = json.loads(target.read_text()) if target.is_file() else {}
+    machine = describe()
+    here = {"commit": machine.pop("commit"), "machine": machine}
+    for key in ("commit", "machine"):
+        result[key] = result.get(key) or published.get(key) or here[key]
     target.write_text(json.dumps(result, indent=2) + "\n")
 
 
@@ -263,6 +266,7 @@ def collect() -> list[dict[str, Any]]:
                 "patience": config["patience"],
                 "device": config["device"],
                 "commit": result.get("commit"),
+                "machine": result.get("machine"),
                 "file": str(path.relative_to(ROOT)),
             }
         )

@@ -107,6 +107,12 @@ def export_section(result: dict[str, Any]) -> str:
     )
 
 
+def run_machines(result: dict[str, Any]) -> str:
+    """The machines that trained a reproduce.json's runs; a run without one is the collecting machine's."""
+    machines = sorted({one_line(run.get("machine") or result["machine"]) for run in result["runs"]})
+    return "; ".join(machines)
+
+
 def run_commits(result: dict[str, Any]) -> str:
     """The commits that trained a reproduce.json's runs (merged runs keep their own)."""
     commits = sorted({str(run.get("commit", result["machine"]["commit"])) for run in result["runs"]})
@@ -138,12 +144,12 @@ def reproduce_section(result: dict[str, Any]) -> str:
         f"Base models on the leave-one-out split, full ranking with {ranking_convention(result['runs'])}, at most "
         f"{protocol['epochs']} epochs"
         + (f" over {protocol['max_train_rows']:,} training rows" if protocol["max_train_rows"] else "")
-        + f", seed(s) {protocol['seeds']}, on {one_line(result['machine'])}, commit(s) {run_commits(result)}"
+        + f", seed(s) {protocol['seeds']}, on {run_machines(result)}, commit(s) {run_commits(result)}"
         ' (test metrics of the best validation epoch; the paper\'s "Original" numbers beside them):',
         "",
         "| dataset | model | variant | seed | HR@10 | paper | NDCG@10 | paper | best epoch | epochs | s/epoch "
-        "| peak MiB |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| peak MiB | CPU |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for run in result["runs"]:
         paper = PAPER.get((run["dataset"], run["model"], run["variant"])) or {}
@@ -152,7 +158,9 @@ def reproduce_section(result: dict[str, Any]) -> str:
             f"| {run['dataset']} | {run['model']} | {variant_label(run)} | {run.get('seed', 0)} | "
             f"{run['test']['hr@10']:.4f} | {paper.get('hr@10', float('nan')):.4f} | {run['test']['ndcg@10']:.4f} | "
             f"{paper.get('ndcg@10', float('nan')):.4f} | {run.get('best_epoch', '-')} | {run['epochs_run']} | "
-            f"{run['epoch_s']:.0f} | {peak:,.0f} |".replace("nan", "-")
+            f"{run['epoch_s']:.0f} | {peak:,.0f} | {(run.get('machine') or result['machine'])['cpu']} |".replace(
+                "nan", "-"
+            )
         )
     missing = unreproduced(result)
     lines += [

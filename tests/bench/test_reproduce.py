@@ -68,6 +68,7 @@ def test_a_run_trains_once_is_published_and_a_rerun_collects_it(
     published = json.loads((tmp_path / "published" / "cycle-sasrec-base-seed0.json").read_text())
     assert published["epochs_run"] == 2 and published["config"]["exclude_history"] is False
     assert published["train_scheme"] == "windows" and published["commit"]
+    assert published["machine"]["cpu"] and "commit" not in published["machine"]  # the machine that trained it
     assert (tmp_path / "train" / "cycle" / "sasrec" / "base" / "seed0" / "progress.json").is_file()
 
     def no_training(*args: Any, **kwargs: Any) -> None:
@@ -76,6 +77,8 @@ def test_a_run_trains_once_is_published_and_a_rerun_collects_it(
     monkeypatch.setattr(reproduce, "describe", lambda: {"commit": "abc1234"})  # it would run git
     monkeypatch.setattr(subprocess, "Popen", no_training)
     reproduce.run_one(plan, tmp_path / "train", arguments())  # collected, not retrained
+    again = json.loads((tmp_path / "published" / "cycle-sasrec-base-seed0.json").read_text())
+    assert again["machine"] == published["machine"] and again["commit"] == published["commit"]
     with pytest.raises(AssertionError, match="trained again"):  # another protocol is another run
         reproduce.run_one(plan, tmp_path / "train", arguments(exclude_history=True))
 
