@@ -90,10 +90,10 @@ class BrowserSession:
         try:
             return self.wait().until(lambda d: self._finished_frame(command))
         except TimeoutException:
-            shown = self.driver.find_elements(By.CSS_SELECTOR, "[data-testid=frameCommand]")
+            frames = self.driver.find_elements(By.CSS_SELECTOR, "[data-testid=frame]")
             pytest.fail(
-                f"Browser did not finish {command!r} within {WAIT_S:.0f} s; newest frame: "
-                f"{shown[0].text if shown else None!r}; screenshot {self.screenshot('browser-timeout')}"
+                f"Browser did not finish {command!r} within {WAIT_S:.0f} s; newest frame reads:\n"
+                f"{frames[0].text[:3000] if frames else None}\nscreenshot {self.screenshot('browser-timeout')}"
             )
 
     def press_run(self) -> None:
