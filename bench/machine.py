@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,7 +19,7 @@ def describe() -> dict[str, object]:
     except OSError:
         pass
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {
+    machine: dict[str, object] = {
         "cpu": cpu,
         "cores": os.cpu_count(),
         "memory_gib": round(memory_gib, 1),
@@ -26,6 +27,20 @@ def describe() -> dict[str, object]:
         "python": platform.python_version(),
         "commit": checkout_commit(ROOT),
     }
+    if gpus := gpu_names():
+        machine["gpu"] = ", ".join(gpus)
+    return machine
+
+
+def gpu_names() -> list[str]:
+    """The NVIDIA GPUs `nvidia-smi` lists (none where it is absent), read without importing torch, which takes
+    seconds: a run trained on a GPU must say so beside its seconds per epoch."""
+    if shutil.which("nvidia-smi") is None:
+        return []
+    listed = subprocess.run(
+        ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, check=False
+    )
+    return [line.strip() for line in listed.stdout.splitlines() if line.strip()] if listed.returncode == 0 else []
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +51,8 @@ RESULT_PATHS = ("bench/results", "docs")
 def checkout_commit(root: Path) -> str | None:
     """The short commit of `root`'s checkout, marked "with uncommitted changes" when code differs from it (tracked
     or new files outside `RESULT_PATHS`), so a figure never claims a commit it was not measured on."""
+    if shutil.which("git") is None:  # a copy of the tree on a machine without git (a lent GPU machine)
+        return None
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=False
     )
@@ -49,4 +66,5 @@ def checkout_commit(root: Path) -> str | None:
 
 
 def one_line(machine: dict[str, object]) -> str:
-    return f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, Python {machine['python']}"
+    gpu = f", GPU {machine['gpu']}" if machine.get("gpu") else ""
+    return f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB{gpu}, Python {machine['python']}"

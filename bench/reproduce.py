@@ -9,13 +9,19 @@ reference settings (`gnn.models.reference`).
 
 Runs outlive a session: they live in `LLMRG_TRAIN_DIR` (default `.llmrg/bench/train`, may be outside the checkout),
 checkpoint every epoch and resume where they stopped, so rerunning the same command carries on; a run whose
-`result.json` exists is done. Each finished run's `result.json` is copied to `bench/results/reproduce/`, which is
-committed, and `bench/results/reproduce.json` is rebuilt from those copies (mean ± std over seeds beside the
-paper's numbers); `make results` draws it. While a run trains, its epochs are printed from its `progress.json`.
+`result.json` exists is done, and so is one already published under the same protocol (a fresh machine does not
+train again what was committed from another). Each finished run's `result.json` is copied to
+`bench/results/reproduce/`, which is committed, and `bench/results/reproduce.json` is rebuilt from those copies
+(mean ± std over seeds beside the paper's numbers); `make results` draws it. While a run trains, its epochs are
+printed from its `progress.json`.
 
     python -m bench.reproduce --datasets beauty --models sasrec,duorec      # train (or carry on), then collect
     python -m bench.reproduce --seeds 1,2,3,4 --models sasrec,duorec        # the extra seeds
     python -m bench.reproduce --collect                                     # only rebuild reproduce.json
+
+`--parallel N` trains N runs side by side (each child gets its share of the cores), `--minutes M` stops the runs
+still training after M minutes, and `--device cuda` trains on a GPU: together they are what `bench.device` runs on a
+lent GPU machine.
 
 A run under another protocol, to isolate what a gap to the paper comes from, is named and kept apart:
 `--scheme prefix` trains on one row per target (as RecBole does) instead of windows, `--windows-per-batch N` changes
@@ -35,8 +41,9 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -79,12 +86,25 @@ def main() -> dict[str, Any]:
         default="drop",
         help="DuoRec: keep same-target views among the negatives as the authors do (LLMRG_TRAIN_FALSE_NEGATIVES)",
     )
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="LLMRG_TRAIN_DEVICE (auto: cuda when present)"
+    )
+    parser.add_argument("--parallel", type=int, default=1, help="Runs training side by side (default 1)")
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="Stop the runs still training after this long (they resume)"
+    )
     parser.add_argument("--collect", action="store_true", help="Only rebuild reproduce.json from the finished runs")
     args = parser.parse_args()
     train_dir = (args.train_dir or Path(os.environ.get("LLMRG_TRAIN_DIR") or DEFAULT_TRAIN_DIR)).resolve()
     if not args.collect:
-        for plan in planned(args):
-            run_one(plan, train_dir, args)
+        deadline = time.monotonic() + args.minutes * 60 if args.minutes is not None else None
+        outcome = run_all([(plan, args) for plan in planned(args)], train_dir, max(1, args.parallel), deadline)
+        for kind in ("failed", "stopped", "not_started"):
+            if outcome[kind]:
+                console.print(f"{kind.replace('_', ' ')}: {', '.join(outcome[kind])}")
+        if outcome["failed"]:
+            write_summary(collect())
+            raise SystemExit(f"{len(outcome['failed'])} run(s) failed: {', '.join(outcome['failed'])}")
     return write_summary(collect())
 
 
@@ -130,17 +150,101 @@ def run_name(plan: dict[str, Any]) -> str:
     return f"{plan['dataset']}-{plan['model']}-{plan['variant']}{tag}-seed{plan['seed']}"
 
 
+@dataclass
+class Launched:
+    """A run training in its child process."""
+
+    name: str
+    directory: Path
+    child: subprocess.Popen[bytes]
+    log: IO[bytes]
+    started: float
+    shown: int = -1
+
+
+def protocol_directory(plan: dict[str, Any], train_dir: Path) -> Path:
+    """The train dir of a run's protocol: `train_dir` itself for the reference protocol."""
+    return train_dir / f"protocol-{plan['tag']}" if plan.get("tag") else train_dir
+
+
+def run_directory(plan: dict[str, Any], train_dir: Path) -> Path:
+    seed = f"seed{plan['seed']}"
+    return protocol_directory(plan, train_dir) / plan["dataset"] / plan["model"] / plan["variant"] / seed
+
+
 def run_one(plan: dict[str, Any], train_dir: Path, args: argparse.Namespace) -> None:
     """Train (or carry on with) one run in a child process and copy its result.json to `RUNS` when it finishes."""
-    if plan.get("tag"):
-        train_dir = train_dir / f"protocol-{plan['tag']}"
-    directory = train_dir / plan["dataset"] / plan["model"] / plan["variant"] / f"seed{plan['seed']}"
+    launched = launch(plan, train_dir, args)
+    if launched is None:
+        return
+    while launched.child.poll() is None:
+        time.sleep(POLL_S)
+        launched.shown = show_progress(launched.name, launched.directory / "progress.json", launched.shown)
+    failure = settle(launched)
+    if failure:
+        raise SystemExit(failure)
+
+
+def run_all(
+    jobs: list[tuple[dict[str, Any], argparse.Namespace]],
+    train_dir: Path,
+    parallel: int,
+    deadline: float | None = None,
+) -> dict[str, list[str]]:
+    """Train the jobs, up to `parallel` at a time in the given order, until `deadline` (time.monotonic()): then the
+    runs still training are stopped (each keeps its checkpoint of the last whole epoch, so a rerun on the same
+    machine carries on) and the rest are not started. A failed run is reported and the others go on. Returns the
+    names that finished, failed, were stopped and were never started."""
+    outcome: dict[str, list[str]] = {"finished": [], "failed": [], "stopped": [], "not_started": []}
+    queue = list(jobs)
+    running: list[Launched] = []
+    while queue or running:
+        out_of_time = deadline is not None and time.monotonic() >= deadline
+        while queue and len(running) < parallel and not out_of_time:
+            plan, args = queue.pop(0)
+            launched = launch(plan, train_dir, args, threads=max(1, (os.cpu_count() or 1) // parallel))
+            if launched is None:
+                outcome["finished"].append(run_name(plan))
+            else:
+                running.append(launched)
+        if out_of_time:
+            for launched in running:
+                launched.child.terminate()
+                launched.child.wait()
+                launched.log.close()
+                outcome["stopped"].append(launched.name)
+            outcome["not_started"] += [run_name(plan) for plan, _ in queue]
+            break
+        if running:
+            time.sleep(POLL_S)
+        for launched in list(running):
+            launched.shown = show_progress(launched.name, launched.directory / "progress.json", launched.shown)
+            if launched.child.poll() is not None:
+                running.remove(launched)
+                failure = settle(launched)
+                outcome["failed" if failure else "finished"].append(launched.name)
+                if failure:
+                    console.print(failure)
+    return outcome
+
+
+def launch(
+    plan: dict[str, Any], train_dir: Path, args: argparse.Namespace, threads: int | None = None
+) -> Launched | None:
+    """Start one run's child `llmrg train --snapshot`, or None when it needs none: its result.json is there (it is
+    published again), or `RUNS` already holds it under this protocol (a run committed from another machine is not
+    trained again where its checkpoints are absent; delete the published file to train it anew)."""
+    directory = run_directory(plan, train_dir)
     result_file = directory / "result.json"
     name = run_name(plan)
     if result_file.is_file() and fits(json.loads(result_file.read_text()), args):
         publish(result_file, name)
         console.print(f"{name}: done before, collected")
-        return
+        return None
+    published = RUNS / f"{name}.json"
+    if published.is_file() and fits(json.loads(published.read_text()), args):
+        console.print(f"{name}: published before ({published.relative_to(published.parents[2])}), not trained again")
+        return None
     result_file.unlink(missing_ok=True)  # a result of other settings; the checkpoint check guards the rest
     snapshot = ensure_snapshot(plan["dataset"])
     command = [
@@ -162,33 +266,40 @@ def run_one(plan: dict[str, Any], train_dir: Path, args: argparse.Namespace) -> 
         *VARIANT_FLAGS[plan["variant"]],
     ]
     environment = os.environ | {
-        "LLMRG_TRAIN_DIR": str(train_dir),
+        "LLMRG_TRAIN_DIR": str(protocol_directory(plan, train_dir)),
         "LLMRG_TRAIN_EXCLUDE_HISTORY": "true" if args.exclude_history else "false",
         "LLMRG_TRAIN_PATIENCE": str(args.patience),
         "LLMRG_TRAIN_SCHEME": args.scheme,
         "LLMRG_TRAIN_FALSE_NEGATIVES": args.false_negatives,
+        "LLMRG_TRAIN_DEVICE": args.device,
     }
     if args.windows_per_batch is not None:
         environment["LLMRG_TRAIN_WINDOWS_PER_BATCH"] = str(args.windows_per_batch)
+    if threads is not None and "OMP_NUM_THREADS" not in os.environ:
+        environment["OMP_NUM_THREADS"] = str(threads)  # runs side by side share the cores
     directory.mkdir(parents=True, exist_ok=True)
     log = directory / "train.log"
     console.print(f"{name}: training in {directory} (log {log})")
-    started = time.monotonic()
-    with log.open("a", encoding="utf-8") as output:
-        child = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
-        shown = -1
-        while child.poll() is None:
-            time.sleep(POLL_S)
-            shown = show_progress(name, directory / "progress.json", shown)
-    if child.returncode != 0:
+    output = log.open("ab")
+    child = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
+    return Launched(name=name, directory=directory, child=child, log=output, started=time.monotonic())
+
+
+def settle(launched: Launched) -> str | None:
+    """Publish a run whose child has exited; the failure, with the end of its log, when it did not finish."""
+    launched.log.close()
+    log = launched.directory / "train.log"
+    if launched.child.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
-        raise SystemExit(f"{name} failed (exit {child.returncode}); the end of {log}:\n" + "\n".join(tail))
+        return f"{launched.name} failed (exit {launched.child.returncode}); the end of {log}:\n" + "\n".join(tail)
+    result_file = launched.directory / "result.json"
     result = json.loads(result_file.read_text())
-    publish(result_file, name)
+    publish(result_file, launched.name)
     console.print(
-        f"{name}: finished in {time.monotonic() - started:,.0f} s: best epoch {result['best_epoch']} of "
-        f"{result['epochs_run']}, test HR@10 {result['test']['hr@10']:.4f}, NDCG@10 {result['test']['ndcg@10']:.4f}"
+        f"{launched.name}: finished in {time.monotonic() - launched.started:,.0f} s: best epoch {result['best_epoch']} "
+        f"of {result['epochs_run']}, test HR@10 {result['test']['hr@10']:.4f}, NDCG@10 {result['test']['ndcg@10']:.4f}"
     )
+    return None
 
 
 def fits(result: dict[str, Any], args: argparse.Namespace) -> bool:

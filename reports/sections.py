@@ -113,6 +113,12 @@ def run_machines(result: dict[str, Any]) -> str:
     return "; ".join(machines)
 
 
+def trained_on(run: dict[str, Any], result: dict[str, Any]) -> str:
+    """The processor that did a run's arithmetic: its machine's GPU when it trained on CUDA, else the CPU."""
+    machine = run.get("machine") or result["machine"]
+    return str(machine.get("gpu") if run.get("device") == "cuda" and machine.get("gpu") else machine["cpu"])
+
+
 def run_commits(result: dict[str, Any]) -> str:
     """The commits that trained a reproduce.json's runs (merged runs keep their own)."""
     commits = sorted({str(run.get("commit", result["machine"]["commit"])) for run in result["runs"]})
@@ -148,7 +154,7 @@ def reproduce_section(result: dict[str, Any]) -> str:
         ' (test metrics of the best validation epoch; the paper\'s "Original" numbers beside them):',
         "",
         "| dataset | model | variant | seed | HR@10 | paper | NDCG@10 | paper | best epoch | epochs | s/epoch "
-        "| peak MiB | CPU |",
+        "| peak MiB | trained on |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for run in result["runs"]:
@@ -158,9 +164,7 @@ def reproduce_section(result: dict[str, Any]) -> str:
             f"| {run['dataset']} | {run['model']} | {variant_label(run)} | {run.get('seed', 0)} | "
             f"{run['test']['hr@10']:.4f} | {paper.get('hr@10', float('nan')):.4f} | {run['test']['ndcg@10']:.4f} | "
             f"{paper.get('ndcg@10', float('nan')):.4f} | {run.get('best_epoch', '-')} | {run['epochs_run']} | "
-            f"{run['epoch_s']:.0f} | {peak:,.0f} | {(run.get('machine') or result['machine'])['cpu']} |".replace(
-                "nan", "-"
-            )
+            f"{run['epoch_s']:.0f} | {peak:,.0f} | {trained_on(run, result)} |".replace("nan", "-")
         )
     missing = unreproduced(result)
     lines += [

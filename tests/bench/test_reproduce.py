@@ -8,6 +8,7 @@ import argparse
 import gzip
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ def arguments(**changes: Any) -> argparse.Namespace:
         "scheme": "auto",
         "windows_per_batch": None,
         "false_negatives": "drop",
+        "device": "cpu",
     }
     return argparse.Namespace(**(defaults | changes))
 
@@ -79,6 +81,8 @@ def test_a_run_trains_once_is_published_and_a_rerun_collects_it(
     reproduce.run_one(plan, tmp_path / "train", arguments())  # collected, not retrained
     again = json.loads((tmp_path / "published" / "cycle-sasrec-base-seed0.json").read_text())
     assert again["machine"] == published["machine"] and again["commit"] == published["commit"]
+    reproduce.run_one(plan, tmp_path / "a fresh machine's train dir", arguments())  # published: not retrained
+    assert not (tmp_path / "a fresh machine's train dir").exists()
     with pytest.raises(AssertionError, match="trained again"):  # another protocol is another run
         reproduce.run_one(plan, tmp_path / "train", arguments(exclude_history=True))
 
@@ -139,3 +143,21 @@ def test_protocol_tags_and_labels_name_only_departures() -> None:
     assert reproduce.protocol_tag("prefix", None, "keep") == "prefix-fnkeep"
     both = {"train_scheme": "prefix", "windows_per_batch": 128, "false_negatives": "keep"}
     assert reproduce.protocol_label(both) == "prefix rows, same-target negatives kept"
+
+
+def test_runs_train_side_by_side_and_the_deadline_stops_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    publish_under(tmp_path, monkeypatch)
+    plans = [{"dataset": "cycle", "model": model, "variant": "base", "seed": 0} for model in ("sasrec", "duorec")]
+    started = time.monotonic()
+    late = reproduce.run_all([(plan, arguments()) for plan in plans], tmp_path / "train", 2, deadline=started)
+    assert late == {"finished": [], "failed": [], "stopped": [], "not_started": [reproduce.run_name(p) for p in plans]}
+
+    long = arguments(epochs=1000, patience=1000)
+    cut = reproduce.run_all([(plan, long) for plan in plans], tmp_path / "cut", 2, deadline=time.monotonic() + 1.0)
+    assert sorted(cut["stopped"]) == sorted(reproduce.run_name(plan) for plan in plans)  # both were training
+    assert not (tmp_path / "published").exists() or not any((tmp_path / "published").iterdir())
+
+    done = reproduce.run_all([(plan, arguments()) for plan in plans], tmp_path / "train", 2)
+    assert sorted(done["finished"]) == sorted(reproduce.run_name(plan) for plan in plans) and not done["failed"]
+    for plan in plans:
+        assert (tmp_path / "published" / f"{reproduce.run_name(plan)}.json").is_file()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.machine import one_line
 from bench.statistics import mcnemar_exact
 from reports import results_doc, sections
 
@@ -367,3 +368,12 @@ def test_training_speed_sets_windows_beside_the_extrapolated_prefix_rows(results
     assert "| ml-1m | sasrec | 79.3 | 2,900 (extrapolated) | 36.6x | 1,416 MiB | 0.0211 |" in text
     assert "at most 90 s per epoch including validation (met: True)" in text
     assert (results_doc.PLOTS / "train_speed.png").is_file()
+
+
+def test_a_run_names_the_gpu_it_trained_on_and_a_cpu_run_its_cpu() -> None:
+    machine = {"cpu": "AMD EPYC", "cores": 16, "memory_gib": 128.0, "python": "3.12.3", "gpu": "NVIDIA H200"}
+    result = {"machine": MACHINE, "runs": []}
+    assert sections.trained_on({"device": "cuda", "machine": machine}, result) == "NVIDIA H200"
+    assert sections.trained_on({"device": "cpu", "machine": machine}, result) == "AMD EPYC"
+    assert sections.trained_on({"device": "cpu"}, result) == MACHINE["cpu"]  # a run without one: the collector's
+    assert one_line(machine) == "AMD EPYC, 16 cores, 128.0 GiB, GPU NVIDIA H200, Python 3.12.3"
