@@ -112,6 +112,7 @@ def protocol(**changes: Any) -> argparse.Namespace:
         "scheme": "auto",
         "windows_per_batch": None,
         "false_negatives": "drop",
+        "mask_prob": None,
         "device": "cuda",
     }
     return argparse.Namespace(**(defaults | changes))

@@ -26,8 +26,9 @@ lent GPU machine.
 A run under another protocol, to isolate what a gap to the paper comes from, is named and kept apart:
 `--scheme prefix` trains on one row per target (as RecBole does) instead of windows, `--windows-per-batch N` changes
 the windows a batch, `--false-negatives keep` keeps DuoRec's same-target views among its negatives as the
-authors' code does; such runs live under `<train dir>/protocol-<tag>/`, publish as `...-<tag>-seed<S>.json`, and
-the table labels their rows with the protocol.
+authors' code does, `--mask-prob P` trains BERT4Rec with another cloze proportion (RecBole's default is 0.2); such
+runs live under `<train dir>/protocol-<tag>/`, publish as `...-<tag>-seed<S>.json`, and the table labels their
+rows with the protocol.
 
     python -m bench.reproduce --datasets beauty --models duorec --scheme prefix
 """
@@ -54,6 +55,7 @@ from bench.machine import describe, one_line
 from bench.paper import PAPER
 from core.settings import TrainSettings
 from core.vocabulary import MODEL_NAMES
+from gnn.models.reference import reference_settings
 
 console = Console(width=150)
 RUNS = RESULTS / "reproduce"
@@ -87,6 +89,12 @@ def main() -> dict[str, Any]:
         help="DuoRec: keep same-target views among the negatives as the authors do (LLMRG_TRAIN_FALSE_NEGATIVES)",
     )
     parser.add_argument(
+        "--mask-prob",
+        type=float,
+        default=None,
+        help="BERT4Rec's cloze proportion (LLMRG_TRAIN_MASK_PROB; default: its paper's value per dataset)",
+    )
+    parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto", help="LLMRG_TRAIN_DEVICE (auto: cuda when present)"
     )
     parser.add_argument("--parallel", type=int, default=1, help="Runs training side by side (default 1)")
@@ -113,7 +121,7 @@ def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
     unknown = sorted(set(args.variants.split(",")) - set(VARIANT_FLAGS))
     if unknown:
         raise SystemExit(f"--variants: unknown {', '.join(unknown)}; known: {', '.join(VARIANT_FLAGS)}")
-    tag = protocol_tag(args.scheme, args.windows_per_batch, args.false_negatives)
+    tag = protocol_tag(args.scheme, args.windows_per_batch, args.false_negatives, args.mask_prob)
     return [
         {"dataset": dataset, "model": model, "variant": variant, "seed": int(seed), "tag": tag}
         for seed in args.seeds.split(",")
@@ -123,17 +131,21 @@ def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
     ]
 
 
-def protocol_tag(scheme: str, windows_per_batch: int | None, false_negatives: str = "drop") -> str:
+def protocol_tag(
+    scheme: str, windows_per_batch: int | None, false_negatives: str = "drop", mask_prob: float | None = None
+) -> str:
     """What a run's protocol changes, for its name and folder ('' for the reference protocol)."""
     parts = [] if scheme == "auto" else [scheme]
     if windows_per_batch is not None and windows_per_batch != DEFAULT_WINDOWS_PER_BATCH:
         parts.append(f"wpb{windows_per_batch}")
     if false_negatives == "keep":
         parts.append("fnkeep")
+    if mask_prob is not None:
+        parts.append(f"mask{mask_prob:g}")
     return "-".join(parts)
 
 
-def protocol_label(config: dict[str, Any]) -> str:
+def protocol_label(config: dict[str, Any], dataset: str) -> str:
     """A finished run's departures from the reference protocol, as the table names them ('' for none)."""
     departures = []
     if config.get("train_scheme") == "prefix":
@@ -142,6 +154,8 @@ def protocol_label(config: dict[str, Any]) -> str:
         departures.append(f"{per_batch} windows a batch")
     if config.get("false_negatives") == "keep":
         departures.append("same-target negatives kept")
+    if config.get("mask_prob") != reference_settings(config["model"], dataset).mask_prob:
+        departures.append(f"mask proportion {config['mask_prob']:g}")
     return ", ".join(departures)
 
 
@@ -275,6 +289,8 @@ def launch(
     }
     if args.windows_per_batch is not None:
         environment["LLMRG_TRAIN_WINDOWS_PER_BATCH"] = str(args.windows_per_batch)
+    if args.mask_prob is not None:
+        environment["LLMRG_TRAIN_MASK_PROB"] = str(args.mask_prob)
     if threads is not None and "OMP_NUM_THREADS" not in os.environ:
         environment["OMP_NUM_THREADS"] = str(threads)  # runs side by side share the cores
     directory.mkdir(parents=True, exist_ok=True)
@@ -313,7 +329,14 @@ def fits(result: dict[str, Any], args: argparse.Namespace) -> bool:
         and config.get("windows_per_batch", DEFAULT_WINDOWS_PER_BATCH)
         == (args.windows_per_batch or DEFAULT_WINDOWS_PER_BATCH)
         and config.get("false_negatives", "drop") == args.false_negatives
+        and config.get("mask_prob") == wanted_mask(args, config["model"], result["dataset"])
     )
+
+
+def wanted_mask(args: argparse.Namespace, model: str, dataset: str) -> float | None:
+    """The cloze proportion a run under these options has in its config (None for a model without one)."""
+    reference = reference_settings(model, dataset).mask_prob
+    return args.mask_prob if args.mask_prob is not None and reference is not None else reference
 
 
 def show_progress(name: str, path: Path, shown: int) -> int:
@@ -369,7 +392,7 @@ def collect() -> list[dict[str, Any]]:
                 "peak_memory_mb": result["peak_memory_mb"],
                 "peak_rss_mib": result.get("peak_rss_mib"),
                 "train_scheme": result.get("train_scheme"),
-                "protocol": protocol_label(config),
+                "protocol": protocol_label(config, result["dataset"]),
                 "exclude_history": config["exclude_history"],
                 "max_len": config["max_len"],
                 "dropout": config["dropout"],

@@ -387,6 +387,14 @@ class TrainSettings(Area):
         description="DuoRec's contrastive term: drop the views that share the anchor's target from its negatives, "
         "or keep them as the authors' code does (to isolate that departure).",
     )
+    mask_prob: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        validation_alias=_env("LLMRG_TRAIN_MASK_PROB"),
+        description="BERT4Rec's cloze proportion. Unset: its paper's value for the dataset (0.2 on ML-1M, 0.6 on "
+        "Beauty, gnn.models.reference); RecBole's default, 0.2, isolates that choice.",
+    )
     lr: float = Field(1e-3, gt=0, validation_alias=_env("LLMRG_TRAIN_LR"))
     epochs: int = Field(200, ge=1, validation_alias=_env("LLMRG_TRAIN_EPOCHS"))
     patience: int = Field(10, ge=1, validation_alias=_env("LLMRG_TRAIN_PATIENCE"))

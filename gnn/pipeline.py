@@ -67,7 +67,14 @@ def train_config(
         max_train_rows=settings.train.max_rows or None,
         false_negatives=settings.train.false_negatives,
         **({} if settings.train.scheme == "auto" else {"train_scheme": settings.train.scheme}),
-        **reference_settings(model, dataset).overrides(),
+        **(reference_settings(model, dataset).overrides() | chosen_mask(settings, model)),
+    )
+
+
+def chosen_mask(settings: Settings, model: str) -> dict[str, float]:
+    """BERT4Rec's cloze proportion where `LLMRG_TRAIN_MASK_PROB` sets one, in place of its reference value."""
+    return (
+        {"mask_prob": settings.train.mask_prob} if model == "bert4rec" and settings.train.mask_prob is not None else {}
     )
 
 

@@ -55,6 +55,7 @@ def arguments(**changes: Any) -> argparse.Namespace:
         "scheme": "auto",
         "windows_per_batch": None,
         "false_negatives": "drop",
+        "mask_prob": None,
         "device": "cpu",
     }
     return argparse.Namespace(**(defaults | changes))
@@ -137,12 +138,23 @@ def test_protocol_tags_and_labels_name_only_departures() -> None:
     assert reproduce.protocol_tag("auto", None) == ""
     assert reproduce.protocol_tag("auto", reproduce.DEFAULT_WINDOWS_PER_BATCH) == ""
     assert reproduce.protocol_tag("windows", 32) == "windows-wpb32"
-    assert reproduce.protocol_label({"train_scheme": "windows", "windows_per_batch": 128}) == ""
-    assert reproduce.protocol_label({"train_scheme": "windows", "windows_per_batch": 32}) == "32 windows a batch"
-    assert reproduce.protocol_label({"train_scheme": "prefix", "windows_per_batch": 128}) == "prefix rows"
+    sasrec = {"model": "sasrec", "mask_prob": None}
+    assert reproduce.protocol_label(sasrec | {"train_scheme": "windows", "windows_per_batch": 128}, "beauty") == ""
+    wpb32 = sasrec | {"train_scheme": "windows", "windows_per_batch": 32}
+    assert reproduce.protocol_label(wpb32, "beauty") == "32 windows a batch"
+    prefix = sasrec | {"train_scheme": "prefix", "windows_per_batch": 128}
+    assert reproduce.protocol_label(prefix, "beauty") == "prefix rows"
     assert reproduce.protocol_tag("prefix", None, "keep") == "prefix-fnkeep"
-    both = {"train_scheme": "prefix", "windows_per_batch": 128, "false_negatives": "keep"}
-    assert reproduce.protocol_label(both) == "prefix rows, same-target negatives kept"
+    both = sasrec | {"train_scheme": "prefix", "windows_per_batch": 128, "false_negatives": "keep"}
+    assert reproduce.protocol_label(both, "beauty") == "prefix rows, same-target negatives kept"
+    assert reproduce.protocol_tag("auto", None, "drop", 0.2) == "mask0.2"
+    bert4rec = {"model": "bert4rec", "train_scheme": "windows", "windows_per_batch": 128}
+    assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.6}, "beauty") == ""  # its paper's value there
+    assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.2}, "beauty") == "mask proportion 0.2"
+    assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.2}, "ml-1m") == ""
+    ran = {"exclude_history": False, "epochs": 2, "patience": 10, "false_negatives": "drop"}
+    beauty_run = {"dataset": "beauty", "config": bert4rec | ran | {"mask_prob": 0.6}}
+    assert reproduce.fits(beauty_run, arguments()) and not reproduce.fits(beauty_run, arguments(mask_prob=0.2))
 
 
 def test_runs_train_side_by_side_and_the_deadline_stops_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

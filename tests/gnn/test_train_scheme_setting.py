@@ -1,5 +1,6 @@
 """`LLMRG_TRAIN_SCHEME` picks the training rows (auto keeps windows wherever they are exact), and
-`LLMRG_TRAIN_FALSE_NEGATIVES` reaches DuoRec without changing the fingerprint of runs made before it existed."""
+`LLMRG_TRAIN_FALSE_NEGATIVES` reaches DuoRec without changing the fingerprint of runs made before it existed, and
+`LLMRG_TRAIN_MASK_PROB` replaces BERT4Rec's reference cloze proportion."""
 
 from __future__ import annotations
 
@@ -59,3 +60,14 @@ def test_the_false_negatives_setting_reaches_duorec_and_old_fingerprints_hold(mo
     before = {key: value for key, value in default.model_dump(mode="json").items() if key != "false_negatives"}
     fixed = {key: value for key, value in before.items() if key not in RESUMABLE_CHANGES}
     assert default.fingerprint() == hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()
+
+
+def test_the_mask_setting_replaces_bert4recs_reference_proportion_and_only_its(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLMRG_TRAIN_MASK_PROB", raising=False)
+    assert train_config(Settings.load(env_file=None), "beauty", "bert4rec", variant("base"), 0, 1).mask_prob == 0.6
+    monkeypatch.setenv("LLMRG_TRAIN_MASK_PROB", "0.2")
+    assert train_config(Settings.load(env_file=None), "beauty", "bert4rec", variant("base"), 0, 1).mask_prob == 0.2
+    assert train_config(Settings.load(env_file=None), "beauty", "sasrec", variant("base"), 0, 1).mask_prob is None
+    monkeypatch.setenv("LLMRG_TRAIN_MASK_PROB", "1.5")
+    with pytest.raises(ValidationError, match="LLMRG_TRAIN_MASK_PROB"):
+        Settings.load(env_file=None)
