@@ -7,8 +7,8 @@ lacks travel with the working tree (`.device/`, ignored by git, and `.llmrg/benc
 by side on CUDA (`bench.reproduce.run_all`) until a deadline that leaves time to pack, and the finished runs come
 back in one archive. Runs already committed in `bench/results/reproduce/` are not trained again, so each call
 spends its minutes on what is missing, in this order: seed 0 of every base model on both datasets, DuoRec + SR-GNN
-on the plain sequence graph (the paper's control), seeds 1-4 of SASRec and DuoRec, then DuoRec on prefix rows
-(the run that isolates Beauty DuoRec's gap).
+on the plain sequence graph (the paper's control), seeds 1-4 of SASRec and DuoRec, then the runs that isolate a gap
+to the paper on Beauty: DuoRec on prefix rows, BERT4Rec at RecBole's mask proportion.
 
     python -m bench.device prepare        # here: snapshots, wheels, manifest; prints the device call to make
     python3 -m bench.device run           # there, inside that call: trains, packs into $OUT
@@ -58,11 +58,13 @@ CARRIED_PACKAGES = (
     "python-dotenv",
     "pytz",
     "redis",
+    "typer",
     "typing-extensions",
     "typing-inspection",
 )
-"""What `llmrg train --snapshot` imports that the GPU image lacks (or holds too old), at the versions installed
-here; torch, torch-geometric, numpy, rich, typer, psutil and xxhash are in the image."""
+"""What `llmrg train --snapshot` imports that the GPU image lacks, or may hold at another version (typer, whose
+interface the CLI leans on; typing-extensions, which pydantic wants recent), at the versions installed here.
+torch (2.11 there), torch-geometric, numpy, rich, psutil and xxhash are the image's."""
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
 CARRY = (".device", ".llmrg/bench/snapshots")
 STAGE_MINUTES = 8.0
@@ -125,6 +127,7 @@ def queue(device: str = "cuda", epochs: int = 200) -> list[tuple[dict[str, Any],
         protocol(models="duorec", variants="seq"),
         protocol(models="sasrec,duorec", seeds="1,2,3,4"),
         protocol(datasets="beauty", models="duorec", scheme="prefix"),
+        protocol(datasets="beauty", models="bert4rec", mask_prob=0.2),
     ]
     jobs = []
     for stage in stages:
