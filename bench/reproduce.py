@@ -257,7 +257,7 @@ def launch(
         return None
     published = RUNS / f"{name}.json"
     if published.is_file() and fits(json.loads(published.read_text()), args):
-        console.print(f"{name}: published before ({published.relative_to(published.parents[2])}), not trained again")
+        console.print(f"{name}: published before ({published.name}), not trained again")
         return None
     result_file.unlink(missing_ok=True)  # a result of other settings; the checkpoint check guards the rest
     snapshot = ensure_snapshot(plan["dataset"])
