@@ -37,10 +37,12 @@ def test_our_runs_sit_beside_the_papers_and_seeds_are_averaged(results: Path) ->
     runs = [
         {"dataset": "beauty", "model": "duorec", "variant": "base", "test": METRICS},
         {"dataset": "beauty", "model": "duorec", "variant": "base", "test": {k: v * 2 for k, v in METRICS.items()}},
+        {"dataset": "beauty", "model": "duorec", "variant": "base", "test": METRICS, "protocol": "prefix rows"},
     ]
     reproduce = {"runs": runs, "protocol": {"epochs": 3, "max_train_rows": None, "seeds": "0,1"}}
     rows = {row["key"]: row for row in results_doc.accuracy_rows(reproduce)}
     duorec = rows[("beauty", "duorec", "base")]
+    # two seeds under the reference protocol; the prefix-rows run is not averaged in
     assert duorec["seeds"] == 2 and duorec["ours"] == pytest.approx({k: 1.5 * v for k, v in METRICS.items()})
     assert duorec["paper"]["ndcg@10"] == 0.0447
     assert rows[("ml-1m", "duorec", "llmrg")]["ours"] is None and rows[("ml-1m", "duorec", "llmrg")]["seeds"] == 0
