@@ -592,12 +592,30 @@ def journal_rows(journal: Journal, settings: Any) -> list[dict[str, Any]]:
 
 
 def write_result(result: dict[str, Any]) -> None:
-    """Merge into bench/results/quality.json: rows of other models or datasets measured before are kept."""
+    """Merge into bench/results/quality.json: rows of other models or datasets measured before are kept, each with
+    the commit and machine it was measured on (a row written before rows carried them takes the file's), so a
+    newer run never claims an older row."""
     previous = json.loads(OUTPUT.read_text()) if OUTPUT.is_file() else {"rows": []}
     fresh = {(row["model"], row["dataset"], row["verifier"]) for row in result["rows"]}
-    kept = [row for row in previous["rows"] if (row["model"], row["dataset"], row["verifier"]) not in fresh]
+    kept = [
+        stamped(row, previous)
+        for row in previous["rows"]
+        if (row["model"], row["dataset"], row["verifier"]) not in fresh
+    ]
+    rows = kept + [stamped(row, result) for row in result["rows"]]
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(json.dumps(result | {"rows": kept + result["rows"]}, indent=2) + "\n")
+    OUTPUT.write_text(
+        json.dumps({key: value for key, value in result.items() if key != "commit_note"} | {"rows": rows}, indent=2)
+        + "\n"
+    )
+
+
+def stamped(row: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """The row with the commit, machine and any commit note of the run that measured it."""
+    origin = {"commit": result.get("commit"), "machine_line": result.get("machine_line")}
+    if result.get("commit_note"):
+        origin["commit_note"] = result["commit_note"]
+    return origin | row
 
 
 if __name__ == "__main__":

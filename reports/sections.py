@@ -621,17 +621,16 @@ def train_speed_section(result: dict[str, Any]) -> str:
 def quality_section(result: dict[str, Any]) -> str:
     """`bench.quality`: the verifier's acceptance of real chains against placebo chains, per model and verifier."""
     lines = [
-        f"On {one_line(result['machine'])}, commit `{result['commit']}`"
-        + (f" ({result['commit_note']})" if result.get("commit_note") else "")
-        + " (`make bench-quality`). Each chain the LLM "
+        "Measured by `make bench-quality` (each row's commit below; the newest run on "
+        f"{one_line(result['machine'])}). Each chain the LLM "
         "proposed for a sampled step is verified beside two placebos with the same reasons: the same target with "
         "premises drawn at random from the user's earlier items, and the LLM's items in a shuffled order. Rates "
         "with 95% Wilson intervals; the difference with a 95% Newcombe interval. Recency: chains whose premises "
         "are exactly the k items before the target.",
         "",
         "| model | dataset | verifier | chains | recency | real | random premises | shuffled | real - random "
-        "| calls / chain | s / chain |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| calls / chain | s / chain | commit |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
 
     def cell(found: dict[str, Any]) -> str:
@@ -643,7 +642,8 @@ def quality_section(result: dict[str, Any]) -> str:
             f"| {row['model']} | {row['dataset']} | {row['verifier']} | {row['chains_with_placebo']} "
             f"| {row['recency_overlap']:.0%} | {cell(rates['real'])} | {cell(rates['random_premises'])} "
             f"| {cell(rates['shuffled'])} | {versus['difference']:+.0%} [{versus['ci95'][0]:+.0%}, "
-            f"{versus['ci95'][1]:+.0%}] | {row['verify_calls_per_chain']:.2f} | {row['verify_seconds_per_chain']:.1f} |"
+            f"{versus['ci95'][1]:+.0%}] | {row['verify_calls_per_chain']:.2f} | {row['verify_seconds_per_chain']:.1f} "
+            f"| `{row.get('commit', result.get('commit'))}` |"
         )
     lines.append("")
     lines += [
@@ -653,6 +653,7 @@ def quality_section(result: dict[str, Any]) -> str:
         f"{row['steps']} of {row['steps_sampled']} sampled steps; users without a valid chain: "
         f"{len(row.get('users_without_chains', []))} of {row['users']}"
         + (f"; proposals refused: {_counts(row['proposals_rejected'])}" if row.get("proposals_rejected") else "")
+        + (f" (commit `{row['commit']}`: {row['commit_note']})" if row.get("commit_note") else "")
         + "."
         for row in result["rows"]
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,23 @@ def test_report_only_rows_cover_every_finished_verifier_stage_over_its_own_users
         ("small", "lettered", 2, 8),
     ]
     assert all(row["accept_real"] == 1.0 for row in rows)  # 1 of 2 masks reaches τ = 50 on ML-1M
+
+
+def test_rows_measured_before_keep_their_own_commit_when_a_new_run_merges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(quality, "OUTPUT", tmp_path / "quality.json")
+    old = {"model": "m-0.5b", "dataset": "ml-1m", "verifier": "lettered", "accept_real": 0.1}
+    before = {"commit": "aaa1111", "machine_line": "old box", "commit_note": "chains sampled earlier", "rows": [old]}
+    (tmp_path / "quality.json").write_text(json.dumps(before))
+    new = {"model": "m-1.5b", "dataset": "ml-1m", "verifier": "lettered", "accept_real": 0.4}
+    quality.write_result({"commit": "bbb2222", "machine_line": "new box", "rows": [new]})
+
+    merged = json.loads((tmp_path / "quality.json").read_text())
+    rows = {row["model"]: row for row in merged["rows"]}
+    assert rows["m-0.5b"]["commit"] == "aaa1111" and rows["m-0.5b"]["commit_note"] == "chains sampled earlier"
+    assert rows["m-1.5b"]["commit"] == "bbb2222" and "commit_note" not in rows["m-1.5b"]
+    assert merged["commit"] == "bbb2222" and "commit_note" not in merged  # the file's own is the newest run's
+    quality.write_result({"commit": "ccc3333", "machine_line": "new box", "rows": [new | {"accept_real": 0.5}]})
+    again = {row["model"]: row for row in json.loads((tmp_path / "quality.json").read_text())["rows"]}
+    assert again["m-0.5b"]["commit"] == "aaa1111" and again["m-1.5b"]["commit"] == "ccc3333"
