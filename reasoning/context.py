@@ -69,8 +69,10 @@ def load_context(
 
 def history_block(context: UserContext) -> str:
     """`k. title | attribute, attribute` lines, local index k."""
-    lines = []
-    for local, item in enumerate(context.window):
-        names = ", ".join(attribute.split(":", 1)[1] for attribute in item.attributes)
-        lines.append(f"{local}. {item.title}" + (f" | {names}" if names else ""))
-    return "\n".join(lines)
+    return "\n".join(item_line(local, item) for local, item in enumerate(context.window))
+
+
+def item_line(local: int, item: HistoryItem) -> str:
+    """`k. title | attribute, attribute`: how a prompt shows the window's item k."""
+    names = ", ".join(attribute.split(":", 1)[1] for attribute in item.attributes)
+    return f"{local}. {item.title}" + (f" | {names}" if names else "")

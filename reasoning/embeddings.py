@@ -11,6 +11,7 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,17 @@ class CatalogueIndex:
         similarities = self.encode(texts) @ self.vectors.T  # [T, N]
         best = similarities.argmax(axis=1)
         return [(int(self.item_ids[k]), float(similarities[row, k])) for row, k in enumerate(best)]
+
+    @cached_property
+    def _rows(self) -> dict[int, int]:
+        return {int(item): row for row, item in enumerate(self.item_ids)}
+
+    def similarities(self, item: int, others: Sequence[int]) -> list[float]:
+        """Cosine similarity of catalogue item `item` to each of `others` (title and attributes embedded)."""
+        rows = self._rows
+        if not others:
+            return []
+        return [float(value) for value in self.vectors[[rows[other] for other in others]] @ self.vectors[rows[item]]]
 
 
 def build_index(db: Neo4jGateway, settings: Settings, dataset: str, encode: Encoder) -> CatalogueIndex:

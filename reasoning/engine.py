@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from core.errors import ConfigError
 from core.gateway import Neo4jGateway
 from core.settings import Settings, for_dataset
 from core.vocabulary import ChainKind, ChainStatus
@@ -172,7 +173,7 @@ class ReasoningEngine:
         positions = [context.item_at(local).pos for local in targets]
         seen_until = context.window[-1].pos
         try:
-            result = chaining.propose_chains(self.llm, context, self.settings, targets, known)
+            result = chaining.propose_chains(self.llm, context, self.settings, targets, known, self._catalogue_index)
         except LLMOutputRejected:
             self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
             self.stats.steps_failed += len(targets)
@@ -199,12 +200,18 @@ class ReasoningEngine:
         store.mark_reasoned(self.db, self.dataset, context.user, positions)
         return [chain for chain in accepted if chain is not None]
 
+    def _catalogue_index(self) -> CatalogueIndex:
+        """The catalogue's embeddings, built on first use (divergent mapping, a chaining prompt that ranks)."""
+        if self._catalogue is None:
+            if self._catalogue_factory is None:
+                raise ConfigError("this engine was built without the catalogue's embeddings")
+            self._catalogue = self._catalogue_factory()
+        return self._catalogue
+
     def _diverge(self, context: UserContext, chains: list[Candidate]) -> None:
         """Module (b) for this user's new chains: one imagination call, then verification and storage."""
-        assert self.divergent_llm is not None and self._catalogue_factory is not None
-        if self._catalogue is None:
-            self._catalogue = self._catalogue_factory()
-        catalogue = self._catalogue
+        assert self.divergent_llm is not None
+        catalogue = self._catalogue_index()
         rejected: Counter[str] = Counter()
         try:
             extensions = divergent.extend_chains(

@@ -44,7 +44,7 @@ class PromptFields:
 
 TASK_FIELDS: dict[str, PromptFields] = {
     "chain": PromptFields(
-        system=frozenset({"max_chains", "max_premises", "reason_chars"}),
+        system=frozenset({"max_chains", "max_premises", "reason_chars", "candidates"}),
         user=frozenset({"profile", "history", "chains", "targets"}),
         schema={
             "answer": frozenset({"steps", "step_count"}),
@@ -134,6 +134,11 @@ class PromptTemplate:
     def id(self) -> str:
         return f"{self.task}/{self.version}"
 
+    def uses(self, field: str) -> bool:
+        """Whether this version's system text names the placeholder `field` (a version may use fewer than the
+        code fills; the chaining code reads `candidates` as "this version is shown ranked premise candidates")."""
+        return field in text_fields(self.system)
+
     def messages(self, user_values: Mapping[str, object], **system_values: object) -> list[Message]:
         """system (task description) + one example exchange + this user message."""
         fields = TASK_FIELDS[self.task]
@@ -163,12 +168,31 @@ def _check_values(prompt: str, file: str, declared: frozenset[str], values: Mapp
 
 @cache
 def load_prompt(task: str, version: str) -> PromptTemplate:
-    """The shipped prompt `task/version`, checked complete: every file present, JSON valid, placeholders declared."""
+    """The shipped prompt `task/version`, checked complete: every file present, JSON valid, placeholders declared.
+
+    A version names the whole prompt set: a task that did not change in it keeps its latest earlier version (v4
+    changed only chaining, so `verify` under v4 is verify/v3). A version no task ships is an error."""
     if task not in TASK_FIELDS:
         raise ConfigError(f"no prompt task {task!r} (tasks: {sorted(TASK_FIELDS)})")
-    if not (prompts_root() / task / version).is_dir():
-        raise ConfigError(f"no prompt {task}/{version} (available: {available_versions(task)})")
-    return read_prompt(prompts_root(), task, version)
+    return read_prompt(prompts_root(), task, resolve_version(task, version))
+
+
+def resolve_version(task: str, version: str) -> str:
+    """The folder of `task` that prompt set `version` uses: its own, else the latest one before it."""
+    own = available_versions(task)
+    if version in own:
+        return version
+    shipped = {name for other in TASK_FIELDS for name in available_versions(other)}
+    earlier = [name for name in own if _version_key(name) < _version_key(version)]
+    if version not in shipped or not earlier:
+        raise ConfigError(f"no prompt {task}/{version} (available: {sorted(shipped, key=_version_key)})")
+    return max(earlier, key=_version_key)
+
+
+def _version_key(version: str) -> tuple[int, str]:
+    """`v10` after `v9`: the number in the name first, then the name."""
+    digits = "".join(character for character in version if character.isdigit())
+    return (int(digits) if digits else -1, version)
 
 
 def read_prompt(root: Any, task: str, version: str) -> PromptTemplate:

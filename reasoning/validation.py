@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -55,8 +56,11 @@ def validate_answer(
     max_items: int,
     reason_chars: int,
     recent_positions: int,
+    allowed: Mapping[int, Collection[int]] | None = None,
 ) -> ValidationResult:
-    """Candidates for the requested local `targets`; each refused chain counted under its reason."""
+    """Candidates for the requested local `targets`; each refused chain counted under its reason. `allowed`
+    (target -> window indices the prompt offered) refuses premises outside them, for servers that do not
+    enforce the answer's schema."""
     result = ValidationResult()
     seen: set[tuple[int, ...]] = set()
     kept_per_target: Counter[int] = Counter()
@@ -64,6 +68,8 @@ def validate_answer(
         for raw_proposal in step.chains:
             proposal = _without_trailing_target(raw_proposal, step.target)
             reason = _check(proposal, step.target, targets, len(context.window), max_items, reason_chars)
+            if reason is None and allowed is not None and not set(proposal.items) <= set(allowed[step.target]):
+                reason = Rejection.NOT_OFFERED
             local = (*proposal.items, step.target)
             if reason is None and local in seen:
                 continue

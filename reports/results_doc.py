@@ -245,7 +245,11 @@ def plot_quality(result: dict[str, Any], path: Path) -> None:
         )
     axis.set_xticks(
         list(range(len(rows))),
-        [f"{row['verifier']}\n{row['model'].removeprefix('qwen2.5-coder-')} {row['dataset']}" for row in rows],
+        [
+            f"{row['verifier']} {row.get('prompt_version', 'v3')}\n{row['model'].removeprefix('qwen2.5-coder-')} "
+            f"{row['dataset']}"
+            for row in rows
+        ],
         fontsize=7,
     )
     axis.set_ylabel("verified (score >= τ)")

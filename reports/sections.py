@@ -626,11 +626,12 @@ def quality_section(result: dict[str, Any]) -> str:
         "proposed for a sampled step is verified beside two placebos with the same reasons: the same target with "
         "premises drawn at random from the user's earlier items, and the LLM's items in a shuffled order. Rates "
         "with 95% Wilson intervals; the difference with a 95% Newcombe interval. Recency: chains whose premises "
-        "are exactly the k items before the target.",
+        "are exactly the k items before the target. Prompt: the chaining prompt that wrote the chains (v4 lists, under "
+        "each target, the earlier items most related to it and lets chains use only those).",
         "",
-        "| model | dataset | verifier | chains | recency | real | random premises | shuffled | real - random "
+        "| model | dataset | verifier | prompt | chains | recency | real | random premises | shuffled | real - random "
         "| calls / chain | s / chain | commit |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
 
     def cell(found: dict[str, Any]) -> str:
@@ -639,7 +640,7 @@ def quality_section(result: dict[str, Any]) -> str:
     for row in result["rows"]:
         rates, versus = row["rates"], row["real_vs_random_premises"]
         lines.append(
-            f"| {row['model']} | {row['dataset']} | {row['verifier']} | {row['chains_with_placebo']} "
+            f"| {row['model']} | {row['dataset']} | {row['verifier']} | {_prompt(row)} | {row['chains_with_placebo']} "
             f"| {row['recency_overlap']:.0%} | {cell(rates['real'])} | {cell(rates['random_premises'])} "
             f"| {cell(rates['shuffled'])} | {versus['difference']:+.0%} [{versus['ci95'][0]:+.0%}, "
             f"{versus['ci95'][1]:+.0%}] | {row['verify_calls_per_chain']:.2f} | {row['verify_seconds_per_chain']:.1f} "
@@ -647,7 +648,7 @@ def quality_section(result: dict[str, Any]) -> str:
         )
     lines.append("")
     lines += [
-        f"- {row['model']}, {row['dataset']}, {row['verifier']}: against random premises it "
+        f"- {row['model']}, {row['dataset']}, {row['verifier']}, prompt {_prompt(row)}: against random premises it "
         f"{row['real_vs_random_premises']['words']}; against shuffled chains it {row['real_vs_shuffled']['words']}. "
         "Chains kept for "
         f"{row['steps']} of {row['steps_sampled']} sampled steps; users without a valid chain: "
@@ -658,6 +659,17 @@ def quality_section(result: dict[str, Any]) -> str:
         for row in result["rows"]
     ]
     return "\n".join(lines)
+
+
+def _prompt(row: dict[str, Any]) -> str:
+    """The chaining prompt of a quality row, with its premise window and candidates where they are not v3's."""
+    version = str(row.get("prompt_version", "v3"))
+    details = []
+    if row.get("premise_candidates"):
+        details.append(f"{row['premise_candidates']} candidates")
+    if row.get("premise_window") is not None and row.get("premise_window") != 10:
+        details.append(f"window {row['premise_window'] or 'all'}")
+    return version + (f" ({', '.join(details)})" if details else "")
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -164,3 +164,26 @@ def test_rows_measured_before_keep_their_own_commit_when_a_new_run_merges(
     quality.write_result({"commit": "ccc3333", "machine_line": "new box", "rows": [new | {"accept_real": 0.5}]})
     again = {row["model"]: row for row in json.loads((tmp_path / "quality.json").read_text())["rows"]}
     assert again["m-0.5b"]["commit"] == "aaa1111" and again["m-1.5b"]["commit"] == "ccc3333"
+
+
+def test_rows_of_each_chaining_prompt_are_kept_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(quality, "OUTPUT", tmp_path / "quality.json")
+    old = {"model": "m", "dataset": "ml-1m", "verifier": "lettered", "accept_real": 0.1}  # from before prompts
+    (tmp_path / "quality.json").write_text(json.dumps({"commit": "aaa1111", "rows": [old]}))
+    journal = Journal.open(
+        tmp_path / "journal.json",
+        {"steps": 4, "prompt_version": "v4", "premise_window": 0, "premise_candidates": 6},
+        fresh=False,
+    )
+    journal.add_chunk(
+        "m|ml-1m|chains", {"users": [1], "chains": [ChainRecord(1, (3, 9), ("r",)).as_json()], "seconds": 1.0}
+    )
+    outcome = {name: [[3, 3]] for name in ("real", "random_premises", "shuffled")}
+    journal.add_chunk("m|ml-1m|lettered", {"users": [1], "outcome": outcome, "calls": 3, "seconds": 3.0, "server": {}})
+    row = quality.summarise(journal, "m", Sample("ml-1m", [1], 4), "lettered", tau=50.0)
+    assert row is not None
+    assert (row["prompt_version"], row["premise_window"], row["premise_candidates"]) == ("v4", 0, 6)
+    quality.write_result({"commit": "bbb2222", "machine_line": "box", "rows": [row]})
+    rows = json.loads((tmp_path / "quality.json").read_text())["rows"]
+    assert [(r.get("prompt_version", "v3"), r["commit"]) for r in rows] == [("v3", "aaa1111"), ("v4", "bbb2222")]
+    assert quality.journal_path("v4").name == "quality-journal-v4.json"

@@ -58,7 +58,7 @@ def test_each_version_renders_through_the_code_that_builds_its_calls(task: str, 
     settings = make_settings(reasoning={"prompt_version": version})
     chain = candidate()
     if task == "chain":
-        messages = chaining.chaining_messages(context(), settings, [3, 4], [chain])
+        messages = chaining.chaining_messages(context(), settings, [3, 4], [chain], {3: [0, 2], 4: [1, 3]})
         schema = chaining.chaining_schema(settings, {3: [0, 1, 2], 4: [1, 2, 3]})
     elif task == "verify":
         questions = verification.mask_questions([chain], context(), masks=3)
@@ -128,6 +128,14 @@ def test_bad_json_is_refused_with_its_line(tmp_path: Path) -> None:
 def test_an_unknown_version_names_the_available_ones() -> None:
     with pytest.raises(ConfigError, match=r"no prompt chain/v0 \(available: \['v3'"):
         load_prompt("chain", "v0")
+
+
+def test_a_version_names_the_whole_set_and_a_task_it_did_not_change_keeps_its_latest_earlier_one() -> None:
+    assert load_prompt("chain", "v4").version == "v4"
+    assert load_prompt("verify", "v4").version == "v3"  # v4 changed chaining only
+    assert load_prompt("verify", "v3").version == "v3"
+    with pytest.raises(ConfigError, match=r"no prompt verify/v9 \(available: \['v3', 'v4'\]\)"):
+        load_prompt("verify", "v9")  # no task ships v9: a typo is not quietly the latest set
 
 
 def test_filling_a_schema_copies_values_so_parts_do_not_share_lists() -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bench import reason as bench_reason
@@ -21,9 +22,10 @@ from core.settings import Settings
 from ingestion import loader
 from llmrg.stats import dataset_counts
 from reasoning import store
+from reasoning.embeddings import CatalogueIndex
 from reasoning.engine import ReasonStats
 from reasoning.llm import StructuredLLM, build_chat_model
-from reasoning.run import reason_users
+from reasoning.run import build_engine, reason_users
 from tests.conftest import run_cli
 from tests.fakes.openai_server import Reply, ScriptedOpenAI, last_user_message, schema_name
 from tests.fakes.oracle import oracle
@@ -415,6 +417,54 @@ def test_failing_llm_skips_steps_and_writes_nothing(fixture_dataset: str, servic
 
 
 @pytest.mark.fault
+def test_a_ranking_prompt_offers_related_items_and_the_engine_keeps_only_chains_made_of_them(
+    fixture_dataset: str, services: Settings, db: Neo4jGateway
+) -> None:
+    """Prompt v4 with one candidate per target: the engine shows each target the earlier item most related to it
+    (here from made-up embeddings: Aliens is closest to The Godfather, the Star Wars films to each other), and a
+    chain that uses an item it was not offered is refused (the scripted server, unlike llama.cpp, does not
+    enforce the schema's enum)."""
+    prompts: list[str] = []
+    offered = re.compile(r"^Target (\d+)\..*\n- (\d+)\.", re.MULTILINE)
+
+    def responder(request: dict) -> Reply:
+        assert schema_name(request) == "chaining_answer"
+        prompts.append(last_user_message(request))
+        steps = [
+            {"target": int(target), "chains": [[[int(first), "related"]], [[int(target) - 1, "just before"]]]}
+            for target, first in offered.findall(prompts[-1])
+        ]
+        return Reply(json.dumps({"steps": steps}))
+
+    points = {1: (1.0, 0.0), 2: (1.0, 0.0), 3: (0.0, 1.0), 4: (0.0, 1.0), 5: (0.0, 1.0), 6: (0.6, 0.8), 9: (0.7, 0.7)}
+    ids = sorted(points)
+    vectors = np.array([points[item] for item in ids], dtype=np.float32)
+    index = CatalogueIndex(np.array(ids), vectors / np.linalg.norm(vectors, axis=1, keepdims=True), {}, {}, lambda t: t)
+    with ScriptedOpenAI(responder).running() as server:
+        settings = services.updated(
+            llm={"base_url": server.base_url},
+            reasoning={"prompt_version": "v4", "premise_candidates": 1, "premise_window": 0},
+            verify={"enabled": False},
+            divergent={"enabled": False},
+        )
+        llm = StructuredLLM(build_chat_model(settings, 0.0), max_retries=0, retry_base_s=0.0)
+        engine = build_engine(db, settings, DATASET, llm=llm, catalogue=lambda: index)
+        engine.reason_user(2)  # 9 3 4 5 6
+    (prompt,) = prompts
+    assert prompt.endswith(
+        "Targets:\nTarget 1. Star Wars: Episode IV - A New Hope (1977) | Action, Adventure, Sci-Fi\n"
+        "- 0. Aliens (1986) | Action, Horror, Sci-Fi\n"
+        "Target 2. Star Wars: Episode V - The Empire Strikes Back (1980) | Action, Adventure, Sci-Fi\n"
+        "- 1. Star Wars: Episode IV - A New Hope (1977) | Action, Adventure, Sci-Fi\n"
+        "Target 3. Star Wars: Episode VI - Return of the Jedi (1983) | Action, Adventure, Sci-Fi\n"
+        "- 2. Star Wars: Episode V - The Empire Strikes Back (1980) | Action, Adventure, Sci-Fi\n"
+        "Target 4. Godfather, The (1972) | Crime, Drama\n- 0. Aliens (1986) | Action, Horror, Sci-Fi"
+    )
+    # the "just before" chains of targets 1-3 are the offered ones (kept once); target 4's is refused
+    assert engine.stats.rejected_by_reason == {"not_offered": 1}
+    assert [(c["t"], c["items"]) for c in user_chains(db, 2)] == [(4, [3, 4]), (4, [4, 5]), (4, [9, 3]), (4, [9, 6])]
+
+
 def test_unsafe_or_invalid_chains_are_rejected_and_never_stored(
     fixture_dataset: str, services: Settings, db: Neo4jGateway
 ) -> None:

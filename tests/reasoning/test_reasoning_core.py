@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from core.errors import ConfigError
 from core.vocabulary import ChainKind, ChainStatus
 from reasoning import chaining, verification
 from reasoning.chains import Candidate, Rejection
 from reasoning.context import HistoryItem, UserContext, history_block
+from reasoning.embeddings import CatalogueIndex
 from reasoning.schemas import ChainingAnswer
 from reasoning.validation import unsafe_text, validate_answer
 from tests.conftest import make_settings
@@ -79,6 +82,59 @@ def test_chaining_messages_have_a_constant_prefix_and_the_inputs_last() -> None:
     assert user.endswith("4. Casino (1995) | Drama\nExisting chains:\n0 (2)\nTargets: 3, 4")
     other = chaining.chaining_messages(context(), settings, [1], [])
     assert messages[:3] == other[:3]
+
+
+def related_index(vectors: dict[int, tuple[float, float]]) -> CatalogueIndex:
+    """A catalogue whose items sit at the given 2-d points (normalised): cosine similarity is the angle."""
+    ids = sorted(vectors)
+    matrix = np.array([vectors[item] for item in ids], dtype=np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    return CatalogueIndex(np.array(ids), matrix, {}, {}, encode=lambda texts: np.zeros((len(texts), 2)))
+
+
+def test_a_ranking_prompt_offers_each_target_its_most_related_earlier_items_oldest_first() -> None:
+    # Casino (104) is closest to Heat (101), then Toy Story (100); Lion King (103) is unrelated to it
+    index = related_index({100: (1.0, 0.6), 101: (1.0, 0.1), 102: (0.2, 1.0), 103: (0.0, 1.0), 104: (1.0, 0.0)})
+    settings = make_settings(reasoning={"prompt_version": "v4", "premise_candidates": 2, "premise_window": 0})
+    allowed = chaining.premise_options(context(), settings, [3, 4], lambda: index)
+    assert allowed[4] == [0, 1]  # the two most related to Casino, oldest first: not the latest (2, 3)
+    assert allowed[3] == [0, 2]  # Lion King: Aladdin, then Toy Story
+    narrow = settings.updated(reasoning={"premise_window": 2})
+    assert chaining.premise_options(context(), narrow, [4], lambda: index)[4] == [2, 3]  # within the window
+    plain = make_settings(reasoning={"prompt_version": "v3", "premise_window": 0})
+    assert chaining.premise_options(context(), plain, [4], None) == {4: [0, 1, 2, 3]}  # v3 ranks nothing
+
+
+def test_related_positions_count_a_repeated_item_once_at_its_latest_position_and_never_the_target() -> None:
+    window = tuple(
+        HistoryItem(pos=local, id=item, title=f"t{item}", attributes=()) for local, item in enumerate([5, 6, 5, 7, 6])
+    )
+    user = UserContext("ml-1m", 1, {}, window)
+    index = related_index({5: (1.0, 0.1), 6: (1.0, 0.0), 7: (0.0, 1.0)})
+    assert chaining.related_positions(user, index, 4, [0, 1, 2, 3], k=2) == [2, 3]  # 5 at 2 (not 0); 6 is the target
+    assert chaining.related_positions(user, index, 4, [1], k=2) == [1]  # only the target's own item: kept as is
+
+
+def test_a_ranking_prompt_lists_the_candidates_under_each_target() -> None:
+    settings = make_settings(reasoning={"prompt_version": "v4", "premise_candidates": 2})
+    messages = chaining.chaining_messages(context(), settings, [3, 4], [], {3: [0, 2], 4: [1]})
+    assert "up to 2 earlier items most related to it" in messages[0][1]
+    assert messages[3][1].endswith(
+        "Targets:\nTarget 3. Lion King, The (1994) | Animation, Musical\n- 0. Toy Story (1995) | Animation, Comedy\n"
+        "- 2. Aladdin (1992) | Animation, Musical\nTarget 4. Casino (1995) | Drama\n- 1. Heat (1995) | Action, Thriller"
+    )
+    with pytest.raises(ConfigError, match="lists premise candidates"):
+        chaining.chaining_messages(context(), settings, [3, 4], [])
+    with pytest.raises(ConfigError, match="needs the catalogue's embeddings"):
+        chaining.premise_options(context(), settings, [3, 4], None)
+
+
+def test_premises_the_prompt_did_not_offer_are_refused() -> None:
+    steps = [{"target": 4, "chains": [{"items": [1], "reasons": ["a"]}, {"items": [2], "reasons": ["b"]}]}]
+    options = {"max_chains": 2, "max_items": 4, "reason_chars": 40, "recent_positions": 2}
+    result = validate_answer(answer(steps), context(), [4], allowed={4: [1]}, **options)
+    assert [c.local_items for c in result.candidates] == [(1, 4)]
+    assert result.rejected == {Rejection.NOT_OFFERED: 1}
 
 
 def test_schema_pins_each_target_and_its_allowed_premises() -> None:
