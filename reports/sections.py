@@ -489,13 +489,24 @@ def reason_section(reason: dict[str, Any]) -> str:
         "",
         f"The optimised engine makes **{reason['calls_per_user_ratio']:.1f}x** fewer calls per user than the naive "
         f"procedure (target >= {reason['targets']['calls_per_user_ratio_at_least']:.0f}x); knowledge-base hit rate on "
-        f"the second half of the users {(optimised['kb_hit_rate_second_half'] or 0.0):.1%} (target >= "
+        f"the second half of the users {_second_half_hits(optimised)} (target >= "
         f"{reason['targets']['kb_hit_rate_second_half_at_least']:.0%}); "
         f"{optimised['users_per_hour']:.1f} users per hour (target >= "
         f"{reason['targets']['users_per_hour_at_least']:.0f}); verified-chain rate on the common users: "
         + ", ".join(f"{name} {_rate(stage['common_users_verified_rate'])}" for name, stage in stages.items())
         + ". Produced by `make bench-reason`; raw numbers in `bench/results/reason.json`.",
     ]
+    if before := reason.get("previous_run"):
+        lines += [
+            "",
+            f"Per user against the run this one replaced (commit `{before['commit']}`, {before['users']:,} users): "
+            f"{optimised['llm_calls_per_user']:.1f} LLM calls (was {before['llm_calls_per_user']:.1f}), "
+            f"{_tokens(optimised.get('server_prompt_tokens_computed_per_user'))} prompt tokens the server computed "
+            f"(was {_tokens(before['computed_prompt_tokens_per_user'])}), "
+            f"{_tokens(optimised['completion_tokens_per_user'])} generated (was "
+            f"{_tokens(before['completion_tokens_per_user'])}), {optimised['users_per_hour']:.0f} users per hour "
+            f"(was {before['users_per_hour']:.0f}).",
+        ]
     if optimised.get("sittings", 1) > 1:
         lines += [
             "",
@@ -514,6 +525,19 @@ def reason_section(reason: dict[str, Any]) -> str:
             "only that often).",
         ]
     return "\n".join(lines)
+
+
+def _second_half_hits(stage: dict[str, Any]) -> str:
+    """The second half's hit rate, with whole-chain and edge hits apart where the run counted edges."""
+    total = stage["kb_hit_rate_second_half"] or 0.0
+    edges = stage.get("kb_edge_hit_rate_second_half")
+    if edges is None:
+        return f"{total:.1%}"
+    return f"{total + edges:.1%} ({total:.1%} whole chains, {edges:.1%} causal edges)"
+
+
+def _tokens(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
 
 
 KEY_LABELS = {

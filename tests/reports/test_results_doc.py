@@ -74,7 +74,15 @@ def test_the_reproduction_names_every_paper_model_it_has_no_run_for() -> None:
 def test_the_document_renders_what_ran_and_says_what_did_not(results: Path) -> None:
     curve = [
         {"users": 5, "kb_hits": 0, "kb_misses": 20, "kb_hit_rate": 0.0, "llm_calls": 10, "seconds": 50.0},
-        {"users": 10, "kb_hits": 5, "kb_misses": 15, "kb_hit_rate": 0.125, "llm_calls": 18, "seconds": 90.0},
+        {
+            "users": 10,
+            "kb_hits": 5,
+            "kb_edge_hits": 3,
+            "kb_misses": 32,
+            "kb_hit_rate": 0.125,
+            "llm_calls": 18,
+            "seconds": 90.0,
+        },
     ]
     stage = {
         "users": 10,
@@ -83,6 +91,8 @@ def test_the_document_renders_what_ran_and_says_what_did_not(results: Path) -> N
         "completion_tokens_per_user": 300.0,
         "users_per_hour": 400.0,
         "kb_hit_rate_second_half": 0.25,
+        "kb_edge_hit_rate_second_half": 0.1,
+        "server_prompt_tokens_computed_per_user": 900.0,
         "common_users_verified_rate": 0.5,
     }
     write(
@@ -94,6 +104,14 @@ def test_the_document_renders_what_ran_and_says_what_did_not(results: Path) -> N
             "settings": {"reason_max_targets": 4, "history_length": 20},
             "stages": {"naive": stage | {"llm_calls_per_user": 18.0}, "optimised": stage | {"kb_curve": curve}},
             "calls_per_user_ratio": 10.0,
+            "previous_run": {
+                "commit": "abc1234",
+                "users": 200,
+                "llm_calls_per_user": 11.9,
+                "computed_prompt_tokens_per_user": 1991.0,
+                "completion_tokens_per_user": 314.0,
+                "users_per_hour": 170.2,
+            },
             "targets": {
                 "calls_per_user_ratio_at_least": 10.0,
                 "kb_hit_rate_second_half_at_least": 0.3,
@@ -108,7 +126,12 @@ def test_the_document_renders_what_ran_and_says_what_did_not(results: Path) -> N
     )
     results_doc.main()
     text = results_doc.DOCUMENT.read_text(encoding="utf-8")
-    assert "| 10 | 5 | 15 | 12.5% | 18 | 90 |" in text
+    assert "| 10 | 40 | 5 | 3 | 32 | 20.0% | 18 | 90 |" in text  # chains and edges apart, both in the rate
+    assert "the second half of the users 35.0% (25.0% whole chains, 10.0% causal edges)" in text
+    assert (
+        "against the run this one replaced (commit `abc1234`, 200 users): 1.8 LLM calls (was 11.9), 900 prompt "
+        "tokens the server computed (was 1,991), 300 generated (was 314), 400 users per hour (was 170)." in text
+    )
     assert "**10.0x** fewer calls" in text and "naive 50%, optimised 50%" in text
     assert "400.0 users per hour (target >= 150)" in text
     assert "| LLM calls | 18.0 | 1.8 |" in text
