@@ -156,3 +156,21 @@ def test_the_verification_batching_table_sets_the_variants_side_by_side() -> Non
         "| prompt tokens the server computed | 2,305 | 2,305 |",
         "| chains verified | 13 of 40 (32%) | 4 of 40 (10%) |",
     ]
+
+
+def test_a_new_reasoning_result_keeps_the_cost_per_user_of_the_one_it_replaces(tmp_path: Path) -> None:
+    from bench.reason import previous_run
+
+    assert previous_run(tmp_path / "reason.json") is None
+    optimised = {"users": 200, "llm_calls_per_user": 11.9, "completion_tokens_per_user": 314.0, "users_per_hour": 170.2}
+    before = {"machine": {"commit": "9a9606a"}, "stages": {"optimised": optimised}}
+    (tmp_path / "reason.json").write_text(json.dumps(before))
+    found = previous_run(tmp_path / "reason.json")
+    assert found == {
+        "commit": "9a9606a",
+        "users": 200,
+        "llm_calls_per_user": 11.9,
+        "computed_prompt_tokens_per_user": None,  # a result from before the bench read the server's counts
+        "completion_tokens_per_user": 314.0,
+        "users_per_hour": 170.2,
+    }
