@@ -76,9 +76,9 @@ def ceiling_result(exact: float, window: float) -> dict[str, object]:
 
 
 def test_the_report_says_whether_the_hit_rate_target_is_reachable_at_the_throughput_setting() -> None:
-    below = sections.kb_ceiling_section(ceiling_result(exact=0.075, window=0.282))
+    below = sections.kb_ceiling_section(ceiling_result(exact=0.075, window=0.12))
     assert "| ml-1m | 200 | 50 | exact (target + a premise in the last 5 items) | 7.5% (0.0%) | 15.0% (0.0%) |" in below
-    assert "the 30% hit-rate target is out of reach there with any key that keeps the reuse rule" in below
-    assert "raises the ceilings to 15.0% and 56.4%" in below
-    within = sections.kb_ceiling_section(ceiling_result(exact=0.1, window=0.35))
-    assert "the 30% target is within reach of the window key" in within and "out of reach" not in within
+    assert "the 15% hit-rate target is out of reach there with any key that keeps the reuse rule" in below
+    assert "raises the ceilings to 15.0% and 24.0%" in below
+    within = sections.kb_ceiling_section(ceiling_result(exact=0.1, window=0.282))
+    assert "the 15% target is within reach of the window key" in within and "out of reach" not in within
