@@ -90,10 +90,11 @@ def related_positions(
     return sorted(latest[item] for _, item in ranked)
 
 
-def targets_block(context: UserContext, allowed: Mapping[int, Sequence[int]], ranked: bool) -> str:
-    """`3, 4`; or, for a ranking prompt, each target with its title and its candidate items as lines."""
-    if not ranked:
-        return ", ".join(str(target) for target in allowed)
+def targets_block(context: UserContext, targets: list[int], allowed: Mapping[int, Sequence[int]] | None) -> str:
+    """`3, 4`; or, given the candidates of a ranking prompt, each target with its title and its candidates as
+    lines."""
+    if allowed is None:
+        return ", ".join(str(target) for target in targets)
     blocks = []
     for target, candidates in allowed.items():
         lines = [f"Target {item_line(target, context.item_at(target))}"]
@@ -118,7 +119,7 @@ def chaining_messages(
         "profile": context.profile_line(),
         "history": history_block(context),
         "chains": chains_block(chain for chain in existing if _within(chain, context)),
-        "targets": targets_block(context, allowed if allowed is not None else dict.fromkeys(targets, ()), ranked),
+        "targets": targets_block(context, targets, allowed if ranked else None),
     }
     return prompt.messages(
         user_values,

@@ -146,13 +146,8 @@ def reuse_section(reason: dict[str, Any] | None, ceiling: dict[str, Any] | None 
             for point in thinned(curve, 12)
         ),
         "",
-        f"Second-half hit rate {(optimised['kb_hit_rate_second_half'] or 0.0):.1%} whole chains"
-        + (
-            f" and {optimised['kb_edge_hit_rate_second_half']:.1%} causal edges"
-            if optimised.get("kb_edge_hit_rate_second_half") is not None
-            else ""
-        )
-        + f" (target for both together >= {reason['targets']['kb_hit_rate_second_half_at_least']:.0%}).",
+        f"Second-half hit rate {sections.second_half_hits(optimised)} (target for chains and edges together >= "
+        f"{reason['targets']['kb_hit_rate_second_half_at_least']:.0%}).",
         "",
         "![knowledge-base reuse](results/kb_reuse.png)",
     ]
@@ -456,9 +451,10 @@ def _looked_up(point: dict[str, Any]) -> int:
     return int(point["kb_hits"] + point.get("kb_edge_hits", 0) + point["kb_misses"])
 
 
-def _hit_share(point: dict[str, Any], kinds: tuple[str, ...] = ("kb_hits", "kb_edge_hits")) -> float:
-    looked_up = _looked_up(point)
-    return sum(point.get(kind, 0) for kind in kinds) / looked_up if looked_up else 0.0
+def _hit_share(point: dict[str, Any], kinds: tuple[str, ...] = ("kb_hit_rate", "kb_edge_hit_rate")) -> float:
+    """The point's cumulative hit rate over `kinds`, as `bench.reason` recorded it (curves from before edges were
+    counted have no edge rate)."""
+    return sum(point.get(kind) or 0.0 for kind in kinds)
 
 
 def plot_reuse(curve: list[dict[str, Any]], path: Path) -> None:
@@ -471,9 +467,9 @@ def plot_reuse(curve: list[dict[str, Any]], path: Path) -> None:
     figure, axis = plt.subplots(figsize=(6, 3))
     steps = [_looked_up(point) for point in curve]
     for kinds, label in (
-        (("kb_hits", "kb_edge_hits"), "chains + edges"),
-        (("kb_hits",), "whole chains"),
-        (("kb_edge_hits",), "causal edges"),
+        (("kb_hit_rate", "kb_edge_hit_rate"), "chains + edges"),
+        (("kb_hit_rate",), "whole chains"),
+        (("kb_edge_hit_rate",), "causal edges"),
     ):
         axis.plot(
             steps,

@@ -489,7 +489,7 @@ def reason_section(reason: dict[str, Any]) -> str:
         "",
         f"The optimised engine makes **{reason['calls_per_user_ratio']:.1f}x** fewer calls per user than the naive "
         f"procedure (target >= {reason['targets']['calls_per_user_ratio_at_least']:.0f}x); knowledge-base hit rate on "
-        f"the second half of the users {_second_half_hits(optimised)} (target >= "
+        f"the second half of the users {second_half_hits(optimised)} (target >= "
         f"{reason['targets']['kb_hit_rate_second_half_at_least']:.0%}); "
         f"{optimised['users_per_hour']:.1f} users per hour (target >= "
         f"{reason['targets']['users_per_hour_at_least']:.0f}); verified-chain rate on the common users: "
@@ -527,13 +527,13 @@ def reason_section(reason: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _second_half_hits(stage: dict[str, Any]) -> str:
+def second_half_hits(stage: dict[str, Any]) -> str:
     """The second half's hit rate, with whole-chain and edge hits apart where the run counted edges."""
-    total = stage["kb_hit_rate_second_half"] or 0.0
+    chains = stage["kb_hit_rate_second_half"] or 0.0
     edges = stage.get("kb_edge_hit_rate_second_half")
     if edges is None:
-        return f"{total:.1%}"
-    return f"{total + edges:.1%} ({total:.1%} whole chains, {edges:.1%} causal edges)"
+        return f"{chains:.1%}"
+    return f"{chains + edges:.1%} ({chains:.1%} whole chains, {edges:.1%} causal edges)"
 
 
 def _tokens(value: float | None) -> str:

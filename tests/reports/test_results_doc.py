@@ -80,6 +80,7 @@ def test_the_document_renders_what_ran_and_says_what_did_not(results: Path) -> N
             "kb_edge_hits": 3,
             "kb_misses": 32,
             "kb_hit_rate": 0.125,
+            "kb_edge_hit_rate": 0.075,
             "llm_calls": 18,
             "seconds": 90.0,
         },
