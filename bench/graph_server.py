@@ -11,6 +11,7 @@ from typing import Any
 from bench.ingest import ROOT
 
 SNAPSHOTS = ROOT / ".llmrg" / "bench" / "snapshots"
+KNOWLEDGE_BASES = ROOT / "data" / "kb"
 """One training snapshot per dataset (`gnn.snapshot`), exported once from the bench's Neo4j and reused by every
 training benchmark, so they all read the same data and need the database only the first time."""
 
@@ -64,4 +65,19 @@ def ensure_snapshot(dataset: str) -> Path:
         with bench_neo4j() as (settings, db):
             ensure_dataset(db, settings, dataset)
             write_snapshot(db, dataset, path, progress=True)
+    return path
+
+
+def ensure_kb_snapshot(dataset: str) -> Path:
+    """The dataset's snapshot with the released knowledge base's causal edges (`data/kb/<dataset>.jsonl.gz`) as
+    its knowledge base, for the variant that builds every user's graph from them: exactly the released edges,
+    whatever else the bench's Neo4j holds. Named by the file's sha256, so a new release makes a new snapshot."""
+    from gnn.snapshot import load_snapshot, with_causal_edges
+    from reasoning import kb_format
+
+    released = kb_format.read(KNOWLEDGE_BASES / f"{dataset}.jsonl.gz")
+    path = SNAPSHOTS / f"{dataset}+kb-{released.sha256[:12]}.json.gz"
+    if not path.is_file():
+        edges = [(edge.source, edge.target) for _, edge in released.edges]
+        with_causal_edges(load_snapshot(ensure_snapshot(dataset)), edges, path)
     return path

@@ -29,4 +29,5 @@ VARIANT_LABELS = {
     "seq": "+ SR-GNN on the plain sequence graph",
     "llmrg-no-div": "+ LLMRG w/o divergent",
     "llmrg-no-verify": "+ LLMRG w/o verification",
+    "llmrg-kb": "+ LLMRG from knowledge-base edges",
 }

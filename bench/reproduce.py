@@ -49,7 +49,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.graph_server import ensure_snapshot
+from bench.graph_server import ensure_kb_snapshot, ensure_snapshot
 from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
 from bench.paper import PAPER
@@ -61,7 +61,7 @@ console = Console(width=150)
 RUNS = RESULTS / "reproduce"
 DEFAULT_TRAIN_DIR = ROOT / ".llmrg" / "bench" / "train"
 METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
-VARIANT_FLAGS = {"base": [], "seq": ["--seq-graph"]}
+VARIANT_FLAGS = {"base": [], "seq": ["--seq-graph"], "llmrg-kb": ["--llmrg", "--kb-graph"]}
 POLL_S = 20.0
 DEFAULT_WINDOWS_PER_BATCH: int = TrainSettings.model_fields["windows_per_batch"].default
 
@@ -70,7 +70,12 @@ def main() -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="beauty,ml-1m")
     parser.add_argument("--models", default=",".join(MODEL_NAMES))
-    parser.add_argument("--variants", default="base", help="base, and seq (+ SR-GNN on the plain sequence graph)")
+    parser.add_argument(
+        "--variants",
+        default="base",
+        help="base, seq (+ SR-GNN on the plain sequence graph) and llmrg-kb (+ LLMRG with every user's G_rea from "
+        "the released knowledge base's causal edges, data/kb/<dataset>.jsonl.gz)",
+    )
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--patience", type=int, default=10)
@@ -260,7 +265,8 @@ def launch(
         console.print(f"{name}: published before ({published.name}), not trained again")
         return None
     result_file.unlink(missing_ok=True)  # a result of other settings; the checkpoint check guards the rest
-    snapshot = ensure_snapshot(plan["dataset"])
+    dataset = plan["dataset"]
+    snapshot = ensure_kb_snapshot(dataset) if plan["variant"] == "llmrg-kb" else ensure_snapshot(dataset)
     command = [
         sys.executable,
         "-m",

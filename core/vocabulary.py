@@ -74,6 +74,10 @@ class Variant:
     """How tables and plots show it."""
     graph_kinds: tuple[str, ...]
     statuses: tuple[str, ...] = ACCEPTED_STATUSES
+    edges_from: Literal["chains", "knowledge_base"] = "chains"
+    """Where G_rea's edges come from: the chains reasoned for each user (the paper's method), or the knowledge
+    base's verified causal edges a -> b, placed in every user's graph at each step b with a among the l_tru items
+    before it (no call for that user; `gnn.export.knowledge_base_graph`)."""
 
 
 VARIANTS: dict[str, Variant] = {
@@ -89,6 +93,7 @@ VARIANTS: dict[str, Variant] = {
             (GraphKind.REASONING, GraphKind.DIVERGENT),
             UNFILTERED_STATUSES,
         ),
+        Variant("llmrg-kb", "+LLMRG (knowledge-base edges)", (GraphKind.REASONING,), edges_from="knowledge_base"),
     )
 }
 

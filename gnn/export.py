@@ -6,15 +6,20 @@ the same graph always exports to identical tensors and id maps. Reasoning chains
 lists stamped with the step `t` that linked the chain to the user; `ReasoningGraphSource` turns them into
 the graph a training row may see (edges with t < the row's prefix length), so one export serves every
 prefix without leakage.
+
+The knowledge base's verified causal edges travel with the export too (`Export.causal_edges`): the
+"LLMRG from knowledge-base edges" variant places them in every user's graph (`knowledge_base_graph`), the
+paper's G_rea built from item-level knowledge instead of one reasoning run per user.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -48,9 +53,13 @@ class Export:
     """kind ('rea' / 'div') -> user -> edges."""
     chain_links: Mapping[str, int] = field(default_factory=dict)
     """Accepted (user, chain) links read per kind, for checks against Neo4j's own counts."""
+    causal_edges: tuple[tuple[int, int], ...] = ()
+    """The knowledge base's verified causal edges (source, target) in catalogue ids, sorted."""
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256(self.data.fingerprint().encode())
+        if self.causal_edges:  # absent from exports made before the knowledge base travelled with them
+            digest.update(repr(self.causal_edges).encode())
         for kind in sorted(self.edges):
             for user in sorted(self.edges[kind]):
                 edges = self.edges[kind][user]
@@ -77,6 +86,7 @@ def export_dataset(
         features, attributes = attribute_rows.result()
     mapped = _to_indices(sequences, item_ids)
     edges, links = _chain_edges(db, dataset, index_of, sorted(sequences), statuses, page_size)
+    causal = db.run("export/export_causal_edges", dataset=dataset)
     data = SequenceData(
         dataset=dataset,
         n_items=len(item_ids),
@@ -90,6 +100,7 @@ def export_dataset(
         attributes=attributes,
         edges=edges,
         chain_links=links,
+        causal_edges=tuple((int(row["source"]), int(row["target"])) for row in causal),
     )
 
 
@@ -169,6 +180,40 @@ def _chain_edges(
         kind: {user: as_edges(found) for user, found in sorted(by_user.items())} for kind, by_user in earliest.items()
     }
     return edges, links
+
+
+def knowledge_base_graph(export: Export, window: int) -> Export:
+    """The export with G_rea made of the knowledge base's causal edges instead of the users' own chains, and no
+    G_div. An edge a -> b enters a user's graph at the step t where the user chose b with a among the `window`
+    items just before it (l_tru, the window a step's knowledge-base lookup reads), stamped t like a chain
+    reasoned at that step: prefixes that hold b see it, so a row never sees an edge into its target."""
+    index_of = {int(item): index for index, item in enumerate(export.item_ids.tolist(), start=1)}
+    causal = [(index_of[a], index_of[b]) for a, b in export.causal_edges if a in index_of and b in index_of]
+    edges = knowledge_base_edges(export.data.sequences, causal, window)
+    return replace(export, edges={"rea": edges, "div": {}}, chain_links={"rea": 0, "div": 0})
+
+
+def knowledge_base_edges(
+    sequences: Mapping[int, Sequence[int]], causal: Iterable[tuple[int, int]], window: int
+) -> dict[int, UserEdges]:
+    """Per user, the causal edges (in item indices) among their items, each at the earliest step t whose item
+    is the edge's target with its source among the `window` items before t."""
+    sources_of: dict[int, set[int]] = defaultdict(set)
+    for source, target in causal:
+        sources_of[target].add(source)
+    graphs: dict[int, UserEdges] = {}
+    for user in sorted(sequences):
+        items = sequences[user]
+        earliest: dict[tuple[int, int], int] = {}
+        for t, target in enumerate(items):
+            sources = sources_of.get(target)
+            if not sources:
+                continue
+            for source in sources.intersection(items[max(0, t - window) : t]):
+                earliest.setdefault((source, target), t)
+        if earliest:
+            graphs[user] = as_edges(earliest)
+    return graphs
 
 
 def add_chain(earliest: dict[tuple[int, int], int], items: Sequence[int], t: int, index_of: Mapping[int, int]) -> None:

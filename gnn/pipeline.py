@@ -25,7 +25,7 @@ from gnn import checkpoint
 from gnn.config import TrainConfig
 from gnn.data import MIN_EVALUATED_LENGTH, GraphSource, SequenceData, resolve_graph_source, split
 from gnn.evaluate import evaluate, evaluate_users
-from gnn.export import Export, ReasoningGraphSource, export_dataset, reasoned_users
+from gnn.export import Export, ReasoningGraphSource, export_dataset, knowledge_base_graph, reasoned_users
 from gnn.models import MODELS
 from gnn.models.reference import reference_settings
 from gnn.snapshot import Snapshot
@@ -69,6 +69,12 @@ def train_config(
         **({} if settings.train.scheme == "auto" else {"train_scheme": settings.train.scheme}),
         **(reference_settings(model, dataset).overrides() | chosen_mask(settings, model)),
     )
+
+
+def kb_window(settings: Settings, dataset: str) -> int:
+    """The items before a step whose causal edges into it enter a knowledge-base graph: l_tru, as for a step's
+    knowledge-base lookup while reasoning."""
+    return for_dataset(settings.reasoning.history_length, dataset)
 
 
 def chosen_mask(settings: Settings, model: str) -> dict[str, float]:
@@ -139,13 +145,23 @@ def prepare(
     reasoned_only: bool,
     progress: bool,
     evaluate_reasoned_only: bool = False,
+    kb_window: int = 50,
 ) -> Prepared:
     """Export the dataset (and its graphs) for one variant. The users with an accepted reasoning chain (the same
     users whichever chains the variant admits) are the only ones trained and scored with `reasoned_only`, and the
-    only ones scored with `evaluate_reasoned_only`, which trains on everyone."""
+    only ones scored with `evaluate_reasoned_only`, which trains on everyone. A variant whose edges come from the
+    knowledge base places them in every user's graph from the `kb_window` items before each step (l_tru)."""
     if reasoned_only and evaluate_reasoned_only:
         raise ConfigError("reasoned_only trains on the reasoned users, evaluate_reasoned_only on all; choose one")
     export = source.export(dataset, chosen.statuses, progress)
+    if chosen.edges_from == "knowledge_base":
+        if not export.causal_edges:
+            raise ConfigError(
+                f"the knowledge base of {dataset!r} holds no verified causal edge, so {chosen.name} would train "
+                f"the base model; import one (`llmrg kb import data/kb/{dataset}.jsonl.gz`) or build one "
+                f"(`llmrg kb warm --dataset {dataset}`), then export again"
+            )
+        export = knowledge_base_graph(export, kb_window)
     data = export.data
     graph_kinds = tuple(kind for kind in chosen.graph_kinds if kind != "seq")
     graphs = ReasoningGraphSource.of(export, graph_kinds) if graph_kinds else None
@@ -238,7 +254,9 @@ def run_training(
     reasoning exists), score the reasoned users: the base model learns the dataset, and the comparison is
     confined to the users an LLMRG variant can differ on."""
     config = train_config(settings, dataset, model, chosen, seed, epochs)
-    prepared = prepare(source, dataset, chosen, reasoned_only, progress, evaluate_reasoned_only)
+    prepared = prepare(
+        source, dataset, chosen, reasoned_only, progress, evaluate_reasoned_only, kb_window(settings, dataset)
+    )
     export, data = prepared.export, prepared.data
     if model == "fdsa" and data.item_features is None:
         raise ConfigError(f"fdsa reads item attributes and {dataset!r} has none (ingest an item table with them)")
@@ -294,7 +312,9 @@ def evaluate_checkpoint(
         raise ConfigError(f"no trained model at {best}; run `llmrg train` with the same options first")
     saved = checkpoint.load(best, torch.device(config.device))
     trained = TrainConfig.model_validate(saved["config"])
-    prepared = prepare(source, dataset, chosen, reasoned_only, False, evaluate_reasoned_only)
+    prepared = prepare(
+        source, dataset, chosen, reasoned_only, False, evaluate_reasoned_only, kb_window(settings, dataset)
+    )
     data = prepared.data
     recommender = build_recommender(data, trained).to(torch.device(config.device))
     recommender.load_state_dict(saved["model"])

@@ -22,9 +22,9 @@ from gnn import checkpoint
 from gnn.batch import SequenceBatch
 from gnn.config import TrainConfig
 from gnn.data import SequenceData, resolve_graph_source
-from gnn.export import ReasoningGraphSource, UserEdges, add_chain, as_edges
+from gnn.export import ReasoningGraphSource, UserEdges, add_chain, as_edges, knowledge_base_edges
 from gnn.models import Recommender as Model
-from gnn.pipeline import ITEM_TABLE, run_dir
+from gnn.pipeline import ITEM_TABLE, kb_window, run_dir
 from gnn.train import build_recommender
 
 
@@ -103,6 +103,17 @@ class Recommender:
         """The user's G_rea / G_div (or sequence graph) as the model takes them; None for a base model."""
         if not self.config.graph_kinds:
             return None
+        edges = (
+            self._knowledge_base_edges(db, user, history)
+            if self.variant.edges_from == "knowledge_base"
+            else self._chain_edges(db, user)
+        )
+        kinds = tuple(kind for kind in self.config.graph_kinds if kind != GraphKind.SEQUENCE.value)
+        source = resolve_graph_source(self.config.graph_kinds, self.config.max_len, ReasoningGraphSource(edges, kinds))
+        assert source is not None
+        return {kind: [graph_] for kind, graph_ in source.graphs(user, history).items()}
+
+    def _chain_edges(self, db: Neo4jGateway, user: int) -> dict[str, dict[int, UserEdges]]:
         earliest: dict[str, dict[tuple[int, int], int]] = {kind: {} for kind in GRAPH_OF_CHAIN.values()}
         for record in db.run(
             "recommend/fetch_user_chains",
@@ -111,11 +122,17 @@ class Recommender:
             statuses=list(self.variant.statuses),
         ):
             add_chain(earliest[GRAPH_OF_CHAIN[str(record["kind"])]], record["items"], int(record["t"]), self.index_of)
-        edges: dict[str, dict[int, UserEdges]] = {kind: {user: as_edges(found)} for kind, found in earliest.items()}
-        kinds = tuple(kind for kind in self.config.graph_kinds if kind != GraphKind.SEQUENCE.value)
-        source = resolve_graph_source(self.config.graph_kinds, self.config.max_len, ReasoningGraphSource(edges, kinds))
-        assert source is not None
-        return {kind: [graph_] for kind, graph_ in source.graphs(user, history).items()}
+        return {kind: {user: as_edges(found)} for kind, found in earliest.items()}
+
+    def _knowledge_base_edges(self, db: Neo4jGateway, user: int, history: list[int]) -> dict[str, dict[int, UserEdges]]:
+        """G_rea as the knowledge-base variant trained on it: the causal edges among the user's items."""
+        causal = [
+            (self.index_of[int(row["source"])], self.index_of[int(row["target"])])
+            for row in db.run("export/export_causal_edges", dataset=self.dataset)
+            if int(row["source"]) in self.index_of and int(row["target"]) in self.index_of
+        ]
+        window = kb_window(self.settings, self.dataset)
+        return {"rea": knowledge_base_edges({user: history}, causal, window), "div": {}}
 
     def _explain(self, db: Neo4jGateway, user: int, items: list[int], history: list[int]) -> dict[int, dict[str, Any]]:
         return explain_items(db, self.dataset, user, items, history)

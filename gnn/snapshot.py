@@ -12,6 +12,8 @@ gzip-compressed JSON (written with a fixed gzip timestamp, so the same graph giv
     users, sequences      user ids and each user's time-ordered item indices
     chain_links           every (user, chain, link type) with the earliest step t, the chain's kind and status
                           and its items (catalogue ids): [user, t, via, kind, status, chain, items]
+    causal_edges          the knowledge base's verified causal edges [source, target] (catalogue ids), sorted;
+                          version 2 on (a version 1 file reads as none)
     counts                users, items, interactions, chains (distinct chain ids)
     sha256                SHA-256 of the canonical JSON of everything above (not of `created_at`)
 
@@ -26,7 +28,7 @@ import gzip
 import hashlib
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,8 @@ from gnn.data import SequenceData
 from gnn.export import Export, UserEdges, add_chain, as_edges, export_dataset
 
 FORMAT = "llmrg-training-snapshot"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 HAS_CHAIN, PROPOSED = "HAS_CHAIN", "PROPOSED"
 REASONED_STATUSES = (ChainStatus.VERIFIED.value, ChainStatus.UNVERIFIED.value)
 
@@ -60,6 +63,7 @@ class Snapshot:
     sequences: list[list[int]]
     chain_links: list[ChainLink]
     sha256: str
+    causal_edges: tuple[tuple[int, int], ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """The `llmrg export --json` record."""
@@ -81,6 +85,7 @@ class Snapshot:
             attributes=tuple(self.attributes),
             edges=edges,
             chain_links=links,
+            causal_edges=self.causal_edges,
         )
 
     def reasoned_users(self) -> set[int]:
@@ -160,20 +165,47 @@ def write_snapshot(db: Neo4jGateway, dataset: str, path: Path, progress: bool = 
     export = export_dataset(db, dataset, progress=progress)
     data = export.data
     users = sorted(data.sequences)
+    return _write(
+        Snapshot(
+            dataset=dataset,
+            item_ids=export.item_ids.tolist(),
+            attributes=list(export.attributes),
+            features=None if data.item_features is None else data.item_features.tolist(),
+            users=users,
+            sequences=[list(data.sequences[user]) for user in users],
+            chain_links=read_chain_links(db, dataset, users),
+            sha256="",
+            causal_edges=export.causal_edges,
+        ),
+        path,
+    )
+
+
+def with_causal_edges(snapshot: Snapshot, edges: Collection[tuple[int, int]], path: Path) -> Snapshot:
+    """`snapshot` with `edges` (catalogue ids) as its knowledge base, written to `path`: how a released
+    knowledge-base file joins a snapshot without a database (`bench.reproduce`). Every edge must name items of
+    the snapshot."""
+    known = set(snapshot.item_ids)
+    unknown = sorted({item for edge in edges for item in edge} - known)
+    if unknown:
+        raise ConfigError(
+            f"causal edges name {len(unknown)} items that dataset {snapshot.dataset!r} lacks: {unknown[:5]}"
+        )
+    return _write(replace(snapshot, causal_edges=tuple(sorted({(int(a), int(b)) for a, b in edges}))), path)
+
+
+def _write(snapshot: Snapshot, path: Path) -> Snapshot:
     content: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
-        "dataset": dataset,
-        "items": {
-            "ids": export.item_ids.tolist(),
-            "attributes": list(export.attributes),
-            "features": None if data.item_features is None else data.item_features.tolist(),
-        },
-        "users": users,
-        "sequences": [list(data.sequences[user]) for user in users],
-        "chain_links": [list(link) for link in read_chain_links(db, dataset, users)],
+        "dataset": snapshot.dataset,
+        "items": {"ids": snapshot.item_ids, "attributes": snapshot.attributes, "features": snapshot.features},
+        "users": snapshot.users,
+        "sequences": snapshot.sequences,
+        "chain_links": [list(link) for link in snapshot.chain_links],
+        "causal_edges": [list(edge) for edge in snapshot.causal_edges],
     }
-    content["counts"] = counts(users, content["items"]["ids"], content["sequences"], content["chain_links"])
+    content["counts"] = counts(snapshot.users, snapshot.item_ids, snapshot.sequences, snapshot.chain_links)
     digest = _content_hash(content)
     document = {**content, "sha256": digest, "created_at": datetime.now(UTC).isoformat(timespec="seconds")}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -197,8 +229,9 @@ def load_snapshot(path: Path) -> Snapshot:
         raise DataFormatError(path, f"not a gzip-compressed JSON snapshot ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise DataFormatError(path, f"not an LLMRG training snapshot (format {document.get('format')!r})")
-    if document.get("version") != VERSION:
-        raise DataFormatError(path, f"snapshot version {document.get('version')}, this LLMRG reads {VERSION}")
+    if document.get("version") not in READABLE_VERSIONS:
+        readable = ", ".join(map(str, READABLE_VERSIONS))
+        raise DataFormatError(path, f"snapshot version {document.get('version')}, this LLMRG reads {readable}")
     stated = document.pop("sha256", None)
     document.pop("created_at", None)
     if stated != _content_hash(document):
@@ -217,4 +250,5 @@ def load_snapshot(path: Path) -> Snapshot:
             (int(u), int(t), str(v), str(k), str(s), str(c), list(i)) for u, t, v, k, s, c, i in document["chain_links"]
         ],
         sha256=str(stated),
+        causal_edges=tuple((int(a), int(b)) for a, b in document.get("causal_edges", ())),
     )

@@ -32,6 +32,14 @@ UnverifiedFlag = Annotated[
         "--unverified", help="With --llmrg: admit every proposed chain, rejected ones too (w/o verification)."
     ),
 ]
+KnowledgeBaseGraphFlag = Annotated[
+    bool,
+    typer.Option(
+        "--kb-graph",
+        help="With --llmrg: every user's G_rea from the knowledge base's verified causal edges among their items "
+        "(no reasoning run per user), no G_div.",
+    ),
+]
 ReasonedOnlyFlag = Annotated[
     bool, typer.Option("--reasoned-only", help="Train and score only the users with reasoning chains.")
 ]
@@ -64,17 +72,19 @@ def check_users(reasoned_only: bool, evaluate_reasoned_only: bool) -> None:
         raise ConfigError("--reasoned-only trains on the reasoned users, --evaluate-reasoned-only on all; choose one")
 
 
-def variant_name(llmrg: bool, seq_graph: bool, no_divergent: bool, unverified: bool) -> str:
+def variant_name(llmrg: bool, seq_graph: bool, no_divergent: bool, unverified: bool, kb_graph: bool = False) -> str:
     if llmrg and seq_graph:
         raise ConfigError("--llmrg and --seq-graph are different variants; choose one")
-    if (no_divergent or unverified) and not llmrg:
-        raise ConfigError("--no-divergent and --unverified modify --llmrg")
-    if no_divergent and unverified:
-        raise ConfigError("one ablation at a time: --no-divergent or --unverified")
+    if (no_divergent or unverified or kb_graph) and not llmrg:
+        raise ConfigError("--no-divergent, --unverified and --kb-graph modify --llmrg")
+    if no_divergent + unverified + kb_graph > 1:
+        raise ConfigError("one ablation at a time: --no-divergent, --unverified or --kb-graph")
     if seq_graph:
         return "seq"
     if not llmrg:
         return "base"
+    if kb_graph:
+        return "llmrg-kb"
     return "llmrg-no-div" if no_divergent else "llmrg-no-verify" if unverified else "llmrg"
 
 
@@ -126,6 +136,7 @@ def train(
     seq_graph: SeqGraphFlag = False,
     no_divergent: NoDivergentFlag = False,
     unverified: UnverifiedFlag = False,
+    kb_graph: KnowledgeBaseGraphFlag = False,
     reasoned_only: ReasonedOnlyFlag = False,
     evaluate_reasoned_only: EvaluateReasonedOnlyFlag = False,
     seed: SeedOption = 0,
@@ -141,7 +152,7 @@ def train(
     from gnn import pipeline
 
     settings = settings_of(ctx)
-    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
+    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified, kb_graph))
     if queue:
         from workers.app import create_app
 
@@ -199,6 +210,7 @@ def evaluate(
     seq_graph: SeqGraphFlag = False,
     no_divergent: NoDivergentFlag = False,
     unverified: UnverifiedFlag = False,
+    kb_graph: KnowledgeBaseGraphFlag = False,
     reasoned_only: ReasonedOnlyFlag = False,
     evaluate_reasoned_only: EvaluateReasonedOnlyFlag = False,
     seed: SeedOption = 0,
@@ -210,7 +222,7 @@ def evaluate(
     from gnn import pipeline
 
     settings = settings_of(ctx)
-    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
+    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified, kb_graph))
     with data_source(settings, snapshot) as source:
         result = pipeline.evaluate_checkpoint(
             source,
@@ -267,6 +279,7 @@ def recommend(
     seq_graph: SeqGraphFlag = False,
     no_divergent: NoDivergentFlag = False,
     unverified: UnverifiedFlag = False,
+    kb_graph: KnowledgeBaseGraphFlag = False,
     seed: SeedOption = 0,
     include_seen: Annotated[bool, typer.Option(help="Also rank items the user already has.")] = False,
     as_json: JsonFlag = False,
@@ -275,7 +288,7 @@ def recommend(
     from gnn.recommend import Recommender, describe_explanation
 
     settings = settings_of(ctx)
-    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified))
+    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified, kb_graph))
     with gateway.open_gateway(settings) as db:
         recommender = Recommender.load(db, settings, dataset, model, chosen, seed)
         answer = recommender.recommend(db, user, k, include_seen=include_seen)

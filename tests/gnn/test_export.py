@@ -144,6 +144,7 @@ def test_a_snapshot_exports_what_the_database_does_for_every_variant(
     rejected = ScoredChain(proposal, ChainStatus.REJECTED, 0.0, masks=3, hits=0, reject_reason=Rejection.LOW_SCORE)
     store.write_chain(db, 3, rejected, model="scripted", prompt_version=services.reasoning.prompt_version, tau=50.0)
     snapshot = write_snapshot(db, DATASET, tmp_path / "first.json.gz")
+    assert snapshot.causal_edges, "the verified chains' causal edges travel as the knowledge base"
     for variant in VARIANTS.values():
         from_db = export_dataset(db, DATASET, statuses=variant.statuses)
         from_file = snapshot.export(variant.statuses)
@@ -175,19 +176,20 @@ def test_training_from_a_snapshot_equals_training_from_the_database(
 ) -> None:
     snapshot_path = tmp_path / "snapshot.json.gz"
     write_snapshot(db, DATASET, snapshot_path)
-    results = []
-    for name, source in (
-        ("db", pipeline.Neo4jSource(db)),
-        ("file", pipeline.SnapshotSource(load_snapshot(snapshot_path), snapshot_path)),
-    ):
-        settings = services.updated(train={"dir": tmp_path / name, "hidden": 8, "max_len": {"*": 8}})
-        result = pipeline.run_training(
-            source, settings, DATASET, "sasrec", vocabulary.variant("llmrg"), 0, 2, resume=False, progress=False
-        )
-        for key in ("epoch_s", "peak_memory_mb", "peak_rss_mib", "history", "config"):
-            result.pop(key)
-        results.append(result)
-    assert results[0] == results[1]
-    assert results[0]["train_scheme"] == "windows" and results[0]["rows_seeing_edges"]["train"] > 0
+    for variant in ("llmrg", "llmrg-kb"):
+        results = []
+        for name, source in (
+            ("db", pipeline.Neo4jSource(db)),
+            ("file", pipeline.SnapshotSource(load_snapshot(snapshot_path), snapshot_path)),
+        ):
+            settings = services.updated(train={"dir": tmp_path / name, "hidden": 8, "max_len": {"*": 8}})
+            result = pipeline.run_training(
+                source, settings, DATASET, "sasrec", vocabulary.variant(variant), 0, 2, resume=False, progress=False
+            )
+            for key in ("epoch_s", "peak_memory_mb", "peak_rss_mib", "history", "config"):
+                result.pop(key)
+            results.append(result)
+        assert results[0] == results[1], variant
+        assert results[0]["train_scheme"] == "windows" and results[0]["rows_seeing_edges"]["train"] > 0, variant
     with pytest.raises(ConfigError, match="holds dataset"):
         pipeline.SnapshotSource(load_snapshot(snapshot_path), snapshot_path).export("ml-1m", (), False)

@@ -62,6 +62,7 @@ def train(*args: str) -> dict:
         ("duorec", ["--llmrg"], ["rea", "div"]),
         ("bert4rec", ["--llmrg", "--no-divergent"], ["rea"]),
         ("fdsa", ["--llmrg"], ["rea", "div"]),
+        ("sasrec", ["--llmrg", "--kb-graph"], ["rea"]),
         ("cl4srec", [], []),
     ],
 )

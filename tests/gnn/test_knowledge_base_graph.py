@@ -1,0 +1,105 @@
+"""The "LLMRG from knowledge-base edges" variant: every user's G_rea assembled from the knowledge base's verified
+causal edges among their items, stamped so that no row sees an edge into its own target or a held-out item."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from core import vocabulary
+from core.errors import ConfigError
+from gnn import pipeline
+from gnn.data import SequenceData, split
+from gnn.export import Export, ReasoningGraphSource, knowledge_base_edges, knowledge_base_graph
+from gnn.snapshot import Snapshot, _content_hash, load_snapshot, with_causal_edges
+from llmrg.cli_gnn import variant_name
+
+pytestmark = pytest.mark.unit
+
+
+def as_rows(edges: dict) -> dict[int, list[tuple[int, int, int]]]:
+    return {user: sorted(zip(e.src.tolist(), e.dst.tolist(), e.t.tolist(), strict=True)) for user, e in edges.items()}
+
+
+def test_an_edge_enters_at_the_step_of_its_target_with_its_source_in_the_window() -> None:
+    sequences = {1: [5, 1, 2, 3, 4], 2: [2, 1], 3: [3, 9, 9, 4]}
+    causal = [(1, 2), (1, 4), (5, 4), (3, 4), (2, 1)]
+    assert as_rows(knowledge_base_edges(sequences, causal, window=2)) == {
+        1: [(1, 2, 2), (3, 4, 4)],  # 1 and 5 are outside the 2 items before 4
+        2: [(2, 1, 1)],  # never 1 -> 2: the user chose 2 first
+    }  # user 3: the 2 items before 4 are 9 and 9
+    wide = as_rows(knowledge_base_edges(sequences, causal, window=50))
+    assert wide[1] == [(1, 2, 2), (1, 4, 4), (3, 4, 4), (5, 4, 4)]
+    assert wide[3] == [(3, 4, 3)]
+
+
+def export_of(sequences: dict[int, list[int]], causal: tuple[tuple[int, int], ...]) -> Export:
+    n_items = max(item for items in sequences.values() for item in items)
+    data = SequenceData("kb", n_items, sequences, None, 0)
+    # catalogue ids are 10 x the index, so the id map is exercised
+    return Export(data, torch.arange(1, n_items + 1) * 10, (), causal_edges=causal)
+
+
+def test_no_row_sees_an_edge_into_its_target_or_a_held_out_item() -> None:
+    sequences = {user: [(user + step) % 9 + 1 for step in range(7)] for user in range(1, 10)}
+    causal = tuple((a * 10, b * 10) for a in range(1, 10) for b in range(1, 10) if a != b)  # every pair holds
+    export = knowledge_base_graph(export_of(sequences, causal), window=3)
+    assert set(export.edges) == {"rea", "div"} and export.edges["div"] == {}
+    source = ReasoningGraphSource.of(export, ("rea",))
+    rows = split(export.data)
+    for stage, stage_rows in (("train", rows.train), ("valid", rows.valid), ("test", rows.test)):
+        for row in stage_rows:
+            graph = source.graphs(row.user, row.history)["rea"]
+            nodes = set(graph.x.tolist())
+            assert nodes <= set(row.history), f"{stage} row of user {row.user} sees {nodes - set(row.history)}"
+            if len(row.history) > 1:  # every pair holds: the last item has an in-edge from the one before it
+                assert graph.edge_index.size(1) > 0
+    seeing = pipeline.rows_seeing_edges(export, ("rea",), export.data.sequences)
+    assert seeing == {"train": 9 * 3, "valid": 9, "test": 9}, "every row from the second item on sees an edge"
+
+
+def test_the_variant_refuses_a_dataset_without_causal_edges() -> None:
+    class Source:
+        def export(self, dataset: str, statuses: object, progress: bool) -> Export:
+            return export_of({1: [1, 2, 3]}, ())
+
+        def reasoned_users(self, dataset: str) -> set[int]:
+            return set()
+
+    with pytest.raises(ConfigError, match=r"holds no verified causal edge.*llmrg kb import"):
+        pipeline.prepare(Source(), "kb", vocabulary.variant("llmrg-kb"), False, False)
+
+
+def test_a_snapshot_carries_its_knowledge_base_and_reads_the_first_version(tmp_path: Path) -> None:
+    path = tmp_path / "kb.json.gz"
+    snapshot = Snapshot("kb", [10, 20, 30], [], None, [1, 2], [[1, 2, 3], [2, 3]], [], "", ())
+    written = with_causal_edges(snapshot, [(20, 30), (10, 20), (20, 30)], path)
+    loaded = load_snapshot(path)
+    assert written == loaded
+    assert loaded.causal_edges == ((10, 20), (20, 30)), "sorted, once each"
+    assert loaded.export().causal_edges == loaded.causal_edges
+    with gzip.open(path) as packed:
+        document = json.loads(packed.read())
+    assert document["version"] == 2
+    with pytest.raises(ConfigError, match=r"name 1 items that dataset 'kb' lacks: \[40\]"):
+        with_causal_edges(loaded, [(10, 40)], tmp_path / "bad.json.gz")
+    # A version 1 file (before the knowledge base travelled with snapshots) still loads, with none.
+    del document["causal_edges"], document["sha256"], document["created_at"]
+    document["version"] = 1
+    document["sha256"] = _content_hash(document)
+    old = tmp_path / "v1.json.gz"
+    with gzip.open(old, "wt") as out:
+        json.dump(document, out)
+    assert load_snapshot(old).causal_edges == ()
+
+
+def test_the_cli_names_the_variant() -> None:
+    assert variant_name(True, False, False, False, kb_graph=True) == "llmrg-kb"
+    with pytest.raises(ConfigError, match="modify --llmrg"):
+        variant_name(False, False, False, False, kb_graph=True)
+    with pytest.raises(ConfigError, match="one ablation at a time"):
+        variant_name(True, False, True, False, kb_graph=True)
