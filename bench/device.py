@@ -7,8 +7,10 @@ lacks travel with the working tree (`.device/`, ignored by git, and `.llmrg/benc
 by side on CUDA (`bench.reproduce.run_all`) until a deadline that leaves time to pack, and the finished runs come
 back in one archive. Runs already committed in `bench/results/reproduce/` are not trained again, so each call
 spends its minutes on what is missing, in this order: seed 0 of every base model on both datasets, DuoRec + SR-GNN
-on the plain sequence graph (the paper's control), seeds 1-4 of SASRec and DuoRec, then the runs that isolate a gap
-to the paper on Beauty: DuoRec on prefix rows, BERT4Rec at RecBole's mask proportion.
+on the plain sequence graph (the paper's control), SASRec and DuoRec on ML-1M with the sequence-graph control and
+with every user's reasoning graph from the released knowledge base (`llmrg-kb`), seeds 1-4 of SASRec and DuoRec,
+then the runs that isolate a gap to the paper on Beauty: DuoRec on prefix rows, BERT4Rec at RecBole's mask
+proportion.
 
     python -m bench.device prepare        # here: snapshots, wheels, manifest; prints the device call to make
     python3 -m bench.device run           # there, inside that call: trains, packs into $OUT
@@ -35,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from bench import reproduce
-from bench.graph_server import SNAPSHOTS, ensure_snapshot
 from bench.ingest import RESULTS, ROOT
 from bench.machine import checkout_commit, describe, one_line
 from core.vocabulary import MODEL_NAMES
@@ -125,6 +126,8 @@ def queue(device: str = "cuda", epochs: int = 200) -> list[tuple[dict[str, Any],
     stages = [
         protocol(),
         protocol(models="duorec", variants="seq"),
+        protocol(datasets="ml-1m", models="sasrec", variants="seq"),
+        protocol(datasets="ml-1m", models="sasrec,duorec", variants="llmrg-kb"),
         protocol(models="sasrec,duorec", seeds="1,2,3,4"),
         protocol(datasets="beauty", models="duorec", scheme="prefix"),
         protocol(datasets="beauty", models="bert4rec", mask_prob=0.2),
@@ -140,7 +143,7 @@ def prepare(minutes: float) -> None:
     """Stage what the device call carries and print the call. Needs the bench's Neo4j only for a snapshot not
     exported yet."""
     WHEELS.mkdir(parents=True, exist_ok=True)
-    snapshots = {dataset: ensure_snapshot(dataset) for dataset in DATASETS}
+    snapshots = {reproduce.snapshot_of(plan).name: reproduce.snapshot_of(plan) for plan, _ in queue()}
     wheels = [fetch_wheel(package) for package in CARRIED_PACKAGES]
     manifest = {
         "commit": checkout_commit(ROOT),
@@ -194,7 +197,7 @@ def run(
     if only is not None and len(jobs) != len(only):
         known = ", ".join(reproduce.run_name(plan) for plan, _ in queue())
         raise SystemExit(f"--only names runs the queue does not hold; it holds: {known}")
-    wanted = {SNAPSHOTS / f"{plan['dataset']}.json.gz" for plan, _ in jobs}
+    wanted = {reproduce.snapshot_of(plan, build=False) for plan, _ in jobs}
     missing = sorted(str(path) for path in wanted if not path.is_file())
     if missing:
         raise SystemExit(

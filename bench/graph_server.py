@@ -75,9 +75,19 @@ def ensure_kb_snapshot(dataset: str) -> Path:
     from gnn.snapshot import load_snapshot, with_causal_edges
     from reasoning import kb_format
 
-    released = kb_format.read(KNOWLEDGE_BASES / f"{dataset}.jsonl.gz")
-    path = SNAPSHOTS / f"{dataset}+kb-{released.sha256[:12]}.json.gz"
+    path = kb_snapshot_path(dataset)
     if not path.is_file():
+        released = kb_format.read(KNOWLEDGE_BASES / f"{dataset}.jsonl.gz")
         edges = [(edge.source, edge.target) for _, edge in released.edges]
         with_causal_edges(load_snapshot(ensure_snapshot(dataset)), edges, path)
     return path
+
+
+def kb_snapshot_path(dataset: str) -> Path:
+    """Where `ensure_kb_snapshot` keeps the dataset's snapshot with the released knowledge base."""
+    import hashlib
+
+    released = KNOWLEDGE_BASES / f"{dataset}.jsonl.gz"
+    if not released.is_file():
+        raise SystemExit(f"no released knowledge base at {released} (`python -m bench.kb_build --dataset {dataset}`)")
+    return SNAPSHOTS / f"{dataset}+kb-{hashlib.sha256(released.read_bytes()).hexdigest()[:12]}.json.gz"

@@ -49,7 +49,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.graph_server import ensure_kb_snapshot, ensure_snapshot
+from bench.graph_server import SNAPSHOTS, ensure_kb_snapshot, ensure_snapshot, kb_snapshot_path
 from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
 from bench.paper import PAPER
@@ -265,8 +265,7 @@ def launch(
         console.print(f"{name}: published before ({published.name}), not trained again")
         return None
     result_file.unlink(missing_ok=True)  # a result of other settings; the checkpoint check guards the rest
-    dataset = plan["dataset"]
-    snapshot = ensure_kb_snapshot(dataset) if plan["variant"] == "llmrg-kb" else ensure_snapshot(dataset)
+    snapshot = snapshot_of(plan)
     command = [
         sys.executable,
         "-m",
@@ -305,6 +304,14 @@ def launch(
     output = log.open("ab")
     child = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
     return Launched(name=name, directory=directory, child=child, log=output, started=time.monotonic())
+
+
+def snapshot_of(plan: dict[str, Any], build: bool = True) -> Path:
+    """The snapshot a run trains from (exported or assembled first when `build`): the dataset's, or for the
+    knowledge-base variant the dataset's with the released knowledge base's causal edges."""
+    if plan["variant"] == "llmrg-kb":
+        return ensure_kb_snapshot(plan["dataset"]) if build else kb_snapshot_path(plan["dataset"])
+    return ensure_snapshot(plan["dataset"]) if build else SNAPSHOTS / f"{plan['dataset']}.json.gz"
 
 
 def settle(launched: Launched) -> str | None:

@@ -27,7 +27,7 @@ def staged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "staging").mkdir()
     (tmp_path / "staging" / "manifest.json").write_text(json.dumps({"commit": "abc1234"}))
     monkeypatch.setattr(device, "DATASETS", ("cycle",))
-    monkeypatch.setattr(device, "SNAPSHOTS", tmp_path / "snapshots")
+    monkeypatch.setattr(reproduce, "SNAPSHOTS", tmp_path / "snapshots")
     monkeypatch.setattr(device, "MANIFEST", tmp_path / "staging" / "manifest.json")
     monkeypatch.setattr(device, "LAST_RUN", tmp_path / "device.json")
     monkeypatch.setattr(reproduce, "ensure_snapshot", lambda dataset: snapshot)
@@ -38,13 +38,14 @@ def staged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_the_queue_wants_seed_zero_first_then_the_control_then_seeds_then_isolation() -> None:
+def test_the_queue_wants_seed_zero_first_then_the_controls_then_seeds_then_isolation() -> None:
     names = [reproduce.run_name(plan) for plan, _ in device.queue()]
     seed_zero = [f"{dataset}-{model}-base-seed0" for dataset in device.DATASETS for model in device.MODEL_NAMES]
     assert names[:10] == seed_zero
     assert names[10:12] == ["beauty-duorec-seq-seed0", "ml-1m-duorec-seq-seed0"]
+    assert names[12:15] == ["ml-1m-sasrec-seq-seed0", "ml-1m-sasrec-llmrg-kb-seed0", "ml-1m-duorec-llmrg-kb-seed0"]
     assert names[-2:] == ["beauty-duorec-base-prefix-seed0", "beauty-bert4rec-base-mask0.2-seed0"]
-    assert len(names) == 10 + 2 + 16 + 2
+    assert len(names) == len(set(names)) == 10 + 2 + 3 + 16 + 2
     assert all(args.device == "cuda" and args.epochs == 200 and args.patience == 10 for _, args in device.queue())
 
 
