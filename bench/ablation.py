@@ -51,7 +51,7 @@ from bench.graph_server import bench_neo4j, ensure_dataset
 from bench.ingest import RESULTS
 from bench.machine import describe, one_line
 from bench.paper import PAPER, VARIANT_LABELS
-from bench.statistics import mcnemar_exact, wilson_interval
+from bench.statistics import paired_hits, wilson_interval
 from core import vocabulary
 from core.settings import for_dataset
 
@@ -283,20 +283,10 @@ def paired_vs_base(runs: list[dict[str, Any]], name: str, k: int = 10) -> list[d
         base = ranks_of.get(("base", run["seed"]))
         if run["variant"] != name or not run.get("test_ranks") or not base:
             continue
-        mine = {int(user): int(rank) for user, rank in run["test_ranks"].items()}
-        theirs = {int(user): int(rank) for user, rank in base.items()}
-        if mine.keys() != theirs.keys():
-            raise ValueError(f"{name} seed {run['seed']} was scored on other users than the base")
-        only_variant = sum(mine[user] <= k < theirs[user] for user in mine)
-        only_base = sum(theirs[user] <= k < mine[user] for user in mine)
-        paired.append(
-            {
-                "seed": run["seed"],
-                "only_variant": only_variant,
-                "only_base": only_base,
-                "p_value": mcnemar_exact(only_variant, only_base),
-            }
-        )
+        try:
+            paired.append({"seed": run["seed"], **paired_hits(run["test_ranks"], base, k)})
+        except ValueError as exc:
+            raise ValueError(f"{name} seed {run['seed']} was scored on other users than the base ({exc})") from None
     return paired
 
 

@@ -53,6 +53,7 @@ from bench.graph_server import SNAPSHOTS, ensure_kb_snapshot, ensure_snapshot, k
 from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
 from bench.paper import PAPER
+from bench.statistics import paired_hits
 from core.settings import TrainSettings
 from core.vocabulary import MODEL_NAMES
 from gnn.models.reference import reference_settings
@@ -415,6 +416,7 @@ def collect() -> list[dict[str, Any]]:
                 "commit": result.get("commit"),
                 "machine": result.get("machine"),
                 "file": str(path.relative_to(ROOT)),
+                "test_ranks": result.get("test_ranks"),
             }
         )
     return runs
@@ -456,9 +458,23 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "epochs_run": [run["epochs_run"] for run in members],
                 "epoch_s": statistics.fmean(run["epoch_s"] for run in members),
                 "peak_rss_mib": max((run["peak_rss_mib"] or 0.0) for run in members),
+                "paired_vs_base": paired_vs_base(members, groups.get((dataset, model, "base", excluded, protocol)))
+                if variant != "base"
+                else None,
             }
         )
     return rows
+
+
+def paired_vs_base(members: list[dict[str, Any]], base: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Per seed that both the variant and its base (same dataset, model, ranking and protocol) ran with every
+    user's test rank: HR@10 hits only one of them has, and the exact McNemar p-value (`bench.statistics`)."""
+    base_ranks = {run["seed"]: run["test_ranks"] for run in base or [] if run.get("test_ranks")}
+    return [
+        {"seed": run["seed"], **paired_hits(run["test_ranks"], base_ranks[run["seed"]])}
+        for run in sorted(members, key=lambda run: run["seed"])
+        if run.get("test_ranks") and run["seed"] in base_ranks
+    ]
 
 
 def write_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -479,7 +495,7 @@ def write_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         },
         "not_run": sorted(f"{dataset}/{model}" for dataset, model in wanted - ran),
         "rows": summarise(runs),
-        "runs": runs,
+        "runs": [{key: value for key, value in run.items() if key != "test_ranks"} for run in runs],  # in each file
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "reproduce.json").write_text(json.dumps(payload, indent=2) + "\n")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 
 def mcnemar_exact(only_first: int, only_second: int) -> float:
@@ -13,6 +15,19 @@ def mcnemar_exact(only_first: int, only_second: int) -> float:
         return 1.0
     tail = sum(math.comb(discordant, hits) for hits in range(min(only_first, only_second) + 1)) / 2**discordant
     return min(1.0, 2 * tail)
+
+
+def paired_hits(variant: Mapping[Any, int], base: Mapping[Any, int], k: int = 10) -> dict[str, Any]:
+    """Two models' test ranks on the same users (user -> rank; JSON keys or ints alike): the users only the
+    variant hits at `k`, only the base hits, and the exact McNemar p-value. Users both or neither hit carry no
+    information about the difference, which is why this resolves more than comparing two rates' intervals."""
+    mine = {int(user): int(rank) for user, rank in variant.items()}
+    theirs = {int(user): int(rank) for user, rank in base.items()}
+    if mine.keys() != theirs.keys():
+        raise ValueError(f"ranks of {len(mine)} and {len(theirs)} users, not the same users")
+    only_variant = sum(mine[user] <= k < theirs[user] for user in mine)
+    only_base = sum(theirs[user] <= k < mine[user] for user in mine)
+    return {"only_variant": only_variant, "only_base": only_base, "p_value": mcnemar_exact(only_variant, only_base)}
 
 
 def wilson_interval(rate: float, trials: int, z: float = 1.96) -> tuple[float, float]:

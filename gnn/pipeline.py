@@ -24,7 +24,7 @@ from core.vocabulary import Variant
 from gnn import checkpoint
 from gnn.config import TrainConfig
 from gnn.data import MIN_EVALUATED_LENGTH, GraphSource, SequenceData, resolve_graph_source, split
-from gnn.evaluate import evaluate, evaluate_users
+from gnn.evaluate import evaluate, evaluate_ranks, evaluate_users, metrics_from_ranks
 from gnn.export import Export, ReasoningGraphSource, export_dataset, knowledge_base_graph, reasoned_users
 from gnn.models import MODELS
 from gnn.models.reference import reference_settings
@@ -320,9 +320,9 @@ def evaluate_checkpoint(
     recommender.load_state_dict(saved["model"])
     source = resolve_graph_source(trained.graph_kinds, trained.max_len, prepared.graphs)
     rows = split(data)
-    every = {"test": evaluate(recommender, rows.test, data, trained, source)}
-    every["valid"] = evaluate(recommender, rows.valid, data, trained, source)
-    scored, test_ranks = every, None
+    ranks = evaluate_ranks(recommender, rows.test, trained, source)
+    every = {"test": metrics_from_ranks(ranks), "valid": evaluate(recommender, rows.valid, data, trained, source)}
+    scored, test_ranks = every, dict(zip(rows.test.users.tolist(), ranks.tolist(), strict=True))
     if prepared.scored_users is not None:
         test, test_ranks = evaluate_users(recommender, rows.test, prepared.scored_users, trained, source)
         scored = {

@@ -32,7 +32,7 @@ from gnn.allocator import retain_freed_memory
 from gnn.batch import SequenceBatch, WindowBatch
 from gnn.config import TrainConfig
 from gnn.data import GraphSource, Row, RowCollator, RowSet, SequenceData, resolve_graph_source, row_loader, split
-from gnn.evaluate import evaluate, evaluate_users
+from gnn.evaluate import evaluate, evaluate_ranks, evaluate_users, metrics_from_ranks
 from gnn.models import LLMRGFusion, Recommender, SequentialRecommender, build_model
 from gnn.windows import SameTargetPrefixes, TrainingWindows, WithSameTargetPositives
 
@@ -45,8 +45,9 @@ class TrainResult:
     """`valid`: the best epoch's validation metrics; `test`: that epoch's model on test; `epoch_s`: mean seconds
     per epoch (training + validation) over `history`; `peak_memory_mb` per `memory_measure`. When the run scored a
     subset of users (`train(scored_users=...)`), `valid` and `test` are that subset's and `all_users` holds the
-    same model's `valid` and `test` over every user (its `valid` is what early stopping compared), and
-    `test_ranks` the target's rank per scored user, so variants scored on the same users can be compared pairwise.
+    same model's `valid` and `test` over every user (its `valid` is what early stopping compared). `test_ranks`:
+    the target's rank per scored user (every user when no subset was named), so variants scored on the same users
+    can be compared pairwise.
     `train_scheme`: "windows" or "prefix" (`TrainConfig`); `peak_rss_mib`: the process's peak resident memory
     over its lifetime (`getrusage`), whatever device trained."""
 
@@ -261,8 +262,9 @@ def train(
 
     model.load_state_dict(best_model)
     memory.start_epoch()
-    test = evaluate(model, rows.test, data, config, source)
-    valid, all_users, test_ranks = stopping.best_valid, None, None
+    ranks = evaluate_ranks(model, rows.test, config, source)
+    test, test_ranks = metrics_from_ranks(ranks), dict(zip(rows.test.users.tolist(), ranks.tolist(), strict=True))
+    valid, all_users = stopping.best_valid, None
     if scored_users is not None:
         all_users = {"valid": valid, "test": test}
         valid, _ = evaluate_users(model, rows.valid, scored_users, config, source)

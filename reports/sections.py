@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import one_line
-from bench.paper import PAPER
+from bench.paper import PAPER, VARIANT_LABELS
 from bench.reproduce import variant_label
 from bench.server_metrics import describe_bottleneck
 from bench.statistics import wilson_interval
@@ -167,13 +167,29 @@ def reproduce_section(result: dict[str, Any]) -> str:
             f"{run['epoch_s']:.0f} | {peak:,.0f} | {trained_on(run, result)} |".replace("nan", "-")
         )
     missing = unreproduced(result)
+    paired = paired_sentences(result)
     lines += [
         "",
+        *([paired, ""] if paired else []),
         (f"Not run yet: {', '.join(missing)}. " if missing else "")
         + "Produced by `python -m bench.reproduce`; each run's result in `bench/results/reproduce/`, the table's "
         "numbers in `bench/results/reproduce.json`.",
     ]
     return "\n".join(lines)
+
+
+def paired_sentences(result: dict[str, Any]) -> str:
+    """Each variant against its base on the same test users and seed: the users only one of them hits at 10,
+    with the exact McNemar p-value, which resolves differences the two rates' intervals cannot."""
+    said = []
+    for row in result.get("rows") or []:
+        for pair in row.get("paired_vs_base") or []:
+            said.append(
+                f"{row['dataset']} {row['model']} {VARIANT_LABELS[row['variant']]} against base, seed {pair['seed']}: "
+                f"{pair['only_variant']} test users hit at 10 by it alone and {pair['only_base']} by the base alone "
+                f"(exact McNemar p {pair['p_value']:.2g})"
+            )
+    return "Paired on the same test users: " + "; ".join(said) + "." if said else ""
 
 
 SUPERSEDED_PROMPTS = {

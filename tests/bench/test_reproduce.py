@@ -16,6 +16,7 @@ import pytest
 
 from bench import reproduce
 from gnn import snapshot as snapshots
+from reports import sections
 from tests.gnn.synthetic import cycle_data
 
 pytestmark = pytest.mark.unit
@@ -110,6 +111,38 @@ def test_the_table_averages_seeds_beside_the_paper() -> None:
     assert row["gap_hr@10"] == pytest.approx(0.085 / 0.0839 - 1) and row["within_10pct"]
     [alone] = reproduce.summarise([run(0, 0.05, 0.044)])
     assert alone["std"]["hr@10"] is None and not alone["within_10pct"]  # HR@10 40% below the paper's
+
+
+def test_a_variant_is_paired_with_its_base_on_the_same_users_and_seed() -> None:
+    def run(variant: str, seed: int, ranks: dict[str, int] | None) -> dict[str, Any]:
+        hits = sum(rank <= 10 for rank in (ranks or {}).values())
+        test = {"hr@5": 0.0, "hr@10": hits / 40, "ndcg@5": 0.0, "ndcg@10": 0.0}
+        return {
+            "dataset": "ml-1m",
+            "model": "sasrec",
+            "variant": variant,
+            "seed": seed,
+            "test": test,
+            "exclude_history": False,
+            "protocol": "",
+            "epochs_run": 40,
+            "epoch_s": 30.0,
+            "peak_rss_mib": 900.0,
+            "test_ranks": ranks,
+        }
+
+    base = {str(user): 5 if user < 10 else 50 for user in range(40)}  # hits users 0-9
+    variant = {str(user): 5 if 5 <= user < 20 else 50 for user in range(40)}  # hits users 5-19
+    rows = reproduce.summarise(
+        [run("base", 0, base), run("llmrg-kb", 0, variant), run("llmrg-kb", 1, variant), run("seq", 0, None)]
+    )
+    by_variant = {row["variant"]: row for row in rows}
+    assert by_variant["base"]["paired_vs_base"] is None and by_variant["seq"]["paired_vs_base"] == []
+    [pair] = by_variant["llmrg-kb"]["paired_vs_base"]  # seed 1 has no base to pair with
+    assert pair == {"seed": 0, "only_variant": 10, "only_base": 5, "p_value": pytest.approx(0.3018, abs=1e-4)}
+    said = sections.paired_sentences({"rows": rows})
+    assert "ml-1m sasrec + LLMRG from knowledge-base edges against base, seed 0: 10 test users" in said
+    assert "5 by the base alone (exact McNemar p 0.3)" in said
 
 
 def test_a_run_under_another_protocol_is_kept_apart_and_labelled(

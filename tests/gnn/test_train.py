@@ -91,7 +91,8 @@ def test_scoring_a_subset_of_users_leaves_training_alone_and_reports_both() -> N
         return [(epoch["loss"], epoch["valid"]) for epoch in result.history]
 
     assert learned(scored) == learned(everyone), "training and early stopping ignore the subset"
-    assert everyone.all_users is None and everyone.test_ranks is None
+    assert everyone.all_users is None and sorted(everyone.test_ranks or {}) == users
+    assert {user: everyone.test_ranks[user] for user in users[::3]} == scored.test_ranks  # type: ignore[index]
     assert scored.all_users == {"valid": everyone.valid, "test": everyone.test}
     assert sorted(scored.test_ranks or {}) == users[::3]
     assert split(data).test.of_users(chosen).users.tolist() == users[::3]
