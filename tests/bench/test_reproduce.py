@@ -89,21 +89,27 @@ def test_a_run_trains_once_is_published_and_a_rerun_collects_it(
         reproduce.run_one(plan, tmp_path / "train", arguments(exclude_history=True))
 
 
+def collected(dataset: str, model: str, variant: str, seed: int, test: dict[str, float], **more: Any) -> dict[str, Any]:
+    """One record of `reproduce.collect()`, as `summarise` reads it."""
+    return {
+        "dataset": dataset,
+        "model": model,
+        "variant": variant,
+        "seed": seed,
+        "test": test,
+        "exclude_history": False,
+        "protocol": "",
+        "epochs_run": 40,
+        "epoch_s": 30.0,
+        "peak_rss_mib": 900.0,
+        **more,
+    }
+
+
 def test_the_table_averages_seeds_beside_the_paper() -> None:
     def run(seed: int, hr10: float, ndcg10: float) -> dict[str, Any]:
         test = {"hr@5": hr10 / 2, "hr@10": hr10, "ndcg@5": ndcg10 / 2, "ndcg@10": ndcg10}
-        return {
-            "dataset": "beauty",
-            "model": "duorec",
-            "variant": "base",
-            "seed": seed,
-            "test": test,
-            "exclude_history": False,
-            "protocol": "",
-            "epochs_run": 40,
-            "epoch_s": 30.0,
-            "peak_rss_mib": 900.0,
-        }
+        return collected("beauty", "duorec", "base", seed, test)
 
     [row] = reproduce.summarise([run(0, 0.08, 0.044), run(1, 0.09, 0.046)])
     assert row["seeds"] == [0, 1] and row["mean"]["hr@10"] == pytest.approx(0.085)
@@ -117,19 +123,7 @@ def test_a_variant_is_paired_with_its_base_on_the_same_users_and_seed() -> None:
     def run(variant: str, seed: int, ranks: dict[str, int] | None) -> dict[str, Any]:
         hits = sum(rank <= 10 for rank in (ranks or {}).values())
         test = {"hr@5": 0.0, "hr@10": hits / 40, "ndcg@5": 0.0, "ndcg@10": 0.0}
-        return {
-            "dataset": "ml-1m",
-            "model": "sasrec",
-            "variant": variant,
-            "seed": seed,
-            "test": test,
-            "exclude_history": False,
-            "protocol": "",
-            "epochs_run": 40,
-            "epoch_s": 30.0,
-            "peak_rss_mib": 900.0,
-            "test_ranks": ranks,
-        }
+        return collected("ml-1m", "sasrec", variant, seed, test, test_ranks=ranks)
 
     base = {str(user): 5 if user < 10 else 50 for user in range(40)}  # hits users 0-9
     variant = {str(user): 5 if 5 <= user < 20 else 50 for user in range(40)}  # hits users 5-19
