@@ -117,6 +117,7 @@ def protocol(**changes: Any) -> argparse.Namespace:
         "false_negatives": "drop",
         "mask_prob": None,
         "device": "cuda",
+        "again": False,
     }
     return argparse.Namespace(**(defaults | changes))
 

@@ -107,6 +107,12 @@ def main() -> dict[str, Any]:
     parser.add_argument(
         "--minutes", type=float, default=None, help="Stop the runs still training after this long (they resume)"
     )
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="Train runs already published under this protocol too (e.g. for per-user ranks, or on this machine "
+        "beside a variant); each replaces its published copy when it finishes",
+    )
     parser.add_argument("--collect", action="store_true", help="Only rebuild reproduce.json from the finished runs")
     args = parser.parse_args()
     train_dir = (args.train_dir or Path(os.environ.get("LLMRG_TRAIN_DIR") or DEFAULT_TRAIN_DIR)).resolve()
@@ -262,7 +268,7 @@ def launch(
         console.print(f"{name}: done before, collected")
         return None
     published = RUNS / f"{name}.json"
-    if published.is_file() and fits(json.loads(published.read_text()), args):
+    if published.is_file() and fits(json.loads(published.read_text()), args) and not args.again:
         console.print(f"{name}: published before ({published.name}), not trained again")
         return None
     result_file.unlink(missing_ok=True)  # a result of other settings; the checkpoint check guards the rest
@@ -374,11 +380,14 @@ def show_progress(name: str, path: Path, shown: int) -> int:
 def publish(result_file: Path, name: str) -> None:
     """Copy a finished run's result.json to `RUNS`, adding the checkout's commit and this machine when it has none
     (a run copied again later keeps the commit and machine it was first published with): runs are collected on
-    whatever machine rebuilds the table, so each keeps its own."""
+    whatever machine rebuilds the table, so each keeps its own. A run trained again (`--again`, another epoch
+    history) replaces the published one with its own commit and machine."""
     RUNS.mkdir(parents=True, exist_ok=True)
     target = RUNS / f"{name}.json"
     result = json.loads(result_file.read_text())
     published = json.loads(target.read_text()) if target.is_file() else {}
+    if published.get("history") != result.get("history"):
+        published = {}
     machine = describe()
     here = {"commit": machine.pop("commit"), "machine": machine}
     for key in ("commit", "machine"):

@@ -58,6 +58,7 @@ def arguments(**changes: Any) -> argparse.Namespace:
         "false_negatives": "drop",
         "mask_prob": None,
         "device": "cpu",
+        "again": False,
     }
     return argparse.Namespace(**(defaults | changes))
 
@@ -78,7 +79,8 @@ def test_a_run_trains_once_is_published_and_a_rerun_collects_it(
     def no_training(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("a finished run was trained again")
 
-    monkeypatch.setattr(reproduce, "describe", lambda: {"commit": "abc1234"})  # it would run git
+    monkeypatch.setattr(reproduce, "describe", lambda: {"commit": "abc1234", "cpu": "another"})  # it would run git
+    popen = subprocess.Popen
     monkeypatch.setattr(subprocess, "Popen", no_training)
     reproduce.run_one(plan, tmp_path / "train", arguments())  # collected, not retrained
     again = json.loads((tmp_path / "published" / "cycle-sasrec-base-seed0.json").read_text())
@@ -87,6 +89,10 @@ def test_a_run_trains_once_is_published_and_a_rerun_collects_it(
     assert not (tmp_path / "a fresh machine's train dir").exists()
     with pytest.raises(AssertionError, match="trained again"):  # another protocol is another run
         reproduce.run_one(plan, tmp_path / "train", arguments(exclude_history=True))
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    reproduce.run_one(plan, tmp_path / "another machine", arguments(again=True))  # trained again, replacing it
+    replaced = json.loads((tmp_path / "published" / "cycle-sasrec-base-seed0.json").read_text())
+    assert (replaced["commit"], replaced["machine"]) == ("abc1234", {"cpu": "another"}), "its own, not the old run's"
 
 
 def collected(dataset: str, model: str, variant: str, seed: int, test: dict[str, float], **more: Any) -> dict[str, Any]:
