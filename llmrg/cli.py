@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -286,7 +287,9 @@ def demo(
     short LLMRG training run, recommendations with reasons, and where to look in Neo4j Browser."""
     from llmrg import demo as demo_job
 
-    settings = _settings(ctx)
+    settings, variables = demo_job.fast_profile(_settings(ctx))
+    os.environ.update(variables)  # the workers started below read their settings from the environment
+    ctx.obj = settings
     plan = demo_job.DemoPlan.tiny() if tiny else demo_job.DemoPlan()
     if users is not None:
         plan = dataclasses.replace(plan, users=users)

@@ -37,6 +37,31 @@ from workers.fanout import start_reason_run
 
 RELEASED_KNOWLEDGE_BASE = Path(__file__).resolve().parents[1] / "data" / "kb" / "ml-1m.jsonl.gz"
 
+FAST_PROFILE: tuple[tuple[str, str, str, str | int], ...] = (
+    ("LLMRG_LLM_WEIGHTS", "llm", "weights", "qwen2.5-coder-0.5b"),
+    ("LLMRG_LLM_MODEL", "llm", "model", "qwen2.5-coder-0.5b-instruct"),
+    ("LLMRG_REASON_PROMPT_VERSION", "reasoning", "prompt_version", "v3"),
+    ("LLMRG_REASON_PREMISE_WINDOW", "reasoning", "premise_window", 10),
+    ("LLMRG_VERIFY_STYLE", "verify", "style", "numbered"),
+)
+"""(variable, area, field, value): the demo's reasoning. The defaults (the 1.5B, prompt v4, lettered questions)
+are what tells real chains from placebo (docs/RESULTS.md), at about 3x the LLM time, which the demo's 15 minutes
+on 2 cores cannot hold; the 0.5B with v3's numbered questions is the profile it was sized with. A setting the
+user chose (any value other than its default, from the environment or an env file) is kept."""
+
+
+def fast_profile(settings: Settings) -> tuple[Settings, dict[str, str]]:
+    """`settings` with the demo's fast reasoning profile wherever a field is at its default, and the variables
+    that say so, for the worker processes the demo starts (they read the environment)."""
+    areas: dict[str, dict[str, Any]] = {}
+    variables = {}
+    for variable, area, name, value in FAST_PROFILE:
+        current = getattr(settings, area)
+        if getattr(current, name) == type(current).model_fields[name].default:
+            areas.setdefault(area, {})[name] = value
+            variables[variable] = str(value)
+    return settings.updated(**areas), variables
+
 
 @dataclass(frozen=True)
 class DemoPlan:

@@ -12,7 +12,7 @@ as in the paper's one call per mask, while chains that share no items share call
 
 Each question carries its possible answers, and the answer schema allows only those: a hidden item is never
 one of the chain's visible items (a chain's items are distinct), and an attribute is one of the numbered
-attributes. Small models otherwise echo the one number the question shows (seen with the 0.5B default: 92 of
+attributes. Small models otherwise echo the one number the question shows (seen with the 0.5B model: 92 of
 96 answers), which tells nothing about the chain. A mask with a single possible answer is not asked.
 """
 

@@ -38,6 +38,11 @@ TEST_ENVIRONMENT = {
     "LLMRG_LLM_BASE_URL": "http://127.0.0.1:18088/v1",
     "LLMRG_LLM_MODEL": "qwen2.5-coder-0.5b-instruct",
     "LLMRG_LLM_WEIGHTS": "qwen2.5-coder-0.5b",
+    # The fast profile the suite was written for (the 0.5B with v3's numbered verification); the defaults (the
+    # 1.5B, prompt v4, lettered questions) have their own tests that name them.
+    "LLMRG_REASON_PROMPT_VERSION": "v3",
+    "LLMRG_REASON_PREMISE_WINDOW": "10",
+    "LLMRG_VERIFY_STYLE": "numbered",
     "LLMRG_DATA_DIR": str(SHARED_DATA),
     # Verification batched (the default asks one question per call): the scripted-model tests count the calls
     # of the batching that never puts a question beside one that shows its answer. The real-LLM test unsets it.

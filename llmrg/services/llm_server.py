@@ -75,6 +75,13 @@ class LocalLLM:
                 "the local LLM server did not become healthy within 120 s; last log lines:\n"
                 + process.tail(self.log_path)
             )
+        served = served_models(self.settings.llm.base_url)
+        if served and self.settings.llm.model not in served:
+            raise ServiceError(
+                f"the local LLM server already running serves {', '.join(served)}, not {self.settings.llm.model} "
+                f"(LLMRG_LLM_WEIGHTS {self.settings.llm.weights}); stop it (`llmrg down`) and start again, or set "
+                "LLMRG_LLM_WEIGHTS and LLMRG_LLM_MODEL to what it serves"
+            )
         return self.status()
 
     def stop(self) -> bool:
@@ -96,6 +103,15 @@ class LocalLLM:
                 "the local LLM server exited during start-up; last log lines:\n" + process.tail(self.log_path)
             )
         return health(self.settings.llm.base_url)
+
+
+def served_models(base_url: str) -> list[str]:
+    """The model names an OpenAI-compatible server lists (`/v1/models`); [] when it does not answer."""
+    try:
+        with urllib.request.urlopen(f"{base_url.rstrip('/')}/models", timeout=5) as response:
+            return [str(model["id"]) for model in json.loads(response.read()).get("data", [])]
+    except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def health(base_url: str) -> bool:

@@ -55,3 +55,23 @@ def test_example_env_file_only_names_real_settings() -> None:
         for field in area.model_fields.values():
             aliases.update(field.validation_alias.choices)  # type: ignore[union-attr]
     assert names <= aliases, names - aliases
+
+
+def test_reasoning_defaults_to_what_tells_real_chains_from_placebo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 1.5B with prompt v4 and lettered questions (docs/RESULTS.md, quality harness); the suite pins the fast
+    0.5B profile in its environment, so the defaults are read here without it."""
+    from llmrg.services.llm_weights import weights_for
+
+    for variable in (
+        "LLMRG_LLM_WEIGHTS",
+        "LLMRG_LLM_MODEL",
+        "LLMRG_REASON_PROMPT_VERSION",
+        "LLMRG_REASON_PREMISE_WINDOW",
+        "LLMRG_VERIFY_STYLE",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    settings = Settings.load(env_file=None)
+    assert (settings.llm.weights, settings.llm.model) == ("qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b-instruct")
+    assert weights_for(settings.llm.weights).chat_alias == settings.llm.model, "the server answers to this name"
+    assert (settings.reasoning.prompt_version, settings.reasoning.premise_window) == ("v4", 0)
+    assert settings.verify.style == "lettered"
