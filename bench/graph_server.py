@@ -58,7 +58,7 @@ def ensure_dataset(db: Any, settings: Any, dataset: str, interactions: int | Non
 def ensure_snapshot(dataset: str) -> Path:
     """The dataset's snapshot in `SNAPSHOTS`, exported from the bench's Neo4j (the dataset ingested first) when
     missing."""
-    path = SNAPSHOTS / f"{dataset}.json.gz"
+    path = snapshot_path(dataset)
     if not path.is_file():
         from gnn.snapshot import write_snapshot
 
@@ -66,6 +66,11 @@ def ensure_snapshot(dataset: str) -> Path:
             ensure_dataset(db, settings, dataset)
             write_snapshot(db, dataset, path, progress=True)
     return path
+
+
+def snapshot_path(dataset: str) -> Path:
+    """Where `ensure_snapshot` keeps the dataset's snapshot."""
+    return SNAPSHOTS / f"{dataset}.json.gz"
 
 
 def ensure_kb_snapshot(dataset: str) -> Path:

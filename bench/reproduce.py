@@ -49,7 +49,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.graph_server import SNAPSHOTS, ensure_kb_snapshot, ensure_snapshot, kb_snapshot_path
+from bench.graph_server import ensure_kb_snapshot, ensure_snapshot, kb_snapshot_path, snapshot_path
 from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
 from bench.paper import PAPER
@@ -318,7 +318,7 @@ def snapshot_of(plan: dict[str, Any], build: bool = True) -> Path:
     knowledge-base variant the dataset's with the released knowledge base's causal edges."""
     if plan["variant"] == "llmrg-kb":
         return ensure_kb_snapshot(plan["dataset"]) if build else kb_snapshot_path(plan["dataset"])
-    return ensure_snapshot(plan["dataset"]) if build else SNAPSHOTS / f"{plan['dataset']}.json.gz"
+    return ensure_snapshot(plan["dataset"]) if build else snapshot_path(plan["dataset"])
 
 
 def settle(launched: Launched) -> str | None:

@@ -6,7 +6,7 @@ reads) are removed from the ranking; padding is never ranked and ties count agai
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -72,3 +72,12 @@ def evaluate_users(
     chosen = rows.of_users(users)
     ranks = evaluate_ranks(model, chosen, config, graphs)
     return metrics_from_ranks(ranks), dict(zip(chosen.users.tolist(), ranks.tolist(), strict=True))
+
+
+def subset_ranks(ranks: Mapping[int, int], users: Collection[int]) -> tuple[dict[str, float], dict[int, int]]:
+    """`evaluate_users` from ranks already computed for every user: the metrics and ranks of `users` alone, with
+    no second pass of the model."""
+    chosen = {user: rank for user, rank in ranks.items() if user in users}
+    if not chosen:
+        raise ValueError("no rows to evaluate")
+    return metrics_from_ranks(torch.tensor(list(chosen.values()))), chosen

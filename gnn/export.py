@@ -58,8 +58,6 @@ class Export:
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256(self.data.fingerprint().encode())
-        if self.causal_edges:  # absent from exports made before the knowledge base travelled with them
-            digest.update(repr(self.causal_edges).encode())
         for kind in sorted(self.edges):
             for user in sorted(self.edges[kind]):
                 edges = self.edges[kind][user]
@@ -188,9 +186,13 @@ def knowledge_base_graph(export: Export, window: int) -> Export:
     items just before it (l_tru, the window a step's knowledge-base lookup reads), stamped t like a chain
     reasoned at that step: prefixes that hold b see it, so a row never sees an edge into its target."""
     index_of = {int(item): index for index, item in enumerate(export.item_ids.tolist(), start=1)}
-    causal = [(index_of[a], index_of[b]) for a, b in export.causal_edges if a in index_of and b in index_of]
-    edges = knowledge_base_edges(export.data.sequences, causal, window)
+    edges = knowledge_base_edges(export.data.sequences, causal_indices(export.causal_edges, index_of), window)
     return replace(export, edges={"rea": edges, "div": {}}, chain_links={"rea": 0, "div": 0})
+
+
+def causal_indices(causal: Iterable[tuple[int, int]], index_of: Mapping[int, int]) -> list[tuple[int, int]]:
+    """Causal edges in catalogue ids -> item indices, leaving out any that names an item the model lacks."""
+    return [(index_of[a], index_of[b]) for a, b in causal if a in index_of and b in index_of]
 
 
 def knowledge_base_edges(

@@ -24,7 +24,7 @@ from core.vocabulary import Variant
 from gnn import checkpoint
 from gnn.config import TrainConfig
 from gnn.data import MIN_EVALUATED_LENGTH, GraphSource, SequenceData, resolve_graph_source, split
-from gnn.evaluate import evaluate, evaluate_ranks, evaluate_users, metrics_from_ranks
+from gnn.evaluate import evaluate, evaluate_ranks, evaluate_users, metrics_from_ranks, subset_ranks
 from gnn.export import Export, ReasoningGraphSource, export_dataset, knowledge_base_graph, reasoned_users
 from gnn.models import MODELS
 from gnn.models.reference import reference_settings
@@ -324,7 +324,7 @@ def evaluate_checkpoint(
     every = {"test": metrics_from_ranks(ranks), "valid": evaluate(recommender, rows.valid, data, trained, source)}
     scored, test_ranks = every, dict(zip(rows.test.users.tolist(), ranks.tolist(), strict=True))
     if prepared.scored_users is not None:
-        test, test_ranks = evaluate_users(recommender, rows.test, prepared.scored_users, trained, source)
+        test, test_ranks = subset_ranks(test_ranks, prepared.scored_users)
         scored = {
             "test": test,
             "valid": evaluate_users(recommender, rows.valid, prepared.scored_users, trained, source)[0],

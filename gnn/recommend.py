@@ -22,7 +22,7 @@ from gnn import checkpoint
 from gnn.batch import SequenceBatch
 from gnn.config import TrainConfig
 from gnn.data import SequenceData, resolve_graph_source
-from gnn.export import ReasoningGraphSource, UserEdges, add_chain, as_edges, knowledge_base_edges
+from gnn.export import ReasoningGraphSource, UserEdges, add_chain, as_edges, causal_indices, knowledge_base_edges
 from gnn.models import Recommender as Model
 from gnn.pipeline import ITEM_TABLE, kb_window, run_dir
 from gnn.train import build_recommender
@@ -126,11 +126,8 @@ class Recommender:
 
     def _knowledge_base_edges(self, db: Neo4jGateway, user: int, history: list[int]) -> dict[str, dict[int, UserEdges]]:
         """G_rea as the knowledge-base variant trained on it: the causal edges among the user's items."""
-        causal = [
-            (self.index_of[int(row["source"])], self.index_of[int(row["target"])])
-            for row in db.run("export/export_causal_edges", dataset=self.dataset)
-            if int(row["source"]) in self.index_of and int(row["target"]) in self.index_of
-        ]
+        rows = db.run("export/export_causal_edges", dataset=self.dataset)
+        causal = causal_indices(((int(row["source"]), int(row["target"])) for row in rows), self.index_of)
         window = kb_window(self.settings, self.dataset)
         return {"rea": knowledge_base_edges({user: history}, causal, window), "div": {}}
 

@@ -32,7 +32,7 @@ from gnn.allocator import retain_freed_memory
 from gnn.batch import SequenceBatch, WindowBatch
 from gnn.config import TrainConfig
 from gnn.data import GraphSource, Row, RowCollator, RowSet, SequenceData, resolve_graph_source, row_loader, split
-from gnn.evaluate import evaluate, evaluate_ranks, evaluate_users, metrics_from_ranks
+from gnn.evaluate import evaluate, evaluate_ranks, evaluate_users, metrics_from_ranks, subset_ranks
 from gnn.models import LLMRGFusion, Recommender, SequentialRecommender, build_model
 from gnn.windows import SameTargetPrefixes, TrainingWindows, WithSameTargetPositives
 
@@ -268,7 +268,7 @@ def train(
     if scored_users is not None:
         all_users = {"valid": valid, "test": test}
         valid, _ = evaluate_users(model, rows.valid, scored_users, config, source)
-        test, test_ranks = evaluate_users(model, rows.test, scored_users, config, source)
+        test, test_ranks = subset_ranks(test_ranks, scored_users)
     peaks = [entry["peak_memory_mb"] for entry in stopping.history] + [memory.epoch_peak_mb()]
     return TrainResult(
         model=config.model,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench import device, reproduce
+from bench import device, graph_server, reproduce
 from tests.bench.test_reproduce import tiny_snapshot
 
 pytestmark = pytest.mark.unit
@@ -27,7 +27,7 @@ def staged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "staging").mkdir()
     (tmp_path / "staging" / "manifest.json").write_text(json.dumps({"commit": "abc1234"}))
     monkeypatch.setattr(device, "DATASETS", ("cycle",))
-    monkeypatch.setattr(reproduce, "SNAPSHOTS", tmp_path / "snapshots")
+    monkeypatch.setattr(graph_server, "SNAPSHOTS", tmp_path / "snapshots")
     monkeypatch.setattr(device, "MANIFEST", tmp_path / "staging" / "manifest.json")
     monkeypatch.setattr(device, "LAST_RUN", tmp_path / "device.json")
     monkeypatch.setattr(reproduce, "ensure_snapshot", lambda dataset: snapshot)

@@ -150,6 +150,7 @@ def test_a_snapshot_exports_what_the_database_does_for_every_variant(
         from_file = snapshot.export(variant.statuses)
         assert from_file.fingerprint() == from_db.fingerprint(), variant.name
         assert from_file.chain_links == from_db.chain_links and from_file.attributes == from_db.attributes
+        assert from_file.causal_edges == from_db.causal_edges
         assert torch.equal(from_file.item_ids, from_db.item_ids)
     assert snapshot.reasoned_users() == reasoned_users(db, DATASET)
     assert snapshot.summary() == {
