@@ -1,12 +1,15 @@
 // Everything reasoning stored for a dataset, for comparing two runs over the same users: chains by status,
-// user links (accepted and proposed), chain steps, causal edges, answered positions, and the duplicate keys
-// that must be zero (two chains with the same kind, items, model and prompt; two links between one user and
-// one chain). One statement.
+// the checks summed over chains (masks, hits), user links (accepted and proposed), chain steps, causal edges
+// (all, and those a verified chain still supports), answered positions, and the duplicate keys that must be
+// zero (two chains with the same kind, items, model and prompt; two links between one user and one chain).
+// One statement.
 // Parameters: $dataset (string).
 CALL () {
   MATCH (c:Chain {dataset: $dataset})
   RETURN count(c) AS chains, count(CASE WHEN c.status = 'verified' THEN 1 END) AS verified,
          count(CASE WHEN c.status = 'rejected' THEN 1 END) AS rejected,
+         count(CASE WHEN c.status = 'retired' THEN 1 END) AS retired,
+         sum(coalesce(c.masks, 0)) AS masks, sum(coalesce(c.hits, 0)) AS hits,
          sum(COUNT { (c)-[:STEP]->() }) AS steps
 }
 CALL () {
@@ -19,7 +22,7 @@ CALL () {
 }
 CALL () {
   MATCH (e:Edge {dataset: $dataset})
-  RETURN count(e) AS edges
+  RETURN count(e) AS edges, count(CASE WHEN e.support > 0 THEN 1 END) AS supported_edges
 }
 CALL () {
   MATCH (u:User {dataset: $dataset})
@@ -38,5 +41,5 @@ CALL () {
   WHERE n > 1
   RETURN count(*) AS duplicate_links
 }
-RETURN chains, verified, rejected, steps, accepted_links, proposed_links, edges, positions, users_reasoned,
-       duplicate_chains, duplicate_links
+RETURN chains, verified, rejected, retired, masks, hits, steps, accepted_links, proposed_links, edges,
+       supported_edges, positions, users_reasoned, duplicate_chains, duplicate_links

@@ -35,6 +35,10 @@ def test_a_run_through_a_killed_worker_and_restarted_neo4j_and_redis_stores_what
         clean = scale.run_users(db, settings, env, users, 2, tmp_path, console=console)
         faulted = scale.run_users(db, settings, env, users, 2, tmp_path, faults=scale.FAULTS, console=console)
     result = scale.compare(clean, faulted, len(users))
-    assert result["checks"] == dict.fromkeys(result["checks"], True), (result, faulted["faults"])
+    assert result["checks"] == dict.fromkeys(result["checks"], True), (
+        result["differing"],
+        result["checks"],
+        faulted["faults"],
+    )
     assert faulted["stored"]["chains"] > 0 and faulted["stored"]["positions"] == 2 * len(users)
     assert faulted["run"]["dead_letters"] == 0

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bench import scale
 from core.gateway import Neo4jGateway
 from core.settings import Settings
 from core.vocabulary import ChainKind, ChainStatus
@@ -100,6 +101,38 @@ def test_every_users_check_adds_evidence_and_the_sum_moves_the_verdict_both_ways
     # a chain rejected first rises with later evidence; a user linked already never counts twice
     assert write(1, check(0, premises=(2,))) is ChainStatus.REJECTED
     assert write(4, check(3, premises=(2,))) is ChainStatus.VERIFIED  # 3 of 6 = τ
+
+
+@pytest.mark.integration
+def test_two_users_checks_in_either_order_store_the_same_order_free_totals(
+    services: Settings, db: Neo4jGateway, tmp_path: Path
+) -> None:
+    """What `bench.scale` compares across a fault-free and a faulted run: the chain's final verdict and summed
+    checks do not depend on which user's check lands first, while a link's verdict and rejected-or-retired do
+    (so two runs whose users finish in another order differ there, faults or not)."""
+    ingest(db, services, tmp_path, DATASET, sequences=SEQUENCES)
+    hits = {1: 0, 2: 3}  # user 1's check fails every mask, user 2's passes every one: 50 in all, below 60
+    totals = []
+    for order in ((1, 2), (2, 1)):
+        store.delete_chains(db, DATASET)
+        for user in order:
+            store.write_chain(db, user, check(hits[user]), model=MODEL, prompt_version=PROMPT, tau=60.0)
+        totals.append(dict(db.run("stats/reasoning_totals", dataset=DATASET)[0]))
+    first, second = totals
+    assert scale.order_free(first) == scale.order_free(second)
+    assert scale.order_free(first) | {"positions": None} == {
+        "chains": 1,
+        "verified": 0,
+        "refused": 1,
+        "masks": 6,
+        "hits": 3,
+        "steps": 3,
+        "links": 2,
+        "supported_edges": 0,
+        "positions": None,
+    }
+    assert (first["rejected"], first["retired"], first["accepted_links"]) == (1, 0, 0)
+    assert (second["rejected"], second["retired"], second["accepted_links"]) == (0, 1, 1)
 
 
 @pytest.mark.unit
