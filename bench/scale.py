@@ -3,7 +3,7 @@ worker is SIGKILLed, Neo4j is restarted and Redis is restarted, each once, again
 
 The model is the scripted loopback oracle answering at once, so what is measured is the distribution, not
 the LLM: the run must end `success` with every user done exactly once, and the chains, their verdicts and
-summed checks, links, steps, supported edges and answered positions must equal the fault-free run's exactly
+summed checks, links, steps, edges and answered positions must equal the fault-free run's exactly
 (`ORDER_FREE_TOTALS`: what does not depend on the order users finish in), with no duplicate key. The
 knowledge base and divergent extension are off, so what the LLM is asked for a user does not depend on which
 users finished first and the two runs propose the same chains. The faults strike when a quarter, a half and
@@ -157,22 +157,28 @@ def _read_run_through_outages(db: Any, run_id: str, read: Callable[[Any, str], d
             time.sleep(2)
 
 
-ORDER_FREE_TOTALS = ("chains", "verified", "refused", "masks", "hits", "steps", "links", "supported_edges", "positions")
+ORDER_FREE_TOTALS = (
+    "chains",
+    "verified",
+    "refused",
+    "masks",
+    "hits",
+    "steps",
+    "accepted_links",
+    "proposed_links",
+    "edges",
+    "positions",
+)
 """The stored totals that do not depend on the order users finish in, which faults change. A chain is one node
-for every user whose LLM proposes it, and each such user's check adds to its evidence (`reasoning.store`), so
-the chain's final verdict and the summed checks are the same in any order, but the verdict a user's link took
-when that user's check landed (HAS_CHAIN or PROPOSED), whether a chain that ends below τ passed through
-`verified` on the way (then `retired`, else `rejected`, and its edges were created), are not: two fault-free
-runs on two workers can differ there too. So links are compared in total, refused chains as rejected plus
-retired, and edges as those a verified chain supports."""
+for every user whose LLM proposes it, and each such user's check adds to its evidence (`reasoning.store`): the
+chain's final verdict, its summed checks, its users' links (they follow the verdict) and its edges are the same
+in any order, but whether a chain that ends below τ passed through `verified` on the way (then it is
+`retired`, else `rejected`) is not, so refused chains are compared as rejected plus retired."""
 
 
 def order_free(stored: dict[str, Any]) -> dict[str, Any]:
     """`ORDER_FREE_TOTALS` of one run's `stats/reasoning_totals` row."""
-    derived = stored | {
-        "refused": stored["rejected"] + stored["retired"],
-        "links": stored["accepted_links"] + stored["proposed_links"],
-    }
+    derived = stored | {"refused": stored["rejected"] + stored["retired"]}
     return {key: derived[key] for key in ORDER_FREE_TOTALS}
 
 

@@ -74,6 +74,7 @@ def reverify_chain(
     )
     if status is ChainStatus.RETIRED:
         db.run("reasoning/unsupport_edges", chain_ids=[chain_id])
+        db.run("reasoning/relink_users", chain_ids=[chain_id])
     return Reverification(chain_id, status.value, score=scored.score, previous_score=record["score"])
 
 

@@ -65,7 +65,9 @@ def write_chain(
     proposed it first) is judged again on all its evidence (`evidence.judged`): this check is added as one
     record, and the chain is verified while its summed score is at least `tau`. A chain that falls below is
     retired and stops supporting its edges; one that rises gains them. The user's link follows the chain's
-    status: HAS_CHAIN to an accepted chain, PROPOSED otherwise. A write for a user already linked to the
+    status: HAS_CHAIN to an accepted chain, PROPOSED otherwise; a check that moves the verdict across τ moves
+    every other user's link to the chain with it (`relink_users.cypher`), so what is stored, and which chains
+    enter a user's graphs, does not depend on the order users' checks land in. A write for a user already linked to the
     chain (a redelivered task, or the same chain proposed at another of the user's steps) adds nothing.
     A chain accepted without verification (`unverified`) carries no evidence and changes no stored verdict.
     `imagined` ({item, text, reason, similarity}) records a divergent chain's imagined last step.
@@ -102,6 +104,8 @@ def write_chain(
         tx.run(
             cypher.load(link), dataset=dataset, user=user, chain_id=chain_id, t=chain.candidate.t, reused=False
         ).consume()
+        if before is not None and (before in REFUSED) != (after in REFUSED):
+            tx.run(cypher.load("reasoning/relink_users"), chain_ids=[chain_id]).consume()
         if imagined is not None:
             tx.run(cypher.load("reasoning/merge_imagined"), dataset=dataset, chain_id=chain_id, **imagined).consume()
         if after is ChainStatus.VERIFIED and edges:

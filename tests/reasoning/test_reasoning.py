@@ -342,8 +342,9 @@ def test_a_chain_rejected_for_one_user_is_judged_on_both_users_checks(
     """Users 1 and 2 both lead 3 -> 4 -> 5 -> 6. The verifier fails every question about user 1 (whose
     history shows Toy Story), so its chains are rejected; user 2's identical chains are checked again, and
     each stored chain is judged on both checks: 0 of 3 and 3 of 3 is 50, verified at τ 50, while 0 of 3 and 2
-    of 3 stays rejected. User 2 links the chains that end verified with HAS_CHAIN and the other with PROPOSED,
-    so no HAS_CHAIN link points at a rejected chain."""
+    of 3 stays rejected. Both users' links follow the verdict: HAS_CHAIN to the chains that end verified (user
+    1's PROPOSED links to them turn HAS_CHAIN), PROPOSED to the other, so no HAS_CHAIN link points at a rejected
+    chain and neither user's graphs depend on which of them was reasoned first."""
 
     def fails_toy_story_users(request: dict[str, Any]) -> Reply:
         reply = oracle(request)
@@ -366,18 +367,20 @@ def test_a_chain_rejected_for_one_user_is_judged_on_both_users_checks(
     statuses = rows(
         db,
         """
-        MATCH (c:Chain {dataset: $d}) OPTIONAL MATCH (:User {id: 1})-[p:PROPOSED]->(c)
-        RETURN c.items AS items, c.status AS status, c.reject_reason AS why, p IS NOT NULL AS proposed_to_1
+        MATCH (c:Chain {dataset: $d})
+        OPTIONAL MATCH (:User {dataset: $d, id: 1})-[one]->(c)
+        OPTIONAL MATCH (:User {dataset: $d, id: 2})-[two]->(c)
+        RETURN c.items AS items, c.status AS status, c.reject_reason AS why, type(one) AS link_1, type(two) AS link_2
         ORDER BY items""",
         d=DATASET,
     )
     assert statuses == [
-        {"items": [1, 2], "status": "rejected", "why": "low_score", "proposed_to_1": True},
-        {"items": [2, 3], "status": "rejected", "why": "low_score", "proposed_to_1": True},
-        {"items": [3, 4], "status": "verified", "why": None, "proposed_to_1": True},
-        {"items": [4, 5], "status": "verified", "why": None, "proposed_to_1": True},
-        {"items": [5, 6], "status": "rejected", "why": "low_score", "proposed_to_1": True},
-        {"items": [9, 3], "status": "verified", "why": None, "proposed_to_1": False},
+        {"items": [1, 2], "status": "rejected", "why": "low_score", "link_1": "PROPOSED", "link_2": None},
+        {"items": [2, 3], "status": "rejected", "why": "low_score", "link_1": "PROPOSED", "link_2": None},
+        {"items": [3, 4], "status": "verified", "why": None, "link_1": "HAS_CHAIN", "link_2": "HAS_CHAIN"},
+        {"items": [4, 5], "status": "verified", "why": None, "link_1": "HAS_CHAIN", "link_2": "HAS_CHAIN"},
+        {"items": [5, 6], "status": "rejected", "why": "low_score", "link_1": "PROPOSED", "link_2": "PROPOSED"},
+        {"items": [9, 3], "status": "verified", "why": None, "link_1": None, "link_2": "HAS_CHAIN"},
     ]
 
 
