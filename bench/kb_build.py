@@ -11,7 +11,8 @@ command, never by hand.
 
 `--warm-pairs N` then runs the item-pair warm start (`llmrg kb warm`) with the packaged `--warm-weights` model
 served for it, its journal (`<dataset>.warm.json`) beside the file, exports again, adds the warm start to the
-README and writes `bench/results/kb_warm.json` (real pairs against placebo pairs, coverage against calls).
+README and writes `bench/results/kb_warm-<dataset>.json` (real pairs against placebo pairs, coverage against
+calls). Several datasets share one `--out`: each has its own files and its own section of the README.
 """
 
 from __future__ import annotations
@@ -38,7 +39,14 @@ from reasoning.options import ReasoningOptions
 from reasoning.run import reason_users, select_users
 
 STAGE = "reason"
-WARM_RESULT = Path("bench/results/kb_warm.json")
+RESULTS = Path("bench/results")
+
+
+def warm_result_path(dataset: str, results: Path = RESULTS) -> Path:
+    """The warm start's benchmark result of one dataset (`make results` renders every one)."""
+    return results / f"kb_warm-{dataset}.json"
+
+
 SUMMED = (
     "steps",
     "llm_calls",
@@ -96,7 +104,7 @@ def warm(
     write_readme(
         readme, Journal(journal_path, stored["fingerprint"], stored["stages"], stored.get("sittings", 0)), exported
     )
-    write_warm_result(summary, WARM_RESULT)
+    write_warm_result(summary, warm_result_path(dataset))
     return summary
 
 
@@ -199,7 +207,8 @@ def build(
 
 
 def write_readme(readme: Path, journal: Journal, exported: kb_transfer.TransferReport) -> None:
-    """The provenance beside the file, from the journal and the last export."""
+    """The provenance beside the file, from the journal and the last export: this dataset's section of the
+    README, the other datasets' sections kept as they are (`readme_sections`)."""
     made = totals(journal)
     fingerprint = journal.fingerprint
     verified = made["chains_verified"] / made["chains_proposed"] if made["chains_proposed"] else 0.0
@@ -207,9 +216,7 @@ def write_readme(readme: Path, journal: Journal, exported: kb_transfer.TransferR
     first_user = journal.stage(STAGE)["chunks"][0]["users"][0]
     last_user = journal.stage(STAGE)["chunks"][-1]["users"][-1]
     lines = [
-        f"# The released knowledge base for {fingerprint['dataset']}",
-        "",
-        "Written by `python -m bench.kb_build` after its last chunk; do not edit by hand.",
+        f"## {fingerprint['dataset']}",
         "",
         f"- File: `{exported.path.name}` (sha256 `{exported.sha256}`), format version 1, documented in "
         "`reasoning/kb_format.py`. Import it with `llmrg kb import data/kb/" + exported.path.name + "`; "
@@ -237,9 +244,38 @@ def write_readme(readme: Path, journal: Journal, exported: kb_transfer.TransferR
         f"--dataset {fingerprint['dataset']} --users N --out data/kb` (a database without this reasoning imports "
         "the file first, then reasons after the journal's last user); add `--warm-pairs N` to carry the warm start "
         "on to the N most frequent pairs.",
-        "",
     ]
-    readme.write_text("\n".join(lines), encoding="utf-8")
+    sections = readme_sections(readme.read_text(encoding="utf-8") if readme.is_file() else "")
+    sections[fingerprint["dataset"]] = "\n".join(lines)
+    readme.write_text(readme_text(sections), encoding="utf-8")
+
+
+README_TITLE = "# The released knowledge bases"
+SECTION_START, SECTION_END = "<!-- kb:{} -->", "<!-- /kb:{} -->"
+
+
+def readme_sections(text: str) -> dict[str, str]:
+    """Each dataset's section of a README `readme_text` wrote, by dataset (a README without markers has none)."""
+    sections: dict[str, str] = {}
+    for part in text.split("<!-- kb:")[1:]:
+        dataset, _, rest = part.partition(" -->\n")
+        body, found, _ = rest.partition(SECTION_END.format(dataset))
+        if found:
+            sections[dataset] = body.strip("\n")
+    return sections
+
+
+def readme_text(sections: dict[str, str]) -> str:
+    """The README: a title, then every dataset's section between its markers, sorted by dataset."""
+    parts = [
+        README_TITLE,
+        "",
+        "Written by `python -m bench.kb_build`, one section per dataset, each rewritten after its build's last "
+        "chunk; do not edit by hand.",
+    ]
+    for dataset in sorted(sections):
+        parts += ["", SECTION_START.format(dataset), sections[dataset], SECTION_END.format(dataset)]
+    return "\n".join(parts) + "\n"
 
 
 def _warm_lines(made: dict[str, Any] | None) -> list[str]:

@@ -263,13 +263,20 @@ def plot_quality(result: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
-def warm_section(result: dict[str, Any] | None) -> str:
-    if result is None or not result.get("curve"):
-        return "Not measured yet (`python -m bench.kb_build --warm-pairs N`)."
-    plot_warm(result, PLOTS / "kb_warm.png")
-    return (
-        sections.warm_section(result) + "\n\n![Coverage against LLM calls; real and placebo pairs](results/kb_warm.png)"
-    )
+def warm_sections() -> str:
+    """Every dataset's warm start (`bench/results/kb_warm-<dataset>.json`), each with its plot."""
+    parts = []
+    for path in sorted(RESULTS.glob("kb_warm-*.json")):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        if not result.get("curve"):
+            continue
+        dataset = path.stem.removeprefix("kb_warm-")
+        plot_warm(result, PLOTS / f"{path.stem}.png")
+        parts.append(
+            f"### {dataset}\n\n{sections.warm_section(result)}\n\n"
+            f"![{dataset}: coverage against LLM calls; real and placebo pairs](results/{path.stem}.png)"
+        )
+    return "\n\n".join(parts) or "Not measured yet (`python -m bench.kb_build --warm-pairs N`)."
 
 
 def plot_warm(result: dict[str, Any], path: Path) -> None:
@@ -558,7 +565,7 @@ def main() -> None:
             "## Knowledge-base reuse",
             reuse_section(reason, load("kb_ceiling")),
             "## Item-pair warm start",
-            warm_section(load("kb_warm")),
+            warm_sections(),
             "## Throughput",
             throughput_section(),
         ]

@@ -759,7 +759,7 @@ def scale_section(result: dict[str, Any]) -> str:
 
 
 def warm_section(result: dict[str, Any]) -> str:
-    """`bench/results/kb_warm.json`: the item-pair warm start, real pairs against placebo pairs, and coverage."""
+    """`bench/results/kb_warm-<dataset>.json`: the item-pair warm start, real against placebo pairs, and coverage."""
     accepted, versus, covered, ceiling = (
         result["accepted"],
         result["real_vs_placebo"],

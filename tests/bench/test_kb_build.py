@@ -74,3 +74,20 @@ def test_the_readme_states_the_warm_start_from_its_journal(tmp_path: Path) -> No
     assert "50 of 80 verified (62.5%), beside 5 of 20 placebo pairs (25.0%" in text
     assert "cover 20.0% of the steps" in text and "20.0% of the test targets" in text
     assert "would cover 20.0% and 25.0% if every one held" in text
+
+
+def test_datasets_built_into_one_folder_keep_their_own_readme_sections(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    for dataset, users in (("ml-1m", [1, 2]), ("beauty", [7]), ("ml-1m", [1, 2, 3])):
+        journal = Journal.open(tmp_path / f"{dataset}.build.json", FINGERPRINT | {"dataset": dataset}, fresh=False)
+        counts = dict.fromkeys(kb_build.SUMMED, 0) | {"chains_proposed": 2, "chains_verified": 1}
+        journal.add_chunk(kb_build.STAGE, counts | {"users": users[-1:], "seconds": 60.0})
+        exported = TransferReport(dataset, tmp_path / f"{dataset}.jsonl.gz", 1, 1, 2, "ab" * 32)
+        kb_build.write_readme(readme, journal, exported)
+    text = readme.read_text()
+    sections = kb_build.readme_sections(text)
+    assert list(sections) == ["beauty", "ml-1m"] and text.count(kb_build.README_TITLE) == 1
+    assert "Import it with `llmrg kb import data/kb/beauty.jsonl.gz`" in sections["beauty"]
+    assert "reasoning for 2 users" in sections["ml-1m"]  # the ml-1m journal's two chunks, rewritten in place
+    assert kb_build.readme_text(sections) == text
+    assert kb_build.warm_result_path("beauty", tmp_path) == tmp_path / "kb_warm-beauty.json"
