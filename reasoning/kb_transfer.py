@@ -103,9 +103,9 @@ def import_knowledge_base(db: Neo4jGateway, path: Path, dataset: str | None = No
     edge_rows = [edge.model_dump(mode="json", exclude={"record"}) for _, edge in kb.edges]
     for batch in _batches(chain_rows):
         _write(db, "kb/import_chains", target, batch)
-    # merged evidence can move a stored chain's verdict; its users' links follow it
-    for start in range(0, len(stored_chains), WRITE_BATCH):
-        db.run("reasoning/relink_users", chain_ids=list(stored_chains)[start : start + WRITE_BATCH])
+    merged_ids = list(stored_chains)  # merged evidence can move a stored chain's verdict; its links follow it
+    for start in range(0, len(merged_ids), WRITE_BATCH):
+        db.run("reasoning/relink_users", chain_ids=merged_ids[start : start + WRITE_BATCH])
     for batch in _batches(edge_rows):
         _write(db, "kb/import_edges", target, batch)
     merged = len(stored_chains) + len(stored_edges)

@@ -204,6 +204,16 @@ def test_an_import_adds_the_evidence_the_database_lacks_once(dataset: str, db: N
         "records": 2,
     }
     assert stored[(3, 4, 5)]["masks"] == 3  # new here: the file's evidence only
+    links = query(
+        db,
+        "MATCH (:User {dataset: $d, id: 1})-[l]->(c:Chain) RETURN c.items AS items, type(l) AS link ORDER BY items",
+        d=dataset,
+    )
+    # user 1's rejected chain is verified on the file's evidence, and the user's link follows it
+    assert [(record["items"], record["link"]) for record in links] == [
+        ([1, 2, 3], "HAS_CHAIN"),
+        ([2, 3, 4], "HAS_CHAIN"),
+    ]
     before = counts(db)
     again = kb_transfer.import_knowledge_base(db, other)
     assert (again.created, again.merged) == (0, 10)
