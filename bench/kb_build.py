@@ -40,13 +40,6 @@ from reasoning.run import reason_users, select_users
 
 STAGE = "reason"
 RESULTS = Path("bench/results")
-
-
-def warm_result_path(dataset: str, results: Path = RESULTS) -> Path:
-    """The warm start's benchmark result of one dataset (`make results` renders every one)."""
-    return results / f"kb_warm-{dataset}.json"
-
-
 SUMMED = (
     "steps",
     "llm_calls",
@@ -66,6 +59,11 @@ SUMMED = (
 def paths(out: Path, dataset: str) -> tuple[Path, Path, Path]:
     """The knowledge-base file, the journal and the README in `out`."""
     return out / f"{dataset}.jsonl.gz", out / f"{dataset}.build.json", out / "README.md"
+
+
+def warm_result_path(dataset: str, results: Path = RESULTS) -> Path:
+    """The warm start's benchmark result of one dataset (`make results` renders every one)."""
+    return results / f"kb_warm-{dataset}.json"
 
 
 def warm_journal_path(out: Path, dataset: str) -> Path:
