@@ -6,14 +6,18 @@ written to a temporary file in the same directory and renamed over the old one, 
 previous checkpoint intact; `progress.json` beside them says, in plain JSON, how far the run has got (epoch,
 the last and the best validation), for whoever watches a long run from another process. Only plain containers
 and tensors are stored, so `torch.load(weights_only=True)` reads them without unpickling arbitrary objects.
+One process trains a directory at a time (`run_lock`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import random
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,12 +30,49 @@ from gnn.config import RESUMABLE_CHANGES, TrainConfig
 LAST = "last.pt"
 BEST = "best.pt"
 PROGRESS = "progress.json"
+LOCK = "train.lock"
 FORMAT = 2
 """2: the transformer blocks are `AttentionBlock` (format 1 held `nn.TransformerEncoderLayer` weights)."""
 
 
 class CheckpointMismatchError(ValueError):
     """The checkpoint in `checkpoint_dir` belongs to another configuration or other data."""
+
+
+class RunLockedError(RuntimeError):
+    """Another process is training the same checkpoint directory."""
+
+
+@contextlib.contextmanager
+def run_lock(directory: Path | None) -> Iterator[None]:
+    """Hold `directory`'s training lock (an exclusive `flock` on `train.lock`) while the block runs; nothing for
+    None. Why: two processes training one directory (a second launch while the first still runs, or a child
+    that outlived the parent that was killed) would each write last.pt and resume the other's epochs, so a
+    result would mix two runs. The kernel drops the lock when its holder exits, however it exits (SIGKILL
+    included), so a crashed run never blocks its own resumption."""
+    if directory is None:
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LOCK
+    with path.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise RunLockedError(
+                f"{directory} is being trained by another process (pid {holder}); stop it, or train into another "
+                "directory (LLMRG_TRAIN_DIR)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def capture_rng(data_generator: torch.Generator, cuda: bool) -> dict[str, Any]:

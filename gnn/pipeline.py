@@ -266,6 +266,8 @@ def run_training(
         )
     except checkpoint.CheckpointMismatchError as exc:
         raise ConfigError(f"{exc} (train with --no-resume to start this run over)") from None
+    except checkpoint.RunLockedError as exc:
+        raise ConfigError(str(exc)) from None
     reasoning_kinds = [kind for kind in chosen.graph_kinds if kind != "seq"]
     seeing = rows_seeing_edges(export, reasoning_kinds, data.sequences) if reasoning_kinds else None
     subset = prepared.scored_users is not None

@@ -196,7 +196,20 @@ def train(
 
     `scored_users` reports valid and test on those users only. Training and early stopping still use every user,
     so the model learns the whole dataset and its selection does not hang on a small subset's noise; the subset
-    does not change the run, so a checkpoint trained without it resumes (and is scored) with it."""
+    does not change the run, so a checkpoint trained without it resumes (and is scored) with it. One process
+    trains a checkpoint directory at a time (`checkpoint.run_lock`; another is refused with `RunLockedError`)."""
+    with checkpoint.run_lock(config.checkpoint_dir):
+        return _train(data, config, graphs, progress, resume, scored_users)
+
+
+def _train(
+    data: SequenceData,
+    config: TrainConfig,
+    graphs: GraphSource | None,
+    progress: bool,
+    resume: bool,
+    scored_users: Collection[int] | None,
+) -> TrainResult:
     device = torch.device(config.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("config.device is 'cuda' but torch sees no CUDA device")

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -178,7 +180,7 @@ def test_checkpoints_hold_the_best_model_and_refuse_other_settings(tmp_path: Pat
     assert (best["epoch"], best["valid"]) == (result.best_epoch, result.valid)
     assert all(torch.equal(best["model"][key], last["best_model"][key]) for key in best["model"])
     assert last["state"]["history"] == result.history
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["best.pt", "last.pt", "progress.json"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["best.pt", "last.pt", "progress.json", "train.lock"]
     progress = json.loads((tmp_path / "progress.json").read_text())
     assert (progress["epoch"], progress["best_epoch"], progress["best_valid"]) == (
         result.epochs_run,
@@ -190,6 +192,32 @@ def test_checkpoints_hold_the_best_model_and_refuse_other_settings(tmp_path: Pat
         train(data, tiny(epochs=3, lr=0.5, seed=1, checkpoint_dir=tmp_path), progress=False)
     restarted = train(data, tiny(epochs=1, lr=0.5, checkpoint_dir=tmp_path), progress=False, resume=False)
     assert (restarted.epochs_run, last_state(tmp_path)["config"]["lr"]) == (1, 0.5)
+
+
+def test_one_process_trains_a_directory_and_a_killed_holder_frees_it(tmp_path: Path) -> None:
+    """A second trainer of a directory is refused, naming the holder, until the holder exits, even by SIGKILL."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from gnn import checkpoint\n"
+            "with checkpoint.run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(600)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(checkpoint.RunLockedError, match=rf"{tmp_path} is being trained .*\(pid {holder.pid}\)"):
+            train(cycle_data(), tiny(epochs=1, checkpoint_dir=tmp_path), progress=False)
+        assert not (tmp_path / checkpoint.LAST).exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert train(cycle_data(), tiny(epochs=1, checkpoint_dir=tmp_path), progress=False).epochs_run == 1
+    with checkpoint.run_lock(tmp_path), pytest.raises(checkpoint.RunLockedError):  # within one process too
+        train(cycle_data(), tiny(epochs=2, checkpoint_dir=tmp_path), progress=False)
 
 
 def test_checkpoints_refuse_other_graphs_when_the_source_identifies_them(tmp_path: Path) -> None:
