@@ -180,16 +180,24 @@ def reproduce_section(result: dict[str, Any]) -> str:
 
 def paired_sentences(result: dict[str, Any]) -> str:
     """Each variant against its base on the same test users and seed: the users only one of them hits at 10,
-    with the exact McNemar p-value, which resolves differences the two rates' intervals cannot."""
+    with the exact McNemar p-value, which resolves differences the two rates' intervals cannot, and the mean
+    per-user NDCG@10 difference with its paired bootstrap interval (hits moved up inside the top 10)."""
     said = []
     for row in result.get("rows") or []:
         for pair in row.get("paired_vs_base") or []:
             said.append(
                 f"{row['dataset']} {row['model']} {VARIANT_LABELS[row['variant']]} against base, seed {pair['seed']}: "
                 f"{pair['only_variant']} test users hit at 10 by it alone and {pair['only_base']} by the base alone "
-                f"(exact McNemar p {pair['p_value']:.2g})"
+                f"(exact McNemar p {pair['p_value']:.2g})" + _ndcg_difference(pair)
             )
     return "Paired on the same test users: " + "; ".join(said) + "." if said else ""
+
+
+def _ndcg_difference(pair: dict[str, Any]) -> str:
+    if "ndcg@10_difference" not in pair:
+        return ""
+    low, high = pair["ndcg@10_ci95"]
+    return f", NDCG@10 {pair['ndcg@10_difference']:+.4f} [{low:+.4f}, {high:+.4f}] per user (paired bootstrap)"
 
 
 SUPERSEDED_PROMPTS = {

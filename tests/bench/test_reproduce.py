@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import subprocess
 import time
 from pathlib import Path
@@ -139,7 +140,18 @@ def test_a_variant_is_paired_with_its_base_on_the_same_users_and_seed() -> None:
     by_variant = {row["variant"]: row for row in rows}
     assert by_variant["base"]["paired_vs_base"] is None and by_variant["seq"]["paired_vs_base"] == []
     [pair] = by_variant["llmrg-kb"]["paired_vs_base"]  # seed 1 has no base to pair with
-    assert pair == {"seed": 0, "only_variant": 10, "only_base": 5, "p_value": pytest.approx(0.3018, abs=1e-4)}
+    # users 10-19 gain 1/log2(6) each, users 0-4 lose it: 5/40 of it on average, and the interval holds it
+    gain = 5 / 40 / math.log2(6)
+    assert pair | {"ndcg@10_ci95": None} == {
+        "seed": 0,
+        "only_variant": 10,
+        "only_base": 5,
+        "p_value": pytest.approx(0.3018, abs=1e-4),
+        "ndcg@10_difference": pytest.approx(gain),
+        "ndcg@10_ci95": None,
+    }
+    low, high = pair["ndcg@10_ci95"]
+    assert low < gain < high and high - low < 0.3
     said = sections.paired_sentences({"rows": rows})
     assert "ml-1m sasrec + LLMRG from knowledge-base edges against base, seed 0: 10 test users" in said
     assert "5 by the base alone (exact McNemar p 0.3)" in said

@@ -295,7 +295,13 @@ def test_the_ablation_trained_on_everyone_compares_each_variant_with_the_base_on
     summary = ablation.summarise(runs, test_users=6)
     assert summary["base"]["paired_vs_base"] is None
     # llmrg alone hits users 3 and 4, the base alone user 2: 2 / 1, p = 2 * (1 + 3) / 8 = 1.
-    assert summary["llmrg"]["paired_vs_base"] == [{"seed": 0, "only_variant": 2, "only_base": 1, "p_value": 1.0}]
+    [pair] = summary["llmrg"]["paired_vs_base"]
+    assert {key: pair[key] for key in ("seed", "only_variant", "only_base", "p_value")} == {
+        "seed": 0,
+        "only_variant": 2,
+        "only_base": 1,
+        "p_value": 1.0,
+    }
     assert summary["llmrg"]["all_users_hr@10"] == pytest.approx(0.07)
     other_users = [runs[0], runs[1] | {"test_ranks": {7: 1}}]
     with pytest.raises(ValueError, match="scored on other users than the base"):
