@@ -73,8 +73,9 @@ def main() -> dict[str, Any]:
                 recommender.recommend(db, user, args.k)
                 full_ms.append(1000 * (time.perf_counter() - started))
                 items = db.run("recommend/fetch_user_items", dataset=args.dataset, user=user)
-                history = [recommender.index_of[int(item)] for item in items[0]["items"]]
-                graphs = recommender.graphs_for(db, user, history)
+                history_ids = [int(item) for item in items[0]["items"]]
+                history = [recommender.index_of[item] for item in history_ids]
+                graphs = recommender.graphs_for(db, user, history, history_ids)
                 started = time.perf_counter()
                 batch = SequenceBatch.from_lists([history], [history[-1]], recommender.config.max_len, graphs)
                 with torch.no_grad():

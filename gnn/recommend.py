@@ -1,8 +1,9 @@
 """Serving a trained run: top-k next items for one user, each with the reasoning path that explains it.
 
 `Recommender.load` reads the run's best checkpoint and item table once; `recommend` then costs three small
-Neo4j reads (the user's items, the user's chains, explanations for the k candidates) and one forward pass,
-so it is fast enough for interactive use (measured by `bench/recommend.py`).
+Neo4j reads (the user's items; the user's chains, or for the knowledge-base variant the causal edges among the
+user's items; explanations for the k candidates) and one forward pass, so it is fast enough for interactive use
+(measured by `bench/recommend.py`).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class Recommender:
             raise UnknownDatasetError(f"user {user} does not exist in dataset {self.dataset!r}")
         history_ids = [int(item) for item in records[0]["items"]]
         history = [self.index_of[item] for item in history_ids]
-        graphs = self.graphs_for(db, user, history)
+        graphs = self.graphs_for(db, user, history, history_ids)
         batch = SequenceBatch.from_lists([history], [history[-1]], self.config.max_len, graphs)
         with torch.no_grad():
             scores = self.model.score_all(batch)[0]  # [n_items + 1], column 0 already -inf
@@ -99,12 +100,15 @@ class Recommender:
             "ms": round(1000 * (time.perf_counter() - started), 1),
         }
 
-    def graphs_for(self, db: Neo4jGateway, user: int, history: list[int]) -> dict[str, list[Any]] | None:
-        """The user's G_rea / G_div (or sequence graph) as the model takes them; None for a base model."""
+    def graphs_for(
+        self, db: Neo4jGateway, user: int, history: list[int], history_ids: list[int]
+    ) -> dict[str, list[Any]] | None:
+        """The user's G_rea / G_div (or sequence graph) as the model takes them (`history` in model indices,
+        `history_ids` the same items' catalogue ids); None for a base model."""
         if not self.config.graph_kinds:
             return None
         edges = (
-            self._knowledge_base_edges(db, user, history)
+            self._knowledge_base_edges(db, user, history, history_ids)
             if self.variant.edges_from == "knowledge_base"
             else self._chain_edges(db, user)
         )
@@ -124,15 +128,23 @@ class Recommender:
             add_chain(earliest[GRAPH_OF_CHAIN[str(record["kind"])]], record["items"], int(record["t"]), self.index_of)
         return {kind: {user: as_edges(found)} for kind, found in earliest.items()}
 
-    def _knowledge_base_edges(self, db: Neo4jGateway, user: int, history: list[int]) -> dict[str, dict[int, UserEdges]]:
+    def _knowledge_base_edges(
+        self, db: Neo4jGateway, user: int, history: list[int], history_ids: list[int]
+    ) -> dict[str, dict[int, UserEdges]]:
         """G_rea as the knowledge-base variant trained on it: the causal edges among the user's items."""
-        rows = db.run("export/export_causal_edges", dataset=self.dataset)
-        causal = causal_indices(((int(row["source"]), int(row["target"])) for row in rows), self.index_of)
+        causal = causal_indices(history_causal_edges(db, self.dataset, history_ids), self.index_of)
         window = kb_window(self.settings, self.dataset)
         return {"rea": knowledge_base_edges({user: history}, causal, window), "div": {}}
 
     def _explain(self, db: Neo4jGateway, user: int, items: list[int], history: list[int]) -> dict[int, dict[str, Any]]:
         return explain_items(db, self.dataset, user, items, history)
+
+
+def history_causal_edges(db: Neo4jGateway, dataset: str, items: list[int]) -> list[tuple[int, int]]:
+    """The knowledge base's causal edges (source, target) whose two items are both among `items` (catalogue ids),
+    sorted: every edge the knowledge-base variant could place in a graph over those items."""
+    rows = db.run("recommend/fetch_history_causal_edges", dataset=dataset, items=sorted(set(items)))
+    return [(int(row["source"]), int(row["target"])) for row in rows]
 
 
 def explain_items(

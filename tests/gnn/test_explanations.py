@@ -10,8 +10,8 @@ import pytest
 
 from core.gateway import Neo4jGateway
 from core.settings import Settings
-from core.vocabulary import ChainKind
-from gnn.recommend import explain_items, explanation_sentence
+from core.vocabulary import ChainKind, ChainStatus
+from gnn.recommend import explain_items, explanation_sentence, history_causal_edges
 from reasoning import store
 from reasoning.chains import ScoredChain
 from tests.reasoning.test_kb_transfer import DATASET, MODEL, PROMPT, chain, ingest
@@ -52,3 +52,17 @@ def test_an_item_is_explained_by_the_user_first_then_knowledge_base_chains_then_
     assert explanation_sentence(edge).startswith(
         "You watched Star Wars: Episode V - The Empire Strikes Back (1980), so Godfather, The (1972): link 4 then 6"
     )
+
+
+def test_serving_reads_only_the_causal_edges_among_the_users_items(
+    services: Settings, db: Neo4jGateway, tmp_path: Path
+) -> None:
+    ingest(db, services, tmp_path, DATASET)
+    write(db, 2, chain((3, 5), 7))  # edges 3 -> 5, 5 -> 7
+    write(db, 2, chain((4, 6), 7))  # edges 4 -> 6, 6 -> 7
+    write(db, 2, chain((1, 2), 3, status=ChainStatus.REJECTED, hits=0))  # a rejected chain leaves no edge
+
+    assert history_causal_edges(db, DATASET, [1, 2, 3, 4, 5]) == [(3, 5)]
+    assert history_causal_edges(db, DATASET, [5, 4, 6, 7, 3, 5]) == [(3, 5), (4, 6), (5, 7), (6, 7)]
+    assert history_causal_edges(db, DATASET, [7]) == []
+    assert history_causal_edges(db, "another-dataset", [3, 5]) == []
