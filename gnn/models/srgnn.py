@@ -35,13 +35,17 @@ CHUNK = 1 << 18
 
 
 def _member_energy(query: Tensor, anchors: Tensor, nodes: Tensor, owner: Tensor, members: Tensor) -> Tensor:
-    """qᵀ sigmoid(W1 v_n + W2 v_i + c) for each member: query [1, d], anchors [G, d], nodes [N, d] -> [M]."""
-    return torch.sigmoid(anchors[owner] + nodes[members]) @ query.squeeze(0)
+    """qᵀ sigmoid(W1 v_n + W2 v_i + c) for each member: query [1, d], anchors [G, d], nodes [N, d] -> [M].
+    `index_select`, not `tensor[index]`: its backward is an index_add, which on the CPU took a third of the time
+    the accumulating index_put of advanced indexing took."""
+    gathered = anchors.index_select(0, owner) + nodes.index_select(0, members)  # [M, d]
+    return torch.sigmoid(gathered) @ query.squeeze(0)
 
 
 def _weighted_sum(alpha: Tensor, states: Tensor, owner: Tensor, members: Tensor, readouts: int) -> Tensor:
     """Σ alpha_i v_i per readout: alpha [M], states [N, d] -> [G, d]."""
-    return scatter(alpha.unsqueeze(-1) * states[members], owner, dim=0, dim_size=readouts, reduce="sum")
+    weighted = alpha.unsqueeze(-1) * states.index_select(0, members)  # [M, d]
+    return scatter(weighted, owner, dim=0, dim_size=readouts, reduce="sum")
 
 
 def _run(lean: bool, function: Callable[..., Tensor], *arguments: Any) -> Tensor:
