@@ -30,4 +30,5 @@ VARIANT_LABELS = {
     "llmrg-no-div": "+ LLMRG w/o divergent",
     "llmrg-no-verify": "+ LLMRG w/o verification",
     "llmrg-kb": "+ LLMRG from knowledge-base edges",
+    "llmrg-kb-placebo": "+ LLMRG from knowledge-base edges with random sources (placebo)",
 }

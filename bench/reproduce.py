@@ -62,7 +62,15 @@ console = Console(width=150)
 RUNS = RESULTS / "reproduce"
 DEFAULT_TRAIN_DIR = ROOT / ".llmrg" / "bench" / "train"
 METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
-VARIANT_FLAGS = {"base": [], "seq": ["--seq-graph"], "llmrg-kb": ["--llmrg", "--kb-graph"]}
+VARIANT_FLAGS = {
+    "base": [],
+    "seq": ["--seq-graph"],
+    "llmrg-kb": ["--llmrg", "--kb-graph"],
+    "llmrg-kb-placebo": ["--llmrg", "--kb-graph", "--kb-placebo"],
+}
+CONTROLS = {"llmrg-kb": ("llmrg-kb-placebo", "seq")}
+"""The controls a variant is also paired against: the same graphs with random edge sources, and any graph at all
+(SR-GNN on the plain sequence), so a gain over the base is read against what a graph without the LLM gives."""
 POLL_S = 20.0
 DEFAULT_WINDOWS_PER_BATCH: int = TrainSettings.model_fields["windows_per_batch"].default
 
@@ -74,8 +82,9 @@ def main() -> dict[str, Any]:
     parser.add_argument(
         "--variants",
         default="base",
-        help="base, seq (+ SR-GNN on the plain sequence graph) and llmrg-kb (+ LLMRG with every user's G_rea from "
-        "the released knowledge base's causal edges, data/kb/<dataset>.jsonl.gz)",
+        help="base, seq (+ SR-GNN on the plain sequence graph), llmrg-kb (+ LLMRG with every user's G_rea from "
+        "the released knowledge base's causal edges, data/kb/<dataset>.jsonl.gz) and llmrg-kb-placebo (its placebo: "
+        "each edge's source drawn at random from the same window)",
     )
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--epochs", type=int, default=200)
@@ -315,8 +324,8 @@ def launch(
 
 def snapshot_of(plan: dict[str, Any], build: bool = True) -> Path:
     """The snapshot a run trains from (exported or assembled first when `build`): the dataset's, or for the
-    knowledge-base variant the dataset's with the released knowledge base's causal edges."""
-    if plan["variant"] == "llmrg-kb":
+    knowledge-base variant and its placebo the dataset's with the released knowledge base's causal edges."""
+    if plan["variant"] in ("llmrg-kb", "llmrg-kb-placebo"):
         return ensure_kb_snapshot(plan["dataset"]) if build else kb_snapshot_path(plan["dataset"])
     return ensure_snapshot(plan["dataset"]) if build else snapshot_path(plan["dataset"])
 
@@ -470,6 +479,11 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "paired_vs_base": paired_vs_base(members, groups.get((dataset, model, "base", excluded, protocol)))
                 if variant != "base"
                 else None,
+                "paired_vs_controls": {
+                    control: paired_vs_base(members, groups[(dataset, model, control, excluded, protocol)])
+                    for control in CONTROLS.get(variant, ())
+                    if (dataset, model, control, excluded, protocol) in groups
+                },
             }
         )
     return rows
@@ -477,7 +491,8 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def paired_vs_base(members: list[dict[str, Any]], base: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """Per seed that both the variant and its base (same dataset, model, ranking and protocol) ran with every
-    user's test rank: HR@10 hits only one of them has, and the exact McNemar p-value (`bench.statistics`)."""
+    user's test rank: HR@10 hits only one of them has, and the exact McNemar p-value (`bench.statistics`). A
+    control in place of the base pairs the same way."""
     base_ranks = {run["seed"]: run["test_ranks"] for run in base or [] if run.get("test_ranks")}
     return [
         {"seed": run["seed"], **paired_hits(run["test_ranks"], base_ranks[run["seed"]])}

@@ -180,14 +180,44 @@ def _chain_edges(
     return edges, links
 
 
-def knowledge_base_graph(export: Export, window: int) -> Export:
+def knowledge_base_graph(export: Export, window: int, placebo: bool = False) -> Export:
     """The export with G_rea made of the knowledge base's causal edges instead of the users' own chains, and no
     G_div. An edge a -> b enters a user's graph at the step t where the user chose b with a among the `window`
     items just before it (l_tru, the window a step's knowledge-base lookup reads), stamped t like a chain
-    reasoned at that step: prefixes that hold b see it, so a row never sees an edge into its target."""
+    reasoned at that step: prefixes that hold b see it, so a row never sees an edge into its target. With
+    `placebo` every edge's source is then redrawn at random from that window (`placebo_sources`)."""
     index_of = {int(item): index for index, item in enumerate(export.item_ids.tolist(), start=1)}
     edges = knowledge_base_edges(export.data.sequences, causal_indices(export.causal_edges, index_of), window)
+    if placebo:
+        edges = placebo_sources(edges, export.data.sequences, window)
     return replace(export, edges={"rea": edges, "div": {}}, chain_links={"rea": 0, "div": 0})
+
+
+PLACEBO_SEED = 0
+"""The placebo graph is one fixed draw, the same for every run and seed, so seeds vary the training alone."""
+
+
+def placebo_sources(
+    edges: Mapping[int, UserEdges], sequences: Mapping[int, Sequence[int]], window: int, seed: int = PLACEBO_SEED
+) -> dict[int, UserEdges]:
+    """Per user, each edge a -> b stamped t with a replaced by an item drawn uniformly from the `window` items
+    before t other than b (the true source among them, so it comes back by chance as often as any other):
+    targets, stamps and edge counts stay, the choice of source is random. Two draws that land on the same pair
+    keep the earlier stamp, as real edges do. Users in sorted order from one seeded generator, so the draw is
+    reproducible."""
+    generator = np.random.default_rng(seed)
+    drawn: dict[int, UserEdges] = {}
+    for user in sorted(edges):
+        items, found = sequences[user], edges[user]
+        earliest: dict[tuple[int, int], int] = {}
+        for target, t in zip(found.dst.tolist(), found.t.tolist(), strict=True):
+            before = [item for item in items[max(0, t - window) : t] if item != target]  # no self-loop on repeats
+            if not before:
+                continue
+            source = before[int(generator.integers(len(before)))]
+            earliest[(source, target)] = min(earliest.get((source, target), t), t)
+        drawn[user] = as_edges(earliest)
+    return drawn
 
 
 def causal_indices(causal: Iterable[tuple[int, int]], index_of: Mapping[int, int]) -> list[tuple[int, int]]:

@@ -161,7 +161,7 @@ def prepare(
                 f"the base model; import one (`llmrg kb import data/kb/{dataset}.jsonl.gz`) or build one "
                 f"(`llmrg kb warm --dataset {dataset}`), then export again"
             )
-        export = knowledge_base_graph(export, kb_window)
+        export = knowledge_base_graph(export, kb_window, placebo=chosen.placebo)
     data = export.data
     graph_kinds = tuple(kind for kind in chosen.graph_kinds if kind != "seq")
     graphs = ReasoningGraphSource.of(export, graph_kinds) if graph_kinds else None

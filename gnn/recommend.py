@@ -45,6 +45,8 @@ class Recommender:
     def load(
         cls, db: Neo4jGateway, settings: Settings, dataset: str, model: str, variant: Variant, seed: int
     ) -> Recommender:
+        if variant.placebo:
+            raise ConfigError(f"{variant.name} is a control trained on random graphs, not a model to recommend with")
         folder = run_dir(settings, dataset, model, variant, seed)
         best, table_path = folder / checkpoint.BEST, folder / ITEM_TABLE
         if not best.is_file() or not table_path.is_file():

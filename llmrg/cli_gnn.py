@@ -40,6 +40,14 @@ KnowledgeBaseGraphFlag = Annotated[
         "(no reasoning run per user), no G_div.",
     ),
 ]
+KnowledgeBasePlaceboFlag = Annotated[
+    bool,
+    typer.Option(
+        "--kb-placebo",
+        help="With --kb-graph: the placebo control, each edge's source drawn at random from the same window "
+        "(targets, steps and edge counts kept).",
+    ),
+]
 ReasonedOnlyFlag = Annotated[
     bool, typer.Option("--reasoned-only", help="Train and score only the users with reasoning chains.")
 ]
@@ -72,7 +80,16 @@ def check_users(reasoned_only: bool, evaluate_reasoned_only: bool) -> None:
         raise ConfigError("--reasoned-only trains on the reasoned users, --evaluate-reasoned-only on all; choose one")
 
 
-def variant_name(llmrg: bool, seq_graph: bool, no_divergent: bool, unverified: bool, kb_graph: bool = False) -> str:
+def variant_name(
+    llmrg: bool,
+    seq_graph: bool,
+    no_divergent: bool,
+    unverified: bool,
+    kb_graph: bool = False,
+    kb_placebo: bool = False,
+) -> str:
+    if kb_placebo and not kb_graph:
+        raise ConfigError("--kb-placebo modifies --llmrg --kb-graph")
     if llmrg and seq_graph:
         raise ConfigError("--llmrg and --seq-graph are different variants; choose one")
     if (no_divergent or unverified or kb_graph) and not llmrg:
@@ -84,7 +101,7 @@ def variant_name(llmrg: bool, seq_graph: bool, no_divergent: bool, unverified: b
     if not llmrg:
         return "base"
     if kb_graph:
-        return "llmrg-kb"
+        return "llmrg-kb-placebo" if kb_placebo else "llmrg-kb"
     return "llmrg-no-div" if no_divergent else "llmrg-no-verify" if unverified else "llmrg"
 
 
@@ -137,6 +154,7 @@ def train(
     no_divergent: NoDivergentFlag = False,
     unverified: UnverifiedFlag = False,
     kb_graph: KnowledgeBaseGraphFlag = False,
+    kb_placebo: KnowledgeBasePlaceboFlag = False,
     reasoned_only: ReasonedOnlyFlag = False,
     evaluate_reasoned_only: EvaluateReasonedOnlyFlag = False,
     seed: SeedOption = 0,
@@ -152,7 +170,7 @@ def train(
     from gnn import pipeline
 
     settings = settings_of(ctx)
-    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified, kb_graph))
+    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified, kb_graph, kb_placebo))
     if queue:
         from workers.app import create_app
 
@@ -211,6 +229,7 @@ def evaluate(
     no_divergent: NoDivergentFlag = False,
     unverified: UnverifiedFlag = False,
     kb_graph: KnowledgeBaseGraphFlag = False,
+    kb_placebo: KnowledgeBasePlaceboFlag = False,
     reasoned_only: ReasonedOnlyFlag = False,
     evaluate_reasoned_only: EvaluateReasonedOnlyFlag = False,
     seed: SeedOption = 0,
@@ -222,7 +241,7 @@ def evaluate(
     from gnn import pipeline
 
     settings = settings_of(ctx)
-    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified, kb_graph))
+    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified, kb_graph, kb_placebo))
     with data_source(settings, snapshot) as source:
         result = pipeline.evaluate_checkpoint(
             source,

@@ -179,9 +179,10 @@ def reproduce_section(result: dict[str, Any]) -> str:
 
 
 def paired_sentences(result: dict[str, Any]) -> str:
-    """Each variant against its base on the same test users and seed: the users only one of them hits at 10,
-    with the exact McNemar p-value, which resolves differences the two rates' intervals cannot, and the mean
-    per-user NDCG@10 difference with its paired bootstrap interval (hits moved up inside the top 10)."""
+    """Each variant against its base (and a knowledge-base variant against its controls, `bench.reproduce.CONTROLS`)
+    on the same test users and seed: the users only one of them hits at 10, with the exact McNemar p-value, which
+    resolves differences the two rates' intervals cannot, and the mean per-user NDCG@10 difference with its paired
+    bootstrap interval (hits moved up inside the top 10)."""
     said = []
     for row in result.get("rows") or []:
         for pair in row.get("paired_vs_base") or []:
@@ -190,6 +191,14 @@ def paired_sentences(result: dict[str, Any]) -> str:
                 f"{pair['only_variant']} test users hit at 10 by it alone and {pair['only_base']} by the base alone "
                 f"(exact McNemar p {pair['p_value']:.2g})" + _ndcg_difference(pair)
             )
+        for control, pairs in (row.get("paired_vs_controls") or {}).items():
+            said += [
+                f"{row['dataset']} {row['model']} {VARIANT_LABELS[row['variant']]} against "
+                f"{VARIANT_LABELS[control]}, seed {pair['seed']}: {pair['only_variant']} hit by it alone and "
+                f"{pair['only_base']} by the control alone (exact McNemar p {pair['p_value']:.2g})"
+                + _ndcg_difference(pair)
+                for pair in pairs
+            ]
     return "Paired on the same test users: " + "; ".join(said) + "." if said else ""
 
 

@@ -157,6 +157,29 @@ def test_a_variant_is_paired_with_its_base_on_the_same_users_and_seed() -> None:
     assert "5 by the base alone (exact McNemar p 0.3)" in said
 
 
+def test_the_knowledge_base_variant_is_also_paired_with_its_controls() -> None:
+    def run(variant: str, ranks: dict[str, int]) -> dict[str, Any]:
+        test = {"hr@5": 0.0, "hr@10": sum(rank <= 10 for rank in ranks.values()) / 40, "ndcg@5": 0.0, "ndcg@10": 0.0}
+        return collected("ml-1m", "sasrec", variant, 0, test, test_ranks=ranks)
+
+    hits_first = {str(user): 5 if user < 10 else 50 for user in range(40)}
+    hits_more = {str(user): 5 if user < 16 else 50 for user in range(40)}
+    rows = reproduce.summarise(
+        [run("base", hits_first), run("llmrg-kb", hits_more), run("llmrg-kb-placebo", hits_first)]
+    )
+    by_variant = {row["variant"]: row for row in rows}
+    assert by_variant["llmrg-kb-placebo"]["paired_vs_controls"] == {}, "a control has no controls"
+    controls = by_variant["llmrg-kb"]["paired_vs_controls"]
+    assert list(controls) == ["llmrg-kb-placebo"], "no seq run, so no pair with it"
+    [pair] = controls["llmrg-kb-placebo"]
+    assert (pair["only_variant"], pair["only_base"]) == (6, 0)
+    said = sections.paired_sentences({"rows": rows})
+    assert (
+        "ml-1m sasrec + LLMRG from knowledge-base edges against + LLMRG from knowledge-base edges with random sources "
+        "(placebo), seed 0: 6 hit by it alone and 0 by the control alone" in said
+    )
+
+
 def test_a_run_under_another_protocol_is_kept_apart_and_labelled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

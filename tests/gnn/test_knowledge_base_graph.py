@@ -6,15 +6,17 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import cast
 
 import pytest
 import torch
 
 from core import vocabulary
 from core.errors import ConfigError
+from core.gateway import Neo4jGateway
 from gnn import pipeline
 from gnn.data import SequenceData, split
-from gnn.export import Export, ReasoningGraphSource, knowledge_base_edges, knowledge_base_graph
+from gnn.export import Export, ReasoningGraphSource, knowledge_base_edges, knowledge_base_graph, placebo_sources
 from gnn.snapshot import Snapshot, _content_hash, load_snapshot, with_causal_edges
 from llmrg.cli_gnn import variant_name
 
@@ -97,9 +99,65 @@ def test_a_snapshot_carries_its_knowledge_base_and_reads_the_first_version(tmp_p
     assert load_snapshot(old).causal_edges == ()
 
 
+def test_the_placebo_keeps_targets_steps_and_counts_and_draws_sources_from_the_window() -> None:
+    generator = torch.Generator().manual_seed(3)
+    sequences = {user: torch.randperm(60, generator=generator)[:40].add(1).tolist() for user in range(1, 30)}
+    sequences[30] = [7, 8, 7, 8]  # repeats: a source is never the target itself
+    causal = [(a, b) for a in range(1, 61) for b in range(1, 61) if a != b and (a * 7 + b) % 5 == 0]
+    real = knowledge_base_edges(sequences, causal, window=6)
+    placebo = placebo_sources(real, sequences, window=6)
+    assert placebo.keys() == real.keys()
+    moved = 0
+    for user, edges in real.items():
+        drawn = as_rows({user: placebo[user]})[user]
+        items = sequences[user]
+        for source, target, t in drawn:
+            assert items[t] == target and source != target
+            assert source in items[max(0, t - 6) : t], f"user {user}: source {source} outside the window before {t}"
+        real_rows = as_rows({user: edges})[user]
+        # each real (target, step) is drawn once; draws landing on the same pair merge, so never more edges
+        assert {(b, t) for _, b, t in drawn} <= {(b, t) for _, b, t in real_rows}
+        assert len(drawn) <= len(real_rows)
+        moved += len(set(drawn) - set(real_rows))
+    total = sum(edges.t.numel() for edges in real.values())
+    assert total > 200 and moved > total / 2, "most sources change: five or six candidates each"
+    assert as_rows(placebo) == as_rows(placebo_sources(real, sequences, window=6)), "one fixed draw"
+    assert as_rows(placebo) != as_rows(placebo_sources(real, sequences, window=6, seed=1))
+
+
+def test_the_placebo_variant_graphs_the_same_rows_with_other_sources() -> None:
+    sequences = {user: [(user + step) % 9 + 1 for step in range(7)] for user in range(1, 10)}
+    causal = tuple((a * 10, b * 10) for a in range(1, 10) for b in range(1, 10) if (a + b) % 3 == 0 and a != b)
+    real = knowledge_base_graph(export_of(sequences, causal), window=3)
+    placebo = knowledge_base_graph(export_of(sequences, causal), window=3, placebo=True)
+    assert placebo.edges["div"] == {} and placebo.edges["rea"].keys() == real.edges["rea"].keys()
+    users = list(sequences)
+    assert pipeline.rows_seeing_edges(placebo, ("rea",), users) == pipeline.rows_seeing_edges(real, ("rea",), users)
+    assert as_rows(placebo.edges["rea"]) != as_rows(real.edges["rea"])
+
+
 def test_the_cli_names_the_variant() -> None:
     assert variant_name(True, False, False, False, kb_graph=True) == "llmrg-kb"
+    assert variant_name(True, False, False, False, kb_graph=True, kb_placebo=True) == "llmrg-kb-placebo"
+    assert vocabulary.variant("llmrg-kb-placebo").placebo and not vocabulary.variant("llmrg-kb").placebo
+    with pytest.raises(ConfigError, match="--kb-placebo modifies"):
+        variant_name(True, False, False, False, kb_placebo=True)
     with pytest.raises(ConfigError, match="modify --llmrg"):
         variant_name(False, False, False, False, kb_graph=True)
     with pytest.raises(ConfigError, match="one ablation at a time"):
         variant_name(True, False, True, False, kb_graph=True)
+
+
+def test_the_placebo_is_not_served() -> None:
+    from core.settings import Settings
+    from gnn.recommend import Recommender
+
+    with pytest.raises(ConfigError, match="llmrg-kb-placebo is a control"):
+        Recommender.load(
+            cast(Neo4jGateway, None),
+            Settings.load(env_file=None),
+            "kb",
+            "sasrec",
+            vocabulary.variant("llmrg-kb-placebo"),
+            0,
+        )
