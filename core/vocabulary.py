@@ -77,12 +77,13 @@ class Variant:
     edges_from: Literal["chains", "knowledge_base"] = "chains"
     """Where G_rea's edges come from: the chains reasoned for each user (the paper's method), or the knowledge
     base's verified causal edges a -> b, placed in every user's graph at each step b with a among the l_tru items
-    before it (no call for that user; `gnn.export.knowledge_base_graph`)."""
+    before it (no call for that user; `gnn.knowledge_base.knowledge_base_graph`)."""
     placebo: bool = False
-    """The knowledge-base variant's placebo: every edge keeps its target, its step and its count, but its source is
-    an item drawn at random from the same window before the step (the quality harness's random-premise placebo,
-    `gnn.export.placebo_sources`). Same graph sizes, same stamps, no LLM choice of which earlier item explains the
-    target: what the knowledge base adds over any sparse graph is the gap between the two."""
+    """The knowledge-base variant's placebo: every edge keeps its target and its step, but its source is an item
+    drawn at random from the same window before the step (the quality harness's random-premise placebo,
+    `gnn.knowledge_base.placebo_sources`). The same rows see edges, about as many (draws landing on one pair
+    merge), and no LLM chose which earlier item explains the target: what the knowledge base adds over any sparse
+    graph of that shape is the gap between the two."""
 
 
 VARIANTS: dict[str, Variant] = {

@@ -8,7 +8,7 @@ the graph a training row may see (edges with t < the row's prefix length), so on
 prefix without leakage.
 
 The knowledge base's verified causal edges travel with the export too (`Export.causal_edges`): the
-"LLMRG from knowledge-base edges" variant places them in every user's graph (`knowledge_base_graph`), the
+"LLMRG from knowledge-base edges" variant places them in every user's graph (`gnn.knowledge_base`), the
 paper's G_rea built from item-level knowledge instead of one reasoning run per user.
 """
 
@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -178,74 +177,6 @@ def _chain_edges(
         kind: {user: as_edges(found) for user, found in sorted(by_user.items())} for kind, by_user in earliest.items()
     }
     return edges, links
-
-
-def knowledge_base_graph(export: Export, window: int, placebo: bool = False) -> Export:
-    """The export with G_rea made of the knowledge base's causal edges instead of the users' own chains, and no
-    G_div. An edge a -> b enters a user's graph at the step t where the user chose b with a among the `window`
-    items just before it (l_tru, the window a step's knowledge-base lookup reads), stamped t like a chain
-    reasoned at that step: prefixes that hold b see it, so a row never sees an edge into its target. With
-    `placebo` every edge's source is then redrawn at random from that window (`placebo_sources`)."""
-    index_of = {int(item): index for index, item in enumerate(export.item_ids.tolist(), start=1)}
-    edges = knowledge_base_edges(export.data.sequences, causal_indices(export.causal_edges, index_of), window)
-    if placebo:
-        edges = placebo_sources(edges, export.data.sequences, window)
-    return replace(export, edges={"rea": edges, "div": {}}, chain_links={"rea": 0, "div": 0})
-
-
-PLACEBO_SEED = 0
-"""The placebo graph is one fixed draw, the same for every run and seed, so seeds vary the training alone."""
-
-
-def placebo_sources(
-    edges: Mapping[int, UserEdges], sequences: Mapping[int, Sequence[int]], window: int, seed: int = PLACEBO_SEED
-) -> dict[int, UserEdges]:
-    """Per user, each edge a -> b stamped t with a replaced by an item drawn uniformly from the `window` items
-    before t other than b (the true source among them, so it comes back by chance as often as any other):
-    targets, stamps and edge counts stay, the choice of source is random. Two draws that land on the same pair
-    keep the earlier stamp, as real edges do. Users in sorted order from one seeded generator, so the draw is
-    reproducible."""
-    generator = np.random.default_rng(seed)
-    drawn: dict[int, UserEdges] = {}
-    for user in sorted(edges):
-        items, found = sequences[user], edges[user]
-        earliest: dict[tuple[int, int], int] = {}
-        for target, t in zip(found.dst.tolist(), found.t.tolist(), strict=True):
-            before = [item for item in items[max(0, t - window) : t] if item != target]  # no self-loop on repeats
-            if not before:
-                continue
-            source = before[int(generator.integers(len(before)))]
-            earliest[(source, target)] = min(earliest.get((source, target), t), t)
-        drawn[user] = as_edges(earliest)
-    return drawn
-
-
-def causal_indices(causal: Iterable[tuple[int, int]], index_of: Mapping[int, int]) -> list[tuple[int, int]]:
-    """Causal edges in catalogue ids -> item indices, leaving out any that names an item the model lacks."""
-    return [(index_of[a], index_of[b]) for a, b in causal if a in index_of and b in index_of]
-
-
-def knowledge_base_edges(
-    sequences: Mapping[int, Sequence[int]], causal: Iterable[tuple[int, int]], window: int
-) -> dict[int, UserEdges]:
-    """Per user, the causal edges (in item indices) among their items, each at the earliest step t whose item
-    is the edge's target with its source among the `window` items before t."""
-    sources_of: dict[int, set[int]] = defaultdict(set)
-    for source, target in causal:
-        sources_of[target].add(source)
-    graphs: dict[int, UserEdges] = {}
-    for user in sorted(sequences):
-        items = sequences[user]
-        earliest: dict[tuple[int, int], int] = {}
-        for t, target in enumerate(items):
-            sources = sources_of.get(target)
-            if not sources:
-                continue
-            for source in sources.intersection(items[max(0, t - window) : t]):
-                earliest.setdefault((source, target), t)
-        if earliest:
-            graphs[user] = as_edges(earliest)
-    return graphs
 
 
 def add_chain(earliest: dict[tuple[int, int], int], items: Sequence[int], t: int, index_of: Mapping[int, int]) -> None:

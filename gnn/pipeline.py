@@ -25,7 +25,8 @@ from gnn import checkpoint
 from gnn.config import TrainConfig
 from gnn.data import MIN_EVALUATED_LENGTH, GraphSource, SequenceData, resolve_graph_source, split
 from gnn.evaluate import evaluate, evaluate_ranks, evaluate_users, metrics_from_ranks, subset_ranks
-from gnn.export import Export, ReasoningGraphSource, export_dataset, knowledge_base_graph, reasoned_users
+from gnn.export import Export, ReasoningGraphSource, export_dataset, reasoned_users
+from gnn.knowledge_base import knowledge_base_graph
 from gnn.models import MODELS
 from gnn.models.reference import reference_settings
 from gnn.snapshot import Snapshot

@@ -23,7 +23,8 @@ from gnn import checkpoint
 from gnn.batch import SequenceBatch
 from gnn.config import TrainConfig
 from gnn.data import SequenceData, resolve_graph_source
-from gnn.export import ReasoningGraphSource, UserEdges, add_chain, as_edges, causal_indices, knowledge_base_edges
+from gnn.export import ReasoningGraphSource, UserEdges, add_chain, as_edges
+from gnn.knowledge_base import causal_indices, knowledge_base_edges
 from gnn.models import Recommender as Model
 from gnn.pipeline import ITEM_TABLE, kb_window, run_dir
 from gnn.train import build_recommender

@@ -45,7 +45,7 @@ KnowledgeBasePlaceboFlag = Annotated[
     typer.Option(
         "--kb-placebo",
         help="With --kb-graph: the placebo control, each edge's source drawn at random from the same window "
-        "(targets, steps and edge counts kept).",
+        "(targets and steps kept; draws landing on one pair merge).",
     ),
 ]
 ReasonedOnlyFlag = Annotated[

@@ -194,8 +194,8 @@ def paired_sentences(result: dict[str, Any]) -> str:
         for control, pairs in (row.get("paired_vs_controls") or {}).items():
             said += [
                 f"{row['dataset']} {row['model']} {VARIANT_LABELS[row['variant']]} against "
-                f"{VARIANT_LABELS[control]}, seed {pair['seed']}: {pair['only_variant']} hit by it alone and "
-                f"{pair['only_base']} by the control alone (exact McNemar p {pair['p_value']:.2g})"
+                f"{VARIANT_LABELS[control]}, seed {pair['seed']}: {pair['only_variant']} test users hit at 10 by it "
+                f"alone and {pair['only_base']} by the control alone (exact McNemar p {pair['p_value']:.2g})"
                 + _ndcg_difference(pair)
                 for pair in pairs
             ]

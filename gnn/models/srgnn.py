@@ -36,8 +36,9 @@ CHUNK = 1 << 18
 
 def _member_energy(query: Tensor, anchors: Tensor, nodes: Tensor, owner: Tensor, members: Tensor) -> Tensor:
     """qᵀ sigmoid(W1 v_n + W2 v_i + c) for each member: query [1, d], anchors [G, d], nodes [N, d] -> [M].
-    `index_select`, not `tensor[index]`: its backward is an index_add, which on the CPU took a third of the time
-    the accumulating index_put of advanced indexing took."""
+    `index_select`, not `tensor[index]`: its backward is an index_add, where advanced indexing's accumulating
+    index_put took a third of the readout's CPU time (ML-1M's sequence-graph control, a step 5.76 s instead of
+    6.59 s)."""
     gathered = anchors.index_select(0, owner) + nodes.index_select(0, members)  # [M, d]
     return torch.sigmoid(gathered) @ query.squeeze(0)
 

@@ -176,7 +176,7 @@ def test_the_knowledge_base_variant_is_also_paired_with_its_controls() -> None:
     said = sections.paired_sentences({"rows": rows})
     assert (
         "ml-1m sasrec + LLMRG from knowledge-base edges against + LLMRG from knowledge-base edges with random sources "
-        "(placebo), seed 0: 6 hit by it alone and 0 by the control alone" in said
+        "(placebo), seed 0: 6 test users hit at 10 by it alone and 0 by the control alone" in said
     )
 
 

@@ -16,7 +16,8 @@ from core.errors import ConfigError
 from core.gateway import Neo4jGateway
 from gnn import pipeline
 from gnn.data import SequenceData, split
-from gnn.export import Export, ReasoningGraphSource, knowledge_base_edges, knowledge_base_graph, placebo_sources
+from gnn.export import Export, ReasoningGraphSource
+from gnn.knowledge_base import knowledge_base_edges, knowledge_base_graph, placebo_sources
 from gnn.snapshot import Snapshot, _content_hash, load_snapshot, with_causal_edges
 from llmrg.cli_gnn import variant_name
 
@@ -102,7 +103,7 @@ def test_a_snapshot_carries_its_knowledge_base_and_reads_the_first_version(tmp_p
 def test_the_placebo_keeps_targets_steps_and_counts_and_draws_sources_from_the_window() -> None:
     generator = torch.Generator().manual_seed(3)
     sequences = {user: torch.randperm(60, generator=generator)[:40].add(1).tolist() for user in range(1, 30)}
-    sequences[30] = [7, 8, 7, 8]  # repeats: a source is never the target itself
+    sequences[30] = [3, 3, 3, 3, 1, 3]  # repeats: its one edge 1 -> 3 at step 5 keeps its source, never 3 itself
     causal = [(a, b) for a in range(1, 61) for b in range(1, 61) if a != b and (a * 7 + b) % 5 == 0]
     real = knowledge_base_edges(sequences, causal, window=6)
     placebo = placebo_sources(real, sequences, window=6)
@@ -119,6 +120,7 @@ def test_the_placebo_keeps_targets_steps_and_counts_and_draws_sources_from_the_w
         assert {(b, t) for _, b, t in drawn} <= {(b, t) for _, b, t in real_rows}
         assert len(drawn) <= len(real_rows)
         moved += len(set(drawn) - set(real_rows))
+    assert as_rows({30: real[30]})[30] == as_rows({30: placebo[30]})[30] == [(1, 3, 5)]
     total = sum(edges.t.numel() for edges in real.values())
     assert total > 200 and moved > total / 2, "most sources change: five or six candidates each"
     assert as_rows(placebo) == as_rows(placebo_sources(real, sequences, window=6)), "one fixed draw"
