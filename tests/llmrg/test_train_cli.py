@@ -63,6 +63,7 @@ def train(*args: str) -> dict:
         ("bert4rec", ["--llmrg", "--no-divergent"], ["rea"]),
         ("fdsa", ["--llmrg"], ["rea", "div"]),
         ("sasrec", ["--llmrg", "--kb-graph"], ["rea"]),
+        ("sasrec", ["--llmrg", "--kb-graph", "--kb-placebo"], ["rea"]),
         ("cl4srec", [], []),
     ],
 )
