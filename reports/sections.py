@@ -185,20 +185,17 @@ def paired_sentences(result: dict[str, Any]) -> str:
     bootstrap interval (hits moved up inside the top 10)."""
     said = []
     for row in result.get("rows") or []:
-        for pair in row.get("paired_vs_base") or []:
-            said.append(
-                f"{row['dataset']} {row['model']} {VARIANT_LABELS[row['variant']]} against base, seed {pair['seed']}: "
-                f"{pair['only_variant']} test users hit at 10 by it alone and {pair['only_base']} by the base alone "
-                f"(exact McNemar p {pair['p_value']:.2g})" + _ndcg_difference(pair)
-            )
-        for control, pairs in (row.get("paired_vs_controls") or {}).items():
-            said += [
-                f"{row['dataset']} {row['model']} {VARIANT_LABELS[row['variant']]} against "
-                f"{VARIANT_LABELS[control]}, seed {pair['seed']}: {pair['only_variant']} test users hit at 10 by it "
-                f"alone and {pair['only_base']} by the control alone (exact McNemar p {pair['p_value']:.2g})"
-                + _ndcg_difference(pair)
-                for pair in pairs
-            ]
+        against = [("base", "the base", row.get("paired_vs_base") or [])] + [
+            (VARIANT_LABELS[control], "the control", pairs)
+            for control, pairs in (row.get("paired_vs_controls") or {}).items()
+        ]
+        said += [
+            f"{row['dataset']} {row['model']} {VARIANT_LABELS[row['variant']]} against {label}, seed {pair['seed']}: "
+            f"{pair['only_variant']} test users hit at 10 by it alone and {pair['only_base']} by {other} alone "
+            f"(exact McNemar p {pair['p_value']:.2g})" + _ndcg_difference(pair)
+            for label, other, pairs in against
+            for pair in pairs
+        ]
     return "Paired on the same test users: " + "; ".join(said) + "." if said else ""
 
 
