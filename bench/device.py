@@ -8,8 +8,9 @@ by side on CUDA (`bench.reproduce.run_all`) until a deadline that leaves time to
 back in one archive. Runs already committed in `bench/results/reproduce/` are not trained again, so each call
 spends its minutes on what is missing, in this order: seed 0 of every base model on both datasets, DuoRec + SR-GNN
 on the plain sequence graph (the paper's control), SASRec and DuoRec on ML-1M with the sequence-graph control,
-with every user's reasoning graph from the released knowledge base (`llmrg-kb`) and with its placebo (the same
-edges' sources drawn at random, `llmrg-kb-placebo`), seeds 1-4 of SASRec and DuoRec,
+with every user's reasoning graph from the released knowledge base (`llmrg-kb`) and with its placebos (the same
+edges' sources drawn at random, `llmrg-kb-placebo`; as many edges per user, drawn whole, `llmrg-kb-random`), seeds
+1-4 of SASRec and DuoRec,
 then the runs that isolate a gap to the paper on Beauty: DuoRec on prefix rows, BERT4Rec at RecBole's mask
 proportion.
 
@@ -129,7 +130,7 @@ def queue(device: str = "cuda", epochs: int = 200) -> list[tuple[dict[str, Any],
         protocol(),
         protocol(models="duorec", variants="seq"),
         protocol(datasets="ml-1m", models="sasrec", variants="seq"),
-        protocol(datasets="ml-1m", models="sasrec,duorec", variants="llmrg-kb,llmrg-kb-placebo"),
+        protocol(datasets="ml-1m", models="sasrec,duorec", variants="llmrg-kb,llmrg-kb-placebo,llmrg-kb-random"),
         protocol(models="sasrec,duorec", seeds="1,2,3,4"),
         protocol(datasets="beauty", models="duorec", scheme="prefix"),
         protocol(datasets="beauty", models="bert4rec", mask_prob=0.2),

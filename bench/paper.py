@@ -31,4 +31,5 @@ VARIANT_LABELS = {
     "llmrg-no-verify": "+ LLMRG w/o verification",
     "llmrg-kb": "+ LLMRG from knowledge-base edges",
     "llmrg-kb-placebo": "+ LLMRG from knowledge-base edges with random sources (placebo)",
+    "llmrg-kb-random": "+ LLMRG from random edges, as many per user as the knowledge base's (placebo)",
 }

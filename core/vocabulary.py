@@ -64,6 +64,15 @@ UNFILTERED_STATUSES: tuple[str, ...] = (
 'unverified' ones of a `--no-verify` reasoning run (rejected chains reach their users by PROPOSED links)."""
 
 
+class Placebo(StrEnum):
+    """The knowledge-base variant's controls: what of its graphs a placebo draws at random."""
+
+    SOURCES = "sources"
+    """Each edge keeps its target and step; its source is drawn from the same window."""
+    EDGES = "edges"
+    """Each user keeps the number of edges; each edge's step, and so its target, and its source are drawn."""
+
+
 @dataclass(frozen=True)
 class Variant:
     """A training variant: which graphs feed the fusion and which chains those graphs admit."""
@@ -78,12 +87,14 @@ class Variant:
     """Where G_rea's edges come from: the chains reasoned for each user (the paper's method), or the knowledge
     base's verified causal edges a -> b, placed in every user's graph at each step b with a among the l_tru items
     before it (no call for that user; `gnn.knowledge_base.knowledge_base_graph`)."""
-    placebo: bool = False
-    """The knowledge-base variant's placebo: every edge keeps its target and its step, but its source is an item
-    drawn at random from the same window before the step (the quality harness's random-premise placebo,
-    `gnn.knowledge_base.placebo_sources`). The same rows see edges, about as many (draws landing on one pair
-    merge), and no LLM chose which earlier item explains the target: what the knowledge base adds over any sparse
-    graph of that shape is the gap between the two."""
+    placebo: Placebo | None = None
+    """A control of the knowledge-base variant (`gnn.knowledge_base`). `SOURCES`: every edge keeps its target and
+    its step, but its source is an item drawn at random from the same window before the step (the quality
+    harness's random-premise placebo). The same rows see edges, about as many (draws landing on one pair merge),
+    and no LLM chose which earlier item explains the target. `EDGES`: every user keeps the number of edges, and
+    each edge's step is drawn too, so neither which items get an in-edge nor where is the knowledge base's: what
+    the knowledge base's choice of targets adds over a random sparse graph of the same size is the gap between
+    the two placebos."""
 
 
 VARIANTS: dict[str, Variant] = {
@@ -105,7 +116,14 @@ VARIANTS: dict[str, Variant] = {
             "+LLMRG (knowledge-base edges, random sources)",
             (GraphKind.REASONING,),
             edges_from="knowledge_base",
-            placebo=True,
+            placebo=Placebo.SOURCES,
+        ),
+        Variant(
+            "llmrg-kb-random",
+            "+LLMRG (random edges, as many as the knowledge base's)",
+            (GraphKind.REASONING,),
+            edges_from="knowledge_base",
+            placebo=Placebo.EDGES,
         ),
     )
 }

@@ -3,8 +3,10 @@ placebo.
 
 The knowledge base's verified causal edges a -> b are item-level knowledge, so a user's G_rea can be assembled
 from the ones among the user's items with no reasoning call for that user, which is what lets the graphs cover a
-whole dataset. The placebo keeps where and how often such edges enter each graph and draws their sources at
-random, so what the knowledge base adds over any sparse graph of that shape is the gap between the two.
+whole dataset. Two placebos read it against chance: one keeps where and how often such edges enter each graph
+and draws their sources at random, so what the LLM's choice of source adds is the gap to it; the other keeps only
+how many edges each user has and draws where they go too, so what the knowledge base's choice of targets adds
+over a random sparse graph of the same size is the gap between the two placebos.
 """
 
 from __future__ import annotations
@@ -15,19 +17,23 @@ from dataclasses import replace
 
 import numpy as np
 
+from core.vocabulary import Placebo
 from gnn.export import Export, UserEdges, as_edges
 
 
-def knowledge_base_graph(export: Export, window: int, placebo: bool = False) -> Export:
+def knowledge_base_graph(export: Export, window: int, placebo: Placebo | None = None) -> Export:
     """The export with G_rea made of the knowledge base's causal edges instead of the users' own chains, and no
     G_div. An edge a -> b enters a user's graph at the step t where the user chose b with a among the `window`
     items just before it (l_tru, the window a step's knowledge-base lookup reads), stamped t like a chain
-    reasoned at that step: prefixes that hold b see it, so a row never sees an edge into its target. With
-    `placebo` every edge's source is then redrawn at random from that window (`placebo_sources`)."""
+    reasoned at that step: prefixes that hold b see it, so a row never sees an edge into its target. A `placebo`
+    then redraws every edge's source from that window (`placebo_sources`), or its step and source
+    (`placebo_edges`)."""
     index_of = {int(item): index for index, item in enumerate(export.item_ids.tolist(), start=1)}
     edges = knowledge_base_edges(export.data.sequences, causal_indices(export.causal_edges, index_of), window)
-    if placebo:
+    if placebo is Placebo.SOURCES:
         edges = placebo_sources(edges, export.data.sequences, window)
+    elif placebo is Placebo.EDGES:
+        edges = placebo_edges(edges, export.data.sequences, window)
     return replace(export, edges={"rea": edges, "div": {}}, chain_links={"rea": 0, "div": 0})
 
 
@@ -55,6 +61,29 @@ def placebo_sources(
                 continue
             source = before[int(generator.integers(len(before)))]
             earliest[(source, target)] = min(earliest.get((source, target), t), t)
+        drawn[user] = as_edges(earliest)
+    return drawn
+
+
+def placebo_edges(
+    edges: Mapping[int, UserEdges], sequences: Mapping[int, Sequence[int]], window: int, seed: int = PLACEBO_SEED
+) -> dict[int, UserEdges]:
+    """Per user, as many edges as the knowledge base placed, each at a step t drawn uniformly from the user's steps
+    that follow another item (so its target is the item chosen at t) and from a source drawn as in
+    `placebo_sources` from the `window` items before t: no edge's target, step or source is the knowledge base's,
+    only each user's count of edges. Draws landing on one pair merge at the earlier step. Users in sorted order
+    from one seeded generator, so the draw is reproducible."""
+    generator = np.random.default_rng(seed)
+    drawn: dict[int, UserEdges] = {}
+    for user in sorted(edges):
+        items = sequences[user]
+        earliest: dict[tuple[int, int], int] = {}
+        for t in generator.integers(1, len(items), size=edges[user].dst.numel()) if len(items) > 1 else []:
+            target = items[int(t)]
+            before = [item for item in items[max(0, int(t) - window) : int(t)] if item != target]
+            if before:
+                source = before[int(generator.integers(len(before)))]
+                earliest[(source, target)] = min(earliest.get((source, target), int(t)), int(t))
         drawn[user] = as_edges(earliest)
     return drawn
 

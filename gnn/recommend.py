@@ -9,6 +9,7 @@ user's items; explanations for the k candidates) and one forward pass, so it is 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -77,7 +78,7 @@ class Recommender:
         if not records:
             raise UnknownDatasetError(f"user {user} does not exist in dataset {self.dataset!r}")
         history_ids = [int(item) for item in records[0]["items"]]
-        history = [self.index_of[item] for item in history_ids]
+        history = model_indices(history_ids, self.index_of, user)
         graphs = self.graphs_for(db, user, history, history_ids)
         batch = SequenceBatch.from_lists([history], [history[-1]], self.config.max_len, graphs)
         with torch.no_grad():
@@ -141,6 +142,19 @@ class Recommender:
 
     def _explain(self, db: Neo4jGateway, user: int, items: list[int], history: list[int]) -> dict[int, dict[str, Any]]:
         return explain_items(db, self.dataset, user, items, history)
+
+
+def model_indices(history_ids: list[int], index_of: Mapping[int, int], user: int) -> list[int]:
+    """The user's items as model indices. An item added after the model was trained has no embedding, and
+    leaving it out would shift the stamps of the user's chains, so it is an error that names the items."""
+    unknown = sorted({item for item in history_ids if item not in index_of})
+    if unknown:
+        shown = ", ".join(map(str, unknown[:10])) + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else "")
+        raise ConfigError(
+            f"user {user} has interacted with {len(unknown)} item(s) the model was not trained on ({shown}); "
+            "retrain it with `llmrg train` so that they have embeddings"
+        )
+    return [index_of[item] for item in history_ids]
 
 
 def history_causal_edges(db: Neo4jGateway, dataset: str, items: list[int]) -> list[tuple[int, int]]:

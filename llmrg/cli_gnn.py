@@ -48,6 +48,14 @@ KnowledgeBasePlaceboFlag = Annotated[
         "(targets and steps kept; draws landing on one pair merge).",
     ),
 ]
+KnowledgeBaseRandomEdgesFlag = Annotated[
+    bool,
+    typer.Option(
+        "--kb-random-edges",
+        help="With --kb-graph: the stronger placebo, each user's knowledge-base edge count kept and every edge's "
+        "step (so its target) and source drawn at random.",
+    ),
+]
 ReasonedOnlyFlag = Annotated[
     bool, typer.Option("--reasoned-only", help="Train and score only the users with reasoning chains.")
 ]
@@ -87,9 +95,12 @@ def variant_name(
     unverified: bool,
     kb_graph: bool = False,
     kb_placebo: bool = False,
+    kb_random_edges: bool = False,
 ) -> str:
-    if kb_placebo and not kb_graph:
-        raise ConfigError("--kb-placebo modifies --llmrg --kb-graph")
+    if (kb_placebo or kb_random_edges) and not kb_graph:
+        raise ConfigError("--kb-placebo and --kb-random-edges modify --llmrg --kb-graph")
+    if kb_placebo and kb_random_edges:
+        raise ConfigError("--kb-placebo and --kb-random-edges are different placebos; choose one")
     if llmrg and seq_graph:
         raise ConfigError("--llmrg and --seq-graph are different variants; choose one")
     if (no_divergent or unverified or kb_graph) and not llmrg:
@@ -101,7 +112,7 @@ def variant_name(
     if not llmrg:
         return "base"
     if kb_graph:
-        return "llmrg-kb-placebo" if kb_placebo else "llmrg-kb"
+        return "llmrg-kb-placebo" if kb_placebo else "llmrg-kb-random" if kb_random_edges else "llmrg-kb"
     return "llmrg-no-div" if no_divergent else "llmrg-no-verify" if unverified else "llmrg"
 
 
@@ -155,6 +166,7 @@ def train(
     unverified: UnverifiedFlag = False,
     kb_graph: KnowledgeBaseGraphFlag = False,
     kb_placebo: KnowledgeBasePlaceboFlag = False,
+    kb_random_edges: KnowledgeBaseRandomEdgesFlag = False,
     reasoned_only: ReasonedOnlyFlag = False,
     evaluate_reasoned_only: EvaluateReasonedOnlyFlag = False,
     seed: SeedOption = 0,
@@ -170,7 +182,9 @@ def train(
     from gnn import pipeline
 
     settings = settings_of(ctx)
-    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified, kb_graph, kb_placebo))
+    chosen = vocabulary.variant(
+        variant_name(llmrg, seq_graph, no_divergent, unverified, kb_graph, kb_placebo, kb_random_edges)
+    )
     if queue:
         from workers.app import create_app
 
@@ -230,6 +244,7 @@ def evaluate(
     unverified: UnverifiedFlag = False,
     kb_graph: KnowledgeBaseGraphFlag = False,
     kb_placebo: KnowledgeBasePlaceboFlag = False,
+    kb_random_edges: KnowledgeBaseRandomEdgesFlag = False,
     reasoned_only: ReasonedOnlyFlag = False,
     evaluate_reasoned_only: EvaluateReasonedOnlyFlag = False,
     seed: SeedOption = 0,
@@ -241,7 +256,9 @@ def evaluate(
     from gnn import pipeline
 
     settings = settings_of(ctx)
-    chosen = vocabulary.variant(variant_name(llmrg, seq_graph, no_divergent, unverified, kb_graph, kb_placebo))
+    chosen = vocabulary.variant(
+        variant_name(llmrg, seq_graph, no_divergent, unverified, kb_graph, kb_placebo, kb_random_edges)
+    )
     with data_source(settings, snapshot) as source:
         result = pipeline.evaluate_checkpoint(
             source,

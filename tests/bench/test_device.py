@@ -43,15 +43,17 @@ def test_the_queue_wants_seed_zero_first_then_the_controls_then_seeds_then_isola
     seed_zero = [f"{dataset}-{model}-base-seed0" for dataset in device.DATASETS for model in device.MODEL_NAMES]
     assert names[:10] == seed_zero
     assert names[10:12] == ["beauty-duorec-seq-seed0", "ml-1m-duorec-seq-seed0"]
-    assert names[12:17] == [
+    assert names[12:19] == [
         "ml-1m-sasrec-seq-seed0",
         "ml-1m-sasrec-llmrg-kb-seed0",
         "ml-1m-sasrec-llmrg-kb-placebo-seed0",
+        "ml-1m-sasrec-llmrg-kb-random-seed0",
         "ml-1m-duorec-llmrg-kb-seed0",
         "ml-1m-duorec-llmrg-kb-placebo-seed0",
+        "ml-1m-duorec-llmrg-kb-random-seed0",
     ]
     assert names[-2:] == ["beauty-duorec-base-prefix-seed0", "beauty-bert4rec-base-mask0.2-seed0"]
-    assert len(names) == len(set(names)) == 10 + 2 + 5 + 16 + 2
+    assert len(names) == len(set(names)) == 10 + 2 + 7 + 16 + 2
     assert all(args.device == "cuda" and args.epochs == 200 and args.patience == 10 for _, args in device.queue())
 
 

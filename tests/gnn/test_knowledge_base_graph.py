@@ -17,7 +17,7 @@ from core.gateway import Neo4jGateway
 from gnn import pipeline
 from gnn.data import SequenceData, split
 from gnn.export import Export, ReasoningGraphSource
-from gnn.knowledge_base import knowledge_base_edges, knowledge_base_graph, placebo_sources
+from gnn.knowledge_base import knowledge_base_edges, knowledge_base_graph, placebo_edges, placebo_sources
 from gnn.snapshot import Snapshot, _content_hash, load_snapshot, with_causal_edges
 from llmrg.cli_gnn import variant_name
 
@@ -100,11 +100,17 @@ def test_a_snapshot_carries_its_knowledge_base_and_reads_the_first_version(tmp_p
     assert load_snapshot(old).causal_edges == ()
 
 
-def test_the_placebo_keeps_targets_steps_and_counts_and_draws_sources_from_the_window() -> None:
-    generator = torch.Generator().manual_seed(3)
+def random_histories(seed: int) -> tuple[dict[int, list[int]], list[tuple[int, int]]]:
+    """29 users with 40 of 60 items each, and causal edges between about a fifth of the item pairs."""
+    generator = torch.Generator().manual_seed(seed)
     sequences = {user: torch.randperm(60, generator=generator)[:40].add(1).tolist() for user in range(1, 30)}
-    sequences[30] = [3, 3, 3, 3, 1, 3]  # repeats: its one edge 1 -> 3 at step 5 keeps its source, never 3 itself
     causal = [(a, b) for a in range(1, 61) for b in range(1, 61) if a != b and (a * 7 + b) % 5 == 0]
+    return sequences, causal
+
+
+def test_the_placebo_keeps_targets_steps_and_counts_and_draws_sources_from_the_window() -> None:
+    sequences, causal = random_histories(3)
+    sequences[30] = [3, 3, 3, 3, 1, 3]  # repeats: its one edge 1 -> 3 at step 5 keeps its source, never 3 itself
     real = knowledge_base_edges(sequences, causal, window=6)
     placebo = placebo_sources(real, sequences, window=6)
     assert placebo.keys() == real.keys()
@@ -131,19 +137,46 @@ def test_the_placebo_variant_graphs_the_same_rows_with_other_sources() -> None:
     sequences = {user: [(user + step) % 9 + 1 for step in range(7)] for user in range(1, 10)}
     causal = tuple((a * 10, b * 10) for a in range(1, 10) for b in range(1, 10) if (a + b) % 3 == 0 and a != b)
     real = knowledge_base_graph(export_of(sequences, causal), window=3)
-    placebo = knowledge_base_graph(export_of(sequences, causal), window=3, placebo=True)
+    placebo = knowledge_base_graph(export_of(sequences, causal), window=3, placebo=vocabulary.Placebo.SOURCES)
     assert placebo.edges["div"] == {} and placebo.edges["rea"].keys() == real.edges["rea"].keys()
     users = list(sequences)
     assert pipeline.rows_seeing_edges(placebo, ("rea",), users) == pipeline.rows_seeing_edges(real, ("rea",), users)
     assert as_rows(placebo.edges["rea"]) != as_rows(real.edges["rea"])
 
 
+def test_the_random_edges_placebo_keeps_each_users_count_and_draws_steps_targets_and_sources() -> None:
+    sequences, causal = random_histories(4)
+    real = knowledge_base_edges(sequences, causal, window=6)
+    drawn = placebo_edges(real, sequences, window=6)
+    assert drawn.keys() == real.keys()
+    kept_steps = 0
+    for user, edges in real.items():
+        items, rows = sequences[user], as_rows({user: drawn[user]})[user]
+        assert 0 < len(rows) <= edges.t.numel(), "as many draws as edges; draws landing on one pair merge"
+        for source, target, t in rows:
+            assert 1 <= t < len(items) and items[t] == target and source in items[max(0, t - 6) : t]
+        kept_steps += len({t for *_, t in rows} & set(edges.t.tolist()))
+    total = sum(edges.t.numel() for edges in real.values())
+    assert sum(drawn[user].t.numel() for user in drawn) > 0.9 * total
+    assert kept_steps < total / 2, "steps are drawn over the whole sequence, not the knowledge base's"
+    assert as_rows(drawn) == as_rows(placebo_edges(real, sequences, window=6)), "one fixed draw"
+    in_ids = tuple((a * 10, b * 10) for a, b in causal)
+    variant = knowledge_base_graph(export_of(sequences, in_ids), window=6, placebo=vocabulary.Placebo.EDGES)
+    assert variant.edges["div"] == {} and as_rows(variant.edges["rea"]) == as_rows(drawn)
+
+
 def test_the_cli_names_the_variant() -> None:
     assert variant_name(True, False, False, False, kb_graph=True) == "llmrg-kb"
     assert variant_name(True, False, False, False, kb_graph=True, kb_placebo=True) == "llmrg-kb-placebo"
     assert vocabulary.variant("llmrg-kb-placebo").placebo and not vocabulary.variant("llmrg-kb").placebo
-    with pytest.raises(ConfigError, match="--kb-placebo modifies"):
+    assert variant_name(True, False, False, False, kb_graph=True, kb_random_edges=True) == "llmrg-kb-random"
+    assert vocabulary.variant("llmrg-kb-random").placebo is vocabulary.Placebo.EDGES
+    with pytest.raises(ConfigError, match="--kb-placebo and --kb-random-edges modify"):
         variant_name(True, False, False, False, kb_placebo=True)
+    with pytest.raises(ConfigError, match="--kb-placebo and --kb-random-edges modify"):
+        variant_name(True, False, False, False, kb_random_edges=True)
+    with pytest.raises(ConfigError, match="different placebos"):
+        variant_name(True, False, False, False, kb_graph=True, kb_placebo=True, kb_random_edges=True)
     with pytest.raises(ConfigError, match="modify --llmrg"):
         variant_name(False, False, False, False, kb_graph=True)
     with pytest.raises(ConfigError, match="one ablation at a time"):
@@ -163,3 +196,15 @@ def test_the_placebo_is_not_served() -> None:
             vocabulary.variant("llmrg-kb-placebo"),
             0,
         )
+
+
+def test_serving_names_items_the_model_was_not_trained_on() -> None:
+    from gnn.recommend import model_indices
+
+    index_of = {10: 1, 20: 2, 30: 3}
+    assert model_indices([30, 10, 20], index_of, user=7) == [3, 1, 2]
+    with pytest.raises(ConfigError, match=r"user 7 has interacted with 2 item\(s\) .* \(40, 50\); retrain"):
+        model_indices([10, 50, 40, 50], index_of, user=7)
+    many = list(range(100, 112))
+    with pytest.raises(ConfigError, match=r"12 item\(s\) .*\(100, .*, 109 and 2 more\)"):
+        model_indices(many, index_of, user=7)
