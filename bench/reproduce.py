@@ -54,9 +54,9 @@ from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
 from bench.paper import PAPER
 from bench.statistics import paired_hits
-from core.settings import TrainSettings
+from core import vocabulary
 from core.vocabulary import MODEL_NAMES
-from gnn.models.reference import reference_settings
+from gnn.models.reference import WINDOWS_PER_BATCH, reference_settings, windows_per_batch
 
 console = Console(width=150)
 RUNS = RESULTS / "reproduce"
@@ -67,12 +67,13 @@ VARIANT_FLAGS = {
     "seq": ["--seq-graph"],
     "llmrg-kb": ["--llmrg", "--kb-graph"],
     "llmrg-kb-placebo": ["--llmrg", "--kb-graph", "--kb-placebo"],
+    "llmrg-kb-random": ["--llmrg", "--kb-graph", "--kb-random-edges"],
 }
-CONTROLS = {"llmrg-kb": ("llmrg-kb-placebo", "seq")}
-"""The controls a variant is also paired against: the same graphs with random edge sources, and any graph at all
-(SR-GNN on the plain sequence), so a gain over the base is read against what a graph without the LLM gives."""
+CONTROLS = {"llmrg-kb": ("llmrg-kb-placebo", "llmrg-kb-random", "seq")}
+"""The controls a variant is also paired against: the same graphs with random edge sources, random graphs of the
+same size per user, and any graph at all (SR-GNN on the plain sequence), so a gain over the base is read against
+what a graph without the LLM gives."""
 POLL_S = 20.0
-DEFAULT_WINDOWS_PER_BATCH: int = TrainSettings.model_fields["windows_per_batch"].default
 
 
 def main() -> dict[str, Any]:
@@ -83,8 +84,9 @@ def main() -> dict[str, Any]:
         "--variants",
         default="base",
         help="base, seq (+ SR-GNN on the plain sequence graph), llmrg-kb (+ LLMRG with every user's G_rea from "
-        "the released knowledge base's causal edges, data/kb/<dataset>.jsonl.gz) and llmrg-kb-placebo (its placebo: "
-        "each edge's source drawn at random from the same window)",
+        "the released knowledge base's causal edges, data/kb/<dataset>.jsonl.gz), llmrg-kb-placebo (its placebo: "
+        "each edge's source drawn at random from the same window) and llmrg-kb-random (the stronger placebo: as "
+        "many edges per user, each edge's step and source drawn at random)",
     )
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--epochs", type=int, default=200)
@@ -96,7 +98,13 @@ def main() -> dict[str, Any]:
     parser.add_argument(
         "--scheme", choices=("auto", "windows", "prefix"), default="auto", help="Training rows (LLMRG_TRAIN_SCHEME)"
     )
-    parser.add_argument("--windows-per-batch", type=int, default=None, help="Default: the trainer's (128)")
+    parser.add_argument(
+        "--windows-per-batch",
+        type=int,
+        default=None,
+        help="Default: the model's on the dataset (gnn.models.reference.windows_per_batch: 128, or 32 where an "
+        "epoch of 128 made too few optimiser steps)",
+    )
     parser.add_argument(
         "--false-negatives",
         choices=("drop", "keep"),
@@ -142,9 +150,20 @@ def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
     unknown = sorted(set(args.variants.split(",")) - set(VARIANT_FLAGS))
     if unknown:
         raise SystemExit(f"--variants: unknown {', '.join(unknown)}; known: {', '.join(VARIANT_FLAGS)}")
-    tag = protocol_tag(args.scheme, args.windows_per_batch, args.false_negatives, args.mask_prob)
     return [
-        {"dataset": dataset, "model": model, "variant": variant, "seed": int(seed), "tag": tag}
+        {
+            "dataset": dataset,
+            "model": model,
+            "variant": variant,
+            "seed": int(seed),
+            "tag": protocol_tag(
+                args.scheme,
+                args.windows_per_batch,
+                args.false_negatives,
+                args.mask_prob,
+                default_windows=windows_per_batch(model, dataset),
+            ),
+        }
         for seed in args.seeds.split(",")
         for dataset in args.datasets.split(",")
         for model in args.models.split(",")
@@ -153,11 +172,16 @@ def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def protocol_tag(
-    scheme: str, windows_per_batch: int | None, false_negatives: str = "drop", mask_prob: float | None = None
+    scheme: str,
+    windows_per_batch: int | None,
+    false_negatives: str = "drop",
+    mask_prob: float | None = None,
+    default_windows: int = WINDOWS_PER_BATCH,
 ) -> str:
-    """What a run's protocol changes, for its name and folder ('' for the reference protocol)."""
+    """What a run's protocol changes, for its name and folder ('' for the reference protocol); `default_windows`:
+    the model's windows a batch on the dataset."""
     parts = [] if scheme == "auto" else [scheme]
-    if windows_per_batch is not None and windows_per_batch != DEFAULT_WINDOWS_PER_BATCH:
+    if windows_per_batch is not None and windows_per_batch != default_windows:
         parts.append(f"wpb{windows_per_batch}")
     if false_negatives == "keep":
         parts.append("fnkeep")
@@ -171,7 +195,9 @@ def protocol_label(config: dict[str, Any], dataset: str) -> str:
     departures = []
     if config.get("train_scheme") == "prefix":
         departures.append("prefix rows")
-    elif (per_batch := config.get("windows_per_batch", DEFAULT_WINDOWS_PER_BATCH)) != DEFAULT_WINDOWS_PER_BATCH:
+    elif (per_batch := config.get("windows_per_batch", WINDOWS_PER_BATCH)) != windows_per_batch(
+        config["model"], dataset
+    ):
         departures.append(f"{per_batch} windows a batch")
     if config.get("false_negatives") == "keep":
         departures.append("same-target negatives kept")
@@ -324,8 +350,8 @@ def launch(
 
 def snapshot_of(plan: dict[str, Any], build: bool = True) -> Path:
     """The snapshot a run trains from (exported or assembled first when `build`): the dataset's, or for the
-    knowledge-base variant and its placebo the dataset's with the released knowledge base's causal edges."""
-    if plan["variant"] in ("llmrg-kb", "llmrg-kb-placebo"):
+    knowledge-base variant and its placebos the dataset's with the released knowledge base's causal edges."""
+    if vocabulary.variant(plan["variant"]).edges_from == "knowledge_base":
         return ensure_kb_snapshot(plan["dataset"]) if build else kb_snapshot_path(plan["dataset"])
     return ensure_snapshot(plan["dataset"]) if build else snapshot_path(plan["dataset"])
 
@@ -355,8 +381,8 @@ def fits(result: dict[str, Any], args: argparse.Namespace) -> bool:
         and config["epochs"] == args.epochs
         and config["patience"] == args.patience
         and (args.scheme == "auto" or config.get("train_scheme") == args.scheme)
-        and config.get("windows_per_batch", DEFAULT_WINDOWS_PER_BATCH)
-        == (args.windows_per_batch or DEFAULT_WINDOWS_PER_BATCH)
+        and config.get("windows_per_batch", WINDOWS_PER_BATCH)
+        == (args.windows_per_batch or windows_per_batch(config["model"], result["dataset"]))
         and config.get("false_negatives", "drop") == args.false_negatives
         and config.get("mask_prob") == wanted_mask(args, config["model"], result["dataset"])
     )

@@ -389,12 +389,13 @@ class TrainSettings(Area):
     batch_size: int = Field(
         256, ge=1, validation_alias=_env("LLMRG_TRAIN_BATCH_SIZE"), description="Rows a batch in the prefix scheme."
     )
-    windows_per_batch: int = Field(
-        128,
+    windows_per_batch: int | None = Field(
+        None,
         ge=1,
         validation_alias=_env("LLMRG_TRAIN_WINDOWS_PER_BATCH"),
-        description="Windows a batch in the windows scheme (SASRec's reference batch is 128 sequences); a run capped "
-        "by max_rows wants fewer, so an epoch still makes enough optimiser steps.",
+        description="Windows a batch in the windows scheme; default the model's on the dataset "
+        "(`gnn.models.reference.windows_per_batch`: 128, SASRec's reference batch of sequences, or fewer where an "
+        "epoch of 128 made too few optimiser steps). A run capped by max_rows wants fewer too.",
     )
     scheme: Literal["auto", "windows", "prefix"] = Field(
         "auto",

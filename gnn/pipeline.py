@@ -28,7 +28,7 @@ from gnn.evaluate import evaluate, evaluate_ranks, evaluate_users, metrics_from_
 from gnn.export import Export, ReasoningGraphSource, export_dataset, reasoned_users
 from gnn.knowledge_base import knowledge_base_graph
 from gnn.models import MODELS
-from gnn.models.reference import reference_settings
+from gnn.models.reference import reference_settings, windows_per_batch
 from gnn.snapshot import Snapshot
 from gnn.train import TrainResult, build_recommender, train
 
@@ -56,7 +56,7 @@ def train_config(
         fusion=settings.train.fusion,
         gnn_steps=settings.train.gnn_steps,
         batch_size=settings.train.batch_size,
-        windows_per_batch=settings.train.windows_per_batch,
+        windows_per_batch=settings.train.windows_per_batch or windows_per_batch(model, dataset),
         lr=settings.train.lr,
         epochs=epochs or settings.train.epochs,
         patience=settings.train.patience,

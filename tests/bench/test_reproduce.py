@@ -204,7 +204,8 @@ def test_a_run_under_another_protocol_is_kept_apart_and_labelled(
 
 def test_protocol_tags_and_labels_name_only_departures() -> None:
     assert reproduce.protocol_tag("auto", None) == ""
-    assert reproduce.protocol_tag("auto", reproduce.DEFAULT_WINDOWS_PER_BATCH) == ""
+    assert reproduce.protocol_tag("auto", 128) == ""
+    assert reproduce.protocol_tag("auto", 128, default_windows=32) == "wpb128"
     assert reproduce.protocol_tag("windows", 32) == "windows-wpb32"
     sasrec = {"model": "sasrec", "mask_prob": None}
     assert reproduce.protocol_label(sasrec | {"train_scheme": "windows", "windows_per_batch": 128}, "beauty") == ""
@@ -219,10 +220,25 @@ def test_protocol_tags_and_labels_name_only_departures() -> None:
     bert4rec = {"model": "bert4rec", "train_scheme": "windows", "windows_per_batch": 128}
     assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.6}, "beauty") == ""  # its paper's value there
     assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.2}, "beauty") == "mask proportion 0.2"
-    assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.2}, "ml-1m") == ""
+    assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.2, "windows_per_batch": 32}, "ml-1m") == ""
     ran = {"exclude_history": False, "epochs": 2, "patience": 10, "false_negatives": "drop"}
     beauty_run = {"dataset": "beauty", "config": bert4rec | ran | {"mask_prob": 0.6}}
     assert reproduce.fits(beauty_run, arguments()) and not reproduce.fits(beauty_run, arguments(mask_prob=0.2))
+
+
+def test_bert4rec_on_ml_1m_takes_its_own_batch_and_other_batches_are_departures() -> None:
+    """BERT4Rec's ML-1M default is 32 windows a batch (`gnn.models.reference.TUNED_WINDOWS_PER_BATCH`): a run
+    with it is the reference protocol there, a run at 128 is not, and the plan names the departure per model."""
+    bert4rec = {"model": "bert4rec", "train_scheme": "windows", "mask_prob": 0.2}
+    assert reproduce.protocol_label(bert4rec | {"windows_per_batch": 32}, "ml-1m") == ""
+    assert reproduce.protocol_label(bert4rec | {"windows_per_batch": 128}, "ml-1m") == "128 windows a batch"
+    ran = {"exclude_history": False, "epochs": 2, "patience": 10, "false_negatives": "drop"}
+    ml_1m_run = {"dataset": "ml-1m", "config": bert4rec | ran | {"windows_per_batch": 32}}
+    assert reproduce.fits(ml_1m_run, arguments()) and not reproduce.fits(ml_1m_run, arguments(windows_per_batch=128))
+    plans = reproduce.planned(
+        arguments(datasets="ml-1m", models="sasrec,bert4rec", variants="base", seeds="0", windows_per_batch=32)
+    )
+    assert {plan["model"]: plan["tag"] for plan in plans} == {"sasrec": "wpb32", "bert4rec": ""}
 
 
 def test_runs_train_side_by_side_and_the_deadline_stops_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
