@@ -45,6 +45,7 @@ bench: system-deps $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.export
 	$(BIN)/python -m bench.kb_ceiling
+	$(BIN)/python -m bench.popularity
 	$(BIN)/python -m reports
 
 ## Seconds per epoch and peak RSS of every base model, training windows against prefix rows (ML-1M and Beauty).

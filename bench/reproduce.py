@@ -53,6 +53,7 @@ from bench.graph_server import ensure_kb_snapshot, ensure_snapshot, kb_snapshot_
 from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
 from bench.paper import PAPER
+from bench.popularity import STALLED_BELOW, popularity
 from bench.statistics import paired_hits
 from core import vocabulary
 from core.vocabulary import MODEL_NAMES
@@ -527,7 +528,17 @@ def paired_vs_base(members: list[dict[str, Any]], base: list[dict[str, Any]] | N
     ]
 
 
+def stalled(run: dict[str, Any], pop: dict[str, Any]) -> bool | None:
+    """Whether the run's best valid NDCG@10 stayed under `STALLED_BELOW` times the most-popular baseline's on its
+    dataset and ranking convention (early stopping ended it before it learned order); None where POP is unknown."""
+    found = pop.get(run["dataset"], {}).get("history_excluded" if run["exclude_history"] else "history_kept")
+    return None if found is None else run["valid"]["ndcg@10"] < STALLED_BELOW * found["valid"]["ndcg@10"]
+
+
 def write_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    pop = popularity()
+    for run in runs:
+        run["stalled"] = stalled(run, pop)
     wanted = {(dataset, model) for dataset, model, variant in PAPER if variant == "base"}
     ran = {(run["dataset"], run["model"]) for run in runs if run["variant"] == "base" and not run["protocol"]}
     payload = {
@@ -544,6 +555,7 @@ def write_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "target": "each base row within ±10% of the paper's HR@10 and NDCG@10",
         },
         "not_run": sorted(f"{dataset}/{model}" for dataset, model in wanted - ran),
+        "popularity": pop,
         "rows": summarise(runs),
         "runs": [{key: value for key, value in run.items() if key != "test_ranks"} for run in runs],  # in each file
     }
@@ -574,6 +586,15 @@ def print_table(payload: dict[str, Any]) -> None:
     console.print(table)
     if payload["not_run"]:
         console.print(f"Not run yet: {', '.join(payload['not_run'])}")
+    if stuck := stalled_runs(payload["runs"]):
+        console.print(f"Stalled at the popularity level (best valid NDCG@10 under {STALLED_BELOW}x POP's): {stuck}")
+
+
+def stalled_runs(runs: list[dict[str, Any]]) -> str:
+    """The runs flagged `stalled`, as the table and the results page name them ('' for none)."""
+    return ", ".join(
+        f"{run['dataset']} {run['model']} {variant_label(run)} seed {run['seed']}" for run in runs if run.get("stalled")
+    )
 
 
 def variant_label(row: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from gnn.config import TrainConfig
-from gnn.data import GraphSource, Row, RowCollator, RowSet, SequenceData, resolve_graph_source
+from gnn.data import GraphSource, Row, RowCollator, RowSet, SequenceData, resolve_graph_source, split
 from gnn.metrics import DEFAULT_KS, per_user_metrics, target_ranks
 from gnn.models import Recommender
 
@@ -81,3 +81,31 @@ def subset_ranks(ranks: Mapping[int, int], users: Collection[int]) -> tuple[dict
     if not chosen:
         raise ValueError("no rows to evaluate")
     return metrics_from_ranks(torch.tensor(list(chosen.values()))), chosen
+
+
+def popularity_ranks(data: SequenceData, rows: RowSet, exclude_history: bool) -> Tensor:
+    """1-based rank of each row's target when every user gets the same list: items by how often they occur in the
+    training rows' targets (each user's items but the last two; ties pessimistic as everywhere). This is the
+    most-popular baseline (POP), the level a sequential model sits at before it learns anything about order, so a
+    run whose validation stays there has not trained."""
+    training = split(data).train
+    last_end = torch.zeros(max(data.sequences, default=0) + 1, dtype=torch.long)
+    last_end.scatter_reduce_(0, training.users, training.ends, reduce="amax")  # a user's ends are 1..last
+    targets = [item for user in data.sequences for item in data.sequences[user][1 : int(last_end[user]) + 1]]
+    counts = torch.bincount(torch.tensor(targets, dtype=torch.long), minlength=data.n_items + 1).to(torch.float64)
+    ranks: list[Tensor] = []
+    for start in range(0, len(rows), 512):
+        chunk = [rows[index] for index in range(start, min(start + 512, len(rows)))]
+        scores = counts.unsqueeze(0).expand(len(chunk), -1)  # [B, n_items + 1]
+        chosen = torch.tensor([row.target for row in chunk])
+        ranks.append(target_ranks(scores, chosen, [row.history for row in chunk] if exclude_history else None))
+    return torch.cat(ranks) if ranks else torch.empty(0, dtype=torch.long)
+
+
+def popularity_metrics(data: SequenceData, exclude_history: bool) -> dict[str, dict[str, float]]:
+    """POP's full-ranking metrics on the leave-one-out valid and test rows (`popularity_ranks`)."""
+    rows = split(data)
+    return {
+        stage: metrics_from_ranks(popularity_ranks(data, stage_rows, exclude_history))
+        for stage, stage_rows in (("valid", rows.valid), ("test", rows.test))
+    }

@@ -57,7 +57,9 @@ def accuracy_section(reproduce: dict[str, Any] | None) -> str:
     lines = [
         "Test metrics on the leave-one-out split with full ranking, mean over the seeds run. The paper's numbers are",
         "on the right (the design doc quotes them; it has no SASRec row). A blank means that configuration has not",
-        "been run. Runs under another protocol, made to isolate a gap, are left out here (see Training runs).",
+        "been run. Runs under another protocol, made to isolate a gap, are left out here (see Training runs). The",
+        "most-popular baseline (POP, `python -m bench.popularity`: one list for every user, items by training count)",
+        "is the level a model sits at before it learns anything about order.",
         "Ranking: "
         + (sections.ranking_convention(reproduce["runs"]) if reproduce and reproduce.get("runs") else "-")
         + ".",
@@ -66,8 +68,15 @@ def accuracy_section(reproduce: dict[str, Any] | None) -> str:
         "| paper HR@5 | HR@10 | NDCG@5 | NDCG@10 |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    pop = (reproduce or {}).get("popularity") or {}
+    ranking = "history_excluded" if reproduce and sections.excludes_history(reproduce["runs"]) else "history_kept"
+    shown: set[str] = set()
     for row in rows:
         dataset, model, variant = row["key"]
+        if dataset not in shown and dataset in pop:
+            baseline = [f"{pop[dataset][ranking]['test'][m]:.4f}" for m in METRICS]
+            lines.append(f"| {dataset} | most popular (POP) | - | | " + " | ".join(baseline) + " | | | | |")
+        shown.add(dataset)
         ours = [f"{row['ours'][m]:.4f}" if row["ours"] else "" for m in METRICS]
         paper = [f"{row['paper'][m]:.4f}" if row["paper"] else "" for m in METRICS]
         seeds = str(row["seeds"]) if row["seeds"] else ""

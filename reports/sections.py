@@ -13,7 +13,8 @@ from typing import Any
 
 from bench.machine import one_line
 from bench.paper import PAPER, VARIANT_LABELS
-from bench.reproduce import variant_label
+from bench.popularity import STALLED_BELOW
+from bench.reproduce import stalled_runs, variant_label
 from bench.server_metrics import describe_bottleneck
 from bench.statistics import wilson_interval
 
@@ -133,6 +134,12 @@ def unreproduced(result: dict[str, Any]) -> list[str]:
     return sorted((wanted | set(result.get("not_run") or [])) - ran)
 
 
+def excludes_history(runs: list[dict[str, Any]]) -> bool:
+    """Whether every run left the user's history items out of the ranking (runs made before the field existed
+    did)."""
+    return bool(runs) and all(run.get("exclude_history", True) for run in runs)
+
+
 def ranking_convention(runs: list[dict[str, Any]]) -> str:
     """How the runs ranked: with the user's history items (the paper's and RecBole's convention for sequential
     models) or without them (`LLMRG_TRAIN_EXCLUDE_HISTORY`); runs made before the field existed excluded them."""
@@ -168,9 +175,19 @@ def reproduce_section(result: dict[str, Any]) -> str:
         )
     missing = unreproduced(result)
     paired = paired_sentences(result)
+    stuck = stalled_runs(result["runs"])
     lines += [
         "",
         *([paired, ""] if paired else []),
+        *(
+            [
+                f"Stalled at the popularity level (best valid NDCG@10 under {STALLED_BELOW}x the most-popular "
+                f"baseline's, so early stopping ended them before they learned order): {stuck}.",
+                "",
+            ]
+            if stuck
+            else []
+        ),
         (f"Not run yet: {', '.join(missing)}. " if missing else "")
         + "Produced by `python -m bench.reproduce`; each run's result in `bench/results/reproduce/`, the table's "
         "numbers in `bench/results/reproduce.json`.",

@@ -409,3 +409,37 @@ def test_a_run_names_the_gpu_it_trained_on_and_a_cpu_run_its_cpu() -> None:
     assert sections.trained_on({"device": "cpu", "machine": machine}, result) == "AMD EPYC"
     assert sections.trained_on({"device": "cpu"}, result) == MACHINE["cpu"]  # a run without one: the collector's
     assert one_line(machine) == "AMD EPYC, 16 cores, 128.0 GiB, GPU NVIDIA H200, Python 3.12.3"
+
+
+def test_the_most_popular_baseline_heads_each_dataset_and_stalled_runs_are_named() -> None:
+    from bench import reproduce as bench_reproduce
+
+    pop = {
+        "ml-1m": {
+            ranking: {"valid": {**METRICS, "ndcg@10": 0.011}, "test": {**METRICS, "hr@10": 0.0217}}
+            for ranking in ("history_kept", "history_excluded")
+        }
+    }
+    learned = {"dataset": "ml-1m", "model": "sasrec", "variant": "base", "seed": 0, "exclude_history": False}
+    stuck = learned | {"model": "bert4rec"}
+    runs = [
+        learned | {"valid": {**METRICS, "ndcg@10": 0.11}, "test": METRICS},
+        stuck | {"valid": {**METRICS, "ndcg@10": 0.012}, "test": METRICS},
+    ]
+    assert [bench_reproduce.stalled(run, pop) for run in runs] == [False, True]
+    assert bench_reproduce.stalled(runs[0] | {"dataset": "beauty"}, pop) is None  # no POP measured there
+    for run in runs:
+        run["stalled"] = bench_reproduce.stalled(run, pop)
+    document = results_doc.accuracy_section(
+        {
+            "runs": runs,
+            "popularity": pop,
+            "machine": MACHINE,
+            "protocol": {"epochs": 3, "max_train_rows": None, "seeds": "0"},
+        }
+    )
+    lines = document.splitlines()
+    first_ml_1m = next(index for index, line in enumerate(lines) if line.startswith("| ml-1m |"))
+    assert lines[first_ml_1m] == "| ml-1m | most popular (POP) | - | | 0.1000 | 0.0217 | 0.0500 | 0.0800 | | | | |"
+    assert sum("most popular (POP)" in line for line in lines) == 1
+    assert bench_reproduce.stalled_runs(runs) == "ml-1m bert4rec base seed 0"
