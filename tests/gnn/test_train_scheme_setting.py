@@ -76,14 +76,20 @@ def test_the_mask_setting_replaces_bert4recs_reference_proportion_and_only_its(m
 def test_windows_a_batch_are_the_models_on_the_dataset_unless_the_setting_names_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """BERT4Rec and DuoRec on ML-1M take 32 windows a batch (at 128 an epoch made 80 optimiser steps and early
+    """BERT4Rec, CL4SRec and DuoRec on ML-1M take 32 windows a batch (at 128 an epoch made 80 optimiser steps and early
     stopping met a model still at popularity level); other models and datasets keep 128."""
     monkeypatch.delenv("LLMRG_TRAIN_WINDOWS_PER_BATCH", raising=False)
 
     def per_batch(dataset: str, model: str) -> int:
         return train_config(Settings.load(env_file=None), dataset, model, variant("base"), 0, 1).windows_per_batch
 
-    assert [per_batch("ml-1m", model) for model in ("bert4rec", "duorec", "sasrec", "fdsa")] == [32, 32, 128, 128]
-    assert per_batch("beauty", "bert4rec") == per_batch("beauty", "duorec") == 128
+    assert [per_batch("ml-1m", model) for model in ("bert4rec", "cl4srec", "duorec", "sasrec", "fdsa")] == [
+        32,
+        32,
+        32,
+        128,
+        128,
+    ]
+    assert per_batch("beauty", "bert4rec") == per_batch("beauty", "cl4srec") == per_batch("beauty", "duorec") == 128
     monkeypatch.setenv("LLMRG_TRAIN_WINDOWS_PER_BATCH", "64")
     assert (per_batch("ml-1m", "bert4rec"), per_batch("ml-1m", "sasrec")) == (64, 64)
