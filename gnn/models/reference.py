@@ -74,9 +74,9 @@ TUNED_WINDOWS_PER_BATCH: dict[str, dict[str, int]] = {
 """Where 128 windows a batch left too few optimiser steps an epoch for a model to learn before early stopping
 (patience 10 epochs) ended it, measured on this project's machines. BERT4Rec on ML-1M: 6,040 users make 10,226
 windows of up to 200 items, 80 steps an epoch at 128, and the cloze task supervises a fifth of the positions, so
-after 6 epochs valid NDCG@10 was 0.012 (the most-popular baseline sits at 0.0113, `bench.popularity`; loss 7.18); at 32
-windows a batch (320 steps an epoch,
-the same 50 s an epoch on 2 cores) it was 0.030 and climbing (loss 6.49). The reference code gets its steps
+after 6 epochs valid NDCG@10 was 0.012 (the most-popular baseline sits at 0.0113, `bench.popularity`; loss 7.18);
+at 32 windows a batch (320 steps an epoch, the same 50 s an epoch on 2 cores) it was 0.030 and climbing (loss
+6.49). The reference code gets its steps
 otherwise: 400k steps of 256 sequences, each sequence copied ten times with fresh masks (`dupe_factor`).
 DuoRec on ML-1M (dropout 0.5 on states and attention, so it leaves the popularity plateau later than SASRec at
 0.2): at 128 valid NDCG@10 stayed at 0.011-0.012 for 8 epochs (loss 8.08, flat from epoch 3); at 32 it left it
