@@ -190,7 +190,7 @@ def load_data(workdir: Path) -> Any:
 def train_ours(model: str, workdir: Path, epochs: int, seed: int) -> dict[str, Any]:
     from gnn.config import TrainConfig
     from gnn.data import split
-    from gnn.models.reference import reference_settings
+    from gnn.models.reference import reference_settings, windows_per_batch
     from gnn.train import train
 
     data = load_data(workdir)
@@ -201,6 +201,7 @@ def train_ours(model: str, workdir: Path, epochs: int, seed: int) -> dict[str, A
         seed=seed,
         max_len=MAX_LEN,
         exclude_history=False,
+        windows_per_batch=windows_per_batch(model, data.dataset),
         **reference_settings(model, data.dataset).overrides(),
     )
     result = train(data, config, progress=True, resume=False)

@@ -70,10 +70,11 @@ VARIANT_FLAGS = {
     "llmrg-kb-placebo": ["--llmrg", "--kb-graph", "--kb-placebo"],
     "llmrg-kb-random": ["--llmrg", "--kb-graph", "--kb-random-edges"],
 }
-CONTROLS = {"llmrg-kb": ("llmrg-kb-placebo", "llmrg-kb-random", "seq")}
-"""The controls a variant is also paired against: the same graphs with random edge sources, random graphs of the
-same size per user, and any graph at all (SR-GNN on the plain sequence), so a gain over the base is read against
-what a graph without the LLM gives."""
+CONTROLS = {"llmrg-kb": ("llmrg-kb-placebo", "llmrg-kb-random", "seq"), "llmrg-kb-placebo": ("llmrg-kb-random",)}
+"""The controls a variant is also paired against: the same graphs with random edge sources, random graphs of about
+the same size per user, and any graph at all (SR-GNN on the plain sequence), so a gain over the base is read
+against what a graph without the LLM gives; and the first placebo against the second, which measures what the
+knowledge base's choice of which items get an in-edge adds."""
 POLL_S = 20.0
 
 
@@ -531,7 +532,8 @@ def paired_vs_base(members: list[dict[str, Any]], base: list[dict[str, Any]] | N
 def stalled(run: dict[str, Any], pop: dict[str, Any]) -> bool | None:
     """Whether the run's best valid NDCG@10 stayed under `STALLED_BELOW` times the most-popular baseline's on its
     dataset and ranking convention (early stopping ended it before it learned order); None where POP is unknown."""
-    found = pop.get(run["dataset"], {}).get("history_excluded" if run["exclude_history"] else "history_kept")
+    ranking = "history_excluded" if run.get("exclude_history", True) else "history_kept"
+    found = pop.get(run["dataset"], {}).get(ranking)
     return None if found is None else run["valid"]["ndcg@10"] < STALLED_BELOW * found["valid"]["ndcg@10"]
 
 
@@ -555,7 +557,6 @@ def write_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "target": "each base row within ±10% of the paper's HR@10 and NDCG@10",
         },
         "not_run": sorted(f"{dataset}/{model}" for dataset, model in wanted - ran),
-        "popularity": pop,
         "rows": summarise(runs),
         "runs": [{key: value for key, value in run.items() if key != "test_ranks"} for run in runs],  # in each file
     }
@@ -586,14 +587,14 @@ def print_table(payload: dict[str, Any]) -> None:
     console.print(table)
     if payload["not_run"]:
         console.print(f"Not run yet: {', '.join(payload['not_run'])}")
-    if stuck := stalled_runs(payload["runs"]):
+    if stuck := stalled_runs(payload["runs"], popularity()):
         console.print(f"Stalled at the popularity level (best valid NDCG@10 under {STALLED_BELOW}x POP's): {stuck}")
 
 
-def stalled_runs(runs: list[dict[str, Any]]) -> str:
-    """The runs flagged `stalled`, as the table and the results page name them ('' for none)."""
+def stalled_runs(runs: list[dict[str, Any]], pop: dict[str, Any]) -> str:
+    """The `stalled` runs against these POP numbers, as the table and the results page name them ('' for none)."""
     return ", ".join(
-        f"{run['dataset']} {run['model']} {variant_label(run)} seed {run['seed']}" for run in runs if run.get("stalled")
+        f"{run['dataset']} {run['model']} {variant_label(run)} seed {run['seed']}" for run in runs if stalled(run, pop)
     )
 
 

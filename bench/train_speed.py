@@ -46,7 +46,7 @@ def measure(snapshot: Path, dataset: str, model: str, scheme: str, prefix_rows: 
     """One epoch of `model` in this process (the child): seconds, peak RSS, rows."""
     from gnn.config import TrainConfig
     from gnn.data import split
-    from gnn.models.reference import reference_settings
+    from gnn.models.reference import reference_settings, windows_per_batch
     from gnn.snapshot import load_snapshot
     from gnn.train import train
 
@@ -57,6 +57,7 @@ def measure(snapshot: Path, dataset: str, model: str, scheme: str, prefix_rows: 
         epochs=1,
         train_scheme=scheme,  # type: ignore[arg-type]
         max_train_rows=prefix_rows if scheme == "prefix" else None,
+        windows_per_batch=windows_per_batch(model, dataset),
         **reference_settings(model, dataset).overrides(),
     )
     result = train(data, config, progress=False, resume=False)

@@ -70,7 +70,8 @@ class Placebo(StrEnum):
     SOURCES = "sources"
     """Each edge keeps its target and step; its source is drawn from the same window."""
     EDGES = "edges"
-    """Each user keeps the number of edges; each edge's step, and so its target, and its source are drawn."""
+    """Each user keeps at most the number of edges (draws landing on one pair merge); each edge's step, and so its
+    target, and its source are drawn."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,10 @@ class Variant:
     """A control of the knowledge-base variant (`gnn.knowledge_base`). `SOURCES`: every edge keeps its target and
     its step, but its source is an item drawn at random from the same window before the step (the quality
     harness's random-premise placebo). The same rows see edges, about as many (draws landing on one pair merge),
-    and no LLM chose which earlier item explains the target. `EDGES`: every user keeps the number of edges, and
-    each edge's step is drawn too, so neither which items get an in-edge nor where is the knowledge base's: what
-    the knowledge base's choice of targets adds over a random sparse graph of the same size is the gap between
-    the two placebos."""
+    and no LLM chose which earlier item explains the target. `EDGES`: every user keeps at most the number of
+    edges, and each edge's step is drawn too, so neither which items get an in-edge nor where is the knowledge
+    base's: what the knowledge base's choice of targets adds over a random sparse graph of about the same size is
+    the gap between the two placebos."""
 
 
 VARIANTS: dict[str, Variant] = {

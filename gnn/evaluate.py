@@ -84,10 +84,10 @@ def subset_ranks(ranks: Mapping[int, int], users: Collection[int]) -> tuple[dict
 
 
 def popularity_ranks(data: SequenceData, rows: RowSet, exclude_history: bool) -> Tensor:
-    """1-based rank of each row's target when every user gets the same list: items by how often they occur in the
-    training rows' targets (each user's items but the last two; ties pessimistic as everywhere). This is the
-    most-popular baseline (POP), the level a sequential model sits at before it learns anything about order, so a
-    run whose validation stays there has not trained."""
+    """1-based rank of each row's target when every user gets the same list: items by how often they are the
+    target of a training row of `gnn.data.split` (s_1..s_{n-3} of each user; ties pessimistic as everywhere).
+    This is the most-popular baseline (POP), the level a sequential model sits at before it learns anything about
+    order, so a run whose validation stays there has not trained."""
     training = split(data).train
     last_end = torch.zeros(max(data.sequences, default=0) + 1, dtype=torch.long)
     last_end.scatter_reduce_(0, training.users, training.ends, reduce="amax")  # a user's ends are 1..last

@@ -34,6 +34,8 @@ def knowledge_base_graph(export: Export, window: int, placebo: Placebo | None = 
         edges = placebo_sources(edges, export.data.sequences, window)
     elif placebo is Placebo.EDGES:
         edges = placebo_edges(edges, export.data.sequences, window)
+    elif placebo is not None:
+        raise ValueError(f"unknown placebo {placebo!r}; known: {', '.join(Placebo)}")
     return replace(export, edges={"rea": edges, "div": {}}, chain_links={"rea": 0, "div": 0})
 
 
@@ -70,8 +72,8 @@ def placebo_edges(
 ) -> dict[int, UserEdges]:
     """Per user, as many edges as the knowledge base placed, each at a step t drawn uniformly from the user's steps
     that follow another item (so its target is the item chosen at t) and from a source drawn as in
-    `placebo_sources` from the `window` items before t: no edge's target, step or source is the knowledge base's,
-    only each user's count of edges. Draws landing on one pair merge at the earlier step. Users in sorted order
+    `placebo_sources` from the `window` items before t: no edge's target, step or source is chosen by the knowledge
+    base, only each user's count of draws. Draws landing on one pair merge at the earlier step. Users in sorted order
     from one seeded generator, so the draw is reproducible."""
     generator = np.random.default_rng(seed)
     drawn: dict[int, UserEdges] = {}

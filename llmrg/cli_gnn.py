@@ -52,8 +52,8 @@ KnowledgeBaseRandomEdgesFlag = Annotated[
     bool,
     typer.Option(
         "--kb-random-edges",
-        help="With --kb-graph: the stronger placebo, each user's knowledge-base edge count kept and every edge's "
-        "step (so its target) and source drawn at random.",
+        help="With --kb-graph: the stronger placebo, as many draws as each user's knowledge-base edges (draws "
+        "landing on one pair merge), every edge's step (so its target) and source drawn at random.",
     ),
 ]
 ReasonedOnlyFlag = Annotated[

@@ -151,7 +151,9 @@ def ranking_convention(runs: list[dict[str, Any]]) -> str:
     return "mixed ranking conventions (see each run's exclude_history in the JSON)"
 
 
-def reproduce_section(result: dict[str, Any]) -> str:
+def reproduce_section(result: dict[str, Any], pop: dict[str, Any] | None = None) -> str:
+    """The per-run table; `pop`: the most-popular baseline per dataset (`bench.popularity`), to name the runs that
+    stalled at its level."""
     protocol = result["protocol"]
     lines = [
         f"Base models on the leave-one-out split, full ranking with {ranking_convention(result['runs'])}, at most "
@@ -175,7 +177,7 @@ def reproduce_section(result: dict[str, Any]) -> str:
         )
     missing = unreproduced(result)
     paired = paired_sentences(result)
-    stuck = stalled_runs(result["runs"])
+    stuck = stalled_runs(result["runs"], pop or {})
     lines += [
         "",
         *([paired, ""] if paired else []),

@@ -64,6 +64,7 @@ def train(*args: str) -> dict:
         ("fdsa", ["--llmrg"], ["rea", "div"]),
         ("sasrec", ["--llmrg", "--kb-graph"], ["rea"]),
         ("sasrec", ["--llmrg", "--kb-graph", "--kb-placebo"], ["rea"]),
+        ("sasrec", ["--llmrg", "--kb-graph", "--kb-random-edges"], ["rea"]),
         ("cl4srec", [], []),
     ],
 )

@@ -428,18 +428,11 @@ def test_the_most_popular_baseline_heads_each_dataset_and_stalled_runs_are_named
     ]
     assert [bench_reproduce.stalled(run, pop) for run in runs] == [False, True]
     assert bench_reproduce.stalled(runs[0] | {"dataset": "beauty"}, pop) is None  # no POP measured there
-    for run in runs:
-        run["stalled"] = bench_reproduce.stalled(run, pop)
-    document = results_doc.accuracy_section(
-        {
-            "runs": runs,
-            "popularity": pop,
-            "machine": MACHINE,
-            "protocol": {"epochs": 3, "max_train_rows": None, "seeds": "0"},
-        }
-    )
+    protocol = {"epochs": 3, "max_train_rows": None, "seeds": "0"}
+    document = results_doc.accuracy_section({"runs": runs, "machine": MACHINE, "protocol": protocol}, pop)
     lines = document.splitlines()
     first_ml_1m = next(index for index, line in enumerate(lines) if line.startswith("| ml-1m |"))
     assert lines[first_ml_1m] == "| ml-1m | most popular (POP) | - | | 0.1000 | 0.0217 | 0.0500 | 0.0800 | | | | |"
     assert sum("most popular (POP)" in line for line in lines) == 1
-    assert bench_reproduce.stalled_runs(runs) == "ml-1m bert4rec base seed 0"
+    assert bench_reproduce.stalled_runs(runs, pop) == "ml-1m bert4rec base seed 0"
+    assert bench_reproduce.stalled_runs(runs, {}) == ""
