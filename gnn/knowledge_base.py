@@ -1,5 +1,5 @@
 """The knowledge base as every user's reasoning graph: the "LLMRG from knowledge-base edges" variant and its
-placebo.
+placebos.
 
 The knowledge base's verified causal edges a -> b are item-level knowledge, so a user's G_rea can be assembled
 from the ones among the user's items with no reasoning call for that user, which is what lets the graphs cover a
