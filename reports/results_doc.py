@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.machine import one_line
 from bench.paper import PAPER, VARIANT_LABELS
+from bench.reproduce import protocol_label, variant_label
 from bench.statistics import wilson_interval
 from reports import sections
 from reports.sections import RESULTS, ROOT
@@ -178,7 +179,56 @@ THROUGHPUT_NOTES = {
 def training_runs_section(reproduce: dict[str, Any] | None, pop: dict[str, Any] | None = None) -> str:
     if reproduce is None:
         return "No reproduction run yet (`python -m bench.reproduce`)."
-    return sections.reproduce_section(reproduce, pop)
+    curves = [
+        f"![{dataset}: validation NDCG@10 by epoch, each run against the most-popular baseline]"
+        f"(results/{curves_plot(dataset)})"
+        for dataset in sorted({run["dataset"] for run in reproduce["runs"]})
+    ]
+    return "\n\n".join([sections.reproduce_section(reproduce, pop), *curves])
+
+
+def curves_plot(dataset: str) -> str:
+    return f"training-{dataset}.png"
+
+
+def plot_training_curves(histories: list[dict[str, Any]], pop: dict[str, Any], path: Path) -> None:
+    """Validation NDCG@10 by epoch of each published run of one dataset (`bench/results/reproduce/`), its best
+    epoch marked, beside the most-popular baseline's level: a run whose curve stays on that line has not
+    trained, and runs that differ in their graphs alone can be read epoch by epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7.5, 4.0))
+    for run in histories:
+        epochs = [entry["epoch"] for entry in run["history"]]
+        values = [entry["valid"]["ndcg@10"] for entry in run["history"]]
+        (line,) = axis.plot(epochs, values, linewidth=1.0, label=f"{run['model']} {variant_label(run)} s{run['seed']}")
+        best = run["best_epoch"]
+        axis.plot([best], [values[epochs.index(best)]], marker="o", markersize=3, color=line.get_color())
+    if histories:
+        ranking = "history_excluded" if histories[0]["config"]["exclude_history"] else "history_kept"
+        level = pop.get(histories[0]["dataset"], {}).get(ranking)
+        if level is not None:
+            axis.axhline(level["valid"]["ndcg@10"], linestyle="--", color="grey", label="most popular (POP)")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("valid NDCG@10")
+    axis.legend(fontsize=6, ncol=2)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def published_histories() -> dict[str, list[dict[str, Any]]]:
+    """Each published run's result (`bench/results/reproduce/*.json`) grouped by dataset, for the curves."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted((RESULTS / "reproduce").glob("*.json")):
+        run = json.loads(path.read_text(encoding="utf-8"))
+        if run.get("history"):
+            run["protocol"] = protocol_label(run["config"], run["dataset"])
+            grouped.setdefault(run["dataset"], []).append(run)
+    return grouped
 
 
 def train_speed_section(result: dict[str, Any] | None) -> str:
@@ -542,6 +592,8 @@ def main() -> None:
     if (speed := load("train_speed")) is not None:
         plot_train_speed(speed, PLOTS / "train_speed.png")
     plot_accuracy(accuracy_rows(reproduce), PLOTS / "accuracy.png")
+    for dataset, histories in published_histories().items():
+        plot_training_curves(histories, pop, PLOTS / curves_plot(dataset))
     if reason:
         plot_cost(reason, PLOTS / "cost.png")
         if reason["stages"].get("optimised", {}).get("kb_curve"):

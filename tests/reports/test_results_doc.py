@@ -436,3 +436,24 @@ def test_the_most_popular_baseline_heads_each_dataset_and_stalled_runs_are_named
     assert sum("most popular (POP)" in line for line in lines) == 1
     assert bench_reproduce.stalled_runs(runs, pop) == "ml-1m bert4rec base seed 0"
     assert bench_reproduce.stalled_runs(runs, {}) == ""
+
+
+def test_each_dataset_gets_its_training_curves_beside_the_popularity_level(results: Path, tmp_path: Path) -> None:
+    config = {"model": "sasrec", "exclude_history": False, "train_scheme": "windows", "windows_per_batch": 128}
+    run = {"dataset": "ml-1m", "model": "sasrec", "variant": "base", "seed": 0, "best_epoch": 2, "config": config}
+    history = [{"epoch": epoch, "valid": {"ndcg@10": value}} for epoch, value in ((1, 0.01), (2, 0.05), (3, 0.04))]
+    (results / "reproduce").mkdir()
+    write(results / "reproduce", "ml-1m-sasrec-base-seed0", run | {"history": history})
+    write(results / "reproduce", "ml-1m-sasrec-base-seed1", run | {"seed": 1, "history": []})  # not plotted
+    grouped = results_doc.published_histories()
+    assert list(grouped) == ["ml-1m"] and [found["seed"] for found in grouped["ml-1m"]] == [0]
+    pop = {"ml-1m": {"history_kept": {"valid": {"ndcg@10": 0.011}}}}
+    plot = tmp_path / "curves.png"
+    results_doc.plot_training_curves(grouped["ml-1m"], pop, plot)
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    reproduce = {
+        "runs": [run | {"test": METRICS, "epochs_run": 3, "epoch_s": 1.0, "peak_memory_mb": 1.0}],
+        "machine": MACHINE,
+        "protocol": {"epochs": 3, "max_train_rows": None, "seeds": "0"},
+    }
+    assert "(results/training-ml-1m.png)" in results_doc.training_runs_section(reproduce, pop)
