@@ -4,8 +4,9 @@ Every user gets the same list, items by how often they are a training target (`g
 ranked in full like the models, under both ranking conventions (history items kept, the paper's; and left out).
 A sequential model sits at this level before it learns anything about order, so the results page shows it
 beside the base rows, and `bench.reproduce` flags a run whose best validation NDCG@10 never rose clearly above it
-(`STALLED_BELOW`): early stopping ended such a run before it trained. Reads the same snapshot the runs train from;
-writes `bench/results/popularity.json`.
+(`gnn.evaluate.STALLED_BELOW`): early stopping ended such a run before it trained. Reads the same snapshot the
+runs train from; writes `bench/results/popularity.json`. `llmrg train` measures the same baseline on whatever it
+trains (its `--json` key `popularity`) and warns when a run stalled.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from bench.machine import describe, one_line
 
 console = Console()
 RESULT = RESULTS / "popularity.json"
-STALLED_BELOW = 1.5
-"""A run whose best valid NDCG@10 is under this multiple of POP's has not left the popularity level."""
 
 
 def main() -> dict[str, Any]:

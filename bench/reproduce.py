@@ -53,10 +53,12 @@ from bench.graph_server import ensure_kb_snapshot, ensure_snapshot, kb_snapshot_
 from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
 from bench.paper import PAPER
-from bench.popularity import STALLED_BELOW, popularity
+from bench.popularity import popularity
 from bench.statistics import paired_hits
 from core import vocabulary
 from core.vocabulary import MODEL_NAMES
+from gnn.evaluate import STALLED_BELOW
+from gnn.evaluate import stalled as below_popularity
 from gnn.models.reference import WINDOWS_PER_BATCH, reference_settings, windows_per_batch
 
 console = Console(width=150)
@@ -534,7 +536,7 @@ def stalled(run: dict[str, Any], pop: dict[str, Any]) -> bool | None:
     dataset and ranking convention (early stopping ended it before it learned order); None where POP is unknown."""
     ranking = "history_excluded" if run.get("exclude_history", True) else "history_kept"
     found = pop.get(run["dataset"], {}).get(ranking)
-    return None if found is None else run["valid"]["ndcg@10"] < STALLED_BELOW * found["valid"]["ndcg@10"]
+    return None if found is None else below_popularity(run["valid"]["ndcg@10"], found["valid"]["ndcg@10"])
 
 
 def write_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:

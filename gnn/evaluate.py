@@ -83,6 +83,16 @@ def subset_ranks(ranks: Mapping[int, int], users: Collection[int]) -> tuple[dict
     return metrics_from_ranks(torch.tensor(list(chosen.values()))), chosen
 
 
+STALLED_BELOW = 1.5
+"""A run whose best valid NDCG@10 is under this multiple of the most-popular baseline's has not left the popularity
+level: early stopping ended it before it learned anything about order (`stalled`)."""
+
+
+def stalled(valid_ndcg: float, popularity_valid_ndcg: float) -> bool:
+    """Whether a best validation NDCG@10 stayed at the most-popular baseline's level (`STALLED_BELOW`)."""
+    return valid_ndcg < STALLED_BELOW * popularity_valid_ndcg
+
+
 def popularity_ranks(data: SequenceData, rows: RowSet, exclude_history: bool) -> Tensor:
     """1-based rank of each row's target when every user gets the same list: items by how often they are the
     target of a training row of `gnn.data.split` (s_1..s_{n-3} of each user; ties pessimistic as everywhere).

@@ -24,7 +24,14 @@ from core.vocabulary import Variant
 from gnn import checkpoint
 from gnn.config import TrainConfig
 from gnn.data import MIN_EVALUATED_LENGTH, GraphSource, SequenceData, resolve_graph_source, split
-from gnn.evaluate import evaluate, evaluate_ranks, evaluate_users, metrics_from_ranks, subset_ranks
+from gnn.evaluate import (
+    evaluate,
+    evaluate_ranks,
+    evaluate_users,
+    metrics_from_ranks,
+    popularity_metrics,
+    subset_ranks,
+)
 from gnn.export import Export, ReasoningGraphSource, export_dataset, reasoned_users
 from gnn.knowledge_base import knowledge_base_graph
 from gnn.models import MODELS
@@ -273,6 +280,7 @@ def run_training(
     seeing = rows_seeing_edges(export, reasoning_kinds, data.sequences) if reasoning_kinds else None
     subset = prepared.scored_users is not None
     result = report(trained, chosen, reasoned_only, len(data.sequences), seeing, prepared.scored_count(), subset)
+    result["popularity"] = popularity_metrics(data, config.exclude_history)
     assert config.checkpoint_dir is not None
     save_item_table(export, config.checkpoint_dir / ITEM_TABLE)
     (config.checkpoint_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -226,11 +226,27 @@ def train(
             f"{chosen.name} trained like the base model. Chains are stamped with the last position their prompt "
             "showed; reason about earlier positions (llmrg reason --max-targets 0 --holdout 1)."
         )
+    warn_if_stalled(result)
     if as_json:
         print_json(result)
         return
     _metrics_table(result, f"{model} {chosen.name} on {dataset}, seed {seed}")
     console.print(f"best epoch {result['best_epoch']} of {result['epochs_run']}, {result['epoch_s']:.1f} s/epoch")
+
+
+def warn_if_stalled(result: dict[str, Any]) -> None:
+    """Say so when early stopping ended a run at the most-popular baseline's level: on a dataset with few users an
+    epoch makes few optimiser steps, and a model that needs more to leave that level is stopped before it trains."""
+    from gnn.evaluate import STALLED_BELOW, stalled
+
+    valid = (result.get("all_users") or result)["valid"]["ndcg@10"]
+    level = result["popularity"]["valid"]["ndcg@10"]
+    if stalled(valid, level):
+        console.print(
+            f"[yellow]warning:[/yellow] best valid NDCG@10 {valid:.4f} is under {STALLED_BELOW}x the most-popular "
+            f"baseline's {level:.4f}: the model stopped before it learned order. Give an epoch more optimiser steps "
+            "(fewer windows a batch, LLMRG_TRAIN_WINDOWS_PER_BATCH) or more patience (LLMRG_TRAIN_PATIENCE)."
+        )
 
 
 @reports_errors

@@ -13,10 +13,10 @@ from typing import Any
 
 from bench.machine import one_line
 from bench.paper import PAPER, VARIANT_LABELS
-from bench.popularity import STALLED_BELOW
 from bench.reproduce import stalled_runs, variant_label
 from bench.server_metrics import describe_bottleneck
 from bench.statistics import wilson_interval
+from gnn.evaluate import STALLED_BELOW
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

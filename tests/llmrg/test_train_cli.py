@@ -209,6 +209,7 @@ def test_export_writes_a_snapshot_that_trains_without_the_database(trained_datas
     assert result.returncode == 0, result.stderr
     trained = json.loads(result.stdout)
     assert trained["train_scheme"] == "windows" and trained["peak_rss_mib"] > 0 and set(trained["test"]) == METRICS
+    assert set(trained["popularity"]) == {"valid", "test"} and set(trained["popularity"]["valid"]) == METRICS
     base = run_cli(
         "train", "--dataset", DATASET, "--model", "sasrec", "--epochs", "1", "--snapshot", str(out), "--json",
         timeout=600, env=offline,
