@@ -70,11 +70,11 @@ def placebo_sources(
 def placebo_edges(
     edges: Mapping[int, UserEdges], sequences: Mapping[int, Sequence[int]], window: int, seed: int = PLACEBO_SEED
 ) -> dict[int, UserEdges]:
-    """Per user, as many edges as the knowledge base placed, each at a step t drawn uniformly from the user's steps
-    that follow another item (so its target is the item chosen at t) and from a source drawn as in
-    `placebo_sources` from the `window` items before t: no edge's target, step or source is chosen by the knowledge
-    base, only each user's count of draws. Draws landing on one pair merge at the earlier step. Users in sorted order
-    from one seeded generator, so the draw is reproducible."""
+    """Per user, as many draws as the knowledge base placed edges. Each draws a step t uniformly from the user's
+    steps after the first (its target is the item chosen at t) and a source as `placebo_sources` does, from the
+    `window` items before t: no edge's target, step or source is chosen by the knowledge base, only each user's
+    count of draws. Draws landing on one pair merge at the earlier step. Users in sorted order from one seeded
+    generator, so the draw is reproducible."""
     generator = np.random.default_rng(seed)
     drawn: dict[int, UserEdges] = {}
     for user in sorted(edges):
