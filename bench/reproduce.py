@@ -53,7 +53,7 @@ from bench.graph_server import ensure_kb_snapshot, ensure_snapshot, kb_snapshot_
 from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
 from bench.paper import PAPER
-from bench.popularity import popularity
+from bench.popularity import popularity, ranking_key
 from bench.statistics import paired_hits
 from core import vocabulary
 from core.vocabulary import MODEL_NAMES
@@ -534,8 +534,7 @@ def paired_vs_base(members: list[dict[str, Any]], base: list[dict[str, Any]] | N
 def stalled(run: dict[str, Any], pop: dict[str, Any]) -> bool | None:
     """Whether the run's best valid NDCG@10 stayed under `STALLED_BELOW` times the most-popular baseline's on its
     dataset and ranking convention (early stopping ended it before it learned order); None where POP is unknown."""
-    ranking = "history_excluded" if run.get("exclude_history", True) else "history_kept"
-    found = pop.get(run["dataset"], {}).get(ranking)
+    found = pop.get(run["dataset"], {}).get(ranking_key(run.get("exclude_history", True)))
     return None if found is None else below_popularity(run["valid"]["ndcg@10"], found["valid"]["ndcg@10"])
 
 
@@ -564,11 +563,11 @@ def write_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "reproduce.json").write_text(json.dumps(payload, indent=2) + "\n")
-    print_table(payload)
+    print_table(payload, pop)
     return payload
 
 
-def print_table(payload: dict[str, Any]) -> None:
+def print_table(payload: dict[str, Any], pop: dict[str, Any]) -> None:
     table = Table(title=f"Reproduction — {one_line(payload['machine'])}")
     for column in ("dataset", "model", "variant", "seeds", "HR@10", "paper", "NDCG@10", "paper", "epochs", "s/epoch"):
         table.add_column(column)
@@ -589,7 +588,7 @@ def print_table(payload: dict[str, Any]) -> None:
     console.print(table)
     if payload["not_run"]:
         console.print(f"Not run yet: {', '.join(payload['not_run'])}")
-    if stuck := stalled_runs(payload["runs"], popularity()):
+    if stuck := stalled_runs(payload["runs"], pop):
         console.print(f"Stalled at the popularity level (best valid NDCG@10 under {STALLED_BELOW}x POP's): {stuck}")
 
 

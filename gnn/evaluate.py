@@ -93,29 +93,32 @@ def stalled(valid_ndcg: float, popularity_valid_ndcg: float) -> bool:
     return valid_ndcg < STALLED_BELOW * popularity_valid_ndcg
 
 
-def popularity_ranks(data: SequenceData, rows: RowSet, exclude_history: bool) -> Tensor:
-    """1-based rank of each row's target when every user gets the same list: items by how often they are the
-    target of a training row of `gnn.data.split` (s_1..s_{n-3} of each user; ties pessimistic as everywhere).
-    This is the most-popular baseline (POP), the level a sequential model sits at before it learns anything about
-    order, so a run whose validation stays there has not trained."""
-    training = split(data).train
-    last_end = torch.zeros(max(data.sequences, default=0) + 1, dtype=torch.long)
-    last_end.scatter_reduce_(0, training.users, training.ends, reduce="amax")  # a user's ends are 1..last
-    targets = [item for user in data.sequences for item in data.sequences[user][1 : int(last_end[user]) + 1]]
-    counts = torch.bincount(torch.tensor(targets, dtype=torch.long), minlength=data.n_items + 1).to(torch.float64)
+def popularity_scores(data: SequenceData, training: RowSet) -> Tensor:
+    """[n_items + 1]: how often each item is the target of a training row (`gnn.data.split`'s, s_1..s_{n-3} of
+    each user), the score of the most-popular baseline (POP)."""
+    users, ends = training.users.tolist(), training.ends.tolist()
+    targets = [data.sequences[user][end] for user, end in zip(users, ends, strict=True)]
+    return torch.bincount(torch.tensor(targets, dtype=torch.long), minlength=data.n_items + 1).to(torch.float64)
+
+
+def popularity_ranks(scores: Tensor, rows: RowSet, exclude_history: bool) -> Tensor:
+    """1-based rank of each row's target when every user gets the same list, items by `scores`
+    (`popularity_scores`; ties pessimistic as everywhere). This is POP, the level a sequential model sits at
+    before it learns anything about order, so a run whose validation stays there has not trained."""
     ranks: list[Tensor] = []
     for start in range(0, len(rows), 512):
         chunk = [rows[index] for index in range(start, min(start + 512, len(rows)))]
-        scores = counts.unsqueeze(0).expand(len(chunk), -1)  # [B, n_items + 1]
+        every = scores.unsqueeze(0).expand(len(chunk), -1)  # [B, n_items + 1]
         chosen = torch.tensor([row.target for row in chunk])
-        ranks.append(target_ranks(scores, chosen, [row.history for row in chunk] if exclude_history else None))
+        ranks.append(target_ranks(every, chosen, [row.history for row in chunk] if exclude_history else None))
     return torch.cat(ranks) if ranks else torch.empty(0, dtype=torch.long)
 
 
 def popularity_metrics(data: SequenceData, exclude_history: bool) -> dict[str, dict[str, float]]:
     """POP's full-ranking metrics on the leave-one-out valid and test rows (`popularity_ranks`)."""
     rows = split(data)
+    scores = popularity_scores(data, rows.train)
     return {
-        stage: metrics_from_ranks(popularity_ranks(data, stage_rows, exclude_history))
+        stage: metrics_from_ranks(popularity_ranks(scores, stage_rows, exclude_history))
         for stage, stage_rows in (("valid", rows.valid), ("test", rows.test))
     }

@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.machine import one_line
 from bench.paper import PAPER, VARIANT_LABELS
+from bench.popularity import ranking_key
 from bench.reproduce import protocol_label, variant_label
 from bench.statistics import wilson_interval
 from reports import sections
@@ -74,7 +75,7 @@ def accuracy_section(reproduce: dict[str, Any] | None, pop: dict[str, Any] | Non
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     pop = pop or {}
-    ranking = "history_excluded" if reproduce and sections.excludes_history(reproduce["runs"]) else "history_kept"
+    ranking = ranking_key(reproduce is not None and sections.excludes_history(reproduce["runs"]))
     shown: set[str] = set()
     for row in rows:
         dataset, model, variant = row["key"]
@@ -208,8 +209,7 @@ def plot_training_curves(histories: list[dict[str, Any]], pop: dict[str, Any], p
         best = run["best_epoch"]
         axis.plot([best], [values[epochs.index(best)]], marker="o", markersize=3, color=line.get_color())
     if histories:
-        ranking = "history_excluded" if histories[0]["config"]["exclude_history"] else "history_kept"
-        level = pop.get(histories[0]["dataset"], {}).get(ranking)
+        level = pop.get(histories[0]["dataset"], {}).get(ranking_key(histories[0]["config"]["exclude_history"]))
         if level is not None:
             axis.axhline(level["valid"]["ndcg@10"], linestyle="--", color="grey", label="most popular (POP)")
     axis.set_xlabel("epoch")

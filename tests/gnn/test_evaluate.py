@@ -7,7 +7,7 @@ from torch import Tensor
 from gnn.batch import SequenceBatch
 from gnn.config import TrainConfig
 from gnn.data import SequenceData, split
-from gnn.evaluate import evaluate, evaluate_ranks, popularity_metrics, popularity_ranks
+from gnn.evaluate import evaluate, evaluate_ranks, popularity_metrics, popularity_ranks, popularity_scores
 from gnn.models import Recommender
 
 pytestmark = pytest.mark.unit
@@ -79,7 +79,8 @@ def test_the_popularity_baseline_ranks_items_by_training_count_for_everyone() ->
     """Training targets are items 2 and 3 (user 1's [1, 2, 3, 4, 7] up to its valid row; users 2 and 3 have
     none), so they lead the one list and every other item ties at zero, ranked pessimistically."""
     rows = split(DATA)
-    assert popularity_ranks(DATA, rows.valid, exclude_history=False).tolist() == [16, 16, 2]  # targets 4, 4, 3
-    assert popularity_ranks(DATA, rows.valid, exclude_history=True).tolist() == [13, 15, 1]
+    scores = popularity_scores(DATA, rows.train)
+    assert popularity_ranks(scores, rows.valid, exclude_history=False).tolist() == [16, 16, 2]  # targets 4, 4, 3
+    assert popularity_ranks(scores, rows.valid, exclude_history=True).tolist() == [13, 15, 1]
     metrics = popularity_metrics(DATA, exclude_history=False)
     assert metrics["valid"]["hr@5"] == pytest.approx(1 / 3) and metrics["test"]["hr@10"] == 0.0
