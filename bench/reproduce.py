@@ -19,6 +19,18 @@ printed from its `progress.json`.
     python -m bench.reproduce --seeds 1,2,3,4 --models sasrec,duorec        # the extra seeds
     python -m bench.reproduce --collect                                     # only rebuild reproduce.json
 
+A machine may not outlive its session, and a converged ML-1M run takes longer than some sessions: `--park` copies
+each named run's newest checkpoint (its last.pt alone: model, optimiser, early-stopping state and every
+random-number state, about 6 MB on ML-1M) to `bench/results/parked/<run>.pt`, which is committed; a later launch on
+any machine whose train dir lacks that run's checkpoint starts from the parked one, and the epochs it trains are the
+ones the first machine would have trained next. Parking reads a checkpoint while its run trains (each last.pt is
+replaced whole), and a parked file is deleted when its run is published.
+
+    python -m bench.reproduce --datasets ml-1m --models duorec --park      # before the machine goes
+
+A machine can also go without warning, so `--park-every M` parks each run while it trains, after the first epoch
+that ends M minutes or more after its last parking: such a machine loses at most M minutes and an epoch.
+
 `--parallel N` trains N runs side by side (each child gets its share of the cores), `--minutes M` stops the runs
 still training after M minutes, and `--device cuda` trains on a GPU: together they are what `bench.device` runs on a
 lent GPU machine.
@@ -38,6 +50,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -46,6 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import torch
 from rich.console import Console
 from rich.table import Table
 
@@ -57,12 +71,17 @@ from bench.popularity import popularity, ranking_key
 from bench.statistics import paired_hits
 from core import vocabulary
 from core.vocabulary import MODEL_NAMES
+from gnn import checkpoint
 from gnn.evaluate import STALLED_BELOW
 from gnn.evaluate import stalled as below_popularity
 from gnn.models.reference import WINDOWS_PER_BATCH, reference_settings, windows_per_batch
 
 console = Console(width=150)
 RUNS = RESULTS / "reproduce"
+PARKED = RESULTS / "parked"
+UNPARKED = "unparked.json"
+"""In a run's directory when it started from a parked checkpoint: the epoch it carried on after, which its published
+result keeps (`resumed_after_epoch`), since its commit and machine are those of the machine that finished it."""
 DEFAULT_TRAIN_DIR = ROOT / ".llmrg" / "bench" / "train"
 METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
 VARIANT_FLAGS = {
@@ -135,11 +154,31 @@ def main() -> dict[str, Any]:
         "beside a variant); each replaces its published copy when it finishes",
     )
     parser.add_argument("--collect", action="store_true", help="Only rebuild reproduce.json from the finished runs")
+    parser.add_argument(
+        "--park",
+        action="store_true",
+        help="Only copy the named runs' unfinished checkpoints to bench/results/parked/ (committed), from which a "
+        "launch on another machine carries on",
+    )
+    parser.add_argument(
+        "--park-every",
+        type=float,
+        default=None,
+        metavar="MINUTES",
+        help="While training, park each run after its first epoch that ends this long after its last parking",
+    )
     args = parser.parse_args()
     train_dir = (args.train_dir or Path(os.environ.get("LLMRG_TRAIN_DIR") or DEFAULT_TRAIN_DIR)).resolve()
+    if args.park:
+        parked = park(planned(args), train_dir)
+        if not parked:
+            raise SystemExit(f"no unfinished checkpoint of the named runs in {train_dir} to park")
+        return {"parked": parked}
     if not args.collect:
         deadline = time.monotonic() + args.minutes * 60 if args.minutes is not None else None
-        outcome = run_all([(plan, args) for plan in planned(args)], train_dir, max(1, args.parallel), deadline)
+        park_every_s = args.park_every * 60 if args.park_every is not None else None
+        jobs = [(plan, args) for plan in planned(args)]
+        outcome = run_all(jobs, train_dir, max(1, args.parallel), deadline, park_every_s)
         for kind in ("failed", "stopped", "not_started"):
             if outcome[kind]:
                 console.print(f"{kind.replace('_', ' ')}: {', '.join(outcome[kind])}")
@@ -224,7 +263,10 @@ class Launched:
     child: subprocess.Popen[bytes]
     log: IO[bytes]
     started: float
+    plan: dict[str, Any]
     shown: int = -1
+    parked: float | None = None
+    """time.monotonic() of its last parking, None before it"""
 
 
 def protocol_directory(plan: dict[str, Any], train_dir: Path) -> Path:
@@ -255,11 +297,13 @@ def run_all(
     train_dir: Path,
     parallel: int,
     deadline: float | None = None,
+    park_every_s: float | None = None,
 ) -> dict[str, list[str]]:
     """Train the jobs, up to `parallel` at a time in the given order, until `deadline` (time.monotonic()): then the
     runs still training are stopped (each keeps its checkpoint of the last whole epoch, so a rerun on the same
-    machine carries on) and the rest are not started. A failed run is reported and the others go on. Returns the
-    names that finished, failed, were stopped and were never started."""
+    machine carries on) and the rest are not started. With `park_every_s`, a run is parked after each epoch that
+    ends that long or longer after its last parking (or its start). A failed run is reported and the others go
+    on. Returns the names that finished, failed, were stopped and were never started."""
     outcome: dict[str, list[str]] = {"finished": [], "failed": [], "stopped": [], "not_started": []}
     queue = list(jobs)
     running: list[Launched] = []
@@ -283,7 +327,11 @@ def run_all(
         if running:
             time.sleep(POLL_S)
         for launched in list(running):
+            previous = launched.shown
             launched.shown = show_progress(launched.name, launched.directory / "progress.json", launched.shown)
+            if park_every_s is not None and launched.shown != previous and due(launched, park_every_s):
+                park([launched.plan], train_dir)
+                launched.parked = time.monotonic()
             if launched.child.poll() is not None:
                 running.remove(launched)
                 failure = settle(launched)
@@ -291,6 +339,12 @@ def run_all(
                 if failure:
                     console.print(failure)
     return outcome
+
+
+def due(launched: Launched, every_s: float) -> bool:
+    """Whether a run's checkpoint is `every_s` or more older than its last parking (its start, before the first)."""
+    since = launched.parked if launched.parked is not None else launched.started
+    return time.monotonic() - since >= every_s
 
 
 def launch(
@@ -312,6 +366,7 @@ def launch(
         return None
     result_file.unlink(missing_ok=True)  # a result of other settings; the checkpoint check guards the rest
     snapshot = snapshot_of(plan)
+    unpark(name, directory, args.device)
     command = [
         sys.executable,
         "-m",
@@ -349,7 +404,7 @@ def launch(
     console.print(f"{name}: training in {directory} (log {log})")
     output = log.open("ab")
     child = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
-    return Launched(name=name, directory=directory, child=child, log=output, started=time.monotonic())
+    return Launched(name=name, directory=directory, child=child, log=output, started=time.monotonic(), plan=plan)
 
 
 def snapshot_of(plan: dict[str, Any], build: bool = True) -> Path:
@@ -358,6 +413,53 @@ def snapshot_of(plan: dict[str, Any], build: bool = True) -> Path:
     if vocabulary.variant(plan["variant"]).edges_from == "knowledge_base":
         return ensure_kb_snapshot(plan["dataset"]) if build else kb_snapshot_path(plan["dataset"])
     return ensure_snapshot(plan["dataset"]) if build else snapshot_path(plan["dataset"])
+
+
+def park(plans: list[dict[str, Any]], train_dir: Path) -> list[str]:
+    """Copy each planned run's last.pt to `PARKED/<run>.pt` when it has one and no result yet; returns the runs
+    parked. The copy goes to a temporary file renamed over the old one, so a parked file is always whole."""
+    parked = []
+    for plan in plans:
+        directory, name = run_directory(plan, train_dir), run_name(plan)
+        last = directory / checkpoint.LAST
+        if not last.is_file() or (directory / "result.json").is_file():
+            continue
+        PARKED.mkdir(parents=True, exist_ok=True)
+        temporary = PARKED / f".{name}.pt.tmp"
+        shutil.copyfile(last, temporary)
+        os.replace(temporary, PARKED / f"{name}.pt")
+        progress = json.loads((directory / checkpoint.PROGRESS).read_text())
+        console.print(
+            f"{name}: parked at epoch {progress['epoch']} (best valid NDCG@10 {progress['best_valid']['ndcg@10']:.4f} "
+            f"at epoch {progress['best_epoch']}), {(PARKED / f'{name}.pt').stat().st_size / 2**20:.1f} MiB in "
+            f"{in_checkout(PARKED)}"
+        )
+        parked.append(name)
+    return parked
+
+
+def unpark(name: str, directory: Path, device: str) -> None:
+    """Start `directory` from the run's parked checkpoint when it has none of its own (a fresh machine): last.pt,
+    with best.pt and progress.json written from it. A checkpoint made on another device is left parked (a resumed
+    run stays on one device, so its epochs are the ones it would have trained), and one of other settings or data
+    is refused by the trainer, naming what differs, as any other would be."""
+    parked = PARKED / f"{name}.pt"
+    if (directory / checkpoint.LAST).is_file() or not parked.is_file():
+        return
+    wanted = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    if (parked_on := checkpoint.load(parked, torch.device("cpu"))["config"]["device"]) != wanted:
+        console.print(f"{name}: its parked checkpoint trained on {parked_on}; starting anew on {wanted}")
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(parked, directory / checkpoint.LAST)
+    epoch = checkpoint.write_side_files(directory)
+    (directory / UNPARKED).write_text(json.dumps({"epoch": epoch}) + "\n")
+    console.print(f"{name}: carrying on from the checkpoint parked after epoch {epoch} ({in_checkout(parked)})")
+
+
+def in_checkout(path: Path) -> Path:
+    """`path` relative to the checkout when it is inside it, as messages name committed files."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def settle(launched: Launched) -> str | None:
@@ -431,7 +533,10 @@ def publish(result_file: Path, name: str) -> None:
     here = {"commit": machine.pop("commit"), "machine": machine}
     for key in ("commit", "machine"):
         result[key] = result.get(key) or published.get(key) or here[key]
+    if (unparked := result_file.parent / UNPARKED).is_file():
+        result["resumed_after_epoch"] = json.loads(unparked.read_text())["epoch"]
     target.write_text(json.dumps(result, indent=2) + "\n")
+    (PARKED / f"{name}.pt").unlink(missing_ok=True)  # the finished run supersedes its parked checkpoint
 
 
 def collect() -> list[dict[str, Any]]:

@@ -218,3 +218,17 @@ class Checkpointer:
         optimizer.load_state_dict(saved["optimizer"])
         restore_rng(saved["rng"], data_generator)
         return saved["state"], saved["best_model"]
+
+
+def write_side_files(directory: Path) -> int:
+    """Write `directory`'s best.pt and progress.json from its last.pt, which holds the best model, its epoch and
+    the early-stopping state too; returns the epoch last.pt ends. Why: a run carried to another machine needs only
+    last.pt to resume exactly; best.pt, which `llmrg recommend` and evaluation read, would otherwise exist only
+    once the resumed run improved again, and progress.json only after its next epoch."""
+    last = load(directory / LAST, torch.device("cpu"))
+    state = last["state"]
+    header = {key: last[key] for key in ("format", "config", "config_fingerprint", "data_fingerprint")}
+    best = {"epoch": state["best_epoch"], "valid": state["best_valid"], "model": last["best_model"]}
+    save_atomic({**header, **best}, directory / BEST)
+    write_progress(state, last["config"]["epochs"], directory / PROGRESS)
+    return int(last["epoch"])

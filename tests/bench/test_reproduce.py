@@ -257,3 +257,62 @@ def test_runs_train_side_by_side_and_the_deadline_stops_them(tmp_path: Path, mon
     assert sorted(done["finished"]) == sorted(reproduce.run_name(plan) for plan in plans) and not done["failed"]
     for plan in plans:
         assert (tmp_path / "published" / f"{reproduce.run_name(plan)}.json").is_file()
+
+
+def test_a_parked_run_carries_on_on_another_machine_as_if_never_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_under(tmp_path, monkeypatch)
+    monkeypatch.setattr(reproduce, "PARKED", tmp_path / "parked")
+    plan = {"dataset": "cycle", "model": "sasrec", "variant": "base", "seed": 0}
+    name = reproduce.run_name(plan)
+    reproduce.run_one(plan, tmp_path / "straight", arguments(epochs=3))
+    straight = json.loads((tmp_path / "published" / f"{name}.json").read_text())
+
+    reproduce.run_one(plan, tmp_path / "first machine", arguments(epochs=1))
+    first = reproduce.run_directory(plan, tmp_path / "first machine")
+    (first / "result.json").unlink()  # as if the machine went after its first epoch
+    assert reproduce.park([plan], tmp_path / "first machine") == [name]
+    assert reproduce.park([plan], tmp_path / "no such machine") == []  # nothing there: nothing parked
+    parked = tmp_path / "parked" / f"{name}.pt"
+    assert parked.is_file()
+    reproduce.unpark(name, tmp_path / "a GPU machine", "cuda")  # a run stays on the device it trained on
+    assert not (tmp_path / "a GPU machine").exists()
+
+    popen = subprocess.Popen
+    resumed_from: list[int] = []
+
+    def watched(command: list[str], **kwargs: Any) -> Any:  # the trainer starts from the parked epoch
+        if "train" in command:
+            resumed_from.append(json.loads((fresh / "progress.json").read_text())["epoch"])
+            assert (fresh / "best.pt").is_file()
+        return popen(command, **kwargs)
+
+    fresh = reproduce.run_directory(plan, tmp_path / "second machine")
+    monkeypatch.setattr(subprocess, "Popen", watched)
+    reproduce.run_one(plan, tmp_path / "second machine", arguments(epochs=3))
+    carried = json.loads((tmp_path / "published" / f"{name}.json").read_text())
+    assert resumed_from == [1] and carried["epochs_run"] == 3 and carried["resumed_after_epoch"] == 1
+    assert [epoch["valid"] for epoch in carried["history"]] == [epoch["valid"] for epoch in straight["history"]]
+    assert carried["test"] == straight["test"]
+    assert not parked.exists(), "a published run's parked checkpoint is deleted"
+
+
+def test_park_every_parks_runs_while_they_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine can go without warning, so `--park-every` parks each run as its epochs end, not only on request."""
+    publish_under(tmp_path, monkeypatch)
+    monkeypatch.setattr(reproduce, "PARKED", tmp_path / "parked")
+    plan = {"dataset": "cycle", "model": "sasrec", "variant": "base", "seed": 0}
+    park, parked_at = reproduce.park, []
+
+    def watched(plans: list[dict[str, Any]], train_dir: Path) -> list[str]:
+        progress = reproduce.run_directory(plan, train_dir) / "progress.json"
+        parked_at.append(json.loads(progress.read_text())["epoch"])
+        return park(plans, train_dir)
+
+    monkeypatch.setattr(reproduce, "park", watched)
+    reproduce.run_all([(plan, arguments(epochs=2))], tmp_path / "hourly", 1, park_every_s=3600.0)
+    assert parked_at == []  # no epoch ended an hour after the run started
+    reproduce.run_all([(plan, arguments(epochs=3, again=True))], tmp_path / "always", 1, park_every_s=0.0)
+    assert parked_at and parked_at == sorted(set(parked_at)), "parked once per new epoch"
+    assert not (tmp_path / "parked" / f"{reproduce.run_name(plan)}.pt").exists(), "gone once the run is published"
