@@ -35,12 +35,12 @@ that ends M minutes or more after its last parking: such a machine loses at most
 still training after M minutes, and `--device cuda` trains on a GPU: together they are what `bench.device` runs on a
 lent GPU machine.
 
-A run under another protocol, to isolate what a gap to the paper comes from, is named and kept apart:
-`--scheme prefix` trains on one row per target (as RecBole does) instead of windows, `--windows-per-batch N` changes
-the windows a batch, `--false-negatives keep` keeps DuoRec's same-target views among its negatives as the
-authors' code does, `--mask-prob P` trains BERT4Rec with another cloze proportion (RecBole's default is 0.2); such
-runs live under `<train dir>/protocol-<tag>/`, publish as `...-<tag>-seed<S>.json`, and the table labels their
-rows with the protocol.
+A run under another protocol, to isolate what a gap to the paper comes from, is named and kept apart: `--scheme
+prefix` trains on one row per target (as RecBole does) instead of windows, `--windows-per-batch N` changes the
+windows a batch, `--false-negatives keep` keeps DuoRec's same-target views among its negatives as the authors' code
+does, `--mask-prob P` trains BERT4Rec with another cloze proportion (RecBole's default is 0.2), `--patience N` stops
+later than the protocol's 10 epochs without a better validation; such runs live under `<train dir>/protocol-<tag>/`,
+publish as `...-<tag>-seed<S>.json`, and the table labels their rows with the protocol.
 
     python -m bench.reproduce --datasets beauty --models duorec --scheme prefix
 """
@@ -83,6 +83,8 @@ UNPARKED = "unparked.json"
 """In a run's directory when it started from a parked checkpoint: the epoch it carried on after, which its published
 result keeps (`resumed_after_epoch`), since its commit and machine are those of the machine that finished it."""
 DEFAULT_TRAIN_DIR = ROOT / ".llmrg" / "bench" / "train"
+PATIENCE = 10
+"""The protocol's early stopping: epochs without a better valid NDCG@10; a run with another names it."""
 METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
 VARIANT_FLAGS = {
     "base": [],
@@ -113,7 +115,9 @@ def main() -> dict[str, Any]:
     )
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--epochs", type=int, default=200)
-    parser.add_argument("--patience", type=int, default=10)
+    parser.add_argument(
+        "--patience", type=int, default=PATIENCE, help=f"Early stopping (default {PATIENCE}; another is a departure)"
+    )
     parser.add_argument(
         "--exclude-history", action="store_true", help="Rank without the user's history items (not the paper's)"
     )
@@ -205,6 +209,7 @@ def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
                 args.false_negatives,
                 args.mask_prob,
                 default_windows=windows_per_batch(model, dataset),
+                patience=args.patience,
             ),
         }
         for seed in args.seeds.split(",")
@@ -220,6 +225,7 @@ def protocol_tag(
     false_negatives: str = "drop",
     mask_prob: float | None = None,
     default_windows: int = WINDOWS_PER_BATCH,
+    patience: int = PATIENCE,
 ) -> str:
     """What a run's protocol changes, for its name and folder ('' for the reference protocol); `default_windows`:
     the model's windows a batch on the dataset."""
@@ -230,6 +236,8 @@ def protocol_tag(
         parts.append("fnkeep")
     if mask_prob is not None:
         parts.append(f"mask{mask_prob:g}")
+    if patience != PATIENCE:
+        parts.append(f"patience{patience}")
     return "-".join(parts)
 
 
@@ -246,6 +254,8 @@ def protocol_label(config: dict[str, Any], dataset: str) -> str:
         departures.append("same-target negatives kept")
     if config.get("mask_prob") != reference_settings(config["model"], dataset).mask_prob:
         departures.append(f"mask proportion {config['mask_prob']:g}")
+    if (patience := config.get("patience", PATIENCE)) != PATIENCE:
+        departures.append(f"patience {patience}")
     return ", ".join(departures)
 
 
@@ -655,7 +665,7 @@ def write_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "baseline": "the paper's Original numbers (design doc, bench/paper.py)",
         "protocol": {
             "epochs": max((run["epochs"] for run in runs), default=200),
-            "patience": max((run["patience"] for run in runs), default=10),
+            "patience": PATIENCE,
             "max_train_rows": None,
             "seeds": ",".join(str(seed) for seed in sorted({run["seed"] for run in runs})),
             "ranking": "history items kept in the ranking (the paper's and RecBole's convention), unless a row "

@@ -217,6 +217,8 @@ def test_protocol_tags_and_labels_name_only_departures() -> None:
     both = sasrec | {"train_scheme": "prefix", "windows_per_batch": 128, "false_negatives": "keep"}
     assert reproduce.protocol_label(both, "beauty") == "prefix rows, same-target negatives kept"
     assert reproduce.protocol_tag("auto", None, "drop", 0.2) == "mask0.2"
+    assert reproduce.protocol_tag("auto", None, patience=40) == "patience40"
+    assert reproduce.protocol_label(sasrec | {"windows_per_batch": 128, "patience": 40}, "beauty") == "patience 40"
     bert4rec = {"model": "bert4rec", "train_scheme": "windows", "windows_per_batch": 128}
     assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.6}, "beauty") == ""  # its paper's value there
     assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.2}, "beauty") == "mask proportion 0.2"
