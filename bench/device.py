@@ -5,14 +5,14 @@ A session that holds a GPU (the `device` tool) gets about 15 minutes of it, at m
 reaches no package index and keeps nothing. So one call does it all: the snapshots and the wheels the GPU image
 lacks travel with the working tree (`.device/`, ignored by git, and `.llmrg/bench/snapshots`), the runs train side
 by side on CUDA (`bench.reproduce.run_all`) until a deadline that leaves time to pack, and the finished runs come
-back in one archive. Runs already committed in `bench/results/reproduce/` are not trained again, so each call
-spends its minutes on what is missing, in this order: seed 0 of every base model on both datasets, DuoRec + SR-GNN
-on the plain sequence graph (the paper's control), SASRec and DuoRec on ML-1M with the sequence-graph control,
-with every user's reasoning graph from the released knowledge base (`llmrg-kb`) and with its placebos (the same
-edges' sources drawn at random, `llmrg-kb-placebo`; as many edges per user, drawn whole, `llmrg-kb-random`), seeds
-1-4 of SASRec and DuoRec,
-then the runs that isolate a gap to the paper on Beauty: DuoRec on prefix rows, BERT4Rec at RecBole's mask
-proportion.
+back in one archive; the runs the deadline stops come back parked (`bench.reproduce.park`, one file each), so the
+next call carries them on where they stopped instead of spending its minutes on the same epochs again. Runs already
+committed in `bench/results/reproduce/` are not trained again, so each call spends its minutes on what is missing,
+in this order: seed 0 of every base model on both datasets, DuoRec + SR-GNN on the plain sequence graph (the paper's
+control), SASRec and DuoRec on ML-1M with the sequence-graph control, with every user's reasoning graph from the
+released knowledge base (`llmrg-kb`) and with its placebos (the same edges' sources drawn at random,
+`llmrg-kb-placebo`; as many edges per user, drawn whole, `llmrg-kb-random`), seeds 1-4 of SASRec and DuoRec, then
+the runs that isolate a gap to the paper on Beauty: DuoRec on prefix rows, BERT4Rec at RecBole's mask proportion.
 
     python -m bench.device prepare        # here: snapshots, wheels, manifest; prints the device call to make
     python3 -m bench.device run           # there, inside that call: trains, packs into $OUT
@@ -31,6 +31,8 @@ import importlib.metadata
 import io
 import json
 import os
+import pickle
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -38,16 +40,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from bench import reproduce
 from bench.ingest import RESULTS, ROOT
 from bench.machine import checkout_commit, describe, one_line
 from core.vocabulary import MODEL_NAMES
+from gnn import checkpoint
 
 STAGING = ROOT / ".device"
 WHEELS = STAGING / "wheels"
 MANIFEST = STAGING / "manifest.json"
 ARCHIVE = "device-runs.tar.gz"
 SUMMARY = "device-summary.json"
+FILES_BACK = 8
+"""The most files a device call brings back (`/work/.library/device/README.md`): the archive, the summary and one
+file per parked checkpoint (about 6 MB each on ML-1M, so they would soon outgrow one returned file's 16 MiB)."""
 LAST_RUN = RESULTS / "device.json"
 DATASETS = ("beauty", "ml-1m")
 DEVICE_PYTHON = "3.12"
@@ -194,7 +202,8 @@ def run(
     only: set[str] | None,
     train_dir: Path,
 ) -> dict[str, Any]:
-    """Train the queue until `minutes` have passed and pack what finished into `out` (`ARCHIVE` and `SUMMARY`)."""
+    """Train the queue until `minutes` have passed and pack what finished into `out` (`ARCHIVE` and `SUMMARY`),
+    with the checkpoints of the runs it stopped beside them."""
     started = time.monotonic()
     jobs = [job for job in queue(device, epochs) if only is None or reproduce.run_name(job[0]) in only]
     if only is not None and len(jobs) != len(only):
@@ -217,6 +226,8 @@ def run(
         if not result.get("commit"):
             result["commit"] = manifest.get("commit")
             path.write_text(json.dumps(result, indent=2) + "\n")
+    stopped = [plan for plan, _ in jobs if reproduce.run_name(plan) in outcome["stopped"]]
+    brought_back = bring_back_parked(out, stopped, train_dir)
     summary = {
         "benchmark": "device",
         "machine": describe() | {"commit": manifest.get("commit")},
@@ -231,8 +242,8 @@ def run(
             for plan, _ in jobs
             if reproduce.run_name(plan) in outcome["stopped"]
         },
+        "parked": brought_back,
     }
-    out.mkdir(parents=True, exist_ok=True)
     (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     pack(out / ARCHIVE, new, [(reproduce.run_name(plan), reproduce.run_directory(plan, train_dir)) for plan, _ in jobs])
     print(
@@ -251,6 +262,40 @@ def stopped_progress(train_dir: Path, plan: dict[str, Any]) -> dict[str, Any] | 
     progress = json.loads(path.read_text())
     keys = ("epoch", "epochs", "best_epoch", "best_valid", "epoch_s")
     return {key: progress.get(key) for key in keys}
+
+
+def bring_back_parked(out: Path, stopped: list[dict[str, Any]], train_dir: Path) -> list[str]:
+    """Park the runs the deadline stopped and put each parked checkpoint in `out`, as many as the files a call
+    brings back allow, so a later device call carries them on instead of starting anew; returns the file names."""
+    out.mkdir(parents=True, exist_ok=True)
+    parked = reproduce.park(stopped, train_dir)
+    room = FILES_BACK - 2  # the archive and the summary
+    for path in parked[:room]:
+        shutil.copyfile(path, out / path.name)
+    if left := [path.name for path in parked[room:]]:
+        print(f"not brought back (at most {FILES_BACK} files return): {', '.join(left)}")
+    return [path.name for path in parked[:room]]
+
+
+def collect_parked(directory: Path) -> list[str]:
+    """Park here the checkpoints a device call brought back, for runs not published here: each is read whole first
+    (a truncated transfer stops before anything is written) and replaces the run's older checkpoint of that device,
+    which it carried on from."""
+    collected = []
+    for path in sorted(directory.glob("*.pt")):
+        run = path.name.rsplit(".", 2)[0]
+        if (reproduce.RUNS / f"{run}.json").is_file():
+            continue
+        try:
+            checkpoint.load(path, torch.device("cpu"))
+        except (RuntimeError, EOFError, pickle.UnpicklingError, checkpoint.CheckpointMismatchError) as error:
+            raise SystemExit(f"{path}: not a whole checkpoint ({error}); nothing parked from it") from error
+        reproduce.PARKED.mkdir(parents=True, exist_ok=True)
+        temporary = reproduce.PARKED / f".{path.name}.tmp"
+        shutil.copyfile(path, temporary)
+        os.replace(temporary, reproduce.PARKED / path.name)
+        collected.append(path.name)
+    return collected
 
 
 def pack(archive: Path, published_runs: list[Path], runs: list[tuple[str, Path]]) -> None:
@@ -289,8 +334,12 @@ def collect(directory: Path) -> dict[str, Any]:
                 continue
             target.write_bytes(content)
             added.append(name)
-    LAST_RUN.write_text(json.dumps(summary | {"collected": added, "kept_existing": kept}, indent=2) + "\n")
+    parked = collect_parked(directory)
+    record = summary | {"collected": added, "kept_existing": kept, "collected_parked": parked}
+    LAST_RUN.write_text(json.dumps(record, indent=2) + "\n")
     print(f"published {len(added)} run(s): {', '.join(added) or 'none'}")
+    if parked:
+        print(f"parked {len(parked)} stopped run(s) to carry on in a later call: {', '.join(parked)}")
     if kept:
         print(f"kept the runs already published here under the same names: {', '.join(kept)}")
     for kind in ("stopped", "failed", "not_started"):

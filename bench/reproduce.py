@@ -21,10 +21,12 @@ printed from its `progress.json`.
 
 A machine may not outlive its session, and a converged ML-1M run takes longer than some sessions: `--park` copies
 each named run's newest checkpoint (its last.pt alone: model, optimiser, early-stopping state and every
-random-number state, about 6 MB on ML-1M) to `bench/results/parked/<run>.pt`, which is committed; a later launch on
-any machine whose train dir lacks that run's checkpoint starts from the parked one, and the epochs it trains are the
-ones the first machine would have trained next. Parking reads a checkpoint while its run trains (each last.pt is
-replaced whole), and a parked file is deleted when its run is published.
+random-number state, about 6 MB on ML-1M) to `bench/results/parked/<run>.<device>.pt`, which is committed; a later
+launch on the same device on any machine whose train dir lacks that run's checkpoint starts from the parked one, and
+the epochs it trains are the ones the first machine would have trained next. A run may be parked once per device (a
+GPU call of `bench.device` parks the runs it stops too); the first to finish publishes the run. Parking reads a
+checkpoint while its run trains (each last.pt is replaced whole), and a parked file is deleted when its run is
+published.
 
     python -m bench.reproduce --datasets ml-1m --models duorec --park      # before the machine goes
 
@@ -177,7 +179,7 @@ def main() -> dict[str, Any]:
         parked = park(planned(args), train_dir)
         if not parked:
             raise SystemExit(f"no unfinished checkpoint of the named runs in {train_dir} to park")
-        return {"parked": parked}
+        return {"parked": [path.name for path in parked]}
     if not args.collect:
         deadline = time.monotonic() + args.minutes * 60 if args.minutes is not None else None
         park_every_s = args.park_every * 60 if args.park_every is not None else None
@@ -425,9 +427,9 @@ def snapshot_of(plan: dict[str, Any], build: bool = True) -> Path:
     return ensure_snapshot(plan["dataset"]) if build else snapshot_path(plan["dataset"])
 
 
-def park(plans: list[dict[str, Any]], train_dir: Path) -> list[str]:
-    """Copy each planned run's last.pt to `PARKED/<run>.pt` when it has one and no result yet; returns the runs
-    parked. The copy goes to a temporary file renamed over the old one, so a parked file is always whole."""
+def park(plans: list[dict[str, Any]], train_dir: Path) -> list[Path]:
+    """Copy each planned run's last.pt to `PARKED/<run>.<device>.pt` when it has one and no result yet; returns the
+    files parked. The copy goes to a temporary file renamed over the old one, so a parked file is always whole."""
     parked = []
     for plan in plans:
         directory, name = run_directory(plan, train_dir), run_name(plan)
@@ -437,28 +439,35 @@ def park(plans: list[dict[str, Any]], train_dir: Path) -> list[str]:
         PARKED.mkdir(parents=True, exist_ok=True)
         temporary = PARKED / f".{name}.pt.tmp"
         shutil.copyfile(last, temporary)
-        os.replace(temporary, PARKED / f"{name}.pt")
-        progress = json.loads((directory / checkpoint.PROGRESS).read_text())
+        saved = checkpoint.load(temporary, torch.device("cpu"))
+        target = parked_path(name, saved["config"]["device"])
+        os.replace(temporary, target)
+        state = saved["state"]
         console.print(
-            f"{name}: parked at epoch {progress['epoch']} (best valid NDCG@10 {progress['best_valid']['ndcg@10']:.4f} "
-            f"at epoch {progress['best_epoch']}), {(PARKED / f'{name}.pt').stat().st_size / 2**20:.1f} MiB in "
-            f"{in_checkout(PARKED)}"
+            f"{name}: parked at epoch {saved['epoch']} (best valid NDCG@10 {state['best_valid']['ndcg@10']:.4f} "
+            f"at epoch {state['best_epoch']}), {target.stat().st_size / 2**20:.1f} MiB: {in_checkout(target)}"
         )
-        parked.append(name)
+        parked.append(target)
     return parked
 
 
+def parked_path(name: str, device: str) -> Path:
+    """Where run `name`'s checkpoint trained on `device` (cpu or cuda) is parked."""
+    return PARKED / f"{name}.{device}.pt"
+
+
 def unpark(name: str, directory: Path, device: str) -> None:
-    """Start `directory` from the run's parked checkpoint when it has none of its own (a fresh machine): last.pt,
-    with best.pt and progress.json written from it. A checkpoint made on another device is left parked (a resumed
-    run stays on one device, so its epochs are the ones it would have trained), and one of other settings or data
-    is refused by the trainer, naming what differs, as any other would be."""
-    parked = PARKED / f"{name}.pt"
-    if (directory / checkpoint.LAST).is_file() or not parked.is_file():
-        return
+    """Start `directory` from the run's checkpoint parked on this device when it has none of its own (a fresh
+    machine): last.pt, with best.pt and progress.json written from it. A run carries on only on the device it
+    trained on, so its epochs are the ones it would have trained; one of other settings or data is refused by the
+    trainer, naming what differs, as any other would be."""
     wanted = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    if (parked_on := checkpoint.load(parked, torch.device("cpu"))["config"]["device"]) != wanted:
-        console.print(f"{name}: its parked checkpoint trained on {parked_on}; starting anew on {wanted}")
+    parked = parked_path(name, wanted)
+    if (directory / checkpoint.LAST).is_file():
+        return
+    if not parked.is_file():
+        for other in sorted(PARKED.glob(f"{name}.*.pt")):
+            console.print(f"{name}: parked on another device ({in_checkout(other)}); starting anew on {wanted}")
         return
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(parked, directory / checkpoint.LAST)
@@ -546,7 +555,8 @@ def publish(result_file: Path, name: str) -> None:
     if (unparked := result_file.parent / UNPARKED).is_file():
         result["resumed_after_epoch"] = json.loads(unparked.read_text())["epoch"]
     target.write_text(json.dumps(result, indent=2) + "\n")
-    (PARKED / f"{name}.pt").unlink(missing_ok=True)  # the finished run supersedes its parked checkpoint
+    for parked in PARKED.glob(f"{name}.*.pt"):  # the finished run supersedes its parked checkpoints
+        parked.unlink()
 
 
 def collect() -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bench import device, graph_server, reproduce
-from tests.bench.test_reproduce import tiny_snapshot
+from tests.bench.test_reproduce import arguments, tiny_snapshot
 
 pytestmark = pytest.mark.unit
 
@@ -102,3 +102,38 @@ def test_a_call_without_its_snapshots_or_with_an_unknown_run_stops_before_traini
 def test_collecting_names_the_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match=r"device-runs\.tar\.gz: missing"):
         device.collect(tmp_path)
+
+
+def test_runs_a_call_stops_come_back_parked_and_carry_on_in_the_next_call(
+    staged: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reproduce, "PARKED", staged / "parked")
+    plans = [{"dataset": "cycle", "model": "sasrec", "variant": "base", "seed": seed} for seed in range(2)]
+    names = [reproduce.run_name(plan) for plan in plans]
+    for plan in plans:  # each stopped after its first epoch, on the device
+        reproduce.run_one(plan, staged / "device train", arguments(epochs=1))
+        (reproduce.run_directory(plan, staged / "device train") / "result.json").unlink()
+    (staged / "published" / f"{names[1]}.json").unlink()
+    monkeypatch.setattr(device, "FILES_BACK", 3)  # room for one checkpoint beside the archive and the summary
+    assert device.bring_back_parked(staged / "out", plans, staged / "device train") == [f"{names[0]}.cpu.pt"]
+    assert sorted(path.name for path in (staged / "out").iterdir()) == [f"{names[0]}.cpu.pt"]
+
+    for path in (staged / "parked").iterdir():  # collected on another machine
+        path.unlink()
+    (staged / "out" / f"{names[1]}.cpu.pt").write_bytes(b"cut short")  # a truncated transfer writes nothing
+    with pytest.raises(SystemExit, match=rf"{names[1]}\.cpu\.pt: not a whole checkpoint"):
+        device.collect_parked(staged / "out")
+    (staged / "out" / f"{names[1]}.cpu.pt").unlink()
+    (staged / "published" / f"{names[0]}.json").unlink()
+    assert device.collect_parked(staged / "out") == [f"{names[0]}.cpu.pt"]
+    assert (staged / "parked" / f"{names[0]}.cpu.pt").read_bytes() == (
+        staged / "out" / f"{names[0]}.cpu.pt"
+    ).read_bytes()
+
+    reproduce.unpark(names[0], reproduce.run_directory(plans[0], staged / "next call"), "cpu")
+    assert (
+        json.loads((staged / "next call" / "cycle" / "sasrec" / "base" / "seed0" / "progress.json").read_text())[
+            "epoch"
+        ]
+        == 1
+    )

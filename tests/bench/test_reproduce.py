@@ -274,12 +274,14 @@ def test_a_parked_run_carries_on_on_another_machine_as_if_never_stopped(
     reproduce.run_one(plan, tmp_path / "first machine", arguments(epochs=1))
     first = reproduce.run_directory(plan, tmp_path / "first machine")
     (first / "result.json").unlink()  # as if the machine went after its first epoch
-    assert reproduce.park([plan], tmp_path / "first machine") == [name]
+    parked = tmp_path / "parked" / f"{name}.cpu.pt"
+    assert reproduce.park([plan], tmp_path / "first machine") == [parked] and parked.is_file()
     assert reproduce.park([plan], tmp_path / "no such machine") == []  # nothing there: nothing parked
-    parked = tmp_path / "parked" / f"{name}.pt"
-    assert parked.is_file()
+    assert reproduce.parked_path(name, "cpu") == parked
     reproduce.unpark(name, tmp_path / "a GPU machine", "cuda")  # a run stays on the device it trained on
     assert not (tmp_path / "a GPU machine").exists()
+    elsewhere = reproduce.parked_path(name, "cuda")  # parked by a GPU call too: the first to finish publishes
+    elsewhere.write_bytes(parked.read_bytes())
 
     popen = subprocess.Popen
     resumed_from: list[int] = []
@@ -297,7 +299,7 @@ def test_a_parked_run_carries_on_on_another_machine_as_if_never_stopped(
     assert resumed_from == [1] and carried["epochs_run"] == 3 and carried["resumed_after_epoch"] == 1
     assert [epoch["valid"] for epoch in carried["history"]] == [epoch["valid"] for epoch in straight["history"]]
     assert carried["test"] == straight["test"]
-    assert not parked.exists(), "a published run's parked checkpoint is deleted"
+    assert not parked.exists() and not elsewhere.exists(), "a published run's parked checkpoints are deleted"
 
 
 def test_park_every_parks_runs_while_they_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -307,7 +309,7 @@ def test_park_every_parks_runs_while_they_train(tmp_path: Path, monkeypatch: pyt
     plan = {"dataset": "cycle", "model": "sasrec", "variant": "base", "seed": 0}
     park, parked_at = reproduce.park, []
 
-    def watched(plans: list[dict[str, Any]], train_dir: Path) -> list[str]:
+    def watched(plans: list[dict[str, Any]], train_dir: Path) -> list[Path]:
         progress = reproduce.run_directory(plan, train_dir) / "progress.json"
         parked_at.append(json.loads(progress.read_text())["epoch"])
         return park(plans, train_dir)
@@ -317,4 +319,4 @@ def test_park_every_parks_runs_while_they_train(tmp_path: Path, monkeypatch: pyt
     assert parked_at == []  # no epoch ended an hour after the run started
     reproduce.run_all([(plan, arguments(epochs=3, again=True))], tmp_path / "always", 1, park_every_s=0.0)
     assert parked_at and parked_at == sorted(set(parked_at)), "parked once per new epoch"
-    assert not (tmp_path / "parked" / f"{reproduce.run_name(plan)}.pt").exists(), "gone once the run is published"
+    assert not reproduce.parked_path(reproduce.run_name(plan), "cpu").exists(), "gone once the run is published"
