@@ -55,7 +55,12 @@ ARCHIVE = "device-runs.tar.gz"
 SUMMARY = "device-summary.json"
 FILES_BACK = 8
 """The most files a device call brings back (`/work/.library/device/README.md`): the archive, the summary and one
-file per parked checkpoint (about 6 MB each on ML-1M, so they would soon outgrow one returned file's 16 MiB)."""
+file per parked checkpoint (5 MiB each on ML-1M, about 14 on Beauty, so together they would outgrow one returned
+file's 16 MiB)."""
+FILE_BYTES_BACK = 16 * 2**20
+BYTES_BACK = 40 * 2**20
+"""What the parked checkpoints and the archive may weigh together: under the 64 MiB a call brings back, and small
+enough that what comes back, committed, still leaves the next call's working tree under its 64 MiB."""
 LAST_RUN = RESULTS / "device.json"
 DATASETS = ("beauty", "ml-1m")
 DEVICE_PYTHON = "3.12"
@@ -120,7 +125,7 @@ def protocol(**changes: Any) -> argparse.Namespace:
         "variants": "base",
         "seeds": "0",
         "epochs": 200,
-        "patience": 10,
+        "patience": reproduce.PATIENCE,
         "exclude_history": False,
         "scheme": "auto",
         "windows_per_batch": None,
@@ -226,8 +231,10 @@ def run(
         if not result.get("commit"):
             result["commit"] = manifest.get("commit")
             path.write_text(json.dumps(result, indent=2) + "\n")
+    out.mkdir(parents=True, exist_ok=True)  # the archive first: parking may fail, the finished runs may not
+    pack(out / ARCHIVE, new, [(reproduce.run_name(plan), reproduce.run_directory(plan, train_dir)) for plan, _ in jobs])
     stopped = [plan for plan, _ in jobs if reproduce.run_name(plan) in outcome["stopped"]]
-    brought_back = bring_back_parked(out, stopped, train_dir)
+    brought_back = bring_back_parked(out, stopped, train_dir, BYTES_BACK - (out / ARCHIVE).stat().st_size)
     summary = {
         "benchmark": "device",
         "machine": describe() | {"commit": manifest.get("commit")},
@@ -245,7 +252,6 @@ def run(
         "parked": brought_back,
     }
     (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
-    pack(out / ARCHIVE, new, [(reproduce.run_name(plan), reproduce.run_directory(plan, train_dir)) for plan, _ in jobs])
     print(
         f"{one_line(summary['machine'])}: {len(outcome['finished'])} finished, {len(outcome['stopped'])} stopped, "
         f"{len(outcome['failed'])} failed, {len(outcome['not_started'])} not started in {summary['wall_s']:.0f} s; "
@@ -264,38 +270,43 @@ def stopped_progress(train_dir: Path, plan: dict[str, Any]) -> dict[str, Any] | 
     return {key: progress.get(key) for key in keys}
 
 
-def bring_back_parked(out: Path, stopped: list[dict[str, Any]], train_dir: Path) -> list[str]:
-    """Park the runs the deadline stopped and put each parked checkpoint in `out`, as many as the files a call
-    brings back allow, so a later device call carries them on instead of starting anew; returns the file names."""
+def bring_back_parked(out: Path, stopped: list[dict[str, Any]], train_dir: Path, budget: int) -> list[str]:
+    """Park the runs the deadline stopped and put their checkpoints in `out`, in the queue's order, as many as the
+    files a call brings back and `budget` bytes allow, so a later device call carries them on instead of starting
+    anew; returns the file names brought back."""
     out.mkdir(parents=True, exist_ok=True)
-    parked = reproduce.park(stopped, train_dir)
-    room = FILES_BACK - 2  # the archive and the summary
-    for path in parked[:room]:
-        shutil.copyfile(path, out / path.name)
-    if left := [path.name for path in parked[room:]]:
-        print(f"not brought back (at most {FILES_BACK} files return): {', '.join(left)}")
-    return [path.name for path in parked[:room]]
+    brought: list[str] = []
+    for path in reproduce.park(stopped, train_dir):
+        size = path.stat().st_size
+        if len(brought) < FILES_BACK - 2 and size < FILE_BYTES_BACK and size <= budget:  # 2: archive, summary
+            shutil.copyfile(path, out / path.name)
+            brought.append(path.name)
+            budget -= size
+        else:
+            print(f"{path.name}: not brought back ({size / 2**20:.1f} MiB; a call returns {FILES_BACK} files at most)")
+    return brought
 
 
-def collect_parked(directory: Path) -> list[str]:
-    """Park here the checkpoints a device call brought back, for runs not published here: each is read whole first
-    (a truncated transfer stops before anything is written) and replaces the run's older checkpoint of that device,
-    which it carried on from."""
-    collected = []
-    for path in sorted(directory.glob("*.pt")):
-        run = path.name.rsplit(".", 2)[0]
-        if (reproduce.RUNS / f"{run}.json").is_file():
-            continue
+def collect_parked(directory: Path, expected: list[str]) -> list[str]:
+    """Park here the checkpoints a device call brought back, for runs not published here. Every one is read whole
+    before any is written (a truncated transfer stops the collection, naming the file), and each replaces the
+    run's older checkpoint of that device, which it carried on from. `expected`: the files the call's summary says
+    it brought back; one missing is named."""
+    arrived = sorted(directory.glob("*.pt"))
+    if missing := sorted(set(expected) - {path.name for path in arrived}):
+        print(f"parked on the device but not brought back: {', '.join(missing)}")
+    wanted = [path for path in arrived if not (reproduce.RUNS / f"{path.name.rsplit('.', 2)[0]}.json").is_file()]
+    for path in wanted:
         try:
             checkpoint.load(path, torch.device("cpu"))
         except (RuntimeError, EOFError, pickle.UnpicklingError, checkpoint.CheckpointMismatchError) as error:
-            raise SystemExit(f"{path}: not a whole checkpoint ({error}); nothing parked from it") from error
-        reproduce.PARKED.mkdir(parents=True, exist_ok=True)
+            raise SystemExit(f"{path}: not a whole checkpoint ({error}); nothing parked from this call") from error
+    reproduce.PARKED.mkdir(parents=True, exist_ok=True)
+    for path in wanted:
         temporary = reproduce.PARKED / f".{path.name}.tmp"
         shutil.copyfile(path, temporary)
         os.replace(temporary, reproduce.PARKED / path.name)
-        collected.append(path.name)
-    return collected
+    return [path.name for path in wanted]
 
 
 def pack(archive: Path, published_runs: list[Path], runs: list[tuple[str, Path]]) -> None:
@@ -310,13 +321,15 @@ def pack(archive: Path, published_runs: list[Path], runs: list[tuple[str, Path]]
 
 
 def collect(directory: Path) -> dict[str, Any]:
-    """Publish the runs a device call brought back (a run already published here is kept, not replaced), keep the
-    call's summary in `LAST_RUN`, and rebuild `bench/results/reproduce.json`."""
+    """Park the stopped runs a device call brought back, publish its finished runs (a run already published here is
+    kept, not replaced; either way its parked checkpoints go), keep the call's summary in `LAST_RUN`, and rebuild
+    `bench/results/reproduce.json`."""
     archive, summary_file = directory / ARCHIVE, directory / SUMMARY
     for path in (archive, summary_file):
         if not path.is_file():
             raise SystemExit(f"{path}: missing; give the folder the device call's files came back to (files_at)")
     summary = json.loads(summary_file.read_text())
+    parked = collect_parked(directory, summary.get("parked", []))  # first: a truncated checkpoint stops it all
     reproduce.RUNS.mkdir(parents=True, exist_ok=True)
     added, kept = [], []
     with tarfile.open(archive, "r:gz") as tar:
@@ -334,7 +347,8 @@ def collect(directory: Path) -> dict[str, Any]:
                 continue
             target.write_bytes(content)
             added.append(name)
-    parked = collect_parked(directory)
+    for name in added + kept:  # published now: a checkpoint parked here for it is stale
+        reproduce.drop_parked(name.removesuffix(".json"), json.loads((reproduce.RUNS / name).read_text()))
     record = summary | {"collected": added, "kept_existing": kept, "collected_parked": parked}
     LAST_RUN.write_text(json.dumps(record, indent=2) + "\n")
     print(f"published {len(added)} run(s): {', '.join(added) or 'none'}")

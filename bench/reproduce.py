@@ -21,17 +21,19 @@ printed from its `progress.json`.
 
 A machine may not outlive its session, and a converged ML-1M run takes longer than some sessions: `--park` copies
 each named run's newest checkpoint (its last.pt alone: model, optimiser, early-stopping state and every
-random-number state, about 6 MB on ML-1M) to `bench/results/parked/<run>.<device>.pt`, which is committed; a later
-launch on the same device on any machine whose train dir lacks that run's checkpoint starts from the parked one, and
-the epochs it trains are the ones the first machine would have trained next. A run may be parked once per device (a
-GPU call of `bench.device` parks the runs it stops too); the first to finish publishes the run. Parking reads a
-checkpoint while its run trains (each last.pt is replaced whole), and a parked file is deleted when its run is
-published.
+random-number state, 5 MiB on ML-1M) to `bench/results/parked/<run>.<device>.pt`, which is committed; a later
+launch on the same device on any machine whose train dir lacks that run's checkpoint starts from the parked one, in
+the state the first machine left (model, optimiser, data order, random numbers), so its epochs are the ones the
+first machine would have trained next, up to floating-point differences between processors and thread counts. A
+run may be parked once per device (a GPU call of `bench.device` parks the runs it stops too); the first to finish
+publishes the run. Parking reads a checkpoint while its run trains (each last.pt is replaced whole), and a parked
+file is deleted when its run is published.
 
     python -m bench.reproduce --datasets ml-1m --models duorec --park      # before the machine goes
 
 A machine can also go without warning, so `--park-every M` parks each run while it trains, after the first epoch
-that ends M minutes or more after its last parking: such a machine loses at most M minutes and an epoch.
+that ends M minutes or more after its last parking (and when `--minutes` stops it): such a machine loses at most M
+minutes and an epoch.
 
 `--parallel N` trains N runs side by side (each child gets its share of the cores), `--minutes M` stops the runs
 still training after M minutes, and `--device cuda` trains on a GPU: together they are what `bench.device` runs on a
@@ -52,10 +54,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +87,8 @@ RUNS = RESULTS / "reproduce"
 PARKED = RESULTS / "parked"
 UNPARKED = "unparked.json"
 """In a run's directory when it started from a parked checkpoint: the epoch it carried on after, which its published
-result keeps (`resumed_after_epoch`), since its commit and machine are those of the machine that finished it."""
+result keeps (`resumed_after_epoch`): its commit and machine are those of the machine that finished it, and the
+epochs up to that one trained elsewhere."""
 DEFAULT_TRAIN_DIR = ROOT / ".llmrg" / "bench" / "train"
 PATIENCE = 10
 """The protocol's early stopping: epochs without a better valid NDCG@10; a run with another names it."""
@@ -314,8 +319,8 @@ def run_all(
     """Train the jobs, up to `parallel` at a time in the given order, until `deadline` (time.monotonic()): then the
     runs still training are stopped (each keeps its checkpoint of the last whole epoch, so a rerun on the same
     machine carries on) and the rest are not started. With `park_every_s`, a run is parked after each epoch that
-    ends that long or longer after its last parking (or its start). A failed run is reported and the others go
-    on. Returns the names that finished, failed, were stopped and were never started."""
+    ends that long or longer after its last parking (or its start), and when the deadline stops it. A failed run
+    is reported and the others go on. Returns the names that finished, failed, were stopped and were never started."""
     outcome: dict[str, list[str]] = {"finished": [], "failed": [], "stopped": [], "not_started": []}
     queue = list(jobs)
     running: list[Launched] = []
@@ -334,6 +339,8 @@ def run_all(
                 launched.child.wait()
                 launched.log.close()
                 outcome["stopped"].append(launched.name)
+            if park_every_s is not None:
+                park([launched.plan for launched in running], train_dir)
             outcome["not_started"] += [run_name(plan) for plan, _ in queue]
             break
         if running:
@@ -375,10 +382,11 @@ def launch(
     published = RUNS / f"{name}.json"
     if published.is_file() and fits(json.loads(published.read_text()), args) and not args.again:
         console.print(f"{name}: published before ({published.name}), not trained again")
+        drop_parked(name, json.loads(published.read_text()))
         return None
     result_file.unlink(missing_ok=True)  # a result of other settings; the checkpoint check guards the rest
     snapshot = snapshot_of(plan)
-    unpark(name, directory, args.device)
+    unpark(name, directory, args)
     command = [
         sys.executable,
         "-m",
@@ -429,7 +437,9 @@ def snapshot_of(plan: dict[str, Any], build: bool = True) -> Path:
 
 def park(plans: list[dict[str, Any]], train_dir: Path) -> list[Path]:
     """Copy each planned run's last.pt to `PARKED/<run>.<device>.pt` when it has one and no result yet; returns the
-    files parked. The copy goes to a temporary file renamed over the old one, so a parked file is always whole."""
+    files parked. The copy goes to a temporary file of its own, read whole and renamed over the old one, so a parked
+    file is always whole. A run that cannot be parked is reported and the rest go on: parking happens beside
+    training (`--park-every`) and on a device call's way out, and neither should fail for it."""
     parked = []
     for plan in plans:
         directory, name = run_directory(plan, train_dir), run_name(plan)
@@ -437,15 +447,23 @@ def park(plans: list[dict[str, Any]], train_dir: Path) -> list[Path]:
         if not last.is_file() or (directory / "result.json").is_file():
             continue
         PARKED.mkdir(parents=True, exist_ok=True)
-        temporary = PARKED / f".{name}.pt.tmp"
-        shutil.copyfile(last, temporary)
-        saved = checkpoint.load(temporary, torch.device("cpu"))
-        target = parked_path(name, saved["config"]["device"])
-        os.replace(temporary, target)
-        state = saved["state"]
+        handle, temporary_name = tempfile.mkstemp(dir=PARKED, prefix=f".{name}.", suffix=".tmp")
+        os.close(handle)
+        temporary = Path(temporary_name)
+        temporary.chmod(0o644)  # as readable as the rest of the checkout, not mkstemp's 0600
+        try:
+            shutil.copyfile(last, temporary)
+            saved = checkpoint.load(temporary, torch.device("cpu"))
+            target = parked_path(name, saved["config"]["device"])
+            os.replace(temporary, target)
+        except (OSError, RuntimeError, KeyError, pickle.UnpicklingError, checkpoint.CheckpointMismatchError) as error:
+            temporary.unlink(missing_ok=True)
+            console.print(f"{name}: not parked ({type(error).__name__}: {error})")
+            continue
+        best = saved["state"].get("best_valid", {}).get("ndcg@10", float("nan"))
         console.print(
-            f"{name}: parked at epoch {saved['epoch']} (best valid NDCG@10 {state['best_valid']['ndcg@10']:.4f} "
-            f"at epoch {state['best_epoch']}), {target.stat().st_size / 2**20:.1f} MiB: {in_checkout(target)}"
+            f"{name}: parked at epoch {saved['epoch']} (best valid NDCG@10 {best:.4f} at epoch "
+            f"{saved['state'].get('best_epoch')}), {target.stat().st_size / 2**20:.1f} MiB: {in_checkout(target)}"
         )
         parked.append(target)
     return parked
@@ -456,18 +474,46 @@ def parked_path(name: str, device: str) -> Path:
     return PARKED / f"{name}.{device}.pt"
 
 
-def unpark(name: str, directory: Path, device: str) -> None:
+def drop_parked(name: str, published: dict[str, Any]) -> None:
+    """Delete run `name`'s parked checkpoints, of every device, that the `published` result has gone as far as: they
+    are stale. One further along (say, beside a one-epoch rehearsal) is kept."""
+    for parked in PARKED.glob(f"{name}.*.pt"):
+        if checkpoint.load(parked, torch.device("cpu"))["epoch"] <= published["epochs_run"]:
+            parked.unlink()
+
+
+PARKED_MUST_MATCH = ("patience", "exclude_history")
+"""Settings a parked checkpoint must share with the launch that would carry it on, beyond what its run name says;
+the epoch limit may grow (the trainer resumes under a new one), but must leave epochs to train."""
+
+
+def unpark(name: str, directory: Path, args: argparse.Namespace) -> None:
     """Start `directory` from the run's checkpoint parked on this device when it has none of its own (a fresh
-    machine): last.pt, with best.pt and progress.json written from it. A run carries on only on the device it
-    trained on, so its epochs are the ones it would have trained; one of other settings or data is refused by the
-    trainer, naming what differs, as any other would be."""
-    wanted = device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    parked = parked_path(name, wanted)
+    machine): last.pt, with best.pt and progress.json written from it, and the epoch it carries on after in
+    `UNPARKED`. A run carries on only on the device it trained on and under the same epoch limit, patience and
+    ranking convention, with epochs left under this launch's limit; otherwise it starts anew (the parked file
+    stays), and the message says why. `--again` starts anew too."""
     if (directory / checkpoint.LAST).is_file():
         return
+    (directory / UNPARKED).unlink(missing_ok=True)  # a run starting over in this folder is not a resumed one
+    if args.again:
+        return
+    wanted = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    parked = parked_path(name, wanted)
     if not parked.is_file():
         for other in sorted(PARKED.glob(f"{name}.*.pt")):
             console.print(f"{name}: parked on another device ({in_checkout(other)}); starting anew on {wanted}")
+        return
+    saved = checkpoint.load(parked, torch.device("cpu"))
+    config = saved["config"]
+    if saved["epoch"] >= args.epochs:
+        console.print(f"{name}: parked after epoch {saved['epoch']}, the limit here is {args.epochs}; starting anew")
+        return
+    if differs := [key for key in PARKED_MUST_MATCH if config.get(key) != getattr(args, key)]:
+        named = ", ".join(f"{key} {config.get(key)} there, {getattr(args, key)} here" for key in differs)
+        console.print(
+            f"{name}: its parked checkpoint ({in_checkout(parked)}) has other settings ({named}); starting anew"
+        )
         return
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(parked, directory / checkpoint.LAST)
@@ -555,8 +601,7 @@ def publish(result_file: Path, name: str) -> None:
     if (unparked := result_file.parent / UNPARKED).is_file():
         result["resumed_after_epoch"] = json.loads(unparked.read_text())["epoch"]
     target.write_text(json.dumps(result, indent=2) + "\n")
-    for parked in PARKED.glob(f"{name}.*.pt"):  # the finished run supersedes its parked checkpoints
-        parked.unlink()
+    drop_parked(name, result)  # the finished run supersedes its parked checkpoints
 
 
 def collect() -> list[dict[str, Any]]:

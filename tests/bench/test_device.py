@@ -32,6 +32,7 @@ def staged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(device, "LAST_RUN", tmp_path / "device.json")
     monkeypatch.setattr(reproduce, "ensure_snapshot", lambda dataset: snapshot)
     monkeypatch.setattr(reproduce, "RUNS", tmp_path / "published")
+    monkeypatch.setattr(reproduce, "PARKED", tmp_path / "parked")
     monkeypatch.setattr(reproduce, "RESULTS", tmp_path)
     monkeypatch.setattr(reproduce, "ROOT", tmp_path)
     monkeypatch.setattr(reproduce, "POLL_S", 0.2)
@@ -107,30 +108,31 @@ def test_collecting_names_the_missing_file(tmp_path: Path) -> None:
 def test_runs_a_call_stops_come_back_parked_and_carry_on_in_the_next_call(
     staged: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(reproduce, "PARKED", staged / "parked")
     plans = [{"dataset": "cycle", "model": "sasrec", "variant": "base", "seed": seed} for seed in range(2)]
     names = [reproduce.run_name(plan) for plan in plans]
     for plan in plans:  # each stopped after its first epoch, on the device
         reproduce.run_one(plan, staged / "device train", arguments(epochs=1))
         (reproduce.run_directory(plan, staged / "device train") / "result.json").unlink()
     (staged / "published" / f"{names[1]}.json").unlink()
+    assert device.bring_back_parked(staged / "small", plans, staged / "device train", budget=1000) == []
     monkeypatch.setattr(device, "FILES_BACK", 3)  # room for one checkpoint beside the archive and the summary
-    assert device.bring_back_parked(staged / "out", plans, staged / "device train") == [f"{names[0]}.cpu.pt"]
+    assert device.bring_back_parked(staged / "out", plans, staged / "device train", 2**30) == [f"{names[0]}.cpu.pt"]
     assert sorted(path.name for path in (staged / "out").iterdir()) == [f"{names[0]}.cpu.pt"]
 
     for path in (staged / "parked").iterdir():  # collected on another machine
         path.unlink()
     (staged / "out" / f"{names[1]}.cpu.pt").write_bytes(b"cut short")  # a truncated transfer writes nothing
-    with pytest.raises(SystemExit, match=rf"{names[1]}\.cpu\.pt: not a whole checkpoint"):
-        device.collect_parked(staged / "out")
-    (staged / "out" / f"{names[1]}.cpu.pt").unlink()
     (staged / "published" / f"{names[0]}.json").unlink()
-    assert device.collect_parked(staged / "out") == [f"{names[0]}.cpu.pt"]
+    with pytest.raises(SystemExit, match=rf"{names[1]}\.cpu\.pt: not a whole checkpoint"):
+        device.collect_parked(staged / "out", [f"{names[0]}.cpu.pt"])
+    assert not (staged / "parked").exists() or not any((staged / "parked").iterdir())
+    (staged / "out" / f"{names[1]}.cpu.pt").unlink()
+    assert device.collect_parked(staged / "out", [f"{names[0]}.cpu.pt"]) == [f"{names[0]}.cpu.pt"]
     assert (staged / "parked" / f"{names[0]}.cpu.pt").read_bytes() == (
         staged / "out" / f"{names[0]}.cpu.pt"
     ).read_bytes()
 
-    reproduce.unpark(names[0], reproduce.run_directory(plans[0], staged / "next call"), "cpu")
+    reproduce.unpark(names[0], reproduce.run_directory(plans[0], staged / "next call"), arguments(epochs=2))
     assert (
         json.loads((staged / "next call" / "cycle" / "sasrec" / "base" / "seed0" / "progress.json").read_text())[
             "epoch"

@@ -46,6 +46,7 @@ def publish_under(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     snapshot = tiny_snapshot(tmp_path / "cycle.json.gz")
     monkeypatch.setattr(reproduce, "ensure_snapshot", lambda dataset: snapshot)
     monkeypatch.setattr(reproduce, "RUNS", tmp_path / "published")
+    monkeypatch.setattr(reproduce, "PARKED", tmp_path / "parked")
     monkeypatch.setattr(reproduce, "POLL_S", 0.2)
 
 
@@ -265,7 +266,6 @@ def test_a_parked_run_carries_on_on_another_machine_as_if_never_stopped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     publish_under(tmp_path, monkeypatch)
-    monkeypatch.setattr(reproduce, "PARKED", tmp_path / "parked")
     plan = {"dataset": "cycle", "model": "sasrec", "variant": "base", "seed": 0}
     name = reproduce.run_name(plan)
     reproduce.run_one(plan, tmp_path / "straight", arguments(epochs=3))
@@ -278,8 +278,13 @@ def test_a_parked_run_carries_on_on_another_machine_as_if_never_stopped(
     assert reproduce.park([plan], tmp_path / "first machine") == [parked] and parked.is_file()
     assert reproduce.park([plan], tmp_path / "no such machine") == []  # nothing there: nothing parked
     assert reproduce.parked_path(name, "cpu") == parked
-    reproduce.unpark(name, tmp_path / "a GPU machine", "cuda")  # a run stays on the device it trained on
+    reproduce.unpark(name, tmp_path / "a GPU machine", arguments(epochs=3, device="cuda"))  # it stays on its device
     assert not (tmp_path / "a GPU machine").exists()
+    for other in (arguments(epochs=3, again=True), arguments(epochs=1), arguments(epochs=3, patience=4)):
+        reproduce.unpark(name, tmp_path / "other settings", other)  # each starts anew
+        assert not (tmp_path / "other settings").exists()
+    reproduce.drop_parked(name, {"epochs_run": 0})  # a result short of the parked epoch, e.g. a rehearsal
+    assert parked.is_file()
     elsewhere = reproduce.parked_path(name, "cuda")  # parked by a GPU call too: the first to finish publishes
     elsewhere.write_bytes(parked.read_bytes())
 
@@ -305,7 +310,6 @@ def test_a_parked_run_carries_on_on_another_machine_as_if_never_stopped(
 def test_park_every_parks_runs_while_they_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A machine can go without warning, so `--park-every` parks each run as its epochs end, not only on request."""
     publish_under(tmp_path, monkeypatch)
-    monkeypatch.setattr(reproduce, "PARKED", tmp_path / "parked")
     plan = {"dataset": "cycle", "model": "sasrec", "variant": "base", "seed": 0}
     park, parked_at = reproduce.park, []
 
