@@ -6,7 +6,11 @@ Keys are (dataset, model, variant) with our variant names: `base`, `llmrg`, `seq
 
 from __future__ import annotations
 
+import math
+
 Metrics = dict[str, float]
+ROUNDING = 0.00015
+"""Slack for numbers printed to four places: each is off by up to 0.00005, a difference of two by 0.0001."""
 
 PAPER: dict[tuple[str, str, str], Metrics] = {
     ("ml-1m", "duorec", "base"): {"hr@5": 0.2011, "hr@10": 0.2837, "ndcg@5": 0.1265, "ndcg@10": 0.1663},
@@ -33,3 +37,20 @@ VARIANT_LABELS = {
     "llmrg-kb-placebo": "+ LLMRG from knowledge-base edges with random sources (placebo)",
     "llmrg-kb-random": "+ LLMRG from random edges, as many per user as the knowledge base's (placebo)",
 }
+
+
+def broken_bounds(metrics: Metrics) -> list[str]:
+    """The bounds a row of leave-one-out metrics breaks, with the numbers. With one target per user, a hit at rank
+    r adds 1/log2(r + 1) to NDCG and 1 to HR, so the hits at ranks 6-10 (HR@10 - HR@5 of the users) add between
+    1/log2(11) and 1/log2(7) of that to NDCG@10 - NDCG@5, and NDCG@5 lies between HR@5/log2(6) and HR@5. Why: a
+    paper row outside them was mistyped or mixes runs, and a gap to it says nothing about our run."""
+    hits, gain = metrics["hr@10"] - metrics["hr@5"], metrics["ndcg@10"] - metrics["ndcg@5"]
+    bounds = [
+        ("NDCG@10 - NDCG@5", gain, hits / math.log2(11), hits / math.log2(7), "HR@10 - HR@5"),
+        ("NDCG@5", metrics["ndcg@5"], metrics["hr@5"] / math.log2(6), metrics["hr@5"], "HR@5"),
+    ]
+    return [
+        f"{name} = {value:.4f} lies outside the {low:.4f}-{high:.4f} that {source} allows"
+        for name, value, low, high, source in bounds
+        if not low - ROUNDING <= value <= high + ROUNDING
+    ]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import one_line
-from bench.paper import PAPER, VARIANT_LABELS
+from bench.paper import PAPER, VARIANT_LABELS, broken_bounds
 from bench.popularity import ranking_key
 from bench.reproduce import protocol_label, variant_label
 from bench.statistics import wilson_interval
@@ -101,8 +101,28 @@ def accuracy_section(reproduce: dict[str, Any] | None, pop: dict[str, Any] | Non
         ]
     else:
         lines += ["", "No reproduction run yet (`python -m bench.reproduce`)."]
+    if broken := paper_rows_out_of_bounds():
+        lines += [
+            "",
+            "Some of the paper's rows cannot all be true: with one test item per user, a hit at rank r adds "
+            "1/log2(r + 1) to NDCG, which bounds NDCG@10 - NDCG@5 by HR@10 - HR@5 (between 1/log2(11) and "
+            "1/log2(7) of it), and these rows break that bound (`bench.paper.broken_bounds`). No run can match all "
+            "four of their numbers (one was mistyped, or they mix runs), so a gap to any one of them is only as good "
+            "as that number.",
+            "",
+            *(f"- {key}: {'; '.join(reasons)}" for key, reasons in broken.items()),
+        ]
     lines += ["", "![ours against the paper](results/accuracy.png)"]
     return "\n".join(lines)
+
+
+def paper_rows_out_of_bounds() -> dict[str, list[str]]:
+    """`dataset model variant` of each paper row whose numbers break a bound of leave-one-out metrics, with why."""
+    return {
+        f"{dataset} {model} {VARIANT_LABELS[variant]}": reasons
+        for (dataset, model, variant), metrics in PAPER.items()
+        if (reasons := broken_bounds(metrics))
+    }
 
 
 def demo_section(demo: dict[str, Any] | None) -> str:
