@@ -31,7 +31,6 @@ import importlib.metadata
 import io
 import json
 import os
-import pickle
 import shutil
 import subprocess
 import sys
@@ -299,7 +298,7 @@ def collect_parked(directory: Path, expected: list[str]) -> list[str]:
     for path in wanted:
         try:
             checkpoint.load(path, torch.device("cpu"))
-        except (RuntimeError, EOFError, pickle.UnpicklingError, checkpoint.CheckpointMismatchError) as error:
+        except reproduce.UNREADABLE_CHECKPOINT as error:
             raise SystemExit(f"{path}: not a whole checkpoint ({error}); nothing parked from this call") from error
     reproduce.PARKED.mkdir(parents=True, exist_ok=True)
     for path in wanted:

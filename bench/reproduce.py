@@ -55,11 +55,9 @@ import argparse
 import json
 import os
 import pickle
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +83,15 @@ from gnn.models.reference import WINDOWS_PER_BATCH, reference_settings, windows_
 console = Console(width=150)
 RUNS = RESULTS / "reproduce"
 PARKED = RESULTS / "parked"
+UNREADABLE_CHECKPOINT = (
+    OSError,
+    RuntimeError,
+    EOFError,
+    KeyError,
+    pickle.UnpicklingError,
+    checkpoint.CheckpointMismatchError,
+)
+"""What reading a checkpoint that is cut short, not a checkpoint, or of another format raises."""
 UNPARKED = "unparked.json"
 """In a run's directory when it started from a parked checkpoint: the epoch it carried on after, which its published
 result keeps (`resumed_after_epoch`): its commit and machine are those of the machine that finished it, and the
@@ -437,27 +444,20 @@ def snapshot_of(plan: dict[str, Any], build: bool = True) -> Path:
 
 def park(plans: list[dict[str, Any]], train_dir: Path) -> list[Path]:
     """Copy each planned run's last.pt to `PARKED/<run>.<device>.pt` when it has one and no result yet; returns the
-    files parked. The copy goes to a temporary file of its own, read whole and renamed over the old one, so a parked
-    file is always whole. A run that cannot be parked is reported and the rest go on: parking happens beside
-    training (`--park-every`) and on a device call's way out, and neither should fail for it."""
+    files parked. last.pt is read whole (the trainer replaces it whole) and written with the trainer's own atomic
+    save, so a parked file is always whole. A run that cannot be parked is reported and the rest go on: parking
+    happens beside training (`--park-every`) and on a device call's way out, and neither should fail for it."""
     parked = []
     for plan in plans:
         directory, name = run_directory(plan, train_dir), run_name(plan)
         last = directory / checkpoint.LAST
         if not last.is_file() or (directory / "result.json").is_file():
             continue
-        PARKED.mkdir(parents=True, exist_ok=True)
-        handle, temporary_name = tempfile.mkstemp(dir=PARKED, prefix=f".{name}.", suffix=".tmp")
-        os.close(handle)
-        temporary = Path(temporary_name)
-        temporary.chmod(0o644)  # as readable as the rest of the checkout, not mkstemp's 0600
         try:
-            shutil.copyfile(last, temporary)
-            saved = checkpoint.load(temporary, torch.device("cpu"))
+            saved = checkpoint.load(last, torch.device("cpu"))
             target = parked_path(name, saved["config"]["device"])
-            os.replace(temporary, target)
-        except (OSError, RuntimeError, KeyError, pickle.UnpicklingError, checkpoint.CheckpointMismatchError) as error:
-            temporary.unlink(missing_ok=True)
+            checkpoint.save_atomic(saved, target)
+        except UNREADABLE_CHECKPOINT as error:
             console.print(f"{name}: not parked ({type(error).__name__}: {error})")
             continue
         best = saved["state"].get("best_valid", {}).get("ndcg@10", float("nan"))
@@ -515,9 +515,8 @@ def unpark(name: str, directory: Path, args: argparse.Namespace) -> None:
             f"{name}: its parked checkpoint ({in_checkout(parked)}) has other settings ({named}); starting anew"
         )
         return
-    directory.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(parked, directory / checkpoint.LAST)
-    epoch = checkpoint.write_side_files(directory)
+    checkpoint.save_atomic(saved, directory / checkpoint.LAST)
+    epoch = checkpoint.write_side_files(saved, directory)
     (directory / UNPARKED).write_text(json.dumps({"epoch": epoch}) + "\n")
     console.print(f"{name}: carrying on from the checkpoint parked after epoch {epoch} ({in_checkout(parked)})")
 

@@ -220,12 +220,11 @@ class Checkpointer:
         return saved["state"], saved["best_model"]
 
 
-def write_side_files(directory: Path) -> int:
-    """Write `directory`'s best.pt and progress.json from its last.pt, which holds the best model, its epoch and
-    the early-stopping state too; returns the epoch last.pt ends. Why: a run carried to another machine needs only
-    last.pt to resume exactly; best.pt, which `llmrg recommend` and evaluation read, would otherwise exist only
-    once the resumed run improved again, and progress.json only after its next epoch."""
-    last = load(directory / LAST, torch.device("cpu"))
+def write_side_files(last: dict[str, Any], directory: Path) -> int:
+    """Write `directory`'s best.pt and progress.json from `last` (its last.pt's payload), which holds the best
+    model, its epoch and the early-stopping state too; returns the epoch last.pt ends. Why: a run carried to another
+    machine needs only last.pt to resume exactly; best.pt, which `llmrg recommend` and evaluation read, would
+    otherwise exist only once the resumed run improved again, and progress.json only after its next epoch."""
     state = last["state"]
     header = {key: last[key] for key in ("format", "config", "config_fingerprint", "data_fingerprint")}
     best = {"epoch": state["best_epoch"], "valid": state["best_valid"], "model": last["best_model"]}
