@@ -12,7 +12,9 @@ in this order: seed 0 of every base model on both datasets, DuoRec + SR-GNN on t
 control), SASRec and DuoRec on ML-1M with the sequence-graph control, with every user's reasoning graph from the
 released knowledge base (`llmrg-kb`) and with its placebos (the same edges' sources drawn at random,
 `llmrg-kb-placebo`; as many edges per user, drawn whole, `llmrg-kb-random`), seeds 1-4 of SASRec and DuoRec, then
-the runs that isolate a gap to the paper on Beauty: DuoRec on prefix rows, BERT4Rec at RecBole's mask proportion.
+the runs that isolate a gap to the paper: on Beauty DuoRec on prefix rows and BERT4Rec at RecBole's mask proportion,
+FDSA on both datasets with its item attributes shuffled across items (the placebo for its lead over the paper), and
+BERT4Rec on ML-1M with patience 40 (its gap: a model still improving when patience 10 stopped it).
 
     python -m bench.device prepare        # here: snapshots, wheels, manifest; prints the device call to make
     python3 -m bench.device run           # there, inside that call: trains, packs into $OUT
@@ -130,6 +132,7 @@ def protocol(**changes: Any) -> argparse.Namespace:
         "windows_per_batch": None,
         "false_negatives": "drop",
         "mask_prob": None,
+        "item_features": "real",
         "device": "cuda",
         "again": False,
     }
@@ -146,6 +149,8 @@ def queue(device: str = "cuda", epochs: int = 200) -> list[tuple[dict[str, Any],
         protocol(models="sasrec,duorec", seeds="1,2,3,4"),
         protocol(datasets="beauty", models="duorec", scheme="prefix"),
         protocol(datasets="beauty", models="bert4rec", mask_prob=0.2),
+        protocol(models="fdsa", item_features="shuffled"),
+        protocol(datasets="ml-1m", models="bert4rec", patience=40),
     ]
     jobs = []
     for stage in stages:

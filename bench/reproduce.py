@@ -43,8 +43,10 @@ A run under another protocol, to isolate what a gap to the paper comes from, is 
 prefix` trains on one row per target (as RecBole does) instead of windows, `--windows-per-batch N` changes the
 windows a batch, `--false-negatives keep` keeps DuoRec's same-target views among its negatives as the authors' code
 does, `--mask-prob P` trains BERT4Rec with another cloze proportion (RecBole's default is 0.2), `--patience N` stops
-later than the protocol's 10 epochs without a better validation; such runs live under `<train dir>/protocol-<tag>/`,
-publish as `...-<tag>-seed<S>.json`, and the table labels their rows with the protocol.
+later than the protocol's 10 epochs without a better validation, `--item-features shuffled` trains FDSA on item
+attributes shuffled across items (a placebo: what FDSA gains over it is what the real attributes tell); such runs
+live under `<train dir>/protocol-<tag>/`, publish as `...-<tag>-seed<S>.json`, and the table labels their rows with
+the protocol.
 
     python -m bench.reproduce --datasets beauty --models duorec --scheme prefix
 """
@@ -159,6 +161,12 @@ def main() -> dict[str, Any]:
         help="BERT4Rec's cloze proportion (LLMRG_TRAIN_MASK_PROB; default: its paper's value per dataset)",
     )
     parser.add_argument(
+        "--item-features",
+        choices=("real", "shuffled"),
+        default="real",
+        help="FDSA's item attributes, or shuffled across items as a placebo (LLMRG_TRAIN_ITEM_FEATURES)",
+    )
+    parser.add_argument(
         "--device", choices=("auto", "cpu", "cuda"), default="auto", help="LLMRG_TRAIN_DEVICE (auto: cuda when present)"
     )
     parser.add_argument("--parallel", type=int, default=1, help="Runs training side by side (default 1)")
@@ -224,6 +232,7 @@ def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
                 args.mask_prob,
                 default_windows=windows_per_batch(model, dataset),
                 patience=args.patience,
+                item_features=args.item_features,
             ),
         }
         for seed in args.seeds.split(",")
@@ -240,6 +249,7 @@ def protocol_tag(
     mask_prob: float | None = None,
     default_windows: int = WINDOWS_PER_BATCH,
     patience: int = PATIENCE,
+    item_features: str = "real",
 ) -> str:
     """What a run's protocol changes, for its name and folder ('' for the reference protocol); `default_windows`:
     the model's windows a batch on the dataset."""
@@ -252,6 +262,8 @@ def protocol_tag(
         parts.append(f"mask{mask_prob:g}")
     if patience != PATIENCE:
         parts.append(f"patience{patience}")
+    if item_features != "real":
+        parts.append(f"feat{item_features}")
     return "-".join(parts)
 
 
@@ -270,6 +282,8 @@ def protocol_label(config: dict[str, Any], dataset: str) -> str:
         departures.append(f"mask proportion {config['mask_prob']:g}")
     if (patience := config.get("patience", PATIENCE)) != PATIENCE:
         departures.append(f"patience {patience}")
+    if config.get("item_features", "real") == "shuffled":
+        departures.append("item attributes shuffled across items (placebo)")
     return ", ".join(departures)
 
 
@@ -418,6 +432,7 @@ def launch(
         "LLMRG_TRAIN_PATIENCE": str(args.patience),
         "LLMRG_TRAIN_SCHEME": args.scheme,
         "LLMRG_TRAIN_FALSE_NEGATIVES": args.false_negatives,
+        "LLMRG_TRAIN_ITEM_FEATURES": args.item_features,
         "LLMRG_TRAIN_DEVICE": args.device,
     }
     if args.windows_per_batch is not None:
@@ -554,6 +569,7 @@ def fits(result: dict[str, Any], args: argparse.Namespace) -> bool:
         and config.get("windows_per_batch", WINDOWS_PER_BATCH)
         == (args.windows_per_batch or windows_per_batch(config["model"], result["dataset"]))
         and config.get("false_negatives", "drop") == args.false_negatives
+        and config.get("item_features", "real") == args.item_features
         and config.get("mask_prob") == wanted_mask(args, config["model"], result["dataset"])
     )
 
@@ -678,6 +694,9 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "paired_vs_base": paired_vs_base(members, groups.get((dataset, model, "base", excluded, protocol)))
                 if variant != "base"
                 else None,
+                "paired_vs_reference": paired_vs_base(members, groups.get((dataset, model, variant, excluded, "")))
+                if protocol
+                else None,
                 "paired_vs_controls": {
                     control: paired_vs_base(members, groups[(dataset, model, control, excluded, protocol)])
                     for control in CONTROLS.get(variant, ())
@@ -691,7 +710,8 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def paired_vs_base(members: list[dict[str, Any]], base: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """Per seed that both the variant and its base (same dataset, model, ranking and protocol) ran with every
     user's test rank: HR@10 hits only one of them has, and the exact McNemar p-value (`bench.statistics`). A
-    control in place of the base pairs the same way."""
+    control in place of the base pairs the same way, and so does a run under another protocol (a placebo such as
+    shuffled item attributes, or an isolation run) against the same run under the reference protocol."""
     base_ranks = {run["seed"]: run["test_ranks"] for run in base or [] if run.get("test_ranks")}
     return [
         {"seed": run["seed"], **paired_hits(run["test_ranks"], base_ranks[run["seed"]])}

@@ -418,6 +418,12 @@ class TrainSettings(Area):
         description="BERT4Rec's cloze proportion. Unset: its paper's value for the dataset (0.2 on ML-1M, 0.6 on "
         "Beauty, gnn.models.reference); RecBole's default, 0.2, isolates that choice.",
     )
+    item_features: Literal["real", "shuffled"] = Field(
+        "real",
+        validation_alias=_env("LLMRG_TRAIN_ITEM_FEATURES"),
+        description="FDSA's item attributes: each item's own, or shuffled across items (a placebo that keeps their "
+        "frequencies but not what they say about an item, to measure what the attributes give FDSA).",
+    )
     lr: float = Field(1e-3, gt=0, validation_alias=_env("LLMRG_TRAIN_LR"))
     epochs: int = Field(200, ge=1, validation_alias=_env("LLMRG_TRAIN_EPOCHS"))
     patience: int = Field(10, ge=1, validation_alias=_env("LLMRG_TRAIN_PATIENCE"))

@@ -18,7 +18,7 @@ from core.vocabulary import ModelName
 # Settings a resumed run may change: how far to train and where the checkpoints live. Everything else must match
 # the checkpoint, or the continuation would not be the run that was started.
 RESUMABLE_CHANGES = frozenset({"epochs", "checkpoint_dir"})
-LATER_DEFAULTS = {"false_negatives": "drop"}
+LATER_DEFAULTS = {"false_negatives": "drop", "item_features": "real"}
 """Settings added after runs were checkpointed: left out of the fingerprint at these defaults, so those runs, made
 with the default before the setting existed, still resume."""
 
@@ -39,7 +39,11 @@ class TrainConfig(BaseModel):
     `batch_size` rows a batch); by default windows wherever they are exact (`windows_refusal`).
     `mask_prob`, `attention_dropout`: BERT4Rec's cloze proportion and attention-weight dropout (None: its
     defaults). `false_negatives`: DuoRec's NT-Xent drops the views that share the anchor's target from its
-    negatives ("drop", ours) or keeps them as the authors' `info_nce` does ("keep"). `gnn.pipeline.train_config`
+    negatives ("drop", ours) or keeps them as the authors' `info_nce` does ("keep"). `item_features`: FDSA reads
+    each item's own attributes ("real") or, as a placebo, another item's ("shuffled": rows 1..n_items permuted by
+    `seed`, `gnn.data.shuffled_features`), which keeps how many attributes there are and how often each occurs but
+    breaks what they say about the item, so a gain FDSA owes to its attributes shows as a gap to the placebo.
+    `gnn.pipeline.train_config`
     fills the dropouts and the mask proportion with the model's reference values for the dataset
     (`gnn.models.reference`).
     """
@@ -71,6 +75,7 @@ class TrainConfig(BaseModel):
     mask_prob: float | None = Field(None, ge=0.0, le=1.0)
     attention_dropout: float | None = Field(None, ge=0.0, lt=1.0)
     false_negatives: Literal["drop", "keep"] = "drop"
+    item_features: Literal["real", "shuffled"] = "real"
 
     @field_validator("graph_kinds")
     @classmethod

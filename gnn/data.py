@@ -69,6 +69,16 @@ class SequenceData:
         return digest.hexdigest()
 
 
+def shuffled_features(features: Tensor, seed: int) -> Tensor:
+    """FDSA's placebo attributes: item i gets the attribute row of item perm(i), a seeded permutation of 1..n_items
+    (row 0, the padding item, stays). Every attribute keeps its frequency and every item as many attributes as
+    some real item has, but an item's attributes no longer say anything about it: what FDSA gains over the placebo
+    is what the real attributes tell it."""
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.cat([torch.zeros(1, dtype=torch.long), torch.randperm(features.size(0) - 1, generator=generator) + 1])
+    return features[order]
+
+
 @dataclass(frozen=True)
 class Row:
     """One prediction: the user's full prefix before `target`."""

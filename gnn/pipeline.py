@@ -56,6 +56,11 @@ def train_config(
         raise ConfigError(f"LLMRG_TRAIN_DEVICE must be auto, cpu or cuda, not {device!r}")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    if settings.train.item_features != "real" and model != "fdsa":
+        raise ConfigError(
+            f"LLMRG_TRAIN_ITEM_FEATURES={settings.train.item_features} is a placebo for fdsa, the one model that "
+            f"reads item attributes; {model} reads none"
+        )
     return TrainConfig(
         model=model,  # validated by pydantic against the known models
         hidden=settings.train.hidden,
@@ -74,6 +79,7 @@ def train_config(
         checkpoint_dir=run_dir(settings, dataset, model, chosen, seed),
         max_train_rows=settings.train.max_rows or None,
         false_negatives=settings.train.false_negatives,
+        item_features=settings.train.item_features,
         **({} if settings.train.scheme == "auto" else {"train_scheme": settings.train.scheme}),
         **(reference_settings(model, dataset).overrides() | chosen_mask(settings, model)),
     )

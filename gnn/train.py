@@ -31,7 +31,17 @@ from gnn import checkpoint
 from gnn.allocator import retain_freed_memory
 from gnn.batch import SequenceBatch, WindowBatch
 from gnn.config import TrainConfig
-from gnn.data import GraphSource, Row, RowCollator, RowSet, SequenceData, resolve_graph_source, row_loader, split
+from gnn.data import (
+    GraphSource,
+    Row,
+    RowCollator,
+    RowSet,
+    SequenceData,
+    resolve_graph_source,
+    row_loader,
+    shuffled_features,
+    split,
+)
 from gnn.evaluate import evaluate, evaluate_ranks, evaluate_users, metrics_from_ranks, subset_ranks
 from gnn.models import LLMRGFusion, Recommender, SequentialRecommender, build_model
 from gnn.windows import SameTargetPrefixes, TrainingWindows, WithSameTargetPositives
@@ -143,14 +153,18 @@ def seed_everything(seed: int) -> None:
 
 
 def build_recommender(data: SequenceData, config: TrainConfig) -> Recommender:
-    """The base model, wrapped in the LLMRG fusion model when the config names graph kinds."""
+    """The base model, wrapped in the LLMRG fusion model when the config names graph kinds; FDSA reads the item
+    attributes the config names (the real ones, or the placebo's shuffled across items)."""
+    features = data.item_features
+    if features is not None and config.item_features == "shuffled":
+        features = shuffled_features(features, config.seed)
     base = build_model(
         config.model,
         data.n_items,
         config.max_len,
         config.hidden,
         config.dropout,
-        data.item_features,
+        features,
         data.n_features,
         n_layers=config.n_layers,
         n_heads=config.n_heads,

@@ -198,8 +198,9 @@ def reproduce_section(result: dict[str, Any], pop: dict[str, Any] | None = None)
 
 
 def paired_sentences(result: dict[str, Any]) -> str:
-    """Each variant against its base (and a knowledge-base variant against its controls, `bench.reproduce.CONTROLS`)
-    on the same test users and seed: the users only one of them hits at 10, with the exact McNemar p-value, which
+    """Each variant against its base (and a knowledge-base variant against its controls, `bench.reproduce.CONTROLS`,
+    and a run under another protocol against the same run under the reference protocol) on the same test users and
+    seed: the users only one of them hits at 10, with the exact McNemar p-value, which
     resolves differences the two rates' intervals cannot, and the mean per-user NDCG@10 difference with its paired
     bootstrap interval (hits moved up inside the top 10)."""
     said = []
@@ -208,8 +209,10 @@ def paired_sentences(result: dict[str, Any]) -> str:
             (VARIANT_LABELS[control], "the control", pairs)
             for control, pairs in (row.get("paired_vs_controls") or {}).items()
         ]
+        against += [("the reference protocol", "the reference", row.get("paired_vs_reference") or [])]
+        name = VARIANT_LABELS[row["variant"]] + (f" ({row['protocol']})" if row.get("protocol") else "")
         said += [
-            f"{row['dataset']} {row['model']} {VARIANT_LABELS[row['variant']]} against {label}, seed {pair['seed']}: "
+            f"{row['dataset']} {row['model']} {name} against {label}, seed {pair['seed']}: "
             f"{pair['only_variant']} test users hit at 10 by it alone and {pair['only_base']} by {other} alone "
             f"(exact McNemar p {pair['p_value']:.2g})" + _ndcg_difference(pair)
             for label, other, pairs in against

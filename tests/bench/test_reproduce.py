@@ -59,6 +59,7 @@ def arguments(**changes: Any) -> argparse.Namespace:
         "windows_per_batch": None,
         "false_negatives": "drop",
         "mask_prob": None,
+        "item_features": "real",
         "device": "cpu",
         "again": False,
     }
@@ -181,6 +182,24 @@ def test_the_knowledge_base_variant_is_also_paired_with_its_controls() -> None:
     )
 
 
+def test_a_placebo_or_isolation_run_is_paired_with_the_same_run_under_the_reference_protocol() -> None:
+    def run(protocol: str, ranks: dict[str, int]) -> dict[str, Any]:
+        test = {"hr@5": 0.0, "hr@10": sum(rank <= 10 for rank in ranks.values()) / 40, "ndcg@5": 0.0, "ndcg@10": 0.0}
+        return collected("beauty", "fdsa", "base", 0, test, test_ranks=ranks, protocol=protocol)
+
+    real = {str(user): 3 if user < 12 else 60 for user in range(40)}
+    placebo = {str(user): 3 if user < 4 else 60 for user in range(40)}
+    label = "item attributes shuffled across items (placebo)"
+    rows = reproduce.summarise([run("", real), run(label, placebo)])
+    by_protocol = {row["protocol"]: row for row in rows}
+    assert by_protocol[""]["paired_vs_reference"] is None
+    [pair] = by_protocol[label]["paired_vs_reference"]
+    assert (pair["only_variant"], pair["only_base"]) == (0, 8)
+    said = sections.paired_sentences({"rows": rows})
+    assert f"beauty fdsa base ({label}) against the reference protocol, seed 0: 0 test users hit" in said
+    assert "8 by the reference alone" in said
+
+
 def test_a_run_under_another_protocol_is_kept_apart_and_labelled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -220,6 +239,12 @@ def test_protocol_tags_and_labels_name_only_departures() -> None:
     assert reproduce.protocol_tag("auto", None, "drop", 0.2) == "mask0.2"
     assert reproduce.protocol_tag("auto", None, patience=40) == "patience40"
     assert reproduce.protocol_label(sasrec | {"windows_per_batch": 128, "patience": 40}, "beauty") == "patience 40"
+    assert reproduce.protocol_tag("auto", None, item_features="shuffled") == "featshuffled"
+    fdsa = {"model": "fdsa", "mask_prob": None, "windows_per_batch": 128}
+    assert reproduce.protocol_label(fdsa | {"item_features": "shuffled"}, "beauty") == (
+        "item attributes shuffled across items (placebo)"
+    )
+    assert reproduce.protocol_label(fdsa, "beauty") == ""  # a run from before the setting existed
     bert4rec = {"model": "bert4rec", "train_scheme": "windows", "windows_per_batch": 128}
     assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.6}, "beauty") == ""  # its paper's value there
     assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.2}, "beauty") == "mask proportion 0.2"
@@ -227,6 +252,7 @@ def test_protocol_tags_and_labels_name_only_departures() -> None:
     ran = {"exclude_history": False, "epochs": 2, "patience": 10, "false_negatives": "drop"}
     beauty_run = {"dataset": "beauty", "config": bert4rec | ran | {"mask_prob": 0.6}}
     assert reproduce.fits(beauty_run, arguments()) and not reproduce.fits(beauty_run, arguments(mask_prob=0.2))
+    assert not reproduce.fits(beauty_run, arguments(item_features="shuffled"))
 
 
 def test_bert4rec_on_ml_1m_takes_its_own_batch_and_other_batches_are_departures() -> None:
