@@ -22,8 +22,9 @@ attends over every attribute of an item (Beauty: its brand and category names, f
 `Beauty_item2attributes.json`; ML-1M: its genres), where RecBole's configs select one field (`categories` for
 Amazon) and mean-pool its values first. The paper also uses brand and category (and text keywords, not used
 here). Brand is informative on Beauty: 17.6% of test targets share a brand with an item of the user's history,
-the likely reason FDSA leads SASRec there (untested: features shuffled across items would tell); no feature is
-derived from interactions.
+the likely reason FDSA leads SASRec there, which a placebo run measures: the same training with every item given
+another item's attributes (`LLMRG_TRAIN_ITEM_FEATURES=shuffled`, `bench.reproduce --item-features shuffled`). No
+feature is derived from interactions.
 """
 
 from __future__ import annotations
