@@ -133,6 +133,7 @@ def protocol(**changes: Any) -> argparse.Namespace:
         "false_negatives": "drop",
         "mask_prob": None,
         "item_features": "real",
+        "dropout": None,
         "device": "cuda",
         "again": False,
     }

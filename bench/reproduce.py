@@ -43,10 +43,10 @@ A run under another protocol, to isolate what a gap to the paper comes from, is 
 prefix` trains on one row per target (as RecBole does) instead of windows, `--windows-per-batch N` changes the
 windows a batch, `--false-negatives keep` keeps DuoRec's same-target views among its negatives as the authors' code
 does, `--mask-prob P` trains BERT4Rec with another cloze proportion (RecBole's default is 0.2), `--patience N` stops
-later than the protocol's 10 epochs without a better validation, `--item-features shuffled` trains FDSA on item
-attributes shuffled across items (a placebo: what FDSA gains over it is what the real attributes tell); such runs
-live under `<train dir>/protocol-<tag>/`, publish as `...-<tag>-seed<S>.json`, and the table labels their rows with
-the protocol.
+later than the protocol's 10 epochs without a better validation, `--dropout P` replaces the model's reference
+dropout, `--item-features shuffled` trains FDSA on item attributes shuffled across items (a placebo: what FDSA gains
+over it is what the real attributes tell); such runs live under `<train dir>/protocol-<tag>/`, publish as
+`...-<tag>-seed<S>.json`, and the table labels their rows with the protocol.
 
     python -m bench.reproduce --datasets beauty --models duorec --scheme prefix
 """
@@ -161,6 +161,12 @@ def main() -> dict[str, Any]:
         help="BERT4Rec's cloze proportion (LLMRG_TRAIN_MASK_PROB; default: its paper's value per dataset)",
     )
     parser.add_argument(
+        "--dropout",
+        type=float,
+        default=None,
+        help="Dropout in place of the model's reference value (LLMRG_TRAIN_DROPOUT; a departure)",
+    )
+    parser.add_argument(
         "--item-features",
         choices=("real", "shuffled"),
         default="real",
@@ -233,6 +239,7 @@ def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
                 default_windows=windows_per_batch(model, dataset),
                 patience=args.patience,
                 item_features=args.item_features,
+                dropout=args.dropout,
             ),
         }
         for seed in args.seeds.split(",")
@@ -250,6 +257,7 @@ def protocol_tag(
     default_windows: int = WINDOWS_PER_BATCH,
     patience: int = PATIENCE,
     item_features: str = "real",
+    dropout: float | None = None,
 ) -> str:
     """What a run's protocol changes, for its name and folder ('' for the reference protocol); `default_windows`:
     the model's windows a batch on the dataset."""
@@ -264,6 +272,8 @@ def protocol_tag(
         parts.append(f"patience{patience}")
     if item_features != "real":
         parts.append(f"feat{item_features}")
+    if dropout is not None:
+        parts.append(f"dropout{dropout:g}")
     return "-".join(parts)
 
 
@@ -282,6 +292,8 @@ def protocol_label(config: dict[str, Any], dataset: str) -> str:
         departures.append(f"mask proportion {config['mask_prob']:g}")
     if (patience := config.get("patience", PATIENCE)) != PATIENCE:
         departures.append(f"patience {patience}")
+    if "dropout" in config and config["dropout"] != reference_settings(config["model"], dataset).dropout:
+        departures.append(f"dropout {config['dropout']:g}")
     if config.get("item_features", "real") == "shuffled":
         departures.append("item attributes shuffled across items (placebo)")
     return ", ".join(departures)
@@ -439,6 +451,8 @@ def launch(
         environment["LLMRG_TRAIN_WINDOWS_PER_BATCH"] = str(args.windows_per_batch)
     if args.mask_prob is not None:
         environment["LLMRG_TRAIN_MASK_PROB"] = str(args.mask_prob)
+    if args.dropout is not None:
+        environment["LLMRG_TRAIN_DROPOUT"] = str(args.dropout)
     if threads is not None and "OMP_NUM_THREADS" not in os.environ:
         environment["OMP_NUM_THREADS"] = str(threads)  # runs side by side share the cores
     directory.mkdir(parents=True, exist_ok=True)
@@ -570,6 +584,7 @@ def fits(result: dict[str, Any], args: argparse.Namespace) -> bool:
         == (args.windows_per_batch or windows_per_batch(config["model"], result["dataset"]))
         and config.get("false_negatives", "drop") == args.false_negatives
         and config.get("item_features", "real") == args.item_features
+        and config.get("dropout") == wanted_dropout(args, config["model"], result["dataset"])
         and config.get("mask_prob") == wanted_mask(args, config["model"], result["dataset"])
     )
 
@@ -578,6 +593,11 @@ def wanted_mask(args: argparse.Namespace, model: str, dataset: str) -> float | N
     """The cloze proportion a run under these options has in its config (None for a model without one)."""
     reference = reference_settings(model, dataset).mask_prob
     return args.mask_prob if args.mask_prob is not None and reference is not None else reference
+
+
+def wanted_dropout(args: argparse.Namespace, model: str, dataset: str) -> float:
+    """The dropout a run under these options has in its config: `--dropout`, else the model's reference value."""
+    return args.dropout if args.dropout is not None else reference_settings(model, dataset).dropout
 
 
 def show_progress(name: str, path: Path, shown: int) -> int:

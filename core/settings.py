@@ -418,6 +418,14 @@ class TrainSettings(Area):
         description="BERT4Rec's cloze proportion. Unset: its paper's value for the dataset (0.2 on ML-1M, 0.6 on "
         "Beauty, gnn.models.reference); RecBole's default, 0.2, isolates that choice.",
     )
+    dropout: float | None = Field(
+        None,
+        ge=0.0,
+        lt=1.0,
+        validation_alias=_env("LLMRG_TRAIN_DROPOUT"),
+        description="Hidden (and, where the model ties them, attention) dropout in place of the model's reference "
+        "value for the dataset (gnn.models.reference); a departure, to isolate what that value costs.",
+    )
     item_features: Literal["real", "shuffled"] = Field(
         "real",
         validation_alias=_env("LLMRG_TRAIN_ITEM_FEATURES"),

@@ -81,7 +81,7 @@ def train_config(
         false_negatives=settings.train.false_negatives,
         item_features=settings.train.item_features,
         **({} if settings.train.scheme == "auto" else {"train_scheme": settings.train.scheme}),
-        **(reference_settings(model, dataset).overrides() | chosen_mask(settings, model)),
+        **(reference_settings(model, dataset).overrides() | chosen_mask(settings, model) | chosen_dropout(settings)),
     )
 
 
@@ -96,6 +96,12 @@ def chosen_mask(settings: Settings, model: str) -> dict[str, float]:
     return (
         {"mask_prob": settings.train.mask_prob} if model == "bert4rec" and settings.train.mask_prob is not None else {}
     )
+
+
+def chosen_dropout(settings: Settings) -> dict[str, float]:
+    """The dropout `LLMRG_TRAIN_DROPOUT` sets, in place of the model's reference value for the dataset; BERT4Rec's
+    separate attention dropout stays its reference value."""
+    return {"dropout": settings.train.dropout} if settings.train.dropout is not None else {}
 
 
 @dataclass(frozen=True)

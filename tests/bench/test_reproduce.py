@@ -60,6 +60,7 @@ def arguments(**changes: Any) -> argparse.Namespace:
         "false_negatives": "drop",
         "mask_prob": None,
         "item_features": "real",
+        "dropout": None,
         "device": "cpu",
         "again": False,
     }
@@ -245,14 +246,19 @@ def test_protocol_tags_and_labels_name_only_departures() -> None:
         "item attributes shuffled across items (placebo)"
     )
     assert reproduce.protocol_label(fdsa, "beauty") == ""  # a run from before the setting existed
+    assert reproduce.protocol_tag("auto", None, dropout=0.2) == "dropout0.2"
+    cl4srec = {"model": "cl4srec", "mask_prob": None, "windows_per_batch": 32}
+    assert reproduce.protocol_label(cl4srec | {"dropout": 0.5}, "ml-1m") == ""  # its reference value
+    assert reproduce.protocol_label(cl4srec | {"dropout": 0.2}, "ml-1m") == "dropout 0.2"
     bert4rec = {"model": "bert4rec", "train_scheme": "windows", "windows_per_batch": 128}
     assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.6}, "beauty") == ""  # its paper's value there
     assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.2}, "beauty") == "mask proportion 0.2"
     assert reproduce.protocol_label(bert4rec | {"mask_prob": 0.2, "windows_per_batch": 32}, "ml-1m") == ""
     ran = {"exclude_history": False, "epochs": 2, "patience": 10, "false_negatives": "drop"}
-    beauty_run = {"dataset": "beauty", "config": bert4rec | ran | {"mask_prob": 0.6}}
+    beauty_run = {"dataset": "beauty", "config": bert4rec | ran | {"mask_prob": 0.6, "dropout": 0.5}}
     assert reproduce.fits(beauty_run, arguments()) and not reproduce.fits(beauty_run, arguments(mask_prob=0.2))
     assert not reproduce.fits(beauty_run, arguments(item_features="shuffled"))
+    assert not reproduce.fits(beauty_run, arguments(dropout=0.2))  # 0.5 is BERT4Rec's reference on Beauty
 
 
 def test_bert4rec_on_ml_1m_takes_its_own_batch_and_other_batches_are_departures() -> None:
@@ -262,7 +268,7 @@ def test_bert4rec_on_ml_1m_takes_its_own_batch_and_other_batches_are_departures(
     assert reproduce.protocol_label(bert4rec | {"windows_per_batch": 32}, "ml-1m") == ""
     assert reproduce.protocol_label(bert4rec | {"windows_per_batch": 128}, "ml-1m") == "128 windows a batch"
     ran = {"exclude_history": False, "epochs": 2, "patience": 10, "false_negatives": "drop"}
-    ml_1m_run = {"dataset": "ml-1m", "config": bert4rec | ran | {"windows_per_batch": 32}}
+    ml_1m_run = {"dataset": "ml-1m", "config": bert4rec | ran | {"windows_per_batch": 32, "dropout": 0.2}}
     assert reproduce.fits(ml_1m_run, arguments()) and not reproduce.fits(ml_1m_run, arguments(windows_per_batch=128))
     plans = reproduce.planned(
         arguments(datasets="ml-1m", models="sasrec,bert4rec", variants="base", seeds="0", windows_per_batch=32)

@@ -131,3 +131,17 @@ def test_the_item_features_setting_reaches_fdsa_only_and_old_fingerprints_hold(m
     default = config.model_copy(update={"item_features": "real"})
     assert config.fingerprint() != default.fingerprint()
     assert default.fingerprint() == fingerprint_before(default, "false_negatives", "item_features")
+
+
+def test_the_dropout_setting_replaces_the_reference_value_and_only_the_hidden_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("LLMRG_TRAIN_DROPOUT", raising=False)
+    assert train_config(Settings.load(env_file=None), "ml-1m", "cl4srec", variant("base"), 0, 1).dropout == 0.5
+    monkeypatch.setenv("LLMRG_TRAIN_DROPOUT", "0.2")
+    assert train_config(Settings.load(env_file=None), "ml-1m", "cl4srec", variant("base"), 0, 1).dropout == 0.2
+    bert4rec = train_config(Settings.load(env_file=None), "beauty", "bert4rec", variant("base"), 0, 1)
+    assert (bert4rec.dropout, bert4rec.attention_dropout) == (0.2, 0.2)  # its attention dropout is its own
+    monkeypatch.setenv("LLMRG_TRAIN_DROPOUT", "1.0")
+    with pytest.raises(ValidationError, match="LLMRG_TRAIN_DROPOUT"):
+        Settings.load(env_file=None)
