@@ -15,31 +15,36 @@ rejected, users per hour. Defaults (issue 20): the first 1,000 ML-1M users, the 
 user's test item (holdout 1). Targets: at most a tenth of naive's calls per user, a knowledge-base hit rate
 of at least 15% on the second half (users 501-1,000), at least 300 users per hour.
 
-At full size this takes hours on a small machine, longer than one sitting: the users are reasoned in chunks,
-each finished chunk is written to a journal (`.llmrg/bench/reason-journal.json`), and rerunning the same
-command carries the run on (`--max-minutes` stops it cleanly between chunks). Wall time and users per hour
-count the chunks' own seconds, and the result says in how many sittings and on which machines it ran.
+At full size this takes hours on a small machine, longer than one sitting and often longer than one machine:
+the users are reasoned in chunks, each finished chunk is written to a journal (`bench/results/reason-run/ml-1m.json`,
+committed), the optimised stage exports its knowledge base beside it after every chunk, and rerunning the same
+command carries the run on (`--max-minutes` stops it cleanly between chunks), on a fresh machine from those two
+files. Wall time and users per hour count the chunks' own seconds, split by the LLM server's thread count
+(`LLMRG_LLM_THREADS`: one core beside a training run is a different pace from the whole machine), and the result
+says in how many sittings and on which machines it ran.
 
 Run: `python -m bench.reason [--naive-users 5] [--users 1000] [--max-targets 4] [--holdout 1] [--max-minutes M]
-[--fresh]`
+[--fresh] [--journal FILE]`
 (`make bench-reason`).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from bench.graph_server import BENCH_ENVIRONMENT
-from bench.ingest import RESULTS, ROOT
+from bench.ingest import RESULTS
 from bench.journal import Journal, JournalMismatch, plan_chunks
 from bench.kb_ceiling import kb_ceiling
 from bench.machine import describe, one_line
@@ -59,18 +64,21 @@ def stage(
 ) -> dict[str, Any] | None:
     """The stage's result, reasoning only the chunks of users the journal lacks; None if time ran out first.
 
-    A fresh stage starts from an empty knowledge base. A resumed one first checks that the database still
-    holds what the journal says, then forgets the users of a chunk it was stopped in the middle of, so they
-    are reasoned again at full cost instead of hitting their own earlier chains."""
-    from reasoning import store
+    A fresh stage starts from an empty knowledge base. A resumed one carries on from the database the journal
+    left (`carry_on`), then forgets the users of a chunk it was stopped in the middle of, so they are reasoned
+    again at full cost instead of hitting their own earlier chains. After each chunk a stage that reuses
+    knowledge exports its knowledge base beside the journal, so a machine whose database never held this run
+    can carry it on: the journal and that file are the whole state, and both can be committed."""
+    from reasoning import kb_transfer, store
     from reasoning.run import reason_users
 
     record = journal.stage(name)
     if record["result"] is not None:
         return record["result"]
     done = set(journal.done_users(name))
+    carried_by_file = False
     if record["chunks"]:
-        check_database(db, journal, name)
+        carried_by_file = carry_on(db, settings, journal, name)
         store.forget_users(db, DATASET, [user for user in users if user not in done])
     else:
         store.delete_chains(db, DATASET)
@@ -83,6 +91,10 @@ def stage(
         started = time.perf_counter()
         stats = reason_users(db, settings, DATASET, chunk).as_json()
         seconds = time.perf_counter() - started
+        knowledge: dict[str, Any] = {}
+        if settings.kb.enabled:
+            exported = kb_transfer.export_knowledge_base(db, DATASET, kb_file(journal, name))
+            knowledge = {"kb_chains": exported.chains, "kb_edges": exported.edges, "kb_sha256": exported.sha256}
         journal.add_chunk(
             name,
             {
@@ -90,30 +102,75 @@ def stage(
                 "stats": stats,
                 "server": since(counters, read_counters(settings.llm.base_url)),
                 "seconds": seconds,
+                "llm_threads": settings.llm.threads,
                 "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "sitting": journal.sittings,
                 "machine": one_line(sitting.machine),
                 "commit": sitting.machine["commit"],
+                "carried_by_file": carried_by_file,
                 "chains_of_done_users": linked_chains(db, journal.done_users(name) + chunk),
+                "common_chains": chain_counts(db, [user for user in chunk if user in common]),
+                **knowledge,
             },
         )
+        carried_by_file = False
         sitting.chunk_took(seconds)
     result = summarise(users, record["chunks"])
-    result["common_users_verified_rate"] = verified_rate(db, common)
+    result["common_users_verified_rate"] = common_verified_rate(record["chunks"])
     journal.finish(name, result)
     return result
 
 
-def check_database(db: Any, journal: Journal, name: str) -> None:
-    """Refuse to carry on a stage whose finished users' chains are not in the database as the journal left them
-    (another benchmark sharing the bench database may have deleted or rewritten them)."""
-    expected = journal.stage(name)["chunks"][-1]["chains_of_done_users"]
+def kb_file(journal: Journal, name: str) -> Path:
+    """Where a stage's knowledge base is exported after each chunk: beside its journal."""
+    return journal.path.with_name(f"{journal.path.stem}.{name}.jsonl.gz")
+
+
+def carry_on(db: Any, settings: Any, journal: Journal, name: str) -> bool:
+    """Check the database before a stage carries on; True when it had to be restored from the exported file.
+
+    The database the journal left (its finished users' chains as the last chunk counted them) carries on as
+    it is. A database holding none of this dataset's reasoning (another machine, or a rebuilt one) imports
+    the knowledge base the last chunk exported, when it is the same file (sha256), and carries on from that:
+    the verified chains and edges every later lookup reads. What does not travel is the evidence of rejected
+    chains (the file holds verified knowledge only), so a later user proposing a chain rejected before is
+    judged on its own check alone; chunks record `carried_by_file`. Anything else refuses: the bench
+    database was changed by something else since."""
+    from reasoning import kb_transfer
+
+    last = journal.stage(name)["chunks"][-1]
+    expected = last["chains_of_done_users"]
     found = linked_chains(db, journal.done_users(name))
-    if found != expected:
-        raise JournalMismatch(
-            f"{journal.path} says stage {name!r} left {expected} chains linked to its finished users, "
-            f"but the bench database holds {found}: it has changed since; pass --fresh to start over"
-        )
+    if found == expected:
+        return False
+    path = kb_file(journal, name)
+    empty = not dataset_chains(db)
+    if empty and not settings.kb.enabled:
+        return True  # nothing carries over from user to user: the chunks left to do need nothing restored
+    if empty and path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == last.get("kb_sha256"):
+        kb_transfer.import_knowledge_base(db, path, DATASET)
+        return True
+    raise JournalMismatch(
+        f"{journal.path} says stage {name!r} left {expected} chains linked to its finished users, "
+        f"but the bench database holds {found}: it has changed since, and {path} is not the knowledge base "
+        "the last chunk exported into an empty database; pass --fresh to start over"
+    )
+
+
+def dataset_chains(db: Any) -> int:
+    """Every chain of the bench's dataset, linked to a user or not."""
+    return int(db.run("stats/dataset_chain_count", dataset=DATASET)[0]["chains"])
+
+
+def common_verified_rate(chunks: list[dict[str, Any]]) -> float | None:
+    """The common users' verified rate from the chains each chunk counted for them when it finished, so it
+    does not depend on the database a later sitting runs against."""
+    counts: dict[str, int] = {}
+    for chunk in chunks:
+        for status, n in chunk.get("common_chains", {}).items():
+            counts[status] = counts.get(status, 0) + n
+    total = sum(counts.values())
+    return counts.get("verified", 0) / total if total else None
 
 
 def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -149,6 +206,7 @@ def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
         "users": total["users"],
         "wall_s": wall,
         "users_per_hour": 3600 * total["users"] / wall if wall else None,
+        "users_per_hour_by_llm_threads": pace_by_threads(chunks),
         "llm_calls_per_user": total["llm_calls"] / n,
         "prompt_tokens_per_user": total["prompt_tokens"] / n,
         "completion_tokens_per_user": total["completion_tokens"] / n,
@@ -164,6 +222,19 @@ def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
         "machines": sorted({chunk["machine"] for chunk in chunks}),
         "commits": sorted({str(chunk["commit"]) for chunk in chunks}),
     }
+
+
+def pace_by_threads(chunks: list[dict[str, Any]]) -> dict[str, float]:
+    """Users per hour of the chunks served with each LLM thread count (a long run may have had the whole
+    machine in one sitting and one core beside training in another; chunks from before this was recorded
+    count under "unrecorded")."""
+    users: dict[str, int] = {}
+    seconds: dict[str, float] = {}
+    for chunk in chunks:
+        threads = str(chunk.get("llm_threads", "unrecorded"))
+        users[threads] = users.get(threads, 0) + len(chunk["users"])
+        seconds[threads] = seconds.get(threads, 0.0) + chunk["seconds"]
+    return {threads: 3600 * users[threads] / seconds[threads] for threads in sorted(users) if seconds[threads]}
 
 
 def linked_chains(db: Any, users: list[int]) -> int:
@@ -206,8 +277,9 @@ SUMMED = (
 )
 SERVER_COUNTERS = ("prompt_tokens_computed", "prompt_tokens_cached", "prompt_s", "generation_s")
 """The LLM server's own counts, per chunk (`bench.server_metrics`): what the prompt cache spared."""
-JOURNAL = ROOT / ".llmrg" / "bench" / "reason-journal.json"
-"""Finished chunks of the current full-size run (ignored by git; it belongs with the bench database)."""
+JOURNAL = RESULTS / "reason-run" / f"{DATASET}.json"
+"""Finished chunks of the current full-size run, committed with the knowledge base its stage exports beside it
+(`kb_file`): a run of many hours goes on across sessions and machines from these two files."""
 
 
 def user_histories(db: Any, users: list[int]) -> list[list[int]]:
@@ -225,12 +297,6 @@ def _hit_rate(half: dict[str, Any] | None, kind: str = "kb_hits") -> float | Non
     if not half or not looked_up:
         return None
     return half.get(kind, 0) / looked_up
-
-
-def verified_rate(db: Any, users: list[int]) -> float | None:
-    counts = chain_counts(db, users)
-    total = sum(counts.values())
-    return counts.get("verified", 0) / total if total else None
 
 
 def chain_counts(db: Any, users: list[int]) -> dict[str, int]:
@@ -252,6 +318,9 @@ def main() -> dict[str, Any] | None:
     parser.add_argument("--chunk-users", type=int, default=10, help="users per chunk: the unit of resuming")
     parser.add_argument("--max-minutes", type=float, default=0, help="stop before a chunk would end later (0 = none)")
     parser.add_argument("--fresh", action="store_true", help="discard a stored unfinished run and start over")
+    parser.add_argument(
+        "--journal", type=Path, default=JOURNAL, help="the run's journal; its stages' knowledge bases go beside it"
+    )
     args = parser.parse_args()
     if args.chunk_users < 1:
         parser.error("--chunk-users must be at least 1")
@@ -275,7 +344,7 @@ def main() -> dict[str, Any] | None:
     users = list(range(1, args.users + 1))
     common = users[: args.naive_users]
     try:
-        journal = Journal.open(JOURNAL, fingerprint(base, args), fresh=args.fresh)
+        journal = Journal.open(args.journal, fingerprint(base, args), fresh=args.fresh)
     except JournalMismatch as error:
         parser.exit(2, f"error: {error}\n")
     sitting = Sitting(args.chunk_users, args.max_minutes * 60 or None)

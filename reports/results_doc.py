@@ -591,8 +591,10 @@ ABLATION_NOTE = (
 REASON_NOTE = (
     "`make bench-reason` runs the reasoning benchmark (`bench/reason.py`: the naive procedure against the optimised "
     "engine on the same users and model). At full size it takes hours on a small machine, so it reasons in chunks "
-    "of 10 users and records each finished chunk in a journal (`.llmrg/bench/reason-journal.json`): rerunning the "
-    'same command carries a stopped run on, and `make bench-reason BENCH_REASON_ARGS="--max-minutes 90"` stops '
+    "of 10 users and records each finished chunk in a journal (`bench/results/reason-run/ml-1m.json`, committed "
+    "with the knowledge base the optimised stage exports beside it after every chunk): rerunning the same command "
+    "carries a stopped run on, on another machine too, and "
+    '`make bench-reason BENCH_REASON_ARGS="--max-minutes 90"` stops '
     "cleanly between chunks. Both procedures verify one question per call, so the optimised engine saves calls "
     "only in chaining (one call per window of steps instead of one per step) and in knowledge-base hits; with the "
     "local server's prompt cache a call's cost is the prompt tokens the server computed and the tokens it "

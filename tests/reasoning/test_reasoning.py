@@ -319,13 +319,25 @@ def test_the_reasoning_bench_carries_on_a_stopped_run_at_the_same_cost(
 
     def untimed(result: dict[str, Any] | None) -> dict[str, Any]:
         assert result is not None
-        timed = {"wall_s", "users_per_hour", "kb_curve", "sittings", "machines", "commits"}
+        timed = {
+            "wall_s",
+            "users_per_hour",
+            "users_per_hour_by_llm_threads",
+            "kb_curve",
+            "sittings",
+            "machines",
+            "commits",
+        }
         curve = [(point["users"], point["llm_calls"], point["kb_hits"]) for point in result["kb_curve"]]
         return {key: value for key, value in result.items() if key not in timed} | {"curve": curve}
 
     whole = optimised(tmp_path / "whole.json", chunks=99)
     assert optimised(tmp_path / "stopped.json", chunks=1) is None
-    (tmp_path / "copy.json").write_text((tmp_path / "stopped.json").read_text())
+    for name in ("copy", "moved", "tampered"):  # the same stopped run, taken elsewhere
+        (tmp_path / f"{name}.json").write_text((tmp_path / "stopped.json").read_text())
+    exported = tmp_path / "stopped.optimised.jsonl.gz"
+    (tmp_path / "moved.optimised.jsonl.gz").write_bytes(exported.read_bytes())
+    (tmp_path / "tampered.optimised.jsonl.gz").write_bytes(exported.read_bytes() + b"\n")
     reason(db, settings, [2])  # killed in the middle of the next chunk: user 2 reasoned, but not recorded
     resumed = optimised(tmp_path / "stopped.json", chunks=99)
     assert untimed(resumed) == untimed(whole)
@@ -334,6 +346,44 @@ def test_the_reasoning_bench_carries_on_a_stopped_run_at_the_same_cost(
     store.delete_chains(db, DATASET)
     with pytest.raises(JournalMismatch, match=r"left 5 chains linked to its finished users, but .* holds 0"):
         optimised(tmp_path / "copy.json", chunks=99)
+    with pytest.raises(JournalMismatch, match=r"tampered.optimised.jsonl.gz is not the knowledge base"):
+        optimised(tmp_path / "tampered.json", chunks=99)
+    # another machine: an empty database restored from the knowledge base the stopped run's chunk exported
+    moved = optimised(tmp_path / "moved.json", chunks=99)
+    assert untimed(moved) == untimed(whole)
+    carried = [
+        chunk["carried_by_file"]
+        for chunk in Journal.open(tmp_path / "moved.json", {}, fresh=False).stage("optimised")["chunks"]
+    ]
+    assert carried == [False, True, False]
+
+
+def test_a_stage_without_reuse_carries_on_in_an_empty_database(
+    fixture_dataset: str,
+    services: Settings,
+    db: Neo4jGateway,
+    scripted: ScriptedOpenAI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The naive stage reuses nothing from user to user, so on another machine it carries on with nothing
+    restored and exports no knowledge base; its common users' verified rate comes from the journal."""
+    monkeypatch.setattr(bench_reason, "DATASET", DATASET)
+    naive = services.updated(llm={"base_url": scripted.base_url}, divergent={"enabled": False}, kb={"enabled": False})
+
+    def run(journal: Path, chunks: int) -> dict[str, Any] | None:
+        opened = Journal.open(journal, {}, fresh=False)
+        sitting = StopAfter(chunk_users=1, max_seconds=None, chunks_left=chunks)
+        return bench_reason.stage(db, naive, "naive", [1, 2], [1, 2], opened, sitting)
+
+    whole = run(tmp_path / "whole.json", chunks=99)
+    assert run(tmp_path / "stopped.json", chunks=1) is None
+    store.delete_chains(db, DATASET)
+    moved = run(tmp_path / "stopped.json", chunks=99)
+    assert whole is not None and moved is not None
+    assert (moved["llm_calls"], moved["chains_verified"]) == (whole["llm_calls"], whole["chains_verified"])
+    assert moved["common_users_verified_rate"] == whole["common_users_verified_rate"] is not None
+    assert not list(tmp_path.glob("*.jsonl.gz"))
 
 
 def test_a_chain_rejected_for_one_user_is_judged_on_both_users_checks(
