@@ -134,6 +134,7 @@ def protocol(**changes: Any) -> argparse.Namespace:
         "mask_prob": None,
         "item_features": "real",
         "dropout": None,
+        "max_len": None,
         "device": "cuda",
         "again": False,
     }

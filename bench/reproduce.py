@@ -45,8 +45,10 @@ windows a batch, `--false-negatives keep` keeps DuoRec's same-target views among
 does, `--mask-prob P` trains BERT4Rec with another cloze proportion (RecBole's default is 0.2), `--patience N` stops
 later than the protocol's 10 epochs without a better validation, `--dropout P` replaces the model's reference
 dropout, `--item-features shuffled` trains FDSA on item attributes shuffled across items (a placebo: what FDSA gains
-over it is what the real attributes tell); such runs live under `<train dir>/protocol-<tag>/`, publish as
-`...-<tag>-seed<S>.json`, and the table labels their rows with the protocol.
+over it is what the real attributes tell), `--max-len N` trains and evaluates on inputs of at most N items (the
+DuoRec repository trains ML-1M at 50, our reference protocol at 200); such runs live under
+`<train dir>/protocol-<tag>/`, publish as `...-<tag>-seed<S>.json`, and the table labels their rows with the
+protocol.
 
     python -m bench.reproduce --datasets beauty --models duorec --scheme prefix
 """
@@ -76,6 +78,7 @@ from bench.paper import PAPER
 from bench.popularity import popularity, ranking_key
 from bench.statistics import paired_hits
 from core import vocabulary
+from core.settings import DEFAULT_MAX_LEN, for_dataset
 from core.vocabulary import MODEL_NAMES
 from gnn import checkpoint
 from gnn.evaluate import STALLED_BELOW
@@ -167,6 +170,12 @@ def main() -> dict[str, Any]:
         help="Dropout in place of the model's reference value (LLMRG_TRAIN_DROPOUT; a departure)",
     )
     parser.add_argument(
+        "--max-len",
+        type=int,
+        default=None,
+        help="Longest input sequence in place of the dataset's (LLMRG_TRAIN_MAX_LEN; a departure where it differs)",
+    )
+    parser.add_argument(
         "--item-features",
         choices=("real", "shuffled"),
         default="real",
@@ -240,6 +249,8 @@ def planned(args: argparse.Namespace) -> list[dict[str, Any]]:
                 patience=args.patience,
                 item_features=args.item_features,
                 dropout=args.dropout,
+                max_len=args.max_len,
+                default_max_len=for_dataset(DEFAULT_MAX_LEN, dataset),
             ),
         }
         for seed in args.seeds.split(",")
@@ -258,9 +269,11 @@ def protocol_tag(
     patience: int = PATIENCE,
     item_features: str = "real",
     dropout: float | None = None,
+    max_len: int | None = None,
+    default_max_len: int = DEFAULT_MAX_LEN["*"],
 ) -> str:
-    """What a run's protocol changes, for its name and folder ('' for the reference protocol); `default_windows`:
-    the model's windows a batch on the dataset."""
+    """What a run's protocol changes, for its name and folder ('' for the reference protocol); `default_windows`
+    and `default_max_len`: the model's windows a batch and the longest input on the dataset."""
     parts = [] if scheme == "auto" else [scheme]
     if windows_per_batch is not None and windows_per_batch != default_windows:
         parts.append(f"wpb{windows_per_batch}")
@@ -274,6 +287,8 @@ def protocol_tag(
         parts.append(f"feat{item_features}")
     if dropout is not None:
         parts.append(f"dropout{dropout:g}")
+    if max_len is not None and max_len != default_max_len:
+        parts.append(f"len{max_len}")
     return "-".join(parts)
 
 
@@ -294,6 +309,8 @@ def protocol_label(config: dict[str, Any], dataset: str) -> str:
         departures.append(f"patience {patience}")
     if "dropout" in config and config["dropout"] != reference_settings(config["model"], dataset).dropout:
         departures.append(f"dropout {config['dropout']:g}")
+    if config.get("max_len", for_dataset(DEFAULT_MAX_LEN, dataset)) != for_dataset(DEFAULT_MAX_LEN, dataset):
+        departures.append(f"max length {config['max_len']}")
     if config.get("item_features", "real") == "shuffled":
         departures.append("item attributes shuffled across items (placebo)")
     return ", ".join(departures)
@@ -453,6 +470,8 @@ def launch(
         environment["LLMRG_TRAIN_MASK_PROB"] = str(args.mask_prob)
     if args.dropout is not None:
         environment["LLMRG_TRAIN_DROPOUT"] = str(args.dropout)
+    if args.max_len is not None:
+        environment["LLMRG_TRAIN_MAX_LEN"] = json.dumps({"*": args.max_len})
     if threads is not None and "OMP_NUM_THREADS" not in os.environ:
         environment["OMP_NUM_THREADS"] = str(threads)  # runs side by side share the cores
     directory.mkdir(parents=True, exist_ok=True)
@@ -575,6 +594,7 @@ def settle(launched: Launched) -> str | None:
 def fits(result: dict[str, Any], args: argparse.Namespace) -> bool:
     """Whether a finished run was made under this protocol (ranking convention, epoch limit, patience, rows)."""
     config = result["config"]
+    default_max_len = for_dataset(DEFAULT_MAX_LEN, result["dataset"])
     return bool(
         config["exclude_history"] == args.exclude_history
         and config["epochs"] == args.epochs
@@ -585,6 +605,7 @@ def fits(result: dict[str, Any], args: argparse.Namespace) -> bool:
         and config.get("false_negatives", "drop") == args.false_negatives
         and config.get("item_features", "real") == args.item_features
         and config.get("dropout") == wanted_dropout(args, config["model"], result["dataset"])
+        and config.get("max_len", default_max_len) == (args.max_len or default_max_len)
         and config.get("mask_prob") == wanted_mask(args, config["model"], result["dataset"])
     )
 

@@ -51,6 +51,10 @@ def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
+DEFAULT_MAX_LEN = {"ml-1m": 200, "ml-1m-all": 200, "beauty": 50, "*": 50}
+"""The longest input sequence per dataset when LLMRG_TRAIN_MAX_LEN is unset: the reference protocol's."""
+
+
 def for_dataset(table: Mapping[str, T], dataset: str) -> T:
     """A per-dataset setting: the dataset's own entry, else the '*' default."""
     return table[dataset] if dataset in table else table["*"]
@@ -436,7 +440,7 @@ class TrainSettings(Area):
     epochs: int = Field(200, ge=1, validation_alias=_env("LLMRG_TRAIN_EPOCHS"))
     patience: int = Field(10, ge=1, validation_alias=_env("LLMRG_TRAIN_PATIENCE"))
     max_len: dict[str, int] = Field(
-        default_factory=lambda: {"ml-1m": 200, "ml-1m-all": 200, "beauty": 50, "*": 50},
+        default_factory=lambda: dict(DEFAULT_MAX_LEN),
         validation_alias=_env("LLMRG_TRAIN_MAX_LEN"),
         description="Longest input sequence per dataset ('*' for any other).",
     )

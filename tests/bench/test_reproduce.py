@@ -61,6 +61,7 @@ def arguments(**changes: Any) -> argparse.Namespace:
         "mask_prob": None,
         "item_features": "real",
         "dropout": None,
+        "max_len": None,
         "device": "cpu",
         "again": False,
     }
@@ -259,6 +260,13 @@ def test_protocol_tags_and_labels_name_only_departures() -> None:
     assert reproduce.fits(beauty_run, arguments()) and not reproduce.fits(beauty_run, arguments(mask_prob=0.2))
     assert not reproduce.fits(beauty_run, arguments(item_features="shuffled"))
     assert not reproduce.fits(beauty_run, arguments(dropout=0.2))  # 0.5 is BERT4Rec's reference on Beauty
+    assert reproduce.protocol_tag("auto", None, max_len=50, default_max_len=200) == "len50"
+    assert reproduce.protocol_tag("auto", None, max_len=50, default_max_len=50) == ""  # Beauty's own length
+    assert reproduce.protocol_label(cl4srec | {"dropout": 0.5, "max_len": 50}, "ml-1m") == "max length 50"
+    assert reproduce.protocol_label(cl4srec | {"dropout": 0.5, "max_len": 200}, "ml-1m") == ""
+    assert reproduce.fits(beauty_run, arguments(max_len=50))  # Beauty's length is 50
+    ml_1m_run = {"dataset": "ml-1m", "config": cl4srec | ran | {"dropout": 0.5, "max_len": 200}}
+    assert reproduce.fits(ml_1m_run, arguments()) and not reproduce.fits(ml_1m_run, arguments(max_len=50))
 
 
 def test_bert4rec_on_ml_1m_takes_its_own_batch_and_other_batches_are_departures() -> None:

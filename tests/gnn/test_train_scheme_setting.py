@@ -145,3 +145,15 @@ def test_the_dropout_setting_replaces_the_reference_value_and_only_the_hidden_on
     monkeypatch.setenv("LLMRG_TRAIN_DROPOUT", "1.0")
     with pytest.raises(ValidationError, match="LLMRG_TRAIN_DROPOUT"):
         Settings.load(env_file=None)
+
+
+def test_the_max_length_setting_the_reproduction_passes_reaches_every_dataset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`bench.reproduce --max-len 50` sets LLMRG_TRAIN_MAX_LEN to {"*": 50}: ML-1M, whose own entry is 200, trains
+    at 50 then, as the DuoRec repository does."""
+    monkeypatch.delenv("LLMRG_TRAIN_MAX_LEN", raising=False)
+    assert train_config(Settings.load(env_file=None), "ml-1m", "duorec", variant("base"), 0, 1).max_len == 200
+    monkeypatch.setenv("LLMRG_TRAIN_MAX_LEN", '{"*": 50}')
+    assert train_config(Settings.load(env_file=None), "ml-1m", "duorec", variant("base"), 0, 1).max_len == 50
+    assert train_config(Settings.load(env_file=None), "beauty", "duorec", variant("base"), 0, 1).max_len == 50
