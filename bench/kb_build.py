@@ -21,20 +21,25 @@ import argparse
 import json
 import subprocess
 import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import machine, quality
+from bench import reason as bench_reason
+from bench.ingest import ROOT
 from bench.journal import Journal
 from core import gateway
+from core.errors import ConfigError, DataFormatError
 from core.gateway import Neo4jGateway
-from core.settings import Settings
+from core.settings import Settings, for_dataset
+from core.vocabulary import ChainKind
 from ingestion import loader, registry
 from llmrg.services.llm_server import LocalLLM
 from llmrg.services.neo4j_server import LocalNeo4j
 from llmrg.stats import dataset_counts
-from reasoning import kb_transfer, warm_run
+from reasoning import kb_format, kb_transfer, warm_run
 from reasoning.options import ReasoningOptions
 from reasoning.run import reason_users, select_users
 
@@ -86,7 +91,6 @@ def warm(
 ) -> dict[str, Any]:
     """The item-pair warm start with the packaged `weights` (served for it), journaled beside the file, then
     the file exported again and the README rewritten."""
-    kb_file, journal_path, readme = paths(out, dataset)
     with quality.served(settings, weights, None) as served, gateway.open_gateway(served) as db:
         summary = warm_run.warm_dataset(
             db,
@@ -97,13 +101,80 @@ def warm(
             max_minutes=max_minutes,
             report=lambda line: print(line, flush=True),
         )
-        exported = kb_transfer.export_knowledge_base(db, dataset, kb_file)
-    stored = json.loads(journal_path.read_text())
-    write_readme(
-        readme, Journal(journal_path, stored["fingerprint"], stored["stages"], stored.get("sittings", 0)), exported
-    )
+        export_release(db, out, dataset)
     write_warm_result(summary, warm_result_path(dataset))
     return summary
+
+
+def bench_journal(dataset: str, journal: Path = bench_reason.JOURNAL) -> Path | None:
+    """The reasoning benchmark's journal when it reasons for `dataset` and has run (carrying on or finished)."""
+    if dataset != bench_reason.DATASET:
+        return None
+    finished = journal.with_name(f"{journal.stem}-finished.json")
+    for path in (journal, finished):
+        if path.is_file() and json.loads(path.read_text())["stages"].get(bench_reason.KB_STAGE, {}).get("chunks"):
+            return path
+    return None
+
+
+def export_release(
+    db: Neo4jGateway, out: Path, dataset: str, journal: Path = bench_reason.JOURNAL
+) -> kb_transfer.TransferReport:
+    """Export this command's database beside the release and make the release from it (`release`)."""
+    staged = paths(out, dataset)[0].with_name(f".{dataset}.database.jsonl.gz")
+    try:
+        return release(out, dataset, kb_transfer.export_knowledge_base(db, dataset, staged), journal)
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def release(
+    out: Path, dataset: str, exported: kb_transfer.TransferReport, journal: Path = bench_reason.JOURNAL
+) -> kb_transfer.TransferReport:
+    """Write the released file and its README section from `exported` (this command's database, exported).
+
+    A dataset the reasoning benchmark reasons for takes its reasoning from that run (`bench.reason`'s journal
+    and the knowledge base its `KB_STAGE` exported after its last chunk, checked by sha256) and only the
+    warm start's pairs from `exported`: one long run of the default model serves the benchmark and the release,
+    instead of two runs reasoning for the same users. Any other dataset releases `exported` as it is, with the
+    provenance of this command's own reasoning."""
+    kb_file, journal_path, readme = paths(out, dataset)
+    source = bench_journal(dataset, journal)
+    if source is None:
+        exported.path.replace(kb_file)
+        stored = json.loads(journal_path.read_text())
+        build = Journal(journal_path, stored["fingerprint"], stored["stages"], stored.get("sittings", 0))
+        released = replace(exported, path=kb_file)
+        write_readme(readme, build_provenance(build), released)
+        return released
+    chunks = json.loads(source.read_text())["stages"][bench_reason.KB_STAGE]["chunks"]
+    reasoned = kb_format.read(bench_reason.kb_file(journal, bench_reason.KB_STAGE))
+    if reasoned.sha256 != chunks[-1]["kb_sha256"]:
+        raise DataFormatError(reasoned.path, f"not the knowledge base the last chunk of {source} exported")
+    warmed = kb_format.read(exported.path)
+    header, sha256 = kb_format.combine([(reasoned, None), (warmed, frozenset({ChainKind.PAIR}))], kb_file)
+    counts = header.counts
+    released = kb_transfer.TransferReport(dataset, kb_file, counts["chains"], counts["edges"], counts["items"], sha256)
+    write_readme(readme, bench_provenance(source, dataset), released)
+    return released
+
+
+def from_bench(settings: Settings, dataset: str, out: Path) -> dict[str, Any]:
+    """The release remade from the reasoning benchmark's run as it stands; returns that run's totals. A database
+    holding none of the dataset's knowledge (another machine) imports the release first, so the warm start
+    after it exports every pair found so far."""
+    kb_file = paths(out, dataset)[0]
+    with gateway.open_gateway(settings) as db:
+        gateway.apply_schema(db)
+        _ensure_dataset(db, settings, dataset)
+        if kb_file.is_file() and not bench_reason.dataset_chains(db, dataset):
+            imported = kb_transfer.import_knowledge_base(db, kb_file, dataset)
+            print(f"a fresh database: imported {imported.chains} chains and {imported.edges} edges from {kb_file}")
+        released = export_release(db, out, dataset)
+    source = bench_journal(dataset)
+    assert source is not None
+    print(f"{kb_file}: {released.chains} chains, {released.edges} edges, {released.items} items", flush=True)
+    return bench_provenance(source, dataset).made
 
 
 def warm_result(summary: dict[str, Any]) -> dict[str, Any]:
@@ -154,8 +225,15 @@ def build(
     *,
     max_minutes: float = 0.0,
     fresh: bool = False,
+    bench_run: Path = bench_reason.JOURNAL,
 ) -> dict[str, Any]:
-    """Reason for the first `users` users chunk by chunk; returns the totals so far."""
+    """Reason for the first `users` users chunk by chunk; returns the totals so far. Refused for a dataset whose
+    reasoning comes from the reasoning benchmark's run (`release`)."""
+    if (source := bench_journal(dataset, bench_run)) is not None:
+        raise ConfigError(
+            f"{dataset}'s release takes its reasoning from the reasoning benchmark's run ({source}): carry that on "
+            "with `make bench-reason`, then `make kb-release` remakes the release from it"
+        )
     kb_file, journal_path, readme = paths(out, dataset)
     fingerprint = {
         "dataset": dataset,
@@ -193,7 +271,7 @@ def build(
                 "kb_edges": exported.edges,
             }
             journal.add_chunk(STAGE, record)
-            write_readme(readme, journal, exported)
+            write_readme(readme, build_provenance(journal), exported)
             so_far = totals(journal)
             print(
                 f"users {chunk[0]}-{chunk[-1]}: {record['seconds']:.0f} s, {stats['llm_calls']} calls, "
@@ -204,15 +282,80 @@ def build(
     return totals(journal)
 
 
-def write_readme(readme: Path, journal: Journal, exported: kb_transfer.TransferReport) -> None:
-    """The provenance beside the file, from the journal and the last export: this dataset's section of the
+@dataclass(frozen=True)
+class Provenance:
+    """How a release's reasoning was made, summed from a journal: `settings` has the model, prompt version,
+    verification style, max targets, history length, holdout and divergent flag; `made` the totals (`SUMMED`,
+    users, hours, sittings); `source` says which run, `carry_on` how to go on with it."""
+
+    settings: dict[str, Any]
+    made: dict[str, Any]
+    first_user: int
+    last_user: int
+    source: str
+    carry_on: str
+
+
+def build_provenance(journal: Journal) -> Provenance:
+    """The provenance of this command's own reasoning (`build`), from its journal."""
+    chunks = journal.stage(STAGE)["chunks"]
+    dataset = journal.fingerprint["dataset"]
+    return Provenance(
+        settings=journal.fingerprint,
+        made=totals(journal),
+        first_user=chunks[0]["users"][0],
+        last_user=chunks[-1]["users"][-1],
+        source="reasoning by `python -m bench.kb_build`",
+        carry_on="Carry the build on: `LLMRG_STATE_DIR=<a folder outside the checkout> python -m bench.kb_build "
+        f"--dataset {dataset} --users N --out data/kb` (a database without this reasoning imports the file first, "
+        "then reasons after the journal's last user); add `--warm-pairs N` to carry the warm start on to the N most "
+        "frequent pairs.",
+    )
+
+
+def bench_provenance(journal_path: Path, dataset: str) -> Provenance:
+    """The provenance of the reasoning benchmark's optimised stage (`bench.reason`), from its journal."""
+    stored = json.loads(journal_path.read_text())
+    chunks = stored["stages"][bench_reason.KB_STAGE]["chunks"]
+    settings = stored["fingerprint"]["settings"]
+    made = {key: sum(int(chunk["stats"].get(key) or 0) for chunk in chunks) for key in SUMMED} | {
+        "users": sum(len(chunk["users"]) for chunk in chunks),
+        "hours": round(sum(chunk["seconds"] for chunk in chunks) / 3600, 2),
+        "sittings": len({chunk["sitting"] for chunk in chunks}),
+    }
+    return Provenance(
+        settings={
+            "dataset": dataset,
+            "model": settings["llm"]["model"],
+            "prompt_version": settings["reasoning"]["prompt_version"],
+            "verify_style": settings["verify"]["style"],
+            "max_targets": settings["reasoning"]["max_targets"],
+            "history_length": for_dataset(settings["reasoning"]["history_length"], dataset),
+            "holdout": settings["reasoning"]["holdout"],
+            "divergent": settings["divergent"]["enabled"],
+        },
+        made=made,
+        first_user=chunks[0]["users"][0],
+        last_user=chunks[-1]["users"][-1],
+        source=f"the reasoning benchmark's run (`make bench-reason`, journal `{_shown(journal_path)}`, "
+        f"{stored['fingerprint']['users']:,} users planned)",
+        carry_on="Carry it on: `make bench-reason` reasons for the next users (on any machine, from its journal and "
+        "knowledge base in `bench/results/reason-run/`), then `make kb-release` rebuilds this file from the run "
+        "and the warm start; `make kb-release KB_RELEASE_ARGS='--warm-pairs N'` carries the warm start on to the N "
+        "most frequent pairs.",
+    )
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def write_readme(readme: Path, provenance: Provenance, exported: kb_transfer.TransferReport) -> None:
+    """The provenance beside the file, from a journal and the last export: this dataset's section of the
     README, the other datasets' sections kept as they are (`readme_sections`)."""
-    made = totals(journal)
-    fingerprint = journal.fingerprint
+    made, fingerprint = provenance.made, provenance.settings
     verified = made["chains_verified"] / made["chains_proposed"] if made["chains_proposed"] else 0.0
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
-    first_user = journal.stage(STAGE)["chunks"][0]["users"][0]
-    last_user = journal.stage(STAGE)["chunks"][-1]["users"][-1]
     lines = [
         f"## {fingerprint['dataset']}",
         "",
@@ -221,7 +364,8 @@ def write_readme(readme: Path, journal: Journal, exported: kb_transfer.TransferR
         "`make demo` does.",
         f"- Holds {exported.chains:,} verified chains, {exported.edges:,} causal edges and the {exported.items:,} "
         "items they name; no user ids or histories.",
-        f"- Made by reasoning for {made['users']:,} users (ids {first_user} to {last_user}, the first by id) with "
+        f"- Reasoning: {provenance.source}, for {made['users']:,} users (ids {provenance.first_user} to "
+        f"{provenance.last_user}, the first by id) with "
         f"`{fingerprint['model']}`, prompt `{fingerprint['prompt_version']}`, verification `"
         f"{fingerprint['verify_style']}`, the last {fingerprint['max_targets']} positions of each window of "
         f"{fingerprint['history_length']} items, holdout {fingerprint['holdout']}, divergent extension "
@@ -238,10 +382,7 @@ def write_readme(readme: Path, journal: Journal, exported: kb_transfer.TransferR
         'chains from placebo?" (measured by `python -m bench.quality`).',
         *_warm_lines(warm_summary(exported.path.parent, fingerprint["dataset"])),
         "",
-        "Carry the build on: `LLMRG_STATE_DIR=<a folder outside the checkout> python -m bench.kb_build "
-        f"--dataset {fingerprint['dataset']} --users N --out data/kb` (a database without this reasoning imports "
-        "the file first, then reasons after the journal's last user); add `--warm-pairs N` to carry the warm start "
-        "on to the N most frequent pairs.",
+        provenance.carry_on,
     ]
     sections = readme_sections(readme.read_text(encoding="utf-8") if readme.is_file() else "")
     sections[fingerprint["dataset"]] = "\n".join(lines)
@@ -317,17 +458,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     settings = ReasoningOptions(max_targets=args.max_targets, holdout=args.holdout).apply(Settings.load())
     LocalNeo4j(settings).start()
-    if settings.llm.serve_local and settings.llm.is_local:
-        LocalLLM(settings).start()
-    made = build(
-        settings,
-        args.dataset,
-        args.users,
-        args.chunk_users,
-        args.out,
-        max_minutes=args.max_minutes,
-        fresh=args.fresh,
-    )
+    if bench_journal(args.dataset) is not None:
+        made = from_bench(settings, args.dataset, args.out)
+    else:
+        if settings.llm.serve_local and settings.llm.is_local:
+            LocalLLM(settings).start()
+        made = build(
+            settings,
+            args.dataset,
+            args.users,
+            args.chunk_users,
+            args.out,
+            max_minutes=args.max_minutes,
+            fresh=args.fresh,
+        )
     print(made)
     if args.warm_pairs:
         warmed = warm(

@@ -52,6 +52,8 @@ from bench.server_metrics import read_counters, since
 from core.settings import for_dataset
 
 DATASET = "ml-1m"
+KB_STAGE = "optimised"
+"""The stage whose knowledge base the release is made of: the engine as users run it."""
 TARGETS = {
     "calls_per_user_ratio_at_least": 10.0,
     "kb_hit_rate_second_half_at_least": 0.15,
@@ -93,7 +95,7 @@ def stage(
         seconds = time.perf_counter() - started
         knowledge: dict[str, Any] = {}
         if settings.kb.enabled:
-            exported = kb_transfer.export_knowledge_base(db, DATASET, kb_file(journal, name))
+            exported = kb_transfer.export_knowledge_base(db, DATASET, kb_file(journal.path, name))
             knowledge = {"kb_chains": exported.chains, "kb_edges": exported.edges, "kb_sha256": exported.sha256}
         journal.add_chunk(
             name,
@@ -121,9 +123,10 @@ def stage(
     return result
 
 
-def kb_file(journal: Journal, name: str) -> Path:
-    """Where a stage's knowledge base is exported after each chunk: beside its journal."""
-    return journal.path.with_name(f"{journal.path.stem}.{name}.jsonl.gz")
+def kb_file(journal_path: Path, name: str) -> Path:
+    """Where a stage's knowledge base is exported after each chunk: beside its journal (`bench.kb_build` makes
+    the released knowledge base from the `KB_STAGE`'s)."""
+    return journal_path.with_name(f"{journal_path.stem}.{name}.jsonl.gz")
 
 
 def carry_on(db: Any, settings: Any, journal: Journal, name: str) -> bool:
@@ -143,8 +146,8 @@ def carry_on(db: Any, settings: Any, journal: Journal, name: str) -> bool:
     found = linked_chains(db, journal.done_users(name))
     if found == expected:
         return False
-    path = kb_file(journal, name)
-    empty = not dataset_chains(db)
+    path = kb_file(journal.path, name)
+    empty = not dataset_chains(db, DATASET)
     if empty and not settings.kb.enabled:
         return True  # nothing carries over from user to user: the chunks left to do need nothing restored
     if empty and path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == last.get("kb_sha256"):
@@ -157,9 +160,9 @@ def carry_on(db: Any, settings: Any, journal: Journal, name: str) -> bool:
     )
 
 
-def dataset_chains(db: Any) -> int:
-    """Every chain of the bench's dataset, linked to a user or not."""
-    return int(db.run("stats/dataset_chain_count", dataset=DATASET)[0]["chains"])
+def dataset_chains(db: Any, dataset: str) -> int:
+    """Every chain of `dataset`, linked to a user or not, of any kind and status."""
+    return int(db.run("stats/dataset_chain_count", dataset=dataset)[0]["chains"])
 
 
 def common_verified_rate(chunks: list[dict[str, Any]]) -> float | None:
@@ -361,7 +364,7 @@ def main() -> dict[str, Any] | None:
             )
             outcomes = {"naive": stage(db, naive, "naive", common, common, journal, sitting)}
             if outcomes["naive"] is not None:
-                outcomes["optimised"] = stage(db, base, "optimised", users, common, journal, sitting)
+                outcomes[KB_STAGE] = stage(db, base, KB_STAGE, users, common, journal, sitting)
             finished = all(result is not None for result in outcomes.values()) and len(outcomes) == 2
             histories = user_histories(db, users) if finished else []
     except JournalMismatch as error:

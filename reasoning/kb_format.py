@@ -30,7 +30,7 @@ import gzip
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -242,6 +242,55 @@ def read(path: Path) -> KnowledgeBaseFile:
     if dict(header.counts) != counted:
         raise DataFormatError(path, f"the header counts {dict(header.counts)} but the file holds {counted}", 1)
     return KnowledgeBaseFile(path, header, items, chains, edges, hashlib.sha256(data).hexdigest())
+
+
+def combine(parts: Sequence[tuple[KnowledgeBaseFile, frozenset[ChainKind] | None]], out: Path) -> tuple[Header, str]:
+    """Write one knowledge base from several files of one dataset: each file's chains of the given kinds (every
+    kind for None), the edges those chains support and the items they name. Returns the header and the sha256.
+
+    Why at the file level: a release joins runs made in different databases (the reasoning benchmark's users,
+    the item-pair warm start), and ids carry the kind, the model and the prompt version, so runs of different
+    settings share no chain or edge. One chain id in two files must be one record; an edge in two files keeps
+    the first file's reason and date and is supported by the chains of both."""
+    if not parts:
+        raise ValueError("nothing to combine")
+    dataset = parts[0][0].header.dataset
+    chains: dict[str, ChainRecord] = {}
+    edges: dict[str, EdgeRecord] = {}
+    items: dict[int, ItemRecord] = {}
+    for kb, kinds in parts:
+        if kb.header.dataset != dataset:
+            raise DataFormatError(kb.path, f"a knowledge base of {kb.header.dataset!r}, not {dataset!r}", 1)
+        kept = {chain.id: chain for _, chain in kb.chains if kinds is None or chain.kind in kinds}
+        for number, chain in kb.chains:
+            if chain.id in kept and chains.setdefault(chain.id, chain) != chain:
+                raise DataFormatError(kb.path, f"chain {chain.id} differs from the one an earlier file holds", number)
+        for _, edge in kb.edges:
+            supported = [chain_id for chain_id in edge.chains if chain_id in kept]
+            if not supported:
+                continue
+            first = edges.get(edge.id, edge)
+            edges[edge.id] = first.model_copy(update={"chains": sorted({*first.chains, *supported})})
+        named = {item for chain in kept.values() for item in chain.items} | {
+            end for _, edge in kb.edges if edge.id in edges for end in (edge.source, edge.target)
+        }
+        items |= {item: kb.items[item][1] for item in named if item not in items}
+    models = {chain.model for chain in chains.values()} | {edge.model for edge in edges.values()}
+    versions = {chain.prompt_version for chain in chains.values()} | {edge.prompt_version for edge in edges.values()}
+    header = Header(
+        format=FORMAT,
+        version=VERSION,
+        dataset=dataset,
+        model=models.pop() if len(models) == 1 else None,
+        prompt_version=versions.pop() if len(versions) == 1 else None,
+        counts={"items": len(items), "chains": len(chains), "edges": len(edges)},
+    )
+    records = [
+        *(items[item] for item in sorted(items)),
+        *(chains[chain] for chain in sorted(chains)),
+        *(edges[edge] for edge in sorted(edges)),
+    ]
+    return header, write(out, header, records)
 
 
 def _lines(path: Path, data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench import kb_build
+from bench import reason as bench_reason
 from bench.journal import Journal
 from reasoning import warm_run
 from reasoning.kb_transfer import TransferReport
@@ -33,10 +35,10 @@ def test_the_readme_states_the_provenance_summed_over_the_journal(tmp_path: Path
         journal.add_chunk(kb_build.STAGE, counts | {"users": users, "seconds": 1800.0})
     exported = TransferReport("ml-1m", tmp_path / "ml-1m.jsonl.gz", 4, 3, 6, "ab" * 32)
     readme = tmp_path / "README.md"
-    kb_build.write_readme(readme, journal, exported)
+    kb_build.write_readme(readme, kb_build.build_provenance(journal), exported)
     text = readme.read_text()
     assert "Holds 4 verified chains, 3 causal edges and the 6 items they name" in text
-    assert "reasoning for 4 users (ids 1 to 4, the first by id) with `qwen2.5-coder-0.5b-instruct`" in text
+    assert "for 4 users (ids 1 to 4, the first by id) with `qwen2.5-coder-0.5b-instruct`" in text
     assert "18 chains proposed, 4 verified (22.2%)" in text
     assert "1.0 hours of reasoning (wall time, pauses included) in 1 sitting," in text
     assert kb_build.totals(journal)["users"] == 4
@@ -68,7 +70,7 @@ def test_the_readme_states_the_warm_start_from_its_journal(tmp_path: Path) -> No
             },
         )
     exported = TransferReport("ml-1m", tmp_path / "ml-1m.jsonl.gz", 51, 50, 60, "ab" * 32)
-    kb_build.write_readme(tmp_path / "README.md", build, exported)
+    kb_build.write_readme(tmp_path / "README.md", kb_build.build_provenance(build), exported)
     text = " ".join((tmp_path / "README.md").read_text().split())
     assert "the 80 most frequent ordered item pairs" in text
     assert "50 of 80 verified (62.5%), beside 5 of 20 placebo pairs (25.0%" in text
@@ -83,11 +85,62 @@ def test_datasets_built_into_one_folder_keep_their_own_readme_sections(tmp_path:
         counts = dict.fromkeys(kb_build.SUMMED, 0) | {"chains_proposed": 2, "chains_verified": 1}
         journal.add_chunk(kb_build.STAGE, counts | {"users": users[-1:], "seconds": 60.0})
         exported = TransferReport(dataset, tmp_path / f"{dataset}.jsonl.gz", 1, 1, 2, "ab" * 32)
-        kb_build.write_readme(readme, journal, exported)
+        kb_build.write_readme(readme, kb_build.build_provenance(journal), exported)
     text = readme.read_text()
     sections = kb_build.readme_sections(text)
     assert list(sections) == ["beauty", "ml-1m"] and text.count(kb_build.README_TITLE) == 1
     assert "Import it with `llmrg kb import data/kb/beauty.jsonl.gz`" in sections["beauty"]
-    assert "reasoning for 2 users" in sections["ml-1m"]  # the ml-1m journal's two chunks, rewritten in place
+    assert "for 2 users" in sections["ml-1m"]  # the ml-1m journal's two chunks, rewritten in place
     assert kb_build.readme_text(sections) == text
     assert kb_build.warm_result_path("beauty", tmp_path) == tmp_path / "kb_warm-beauty.json"
+
+
+def test_a_release_takes_its_reasoning_from_the_reasoning_benchmarks_run(tmp_path: Path) -> None:
+    """ML-1M's release is the reasoning bench's knowledge base (as its last chunk exported it) plus the warm
+    start's pairs from this command's database; that database's own older reasoning stays out, a bench file
+    that is not the one the journal names is refused, and the README names the bench's run and settings."""
+    from core.errors import ConfigError, DataFormatError
+    from core.vocabulary import ChainKind
+    from reasoning import kb_format
+    from tests.fakes.kb_files import chain_file
+
+    journal = tmp_path / "reason-run" / "ml-1m.json"
+    journal.parent.mkdir()
+    bench_kb = chain_file(
+        bench_reason.kb_file(journal, bench_reason.KB_STAGE),
+        [(ChainKind.REASONING, [1, 2, 3], "qwen2.5-coder-1.5b-instruct", "v4")],
+    )
+    stats = dict.fromkeys(kb_build.SUMMED, 0) | {"chains_proposed": 5, "chains_verified": 2, "llm_calls": 9}
+    settings = make_settings()
+    fingerprint = bench_reason_fingerprint(settings)
+    chunk = {"users": [1, 2], "stats": stats, "seconds": 360.0, "sitting": 1}
+    stored = Journal.open(journal, fingerprint, fresh=False)
+    stored.add_chunk(bench_reason.KB_STAGE, chunk | {"kb_sha256": kb_format.read(bench_kb).sha256})
+    out = tmp_path / "kb"
+    out.mkdir()
+    database = chain_file(
+        out / ".ml-1m.database.jsonl.gz",
+        [(ChainKind.REASONING, [8, 9], "qwen2.5-coder-0.5b-instruct", "v3"), (ChainKind.PAIR, [2, 5], "x", "v3")],
+    )
+    exported = TransferReport("ml-1m", database, 2, 2, 4, kb_format.read(database).sha256)
+    released = kb_build.release(out, "ml-1m", exported, journal)
+    assert (released.path, released.chains, released.edges, released.items) == (out / "ml-1m.jsonl.gz", 2, 3, 4)
+    kinds = sorted(chain.kind for _, chain in kb_format.read(released.path).chains)
+    assert kinds == [ChainKind.PAIR, ChainKind.REASONING]
+    text = " ".join((out / "README.md").read_text().split())
+    assert "Reasoning: the reasoning benchmark's run (`make bench-reason`" in text
+    assert f"1,000 users planned), for 2 users (ids 1 to 2, the first by id) with `{settings.llm.model}`" in text
+    assert "5 chains proposed, 2 verified (40.0%)" in text and "0.1 hours" in text
+    with pytest.raises(ConfigError, match="takes its reasoning from the reasoning benchmark's run"):
+        kb_build.build(settings, "ml-1m", 10, 10, out, bench_run=journal)
+    chain_file(bench_kb, [(ChainKind.REASONING, [1, 3], "qwen2.5-coder-1.5b-instruct", "v4")])  # not the journal's
+    with pytest.raises(DataFormatError, match="not the knowledge base the last chunk"):
+        kb_build.release(out, "ml-1m", exported, journal)
+    assert kb_build.bench_journal("beauty", journal) is None
+
+
+def bench_reason_fingerprint(settings: Any) -> dict[str, Any]:
+    import argparse
+
+    arguments = argparse.Namespace(users=1000, naive_users=5, chunk_users=10)
+    return bench_reason.fingerprint(settings, arguments)

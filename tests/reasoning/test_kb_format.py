@@ -15,6 +15,7 @@ from core.vocabulary import ChainKind
 from reasoning import evidence, kb_format
 from reasoning.chains import Candidate
 from reasoning.kb_format import ChainRecord, Evidence, Header, ItemRecord
+from tests.fakes.kb_files import chain_file
 
 pytestmark = pytest.mark.unit
 
@@ -107,3 +108,27 @@ def test_evidence_merges_by_id_and_a_chain_verified_here_has_one_stable_record()
         "masks": 7,
         "hits": 6,
     }
+
+
+def test_a_release_combines_one_runs_chains_with_another_runs_pairs(tmp_path: Path) -> None:
+    """The benchmark's reasoning joined with the warm start's pairs from the old release: the old release's own
+    reasoning chains stay out, with the edges only they supported and the items only they named."""
+    bench = chain_file(tmp_path / "bench.jsonl.gz", [(ChainKind.REASONING, [1, 2, 3], "big", "v4")])
+    old = chain_file(
+        tmp_path / "old.jsonl.gz",
+        [(ChainKind.REASONING, [8, 9], "small", "v3"), (ChainKind.PAIR, [2, 5], "big", "v3")],
+    )
+    parts = [(kb_format.read(bench), None), (kb_format.read(old), frozenset({ChainKind.PAIR}))]
+    header, sha256 = kb_format.combine(parts, tmp_path / "release.jsonl.gz")
+    release = kb_format.read(tmp_path / "release.jsonl.gz")
+    assert release.sha256 == sha256 and dict(header.counts) == {"items": 4, "chains": 2, "edges": 3}
+    assert sorted(release.items) == [1, 2, 3, 5]
+    assert sorted((chain.kind, chain.prompt_version) for _, chain in release.chains) == [
+        (ChainKind.PAIR, "v3"),
+        (ChainKind.REASONING, "v4"),
+    ]
+    assert (header.model, header.prompt_version) == ("big", None)
+    assert kb_format.combine(parts, tmp_path / "again.jsonl.gz")[1] == sha256  # deterministic
+    rescored = chain_file(tmp_path / "rescored.jsonl.gz", [(ChainKind.REASONING, [1, 2, 3], "big", "v4")], score=50)
+    with pytest.raises(DataFormatError, match=r"rescored.jsonl.gz:\d+: chain \w+ differs from the one an earlier"):
+        kb_format.combine([*parts, (kb_format.read(rescored), None)], tmp_path / "clash.jsonl.gz")
