@@ -22,6 +22,7 @@ from typing import Any
 from bench.machine import one_line
 from bench.paper import PAPER, VARIANT_LABELS, broken_bounds
 from bench.popularity import ranking_key
+from bench.reason import JOURNAL as REASON_JOURNAL
 from bench.reproduce import protocol_label, variant_label
 from bench.statistics import wilson_interval
 from reports import sections
@@ -149,10 +150,16 @@ def demo_section(demo: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
-def cost_section(reason: dict[str, Any] | None) -> str:
-    if reason is None:
-        return "Not measured yet (`make bench-reason`)."
-    return sections.reason_section(reason) + "\n\n![LLM calls and tokens per user](results/cost.png)"
+def cost_section(reason: dict[str, Any] | None, run: Path = REASON_JOURNAL) -> str:
+    """The last finished run's table and plot, then the run in progress, if one is (from its journal)."""
+    parts = (
+        ["Not measured yet (`make bench-reason`)."]
+        if reason is None
+        else [sections.reason_section(reason), "![LLM calls and tokens per user](results/cost.png)"]
+    )
+    if run.is_file():
+        parts.append(sections.reason_run_section(json.loads(run.read_text()), str(run.relative_to(ROOT))))
+    return "\n\n".join(part for part in parts if part)
 
 
 CEILING_NOTE = (

@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.machine import one_line
 from bench.paper import PAPER, VARIANT_LABELS
+from bench.reason import KB_STAGE, summarise
 from bench.reproduce import stalled_runs, variant_label
 from bench.server_metrics import describe_bottleneck
 from bench.statistics import wilson_interval
@@ -577,6 +578,59 @@ def reason_section(reason: dict[str, Any]) -> str:
             "only that often).",
         ]
     return "\n".join(lines)
+
+
+def reason_run_section(journal: dict[str, Any], path: str) -> str:
+    """The reasoning benchmark's current run as far as its committed journal goes (`bench.reason` carries it on
+    across sessions); '' once that run is finished, when `reason_section` shows its result instead."""
+    planned = journal["fingerprint"]["users"]
+    naive_users = list(range(1, journal["fingerprint"]["naive_users"] + 1))
+    users = {"naive": naive_users, KB_STAGE: list(range(1, planned + 1))}
+    stages = {
+        name: record["result"] or summarise(users[name], record["chunks"])
+        for name, record in journal["stages"].items()
+        if record["chunks"]
+    }
+    if not stages or (journal["stages"].get(KB_STAGE) or {}).get("result"):
+        return ""
+    settings = journal["fingerprint"]["settings"]
+    lines = [
+        f"**The current run, in progress** (journal `{path}`, committed; `make bench-reason` carries it on): "
+        f"`{settings['llm']['model']}`, prompt `{settings['reasoning']['prompt_version']}`, verification "
+        f"`{settings['verify']['style']}`, {planned:,} users planned, so far "
+        + ", ".join(f"{name} {stage['users']:,} of {len(users[name]):,} users" for name, stage in stages.items())
+        + ":",
+        "",
+        "| per user, so far | " + " | ".join(stages) + " |",
+        "|---|" + "---:|" * len(stages),
+    ]
+    for label, cell in REASON_ROWS:
+        cells = [cell(stage) for stage in stages.values()]
+        if any(cells):
+            lines.append(f"| {label} | " + " | ".join(text or "-" for text in cells) + " |")
+    paces = "; ".join(
+        f"{name}: "
+        + ", ".join(_pace(threads, pace) for threads, pace in stage["users_per_hour_by_llm_threads"].items())
+        for name, stage in stages.items()
+        if stage.get("users_per_hour_by_llm_threads")
+    )
+    verified = ", ".join(
+        f"{name} {stage['chains_verified']:,} of {stage['chains_proposed']:,}" for name, stage in stages.items()
+    )
+    lines += ["", f"Chains verified so far: {verified}. Users per hour by the LLM server's threads: {paces}."]
+    if (optimised := stages.get(KB_STAGE)) and optimised["kb_curve"]:
+        point = optimised["kb_curve"][-1]
+        lines[-1] += (
+            f" Knowledge-base hits so far: {point['kb_hits']:,} whole chains and {point['kb_edge_hits']:,} edges over "
+            f"{point['kb_hits'] + point['kb_edge_hits'] + point['kb_misses']:,} steps looked up."
+        )
+    return "\n".join(lines)
+
+
+def _pace(threads: str, users_per_hour: float) -> str:
+    if threads == "unrecorded":
+        return f"{users_per_hour:.1f} (LLM threads not recorded)"
+    return f"{users_per_hour:.1f} with {threads} LLM thread{'s' if threads != '1' else ''}"
 
 
 def second_half_hits(stage: dict[str, Any]) -> str:

@@ -457,3 +457,36 @@ def test_each_dataset_gets_its_training_curves_beside_the_popularity_level(resul
         "protocol": {"epochs": 3, "max_train_rows": None, "seeds": "0"},
     }
     assert "(results/training-ml-1m.png)" in results_doc.training_runs_section(reproduce, pop)
+
+
+def test_the_reasoning_run_in_progress_is_shown_from_its_journal_until_it_finishes() -> None:
+    """A run of many sessions shows what it has measured so far, per stage, with its pace by LLM threads; once
+    its optimised stage has a result, the finished run's own section shows it instead."""
+    settings = {
+        "llm": {"model": "big"},
+        "reasoning": {"prompt_version": "v4"},
+        "verify": {"style": "lettered"},
+    }
+    stats = {key: 2 for key in ("users", "llm_calls", "prompt_tokens", "completion_tokens", "steps")} | {
+        "kb_hits": 1,
+        "kb_edge_hits": 2,
+        "kb_misses": 5,
+        "chains_verified": 3,
+        "chains_rejected": 4,
+        "chains_proposed": 7,
+        "rejected_by_reason": {},
+    }
+    chunk = {"users": [1, 2], "stats": stats, "seconds": 720.0, "sitting": 1, "machine": "m", "commit": "c"}
+    journal = {
+        "fingerprint": {"users": 1000, "naive_users": 5, "settings": settings},
+        "stages": {
+            "naive": {"chunks": [chunk], "result": None},
+            "optimised": {"chunks": [chunk | {"llm_threads": 1}], "result": None},
+        },
+    }
+    text = sections.reason_run_section(journal, "bench/results/reason-run/ml-1m.json")
+    assert "naive 2 of 5 users, optimised 2 of 1,000 users" in text
+    assert "optimised: 10.0 with 1 LLM thread" in text and "naive: 10.0 (LLM threads not recorded)" in text
+    assert "1 whole chains and 2 edges over 8 steps looked up" in text
+    journal["stages"]["optimised"]["result"] = {"users": 1000}
+    assert sections.reason_run_section(journal, "bench/results/reason-run/ml-1m.json") == ""
