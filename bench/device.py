@@ -14,7 +14,9 @@ released knowledge base (`llmrg-kb`) and with its placebos (the same edges' sour
 `llmrg-kb-placebo`; as many edges per user, drawn whole, `llmrg-kb-random`), seeds 1-4 of SASRec and DuoRec, then
 the runs that isolate a gap to the paper: on Beauty DuoRec on prefix rows and BERT4Rec at RecBole's mask proportion,
 FDSA on both datasets with its item attributes shuffled across items (the placebo for its lead over the paper), and
-BERT4Rec on ML-1M with patience 40 (its gap: a model still improving when patience 10 stopped it).
+BERT4Rec on ML-1M with patience 40 (its gap: a model still improving when patience 10 stopped it), and CL4SRec and
+DuoRec on ML-1M at SASRec's dropout 0.2 and at the DuoRec repository's max length 50 (both end under our SASRec there
+with the DuoRec repository's dropout 0.5 and our max length 200).
 
     python -m bench.device prepare        # here: snapshots, wheels, manifest; prints the device call to make
     python3 -m bench.device run           # there, inside that call: trains, packs into $OUT
@@ -153,6 +155,8 @@ def queue(device: str = "cuda", epochs: int = 200) -> list[tuple[dict[str, Any],
         protocol(datasets="beauty", models="bert4rec", mask_prob=0.2),
         protocol(models="fdsa", item_features="shuffled"),
         protocol(datasets="ml-1m", models="bert4rec", patience=40),
+        protocol(datasets="ml-1m", models="cl4srec,duorec", dropout=0.2),
+        protocol(datasets="ml-1m", models="cl4srec,duorec", max_len=50),
     ]
     jobs = []
     for stage in stages:

@@ -53,14 +53,18 @@ def test_the_queue_wants_seed_zero_first_then_the_controls_then_seeds_then_isola
         "ml-1m-duorec-llmrg-kb-placebo-seed0",
         "ml-1m-duorec-llmrg-kb-random-seed0",
     ]
-    assert names[-5:] == [
+    assert names[-9:] == [
         "beauty-duorec-base-prefix-seed0",
         "beauty-bert4rec-base-mask0.2-seed0",
         "beauty-fdsa-base-featshuffled-seed0",
         "ml-1m-fdsa-base-featshuffled-seed0",
         "ml-1m-bert4rec-base-patience40-seed0",
+        "ml-1m-cl4srec-base-dropout0.2-seed0",
+        "ml-1m-duorec-base-dropout0.2-seed0",
+        "ml-1m-cl4srec-base-len50-seed0",
+        "ml-1m-duorec-base-len50-seed0",
     ]
-    assert len(names) == len(set(names)) == 10 + 2 + 7 + 16 + 5
+    assert len(names) == len(set(names)) == 10 + 2 + 7 + 16 + 9
     assert all(args.device == "cuda" and args.epochs == 200 for _, args in device.queue())
     assert [args.patience for _, args in device.queue()].count(10) == len(names) - 1
 
