@@ -90,8 +90,12 @@ def warm(
     settings: Settings, dataset: str, pairs: int, out: Path, weights: str, *, max_minutes: float = 0.0
 ) -> dict[str, Any]:
     """The item-pair warm start with the packaged `weights` (served for it), journaled beside the file, then
-    the file exported again and the README rewritten."""
+    the release made again (`export_release`) and the README rewritten. A database holding none of the dataset's
+    knowledge (another machine) imports the release first, so the export holds every pair found so far."""
     with quality.served(settings, weights, None) as served, gateway.open_gateway(served) as db:
+        gateway.apply_schema(db)
+        _ensure_dataset(db, served, dataset)
+        restore(db, paths(out, dataset)[0], dataset)
         summary = warm_run.warm_dataset(
             db,
             served,
@@ -129,9 +133,10 @@ def export_release(
 
 
 def release(
-    out: Path, dataset: str, exported: kb_transfer.TransferReport, journal: Path = bench_reason.JOURNAL
+    out: Path, dataset: str, exported: kb_transfer.TransferReport | None, journal: Path = bench_reason.JOURNAL
 ) -> kb_transfer.TransferReport:
-    """Write the released file and its README section from `exported` (this command's database, exported).
+    """Write the released file and its README section from `exported` (this command's knowledge: its database,
+    exported, or the release as it stands; None for none).
 
     A dataset the reasoning benchmark reasons for takes its reasoning from that run (`bench.reason`'s journal
     and the knowledge base its `KB_STAGE` exported after its last chunk, checked by sha256) and only the
@@ -141,6 +146,10 @@ def release(
     kb_file, journal_path, readme = paths(out, dataset)
     source = bench_journal(dataset, journal)
     if source is None:
+        if exported is None:
+            raise ConfigError(
+                f"{dataset}: no knowledge base to release, and no reasoning benchmark run to take it from"
+            )
         exported.path.replace(kb_file)
         stored = json.loads(journal_path.read_text())
         build = Journal(journal_path, stored["fingerprint"], stored["stages"], stored.get("sittings", 0))
@@ -151,30 +160,37 @@ def release(
     reasoned = kb_format.read(bench_reason.kb_file(journal, bench_reason.KB_STAGE))
     if reasoned.sha256 != chunks[-1]["kb_sha256"]:
         raise DataFormatError(reasoned.path, f"not the knowledge base the last chunk of {source} exported")
-    warmed = kb_format.read(exported.path)
-    header, sha256 = kb_format.combine([(reasoned, None), (warmed, frozenset({ChainKind.PAIR}))], kb_file)
+    pairs = [] if exported is None else [(kb_format.read(exported.path), frozenset({ChainKind.PAIR}))]
+    header, sha256 = kb_format.combine([(reasoned, None), *pairs], kb_file)
     counts = header.counts
     released = kb_transfer.TransferReport(dataset, kb_file, counts["chains"], counts["edges"], counts["items"], sha256)
     write_readme(readme, bench_provenance(source, dataset), released)
     return released
 
 
-def from_bench(settings: Settings, dataset: str, out: Path) -> dict[str, Any]:
-    """The release remade from the reasoning benchmark's run as it stands; returns that run's totals. A database
-    holding none of the dataset's knowledge (another machine) imports the release first, so the warm start
-    after it exports every pair found so far."""
+def from_bench(dataset: str, out: Path) -> dict[str, Any]:
+    """The release remade from the reasoning benchmark's run as it stands and the warm start's pairs the release
+    already holds, file to file (no database, no model); returns the run's totals."""
     kb_file = paths(out, dataset)[0]
-    with gateway.open_gateway(settings) as db:
-        gateway.apply_schema(db)
-        _ensure_dataset(db, settings, dataset)
-        if kb_file.is_file() and not bench_reason.dataset_chains(db, dataset):
-            imported = kb_transfer.import_knowledge_base(db, kb_file, dataset)
-            print(f"a fresh database: imported {imported.chains} chains and {imported.edges} edges from {kb_file}")
-        released = export_release(db, out, dataset)
+    current = None
+    if kb_file.is_file():
+        kb = kb_format.read(kb_file)
+        counts = kb.header.counts
+        current = kb_transfer.TransferReport(
+            dataset, kb_file, counts["chains"], counts["edges"], counts["items"], kb.sha256
+        )
+    released = release(out, dataset, current)
+    print(f"{kb_file}: {released.chains} chains, {released.edges} edges, {released.items} items", flush=True)
     source = bench_journal(dataset)
     assert source is not None
-    print(f"{kb_file}: {released.chains} chains, {released.edges} edges, {released.items} items", flush=True)
     return bench_provenance(source, dataset).made
+
+
+def restore(db: Neo4jGateway, kb_file: Path, dataset: str) -> None:
+    """Import the release into a database that holds none of the dataset's knowledge."""
+    if kb_file.is_file() and not bench_reason.dataset_chains(db, dataset):
+        imported = kb_transfer.import_knowledge_base(db, kb_file, dataset)
+        print(f"a fresh database: imported {imported.chains} chains and {imported.edges} edges from {kb_file}")
 
 
 def warm_result(summary: dict[str, Any]) -> dict[str, Any]:
@@ -189,10 +205,9 @@ def warm_result(summary: dict[str, Any]) -> dict[str, Any]:
         }
         for kind in sorted(set(real["masks"]) & set(placebo["masks"]))
     }
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
     return {
         "machine": machine.describe(),
-        "commit": commit.stdout.strip() or "unknown",
+        "commit": _head(),
         "accepted": accepted,
         "real_vs_placebo": quality.verdict(accepted["real"], accepted["placebo"]),
         "masks": {
@@ -286,7 +301,8 @@ def build(
 class Provenance:
     """How a release's reasoning was made, summed from a journal: `settings` has the model, prompt version,
     verification style, max targets, history length, holdout and divergent flag; `made` the totals (`SUMMED`,
-    users, hours, sittings); `source` says which run, `carry_on` how to go on with it."""
+    users, hours, sittings); `source` says which run, `carry_on` how to go on with it, and the last machine and
+    commit that reasoned for it."""
 
     settings: dict[str, Any]
     made: dict[str, Any]
@@ -294,6 +310,8 @@ class Provenance:
     last_user: int
     source: str
     carry_on: str
+    last_machine: str
+    last_commit: str
 
 
 def build_provenance(journal: Journal) -> Provenance:
@@ -310,6 +328,8 @@ def build_provenance(journal: Journal) -> Provenance:
         f"--dataset {dataset} --users N --out data/kb` (a database without this reasoning imports the file first, "
         "then reasons after the journal's last user); add `--warm-pairs N` to carry the warm start on to the N most "
         "frequent pairs.",
+        last_machine=machine.one_line(machine.describe()),
+        last_commit=_head(),
     )
 
 
@@ -343,7 +363,14 @@ def bench_provenance(journal_path: Path, dataset: str) -> Provenance:
         "knowledge base in `bench/results/reason-run/`), then `make kb-release` rebuilds this file from the run "
         "and the warm start; `make kb-release KB_RELEASE_ARGS='--warm-pairs N'` carries the warm start on to the N "
         "most frequent pairs.",
+        last_machine=chunks[-1]["machine"],
+        last_commit=str(chunks[-1]["commit"]),
     )
+
+
+def _head() -> str:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    return commit.stdout.strip() or "unknown"
 
 
 def _shown(path: Path) -> str:
@@ -355,7 +382,6 @@ def write_readme(readme: Path, provenance: Provenance, exported: kb_transfer.Tra
     README, the other datasets' sections kept as they are (`readme_sections`)."""
     made, fingerprint = provenance.made, provenance.settings
     verified = made["chains_verified"] / made["chains_proposed"] if made["chains_proposed"] else 0.0
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
     lines = [
         f"## {fingerprint['dataset']}",
         "",
@@ -375,9 +401,8 @@ def write_readme(readme: Path, provenance: Provenance, exported: kb_transfer.Tra
         f"{made['kb_hits']:,} knowledge-base chain hits and {made['kb_edge_hits']:,} edge hits over "
         f"{made['steps']:,} steps.",
         f"- {made['hours']} hours of reasoning (wall time, pauses included) in {made['sittings']} "
-        f"sitting{'s' if made['sittings'] != 1 else ''}, the last on "
-        f"{machine.one_line(machine.describe())}, "
-        f"last at commit `{commit.stdout.strip() or 'unknown'}`.",
+        f"sitting{'s' if made['sittings'] != 1 else ''}, the last on {provenance.last_machine}, "
+        f"at commit `{provenance.last_commit}`.",
         '- What verification means with this model: `docs/RESULTS.md`, section "Does verification tell real '
         'chains from placebo?" (measured by `python -m bench.quality`).',
         *_warm_lines(warm_summary(exported.path.parent, fingerprint["dataset"])),
@@ -457,10 +482,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--warm-weights", default="qwen2.5-coder-1.5b", help="packaged weights for the warm start")
     args = parser.parse_args(argv)
     settings = ReasoningOptions(max_targets=args.max_targets, holdout=args.holdout).apply(Settings.load())
-    LocalNeo4j(settings).start()
     if bench_journal(args.dataset) is not None:
-        made = from_bench(settings, args.dataset, args.out)
+        made = from_bench(args.dataset, args.out)
     else:
+        LocalNeo4j(settings).start()
         if settings.llm.serve_local and settings.llm.is_local:
             LocalLLM(settings).start()
         made = build(
@@ -474,6 +499,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
     print(made)
     if args.warm_pairs:
+        LocalNeo4j(settings).start()
         warmed = warm(
             settings, args.dataset, args.warm_pairs, args.out, args.warm_weights, max_minutes=args.max_minutes
         )

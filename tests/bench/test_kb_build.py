@@ -113,7 +113,14 @@ def test_a_release_takes_its_reasoning_from_the_reasoning_benchmarks_run(tmp_pat
     stats = dict.fromkeys(kb_build.SUMMED, 0) | {"chains_proposed": 5, "chains_verified": 2, "llm_calls": 9}
     settings = make_settings()
     fingerprint = bench_reason_fingerprint(settings)
-    chunk = {"users": [1, 2], "stats": stats, "seconds": 360.0, "sitting": 1}
+    chunk = {
+        "users": [1, 2],
+        "stats": stats,
+        "seconds": 360.0,
+        "sitting": 1,
+        "machine": "Test CPU",
+        "commit": "abc1234",
+    }
     stored = Journal.open(journal, fingerprint, fresh=False)
     stored.add_chunk(bench_reason.KB_STAGE, chunk | {"kb_sha256": kb_format.read(bench_kb).sha256})
     out = tmp_path / "kb"
@@ -131,6 +138,9 @@ def test_a_release_takes_its_reasoning_from_the_reasoning_benchmarks_run(tmp_pat
     assert "Reasoning: the reasoning benchmark's run (`make bench-reason`" in text
     assert f"1,000 users planned), for 2 users (ids 1 to 2, the first by id) with `{settings.llm.model}`" in text
     assert "5 chains proposed, 2 verified (40.0%)" in text and "0.1 hours" in text
+    assert "in 1 sitting, the last on Test CPU, at commit `abc1234`" in text  # the run's machine, not this one
+    alone = kb_build.release(out, "ml-1m", None, journal)  # no release yet: the bench's reasoning alone
+    assert (alone.chains, alone.edges, alone.items) == (1, 2, 3)
     with pytest.raises(ConfigError, match="takes its reasoning from the reasoning benchmark's run"):
         kb_build.build(settings, "ml-1m", 10, 10, out, bench_run=journal)
     chain_file(bench_kb, [(ChainKind.REASONING, [1, 3], "qwen2.5-coder-1.5b-instruct", "v4")])  # not the journal's
