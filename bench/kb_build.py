@@ -1,7 +1,12 @@
-"""Building the released knowledge base: reasoning for the first N users of a dataset in journaled chunks,
-the knowledge base exported after every chunk, and a README of its provenance written from the journal.
+"""Building the released knowledge base: reasoning for the first N users of a dataset, and a README of its
+provenance written from journals.
 
-    LLMRG_STATE_DIR=/somewhere/outside python -m bench.kb_build --dataset ml-1m --users 1000 --out data/kb
+ML-1M takes its reasoning from the reasoning benchmark's run (`bench.reason`, the first 1,000 users with the
+default model, journaled with the knowledge base it exports after every chunk in `bench/results/reason-run/`):
+this command joins that knowledge base with the warm start's pairs, file to file (`release`), so one long run
+serves the benchmark and the release. Any other dataset is reasoned for by this command itself:
+
+    LLMRG_STATE_DIR=/somewhere/outside python -m bench.kb_build --dataset beauty --users 1000 --out data/kb
 
 Hours of LLM time on a small machine, so it carries on wherever it stopped. The journal (`<dataset>.build.json`)
 and the exported file travel together in `--out`: on a machine whose database holds no reasoning for the
