@@ -95,8 +95,8 @@ def warm(
     settings: Settings, dataset: str, pairs: int, out: Path, weights: str, *, max_minutes: float = 0.0
 ) -> dict[str, Any]:
     """The item-pair warm start with the packaged `weights` (served for it), journaled beside the file, then
-    the release made again (`export_release`) and the README rewritten. A database holding none of the dataset's
-    knowledge (another machine) imports the release first, so the export holds every pair found so far."""
+    the release made again (`export_release`) and the README rewritten. The release is imported first
+    (`restore`), so the export holds every pair found so far."""
     with quality.served(settings, weights, None) as served, gateway.open_gateway(served) as db:
         gateway.apply_schema(db)
         _ensure_dataset(db, served, dataset)
@@ -162,7 +162,7 @@ def release(
         write_readme(readme, build_provenance(build), released)
         return released
     chunks = json.loads(source.read_text())["stages"][bench_reason.KB_STAGE]["chunks"]
-    reasoned = kb_format.read(bench_reason.kb_file(journal, bench_reason.KB_STAGE))
+    reasoned = kb_format.read(bench_reason.kb_file(source, bench_reason.KB_STAGE))
     if reasoned.sha256 != chunks[-1]["kb_sha256"]:
         raise DataFormatError(reasoned.path, f"not the knowledge base the last chunk of {source} exported")
     pairs = [] if exported is None else [(kb_format.read(exported.path), frozenset({ChainKind.PAIR}))]
@@ -192,10 +192,11 @@ def from_bench(dataset: str, out: Path) -> dict[str, Any]:
 
 
 def restore(db: Neo4jGateway, kb_file: Path, dataset: str) -> None:
-    """Import the release into a database that holds none of the dataset's knowledge."""
-    if kb_file.is_file() and not bench_reason.dataset_chains(db, dataset):
+    """Import the release (idempotent: it merges), so the database's export holds every pair found so far even
+    on a machine that never ran the warm start."""
+    if kb_file.is_file():
         imported = kb_transfer.import_knowledge_base(db, kb_file, dataset)
-        print(f"a fresh database: imported {imported.chains} chains and {imported.edges} edges from {kb_file}")
+        print(f"imported {kb_file}: {imported.created} new to this database, {imported.merged} already in it")
 
 
 def warm_result(summary: dict[str, Any]) -> dict[str, Any]:
@@ -317,6 +318,8 @@ class Provenance:
     carry_on: str
     last_machine: str
     last_commit: str
+    hours_are: str
+    """What the hours count."""
 
 
 def build_provenance(journal: Journal) -> Provenance:
@@ -335,6 +338,7 @@ def build_provenance(journal: Journal) -> Provenance:
         "frequent pairs.",
         last_machine=machine.one_line(machine.describe()),
         last_commit=_head(),
+        hours_are="wall time, pauses included",
     )
 
 
@@ -370,6 +374,7 @@ def bench_provenance(journal_path: Path, dataset: str) -> Provenance:
         "most frequent pairs.",
         last_machine=chunks[-1]["machine"],
         last_commit=str(chunks[-1]["commit"]),
+        hours_are="the chunks' own seconds, not the time between sittings",
     )
 
 
@@ -405,7 +410,7 @@ def write_readme(readme: Path, provenance: Provenance, exported: kb_transfer.Tra
         f"({100 * verified:.1f}%), {made['chains_rejected']:,} rejected; {made['llm_calls']:,} LLM calls, "
         f"{made['kb_hits']:,} knowledge-base chain hits and {made['kb_edge_hits']:,} edge hits over "
         f"{made['steps']:,} steps.",
-        f"- {made['hours']} hours of reasoning (wall time, pauses included) in {made['sittings']} "
+        f"- {made['hours']} hours of reasoning ({provenance.hours_are}) in {made['sittings']} "
         f"sitting{'s' if made['sittings'] != 1 else ''}, the last on {provenance.last_machine}, "
         f"at commit `{provenance.last_commit}`.",
         '- What verification means with this model: `docs/RESULTS.md`, section "Does verification tell real '
@@ -487,7 +492,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--warm-weights", default="qwen2.5-coder-1.5b", help="packaged weights for the warm start")
     args = parser.parse_args(argv)
     settings = ReasoningOptions(max_targets=args.max_targets, holdout=args.holdout).apply(Settings.load())
-    if bench_journal(args.dataset) is not None:
+    if (source := bench_journal(args.dataset)) is not None:
+        print(
+            f"{args.dataset}: reasoning from the reasoning benchmark's run ({source}); --users, --chunk-users, "
+            "--max-targets, --holdout and --fresh are that run's to choose (`make bench-reason`)"
+        )
         made = from_bench(args.dataset, args.out)
     else:
         LocalNeo4j(settings).start()

@@ -94,8 +94,9 @@ def stage(
         stats = reason_users(db, settings, DATASET, chunk).as_json()
         seconds = time.perf_counter() - started
         knowledge: dict[str, Any] = {}
-        if settings.kb.enabled:
-            exported = kb_transfer.export_knowledge_base(db, DATASET, kb_file(journal.path, name))
+        staged = staged_file(kb_file(journal.path, name))
+        if settings.kb.enabled:  # staged, then moved into place once the journal names it (`carry_on`)
+            exported = kb_transfer.export_knowledge_base(db, DATASET, staged)
             knowledge = {"kb_chains": exported.chains, "kb_edges": exported.edges, "kb_sha256": exported.sha256}
         journal.add_chunk(
             name,
@@ -115,6 +116,8 @@ def stage(
                 **knowledge,
             },
         )
+        if staged.is_file():
+            staged.replace(kb_file(journal.path, name))
         carried_by_file = False
         sitting.chunk_took(seconds)
     result = summarise(users, record["chunks"])
@@ -129,34 +132,44 @@ def kb_file(journal_path: Path, name: str) -> Path:
     return journal_path.with_name(f"{journal_path.stem}.{name}.jsonl.gz")
 
 
+def staged_file(path: Path) -> Path:
+    """Where a chunk's export waits until the journal records it: a run killed between the two leaves either the
+    journal's file in place or the staged one matching the journal, never a file the journal does not name."""
+    return path.with_name(f".{path.name}")
+
+
 def carry_on(db: Any, settings: Any, journal: Journal, name: str) -> bool:
-    """Check the database before a stage carries on; True when it had to be restored from the exported file.
+    """Make the database what the journal's last chunk left before a stage carries on; True when it was rebuilt
+    from the exported file.
 
     The database the journal left (its finished users' chains as the last chunk counted them) carries on as
-    it is. A database holding none of this dataset's reasoning (another machine, or a rebuilt one) imports
-    the knowledge base the last chunk exported, when it is the same file (sha256), and carries on from that:
-    the verified chains and edges every later lookup reads. What does not travel is the evidence of rejected
-    chains (the file holds verified knowledge only), so a later user proposing a chain rejected before is
-    judged on its own check alone; chunks record `carried_by_file`. Anything else refuses: the bench
-    database was changed by something else since."""
-    from reasoning import kb_transfer
+    it is. Any other database (another machine, a rebuilt one, or one a sitting restored and then stopped in the
+    middle of a chunk) drops the dataset's reasoning and imports the knowledge base the last chunk exported,
+    when that file is the one the journal names (sha256): the verified chains and edges every later lookup
+    reads. A stage without reuse (naive) needs nothing restored. What does not travel is the evidence of
+    rejected chains (the file holds verified knowledge only), so a later user proposing a chain rejected before
+    is judged on its own check alone; chunks record `carried_by_file`. A file that is not the journal's
+    refuses: the run cannot be carried on as it was."""
+    from reasoning import kb_transfer, store
 
     last = journal.stage(name)["chunks"][-1]
-    expected = last["chains_of_done_users"]
-    found = linked_chains(db, journal.done_users(name))
-    if found == expected:
+    if linked_chains(db, journal.done_users(name)) == last["chains_of_done_users"]:
+        return False
+    if not settings.kb.enabled:
+        store.delete_chains(db, DATASET)
         return False
     path = kb_file(journal.path, name)
-    empty = not dataset_chains(db, DATASET)
-    if empty and not settings.kb.enabled:
-        return True  # nothing carries over from user to user: the chunks left to do need nothing restored
-    if empty and path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == last.get("kb_sha256"):
-        kb_transfer.import_knowledge_base(db, path, DATASET)
-        return True
+    for candidate in (path, staged_file(path)):  # the staged one when a kill came after the journal's write
+        if candidate.is_file() and hashlib.sha256(candidate.read_bytes()).hexdigest() == last.get("kb_sha256"):
+            if candidate != path:
+                candidate.replace(path)
+            store.delete_chains(db, DATASET)
+            kb_transfer.import_knowledge_base(db, path, DATASET)
+            return True
     raise JournalMismatch(
-        f"{journal.path} says stage {name!r} left {expected} chains linked to its finished users, "
-        f"but the bench database holds {found}: it has changed since, and {path} is not the knowledge base "
-        "the last chunk exported into an empty database; pass --fresh to start over"
+        f"{journal.path} says stage {name!r} left {last['chains_of_done_users']} chains linked to its finished "
+        f"users, but the bench database holds {linked_chains(db, journal.done_users(name))}, and {path} is not the "
+        "knowledge base the last chunk exported, so the run cannot be restored; pass --fresh to start over"
     )
 
 
@@ -237,7 +250,8 @@ def pace_by_threads(chunks: list[dict[str, Any]]) -> dict[str, float]:
         threads = str(chunk.get("llm_threads", "unrecorded"))
         users[threads] = users.get(threads, 0) + len(chunk["users"])
         seconds[threads] = seconds.get(threads, 0.0) + chunk["seconds"]
-    return {threads: 3600 * users[threads] / seconds[threads] for threads in sorted(users) if seconds[threads]}
+    order = sorted(users, key=lambda threads: (not threads.isdigit(), int(threads) if threads.isdigit() else 0))
+    return {threads: 3600 * users[threads] / seconds[threads] for threads in order if seconds[threads]}
 
 
 def linked_chains(db: Any, users: list[int]) -> int:
@@ -419,7 +433,8 @@ def main() -> dict[str, Any] | None:
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "reason.json").write_text(json.dumps(payload, indent=2) + "\n")
-    journal.retire()
+    finished = journal.retire()
+    kb_file(args.journal, KB_STAGE).replace(kb_file(finished, KB_STAGE))  # the release's source, kept with it
     print_stages(console, stages, f"Reasoning on ML-1M with {base.llm.model} — {one_line(machine)}")
     console.print(f"naive / optimised LLM calls per user: {ratio:.1f}x; targets met: {payload['targets']['met']}")
     this_run, full_window = ceilings["this_run"]["second_half"] or 0.0, ceilings["full_window"]["second_half"] or 0.0

@@ -209,6 +209,8 @@ def main() -> dict[str, Any]:
         help="While training, park each run after its first epoch that ends this long after its last parking",
     )
     args = parser.parse_args()
+    if args.max_len is not None and args.max_len < 1:
+        parser.error("--max-len must be at least 1")
     train_dir = (args.train_dir or Path(os.environ.get("LLMRG_TRAIN_DIR") or DEFAULT_TRAIN_DIR)).resolve()
     if args.park:
         parked = park(planned(args), train_dir)

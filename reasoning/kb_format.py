@@ -249,9 +249,10 @@ def combine(parts: Sequence[tuple[KnowledgeBaseFile, frozenset[ChainKind] | None
     kind for None), the edges those chains support and the items they name. Returns the header and the sha256.
 
     Why at the file level: a release joins runs made in different databases (the reasoning benchmark's users,
-    the item-pair warm start), and ids carry the kind, the model and the prompt version, so runs of different
-    settings share no chain or edge. One chain id in two files must be one record; an edge in two files keeps
-    the first file's reason and date and is supported by the chains of both."""
+    the item-pair warm start). Chain ids carry the kind, the model and the prompt version; edge ids the model and
+    the prompt version only, so a pair and a reasoning chain of one model and prompt can share an edge, which
+    then names only the chains the output keeps. One chain id in two files must be one record; an edge in two
+    files keeps the first file's reason and date and is supported by the kept chains of both."""
     if not parts:
         raise ValueError("nothing to combine")
     dataset = parts[0][0].header.dataset
@@ -269,8 +270,9 @@ def combine(parts: Sequence[tuple[KnowledgeBaseFile, frozenset[ChainKind] | None
             supported = [chain_id for chain_id in edge.chains if chain_id in kept]
             if not supported:
                 continue
-            first = edges.get(edge.id, edge)
-            edges[edge.id] = first.model_copy(update={"chains": sorted({*first.chains, *supported})})
+            earlier = edges.get(edge.id)
+            chains_of = {*(earlier.chains if earlier else ()), *supported}  # never a chain a filter left out
+            edges[edge.id] = (earlier or edge).model_copy(update={"chains": sorted(chains_of)})
         named = {item for chain in kept.values() for item in chain.items} | {
             end for _, edge in kb.edges if edge.id in edges for end in (edge.source, edge.target)
         }

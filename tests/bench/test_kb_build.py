@@ -147,6 +147,13 @@ def test_a_release_takes_its_reasoning_from_the_reasoning_benchmarks_run(tmp_pat
     with pytest.raises(DataFormatError, match="not the knowledge base the last chunk"):
         kb_build.release(out, "ml-1m", exported, journal)
     assert kb_build.bench_journal("beauty", journal) is None
+    # finished: the bench retires its journal with its knowledge base, and a new run's empty journal changes nothing
+    chain_file(bench_kb, [(ChainKind.REASONING, [1, 2, 3], "qwen2.5-coder-1.5b-instruct", "v4")])
+    finished = Journal.open(journal, fingerprint, fresh=False).retire()
+    bench_kb.replace(bench_reason.kb_file(finished, bench_reason.KB_STAGE))
+    Journal.open(journal, fingerprint, fresh=True)
+    assert kb_build.bench_journal("ml-1m", journal) == finished
+    assert kb_build.release(out, "ml-1m", None, journal).sha256 == alone.sha256
 
 
 def bench_reason_fingerprint(settings: Any) -> dict[str, Any]:

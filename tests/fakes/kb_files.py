@@ -45,6 +45,8 @@ def chain_file(path: Path, chains: list[tuple[ChainKind, list[int], str, str]], 
                 created_at="2026-12-03T16:00:00Z",
                 chains=[chain_id],
             )
+            if (shared := records.get(edge.id)) is not None:  # one edge, held by several chains' links
+                edge = shared.model_copy(update={"chains": sorted({*shared.chains, chain_id})})
             records[edge.id] = edge
     named = sorted({item for _, items, _, _ in chains for item in items})
     chain_records = sorted((r for r in records.values() if isinstance(r, ChainRecord)), key=lambda r: r.id)

@@ -132,3 +132,18 @@ def test_a_release_combines_one_runs_chains_with_another_runs_pairs(tmp_path: Pa
     rescored = chain_file(tmp_path / "rescored.jsonl.gz", [(ChainKind.REASONING, [1, 2, 3], "big", "v4")], score=50)
     with pytest.raises(DataFormatError, match=r"rescored.jsonl.gz:\d+: chain \w+ differs from the one an earlier"):
         kb_format.combine([*parts, (kb_format.read(rescored), None)], tmp_path / "clash.jsonl.gz")
+
+
+def test_an_edge_a_kept_and_a_left_out_chain_share_names_only_the_kept_one(tmp_path: Path) -> None:
+    """Edge ids do not carry the chain's kind: a pair and a reasoning chain of one model and prompt share the
+    edge 2 -> 5, and keeping only pairs must not leave it naming the reasoning chain (read() would refuse)."""
+    both = chain_file(
+        tmp_path / "both.jsonl.gz", [(ChainKind.REASONING, [1, 2, 5], "m", "v3"), (ChainKind.PAIR, [2, 5], "m", "v3")]
+    )
+    parsed = kb_format.read(both)
+    assert [len(edge.chains) for _, edge in parsed.edges if (edge.source, edge.target) == (2, 5)] == [2]
+    header, _ = kb_format.combine([(parsed, frozenset({ChainKind.PAIR}))], tmp_path / "pairs.jsonl.gz")
+    pairs = kb_format.read(tmp_path / "pairs.jsonl.gz")
+    (pair,) = (chain.id for _, chain in pairs.chains)
+    assert [edge.chains for _, edge in pairs.edges] == [[pair]]
+    assert dict(header.counts) == {"items": 2, "chains": 1, "edges": 1}

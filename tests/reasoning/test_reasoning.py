@@ -333,10 +333,12 @@ def test_the_reasoning_bench_carries_on_a_stopped_run_at_the_same_cost(
 
     whole = optimised(tmp_path / "whole.json", chunks=99)
     assert optimised(tmp_path / "stopped.json", chunks=1) is None
-    for name in ("copy", "moved", "tampered"):  # the same stopped run, taken elsewhere
+    for name in ("copy", "moved", "tampered", "again", "late"):  # the same stopped run, taken elsewhere
         (tmp_path / f"{name}.json").write_text((tmp_path / "stopped.json").read_text())
     exported = tmp_path / "stopped.optimised.jsonl.gz"
     (tmp_path / "moved.optimised.jsonl.gz").write_bytes(exported.read_bytes())
+    (tmp_path / "again.optimised.jsonl.gz").write_bytes(exported.read_bytes())
+    (tmp_path / ".late.optimised.jsonl.gz").write_bytes(exported.read_bytes())  # killed before the move
     (tmp_path / "tampered.optimised.jsonl.gz").write_bytes(exported.read_bytes() + b"\n")
     reason(db, settings, [2])  # killed in the middle of the next chunk: user 2 reasoned, but not recorded
     resumed = optimised(tmp_path / "stopped.json", chunks=99)
@@ -356,6 +358,15 @@ def test_the_reasoning_bench_carries_on_a_stopped_run_at_the_same_cost(
         for chunk in Journal.open(tmp_path / "moved.json", {}, fresh=False).stage("optimised")["chunks"]
     ]
     assert carried == [False, True, False]
+    # restored on another machine, then stopped in the middle of a chunk that reused the restored knowledge:
+    # the next sitting restores again instead of refusing, and forgetting that chunk deletes none of it
+    assert optimised(tmp_path / "again.json", chunks=0) is None
+    reason(db, settings, [2])
+    assert untimed(optimised(tmp_path / "again.json", chunks=99)) == untimed(whole)
+    # killed after the journal named the chunk's export but before the export was moved into place
+    store.delete_chains(db, DATASET)
+    assert untimed(optimised(tmp_path / "late.json", chunks=99)) == untimed(whole)
+    assert (tmp_path / "late.optimised.jsonl.gz").is_file() and not (tmp_path / ".late.optimised.jsonl.gz").exists()
 
 
 def test_a_stage_without_reuse_carries_on_in_an_empty_database(
