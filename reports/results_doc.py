@@ -150,8 +150,10 @@ def demo_section(demo: dict[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
-def cost_section(reason: dict[str, Any] | None, run: Path = REASON_JOURNAL) -> str:
-    """The last finished run's table and plot, then the run in progress, if one is (from its journal)."""
+def cost_section(reason: dict[str, Any] | None) -> str:
+    """The last finished run's table and plot, then the run in progress, if one is (from its journal, found in
+    `RESULTS` as `bench.reason` keeps it)."""
+    run = RESULTS / REASON_JOURNAL.parent.name / REASON_JOURNAL.name
     parts = (
         ["Not measured yet (`make bench-reason`)."]
         if reason is None
