@@ -86,8 +86,7 @@ def warm_summary(out: Path, dataset: str) -> dict[str, Any] | None:
     path = warm_journal_path(out, dataset)
     if not path.is_file():
         return None
-    stored = json.loads(path.read_text())
-    journal = Journal(path, stored["fingerprint"], stored["stages"], stored.get("sittings", 0))
+    journal = Journal.read(path)
     return warm_run.summary(journal) if journal.stage(warm_run.STAGE)["chunks"] else None
 
 
@@ -121,7 +120,7 @@ def bench_journal(dataset: str, journal: Path = bench_reason.JOURNAL) -> Path | 
         return None
     finished = journal.with_name(f"{journal.stem}-finished.json")
     for path in (journal, finished):
-        if path.is_file() and json.loads(path.read_text())["stages"].get(bench_reason.KB_STAGE, {}).get("chunks"):
+        if path.is_file() and Journal.read(path).stage(bench_reason.KB_STAGE)["chunks"]:
             return path
     return None
 
@@ -156,12 +155,10 @@ def release(
                 f"{dataset}: no knowledge base to release, and no reasoning benchmark run to take it from"
             )
         exported.path.replace(kb_file)
-        stored = json.loads(journal_path.read_text())
-        build = Journal(journal_path, stored["fingerprint"], stored["stages"], stored.get("sittings", 0))
         released = replace(exported, path=kb_file)
-        write_readme(readme, build_provenance(build), released)
+        write_readme(readme, build_provenance(Journal.read(journal_path)), released)
         return released
-    chunks = json.loads(source.read_text())["stages"][bench_reason.KB_STAGE]["chunks"]
+    chunks = Journal.read(source).stage(bench_reason.KB_STAGE)["chunks"]
     reasoned = kb_format.read(bench_reason.kb_file(source, bench_reason.KB_STAGE))
     if reasoned.sha256 != chunks[-1]["kb_sha256"]:
         raise DataFormatError(reasoned.path, f"not the knowledge base the last chunk of {source} exported")
@@ -173,9 +170,9 @@ def release(
     return released
 
 
-def from_bench(dataset: str, out: Path) -> dict[str, Any]:
-    """The release remade from the reasoning benchmark's run as it stands and the warm start's pairs the release
-    already holds, file to file (no database, no model); returns the run's totals."""
+def from_bench(dataset: str, out: Path, source: Path) -> dict[str, Any]:
+    """The release remade from the reasoning benchmark's run as it stands (`source`, its journal) and the warm
+    start's pairs the release already holds, file to file (no database, no model); returns the run's totals."""
     kb_file = paths(out, dataset)[0]
     current = None
     if kb_file.is_file():
@@ -186,8 +183,6 @@ def from_bench(dataset: str, out: Path) -> dict[str, Any]:
         )
     released = release(out, dataset, current)
     print(f"{kb_file}: {released.chains} chains, {released.edges} edges, {released.items} items", flush=True)
-    source = bench_journal(dataset)
-    assert source is not None
     return bench_provenance(source, dataset).made
 
 
@@ -344,14 +339,13 @@ def build_provenance(journal: Journal) -> Provenance:
 
 def bench_provenance(journal_path: Path, dataset: str) -> Provenance:
     """The provenance of the reasoning benchmark's optimised stage (`bench.reason`), from its journal."""
-    stored = json.loads(journal_path.read_text())
-    chunks = stored["stages"][bench_reason.KB_STAGE]["chunks"]
-    settings = stored["fingerprint"]["settings"]
-    made = {key: sum(int(chunk["stats"].get(key) or 0) for chunk in chunks) for key in SUMMED} | {
-        "users": sum(len(chunk["users"]) for chunk in chunks),
-        "hours": round(sum(chunk["seconds"] for chunk in chunks) / 3600, 2),
-        "sittings": len({chunk["sitting"] for chunk in chunks}),
-    }
+    journal = Journal.read(journal_path)
+    chunks = journal.stage(bench_reason.KB_STAGE)["chunks"]
+    settings = journal.fingerprint["settings"]
+    summed = bench_reason.summarise(list(range(1, journal.fingerprint["users"] + 1)), chunks)  # the bench's own sums
+    counted = ("users", "steps", "llm_calls", "chains_proposed", "chains_verified", "chains_rejected", "sittings")
+    made = {key: summed[key] for key in (*counted, "kb_hits", "kb_edge_hits")}
+    made["hours"] = round(summed["wall_s"] / 3600, 2)
     return Provenance(
         settings={
             "dataset": dataset,
@@ -367,7 +361,7 @@ def bench_provenance(journal_path: Path, dataset: str) -> Provenance:
         first_user=chunks[0]["users"][0],
         last_user=chunks[-1]["users"][-1],
         source=f"the reasoning benchmark's run (`make bench-reason`, journal `{_shown(journal_path)}`, "
-        f"{stored['fingerprint']['users']:,} users planned)",
+        f"{journal.fingerprint['users']:,} users planned)",
         carry_on="Carry it on: `make bench-reason` reasons for the next users (on any machine, from its journal and "
         "knowledge base in `bench/results/reason-run/`), then `make kb-release` rebuilds this file from the run "
         "and the warm start; `make kb-release KB_RELEASE_ARGS='--warm-pairs N'` carries the warm start on to the N "
@@ -497,7 +491,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"{args.dataset}: reasoning from the reasoning benchmark's run ({source}); --users, --chunk-users, "
             "--max-targets, --holdout and --fresh are that run's to choose (`make bench-reason`)"
         )
-        made = from_bench(args.dataset, args.out)
+        made = from_bench(args.dataset, args.out, source)
     else:
         LocalNeo4j(settings).start()
         if settings.llm.serve_local and settings.llm.is_local:

@@ -94,9 +94,9 @@ def stage(
         stats = reason_users(db, settings, DATASET, chunk).as_json()
         seconds = time.perf_counter() - started
         knowledge: dict[str, Any] = {}
-        staged = staged_file(kb_file(journal.path, name))
+        exported_file = kb_file(journal.path, name)
         if settings.kb.enabled:  # staged, then moved into place once the journal names it (`carry_on`)
-            exported = kb_transfer.export_knowledge_base(db, DATASET, staged)
+            exported = kb_transfer.export_knowledge_base(db, DATASET, staged_file(exported_file))
             knowledge = {"kb_chains": exported.chains, "kb_edges": exported.edges, "kb_sha256": exported.sha256}
         journal.add_chunk(
             name,
@@ -116,8 +116,8 @@ def stage(
                 **knowledge,
             },
         )
-        if staged.is_file():
-            staged.replace(kb_file(journal.path, name))
+        if settings.kb.enabled:
+            staged_file(exported_file).replace(exported_file)
         carried_by_file = False
         sitting.chunk_took(seconds)
     result = summarise(users, record["chunks"])
@@ -153,7 +153,8 @@ def carry_on(db: Any, settings: Any, journal: Journal, name: str) -> bool:
     from reasoning import kb_transfer, store
 
     last = journal.stage(name)["chunks"][-1]
-    if linked_chains(db, journal.done_users(name)) == last["chains_of_done_users"]:
+    found = linked_chains(db, journal.done_users(name))
+    if found == last["chains_of_done_users"]:
         return False
     if not settings.kb.enabled:
         store.delete_chains(db, DATASET)
@@ -168,7 +169,7 @@ def carry_on(db: Any, settings: Any, journal: Journal, name: str) -> bool:
             return True
     raise JournalMismatch(
         f"{journal.path} says stage {name!r} left {last['chains_of_done_users']} chains linked to its finished "
-        f"users, but the bench database holds {linked_chains(db, journal.done_users(name))}, and {path} is not the "
+        f"users, but the bench database holds {found}, and {path} is not the "
         "knowledge base the last chunk exported, so the run cannot be restored; pass --fresh to start over"
     )
 

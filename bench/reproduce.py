@@ -311,7 +311,8 @@ def protocol_label(config: dict[str, Any], dataset: str) -> str:
         departures.append(f"patience {patience}")
     if "dropout" in config and config["dropout"] != reference_settings(config["model"], dataset).dropout:
         departures.append(f"dropout {config['dropout']:g}")
-    if config.get("max_len", for_dataset(DEFAULT_MAX_LEN, dataset)) != for_dataset(DEFAULT_MAX_LEN, dataset):
+    default_max_len = for_dataset(DEFAULT_MAX_LEN, dataset)
+    if config.get("max_len", default_max_len) != default_max_len:
         departures.append(f"max length {config['max_len']}")
     if config.get("item_features", "real") == "shuffled":
         departures.append("item attributes shuffled across items (placebo)")

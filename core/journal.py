@@ -40,22 +40,28 @@ class Journal:
         if fresh or not path.exists():
             journal = cls(path, fingerprint)
         else:
-            stored = json.loads(path.read_text())
-            if stored["fingerprint"] != fingerprint:
-                keys = sorted(set(stored["fingerprint"]) | set(fingerprint))
+            journal = cls.read(path)
+            if journal.fingerprint != fingerprint:
+                keys = sorted(set(journal.fingerprint) | set(fingerprint))
                 differing = [
-                    f"{key}: {stored['fingerprint'].get(key)!r} there, {fingerprint.get(key)!r} now"
+                    f"{key}: {journal.fingerprint.get(key)!r} there, {fingerprint.get(key)!r} now"
                     for key in keys
-                    if stored["fingerprint"].get(key) != fingerprint.get(key)
+                    if journal.fingerprint.get(key) != fingerprint.get(key)
                 ]
                 raise JournalMismatch(
                     f"{path} holds a run with other settings ({'; '.join(differing)}); "
                     "rerun with those settings to carry it on, or pass --fresh to discard it"
                 )
-            journal = cls(path, fingerprint, stored["stages"], stored.get("sittings", 0))
         journal.sittings += 1
         journal.save()
         return journal
+
+    @classmethod
+    def read(cls, path: Path) -> Journal:
+        """The journal at `path` as stored, without opening a sitting: for what only reads a run (a release, a
+        report), which must not count as one of its sittings."""
+        stored = json.loads(path.read_text())
+        return cls(path, stored["fingerprint"], stored["stages"], stored.get("sittings", 0))
 
     def stage(self, name: str) -> dict[str, Any]:
         """A stage's record: `{"chunks": [...], "result": None | {...}}`, created empty on first use."""

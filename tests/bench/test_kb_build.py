@@ -111,6 +111,7 @@ def test_a_release_takes_its_reasoning_from_the_reasoning_benchmarks_run(tmp_pat
         [(ChainKind.REASONING, [1, 2, 3], "qwen2.5-coder-1.5b-instruct", "v4")],
     )
     stats = dict.fromkeys(kb_build.SUMMED, 0) | {"chains_proposed": 5, "chains_verified": 2, "llm_calls": 9}
+    stats |= {"users": 2, "rejected_by_reason": {}}  # as every chunk of the bench records them
     settings = make_settings()
     fingerprint = bench_reason_fingerprint(settings)
     chunk = {
