@@ -61,9 +61,10 @@ def run_users(
     *,
     faults: tuple[str, ...] = (),
     console: Console,
+    dataset: str = DATASET,
 ) -> dict[str, Any]:
-    """One reasoning run over `users` on `workers` fresh worker processes, striking `faults` on the way; returns
-    the run record, the stored totals, the faults' times and users per minute."""
+    """One reasoning run over `users` of `dataset` on `workers` fresh worker processes, striking `faults` on the
+    way; returns the run record, the stored totals, the faults' times and users per minute."""
     import redis
 
     from reasoning import store
@@ -73,14 +74,14 @@ def run_users(
     from workers.app import create_app
     from workers.fanout import start_reason_run
 
-    store.delete_chains(db, DATASET)
-    db.run("workers/delete_runs", dataset=DATASET)
+    store.delete_chains(db, dataset)
+    db.run("workers/delete_runs", dataset=dataset)
     redis.Redis.from_url(settings.redis.url).flushdb()
     processes = [start_worker(f"w{index}", env, log_dir) for index in range(1, workers + 1)]
     struck: list[dict[str, Any]] = []
     try:
         options = ReasoningOptions(max_targets=settings.reasoning.max_targets, divergent=False, kb=False)
-        run_id = start_reason_run(create_app(settings), db, DATASET, users, options)
+        run_id = start_reason_run(create_app(settings), db, dataset, users, options)
         started = time.monotonic()
         pending = list(faults)
         strike = _strikes(settings, processes, env, log_dir)
@@ -107,10 +108,12 @@ def run_users(
     finally:
         for process in processes:
             process.stop()
-    stored = dict(db.run("stats/reasoning_totals", dataset=DATASET)[0])
+    stored = dict(db.run("stats/reasoning_totals", dataset=dataset)[0])
+    by_user = {row["user"]: dict(row) for row in db.run("stats/reasoning_by_user", dataset=dataset, run_id=run_id)}
     return {
         "run": run,
         "stored": stored,
+        "by_user": by_user,
         "faults": struck,
         "wall_s": round(wall_s, 1),
         "users_per_min": round(60 * run["users_done"] / wall_s, 1),
@@ -127,7 +130,7 @@ def _strikes(settings: Any, processes: list[Any], env: dict[str, str], log_dir: 
     def worker() -> float:
         began = time.monotonic()
         processes[0].kill()  # SIGKILL its whole process group, mid-task
-        processes[0] = start_worker("w1", env, log_dir)  # the replacement, as a supervisor would start it
+        processes[0] = start_worker("w1-replacement", env, log_dir)  # as a supervisor would; its own log
         return time.monotonic() - began
 
     def restart(service: Any) -> Callable[[], float]:
@@ -194,7 +197,27 @@ def compare(clean: dict[str, Any], faulted: dict[str, Any], users: int) -> dict[
         "no_duplicates": faulted["stored"]["duplicate_chains"] == faulted["stored"]["duplicate_links"] == 0,
         "every_fault_struck": [fault["fault"] for fault in faulted["faults"]] == list(FAULTS),
     }
-    return {"checks": checks, "differing": differing, "passed": all(checks.values())}
+    return {
+        "checks": checks,
+        "differing": differing,
+        "users_differing": users_differing(clean["by_user"], faulted["by_user"]),
+        "passed": all(checks.values()),
+    }
+
+
+def users_differing(clean: dict[int, dict[str, Any]], faulted: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The users whose stored links or answered positions differ between the runs, with each run's row (the
+    faulted one carries its task record: attempts, deliveries, error), so a failed comparison names who lost
+    what and on which delivery."""
+
+    def stored(row: dict[str, Any] | None) -> tuple[int, ...] | None:
+        return None if row is None else (row["accepted"], row["proposed"], row["positions"])
+
+    return [
+        {"user": user, "clean": clean.get(user), "faulted": faulted.get(user)}
+        for user in sorted(clean.keys() | faulted.keys())
+        if stored(clean.get(user)) != stored(faulted.get(user))
+    ]
 
 
 def measure(users: int, workers: int, max_targets: int, log_dir: Path, console: Console) -> dict[str, Any]:
@@ -229,9 +252,12 @@ def measure(users: int, workers: int, max_targets: int, log_dir: Path, console: 
     finally:
         for service in reversed(services):
             service.stop()
-    return {"users": len(chosen), "workers": workers, "clean": clean, "faulted": faulted} | compare(
-        clean, faulted, len(chosen)
-    )
+    compared = compare(clean, faulted, len(chosen))
+    per_run = {
+        name: {key: value for key, value in run.items() if key != "by_user"}
+        for name, run in (("clean", clean), ("faulted", faulted))
+    }  # one row per user is for diagnosing, not for the record
+    return {"users": len(chosen), "workers": workers, **per_run} | compared
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import neo4j
 import numpy as np
 import pytest
 
@@ -284,6 +285,41 @@ def test_forgetting_users_undoes_their_reasoning_and_nothing_else(
     assert reason(db, settings, [2]).as_json() | {"wall_s": 0} == first_run
     store.forget_users(db, DATASET, [1, 2])
     assert rows(db, "MATCH (c:Chain {dataset: $d}) RETURN count(c) AS n", d=DATASET) == [{"n": 0}]
+
+
+@pytest.mark.fault
+def test_a_window_cut_off_between_its_chain_writes_is_asked_again_whole(
+    fixture_dataset: str,
+    services: Settings,
+    db: Neo4jGateway,
+    scripted: ScriptedOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker killed, or Neo4j lost, after the first of a window's chains is written: every chain of the window
+    is stamped with its last target, so that link must not count the last target as answered, or the rerun
+    would ask for the first target alone and the last target's chain would never be written."""
+    settings = services.updated(llm={"base_url": scripted.base_url}, kb={"enabled": False})
+    reason(db, settings, [1])
+    clean = (user_chains(db, 1), store.reasoned_positions(db, DATASET, 1))
+    store.forget_users(db, DATASET, [1])
+
+    write_chain = store.write_chain
+    writes: list[int] = []
+
+    def lost_after_one_write(*args: Any, **kwargs: Any) -> Any:
+        if len(writes) == 1:
+            raise neo4j.exceptions.ServiceUnavailable("Neo4j went away mid-window")
+        writes.append(1)
+        return write_chain(*args, **kwargs)
+
+    monkeypatch.setattr(store, "write_chain", lost_after_one_write)
+    with pytest.raises(neo4j.exceptions.ServiceUnavailable):
+        reason(db, settings, [1])
+    monkeypatch.setattr(store, "write_chain", write_chain)
+    assert len(user_chains(db, 1)) == 1 and store.reasoned_positions(db, DATASET, 1) == set()
+    again = reason(db, settings, [1])
+    assert (user_chains(db, 1), store.reasoned_positions(db, DATASET, 1)) == clean
+    assert again.steps_already_done == 0  # the cut-off window was asked again whole
 
 
 @dataclass
