@@ -7,6 +7,8 @@ are batched whole where they fit, and a history longer than a batch is split wit
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -35,6 +37,8 @@ class IngestReport:
     interactions: int
     batches: int
     seconds: float
+    already_stored: bool = False
+    """Nothing was written: the same content was stored complete before (`ensure_stored`)."""
 
     @property
     def interactions_per_s(self) -> float:
@@ -116,6 +120,7 @@ def write_dataset(
         users=len(bundle.users),
         items=len(bundle.items),
         interactions=bundle.interaction_count,
+        fingerprint=fingerprint(bundle),
     )
     return IngestReport(
         dataset=bundle.name,
@@ -127,6 +132,42 @@ def write_dataset(
         batches=batches,
         seconds=time.perf_counter() - started,
     )
+
+
+def ensure_stored(
+    db: Neo4jGateway, settings: Settings, bundle: DatasetBundle, *, show_progress: bool = True
+) -> IngestReport:
+    """`write_dataset`, unless this exact content is already stored complete under the bundle's name.
+
+    A second `llmrg demo` should not MERGE a million interactions again to change nothing; a dataset whose
+    load was cut off (status 'loading'), or whose files changed, has no matching fingerprint and is written."""
+    started = time.perf_counter()
+    records = db.run("ingestion/dataset_fingerprint", name=bundle.name)
+    if not records or records[0]["fingerprint"] != fingerprint(bundle):
+        return write_dataset(db, settings, bundle, show_progress=show_progress)
+    return IngestReport(
+        dataset=bundle.name,
+        source=bundle.source,
+        users=len(bundle.users),
+        items=len(bundle.items),
+        attributes=len(bundle.attributes),
+        interactions=bundle.interaction_count,
+        batches=0,
+        seconds=time.perf_counter() - started,
+        already_stored=True,
+    )
+
+
+def fingerprint(bundle: DatasetBundle) -> str:
+    """sha256 of what a load writes (source, variant, items, users, histories), recorded when it completes."""
+    digest = hashlib.sha256(json.dumps([bundle.source, bundle.variant]).encode())
+    for item in bundle.items:
+        digest.update(json.dumps([item.id, item.title, item.attributes]).encode())
+    for user in bundle.users:
+        digest.update(json.dumps([user.id, user.properties], sort_keys=True).encode())
+    for history in bundle.histories:
+        digest.update(json.dumps([history.user, history.items]).encode())
+    return digest.hexdigest()
 
 
 def delete_dataset(db: Neo4jGateway, dataset: str) -> None:

@@ -193,8 +193,13 @@ def run_demo(settings: Settings, plan: DemoPlan, console: Console, *, progress: 
 
 def _ingest(db: Neo4jGateway, settings: Settings, plan: DemoPlan, progress: bool) -> dict[str, Any]:
     bundle = registry.read_builtin(settings, registry.builtin_name(plan.dataset, None))
-    ingested = loader.write_dataset(db, settings, bundle, show_progress=progress)
-    return {"users": ingested.users, "items": ingested.items, "interactions": ingested.interactions}
+    ingested = loader.ensure_stored(db, settings, bundle, show_progress=progress)
+    return {
+        "users": ingested.users,
+        "items": ingested.items,
+        "interactions": ingested.interactions,
+        "already_stored": ingested.already_stored,
+    }
 
 
 def _reason(db: Neo4jGateway, settings: Settings, plan: DemoPlan, console: Console, progress: bool) -> dict[str, Any]:
@@ -329,7 +334,10 @@ def print_report(report: DemoReport, console: Console) -> None:
     """What the demo did, how long each step took, and where everything is."""
     table = Table("step", "seconds", "what happened", title=f"llmrg demo ({report.plan.name})")
     described = {
-        "ingest": lambda s: f"{s['users']:,} users, {s['items']:,} items, {s['interactions']:,} interactions",
+        "ingest": lambda s: (
+            f"{s['users']:,} users, {s['items']:,} items, {s['interactions']:,} interactions"
+            + (" (already stored)" if s.get("already_stored") else "")
+        ),
         "knowledge_base": lambda s: (
             f"{s['chains']:,} chains and {s['edges']:,} causal edges from {s['file']} ({s['created']:,} new)"
             if s["file"]

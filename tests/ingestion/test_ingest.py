@@ -208,3 +208,35 @@ def test_interaction_merge_plan_expands_from_bound_nodes(services: Settings, db:
     operators = [op.split("@")[0] for op in plan_operators(summary.plan)]
     assert not [op for op in operators if "RelationshipIndex" in op], operators
     assert sum("NodeUniqueIndexSeek" in op for op in operators) == 2, operators
+
+
+def test_a_dataset_stored_complete_is_not_written_again_unless_its_content_changed(
+    services: Settings, db: Neo4jGateway, tmp_path: Path
+) -> None:
+    """What the demo loads: a second load of the same content writes nothing; changed content, or a load that
+    was cut off (status 'loading'), is written."""
+    name = "ensure-stored"
+    loader.delete_dataset(db, name)
+    (tmp_path / "seq.txt").write_text("1 10 11 12\n2 11 12\n")
+    bundle = registry.read_custom(name, tmp_path / "seq.txt", None)
+    first = loader.ensure_stored(db, services, bundle, show_progress=False)
+    again = loader.ensure_stored(db, services, bundle, show_progress=False)
+    assert (first.already_stored, first.batches > 0, again.already_stored, again.batches) == (False, True, True, 0)
+    assert (
+        (again.users, again.items, again.interactions)
+        == (2, 3, 5)
+        == tuple(counts(db, services, name)[key] for key in ("users", "items", "interactions"))
+    )
+
+    (tmp_path / "seq.txt").write_text("1 10 11 12\n2 11 12 10\n")
+    changed = loader.ensure_stored(
+        db, services, registry.read_custom(name, tmp_path / "seq.txt", None), show_progress=False
+    )
+    assert not changed.already_stored and counts(db, services, name)["interactions"] == 6
+
+    db.driver.execute_query("MATCH (d:Dataset {name: $n}) SET d.status = 'loading'", n=name)
+    cut_off = loader.ensure_stored(
+        db, services, registry.read_custom(name, tmp_path / "seq.txt", None), show_progress=False
+    )
+    assert not cut_off.already_stored
+    loader.delete_dataset(db, name)
