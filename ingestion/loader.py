@@ -73,8 +73,10 @@ def write_dataset(
     *,
     show_progress: bool = True,
     after_batch: Callable[[int], None] | None = None,
+    content_fingerprint: str | None = None,
 ) -> IngestReport:
-    """Write `bundle` idempotently; `after_batch(n)` is called after each committed interaction batch."""
+    """Write `bundle` idempotently; `after_batch(n)` is called after each committed interaction batch.
+    `content_fingerprint` is the bundle's `fingerprint`, when the caller has it already."""
     started = time.perf_counter()
     size = settings.ingest.batch_size
     gateway.apply_schema(db)
@@ -120,7 +122,7 @@ def write_dataset(
         users=len(bundle.users),
         items=len(bundle.items),
         interactions=bundle.interaction_count,
-        fingerprint=fingerprint(bundle),
+        fingerprint=content_fingerprint or fingerprint(bundle),
     )
     return IngestReport(
         dataset=bundle.name,
@@ -137,14 +139,17 @@ def write_dataset(
 def ensure_stored(
     db: Neo4jGateway, settings: Settings, bundle: DatasetBundle, *, show_progress: bool = True
 ) -> IngestReport:
-    """`write_dataset`, unless this exact content is already stored complete under the bundle's name.
+    """`write_dataset`, unless the last complete load under the bundle's name wrote this same content.
 
-    A second `llmrg demo` should not MERGE a million interactions again to change nothing; a dataset whose
-    load was cut off (status 'loading'), or whose files changed, has no matching fingerprint and is written."""
+    A second `llmrg demo` should not MERGE a million interactions again to change nothing. A dataset whose load
+    or drop was cut off has no fingerprint, and changed files have another: both are written. Like any rerun of
+    `llmrg ingest`, a write MERGEs over what is stored (rows that only the old files had stay)."""
     started = time.perf_counter()
+    content = fingerprint(bundle)
     records = db.run("ingestion/dataset_fingerprint", name=bundle.name)
-    if not records or records[0]["fingerprint"] != fingerprint(bundle):
-        return write_dataset(db, settings, bundle, show_progress=show_progress)
+    if not records or records[0]["fingerprint"] != content:
+        return write_dataset(db, settings, bundle, show_progress=show_progress, content_fingerprint=content)
+    gateway.apply_schema(db)
     return IngestReport(
         dataset=bundle.name,
         source=bundle.source,
@@ -173,7 +178,7 @@ def fingerprint(bundle: DatasetBundle) -> str:
 def delete_dataset(db: Neo4jGateway, dataset: str) -> None:
     """Remove one dataset entirely (batched inner transactions, so it needs an auto-commit session)."""
     with db.session() as session:
-        for statement in ("ingestion/delete_interactions", "ingestion/delete_dataset"):
+        for statement in ("ingestion/unfinish_dataset", "ingestion/delete_interactions", "ingestion/delete_dataset"):
             session.run(db.query(statement), dataset=dataset).consume()
 
 

@@ -194,7 +194,7 @@ class ReasoningEngine:
             scored, unverifiable = self._verify(context, candidates, questions, None)
         accepted = [self._store(context, chain) for chain in scored]
         known += [chain for chain in accepted if chain is not None]
-        if unverifiable:  # the window is asked again on a rerun, as one prompt, like the first time
+        if unverifiable:  # its targets are asked again on a rerun (with reuse on, a chain stored here is found)
             self.stats.steps_failed += len(targets)
             return [chain for chain in accepted if chain is not None]
         store.mark_reasoned(self.db, self.dataset, context.user, positions)

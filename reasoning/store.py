@@ -227,5 +227,7 @@ def mark_reasoned(db: Neo4jGateway, dataset: str, user: int, positions: list[int
 
 
 def reasoned_positions(db: Neo4jGateway, dataset: str, user: int) -> set[int]:
+    """The positions a rerun skips: windows marked whole (`mark_reasoned`) and knowledge-base reuses. A chain
+    the LLM wrote marks nothing by itself (its t is its window's last target, not its own)."""
     records = db.run("reasoning/fetch_reasoned_steps", dataset=dataset, user=user)
     return {int(record["t"]) for record in records}

@@ -235,8 +235,10 @@ def test_a_dataset_stored_complete_is_not_written_again_unless_its_content_chang
     assert not changed.already_stored and counts(db, services, name)["interactions"] == 6
 
     db.driver.execute_query("MATCH (d:Dataset {name: $n}) SET d.status = 'loading'", n=name)
-    cut_off = loader.ensure_stored(
-        db, services, registry.read_custom(name, tmp_path / "seq.txt", None), show_progress=False
-    )
+    cut_off_bundle = registry.read_custom(name, tmp_path / "seq.txt", None)
+    cut_off = loader.ensure_stored(db, services, cut_off_bundle, show_progress=False)
     assert not cut_off.already_stored
+    db.run("ingestion/unfinish_dataset", dataset=name)  # a drop cut off after its first step
+    assert not loader.ensure_stored(db, services, cut_off_bundle, show_progress=False).already_stored
+    assert loader.ensure_stored(db, services, cut_off_bundle, show_progress=False).already_stored
     loader.delete_dataset(db, name)

@@ -201,6 +201,15 @@ def test_second_user_reuses_the_knowledge_base(
     assert (counts["chains"], counts["kb_chains"]) == (6, 6)
     no_kb = reason(db, settings.updated(kb={"enabled": False}), [3])
     assert (no_kb.kb_hits, no_kb.kb_misses, no_kb.llm.calls) == (0, 0, 4)
+    # a reused chain that a later verdict retires moves the link to PROPOSED: its step stays answered
+    rows(
+        db,
+        """
+        MATCH (u:User {dataset: $d, id: 2})-[l:HAS_CHAIN {reused: true}]->(c:Chain)
+        CREATE (u)-[p:PROPOSED]->(c) SET p = properties(l) DELETE l""",
+        d=DATASET,
+    )
+    assert store.reasoned_positions(db, DATASET, 2) == {1, 2, 3, 4}
 
 
 def test_the_knowledge_base_reuses_chains_of_the_same_model_unless_told_otherwise(
