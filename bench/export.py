@@ -47,7 +47,7 @@ def main() -> dict[str, Any]:
     from ingestion import registry
 
     with bench_neo4j() as (settings, db):
-        ensure_dataset(db, settings, DATASET, interactions=999_611)
+        ensure_dataset(db, settings, DATASET)
         export_dataset(db, DATASET)  # warm the page cache and the query plans
         export_s, exported = best_of(REPEATS, lambda: export_dataset(db, DATASET))
 

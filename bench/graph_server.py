@@ -45,14 +45,11 @@ def bench_neo4j() -> Iterator[tuple[Any, Any]]:
         server.stop()
 
 
-def ensure_dataset(db: Any, settings: Any, dataset: str, interactions: int | None = None) -> None:
-    """Ingest the built-in `dataset` unless it is stored (with exactly `interactions`, when given)."""
+def ensure_dataset(db: Any, settings: Any, dataset: str) -> None:
+    """Ingest the built-in `dataset` unless this same content is stored complete (`loader.ensure_stored`)."""
     from ingestion import loader, registry
-    from llmrg.stats import dataset_counts
 
-    stored = dataset_counts(db).get(dataset)
-    if stored is None or (interactions is not None and stored.get("interactions") != interactions):
-        loader.write_dataset(db, settings, registry.read_builtin(settings, dataset))
+    loader.ensure_stored(db, settings, registry.read_builtin(settings, dataset), show_progress=False)
 
 
 def ensure_snapshot(dataset: str) -> Path:

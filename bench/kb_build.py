@@ -33,6 +33,7 @@ from typing import Any
 
 from bench import machine, quality
 from bench import reason as bench_reason
+from bench.graph_server import ensure_dataset
 from bench.ingest import ROOT
 from bench.journal import Journal
 from core import gateway
@@ -40,7 +41,6 @@ from core.errors import ConfigError, DataFormatError
 from core.gateway import Neo4jGateway
 from core.settings import Settings, for_dataset
 from core.vocabulary import ChainKind
-from ingestion import loader, registry
 from llmrg.services.llm_server import LocalLLM
 from llmrg.services.neo4j_server import LocalNeo4j
 from llmrg.stats import dataset_counts
@@ -98,7 +98,7 @@ def warm(
     (`restore`), so the export holds every pair found so far."""
     with quality.served(settings, weights, None) as served, gateway.open_gateway(served) as db:
         gateway.apply_schema(db)
-        _ensure_dataset(db, served, dataset)
+        ensure_dataset(db, served, dataset)
         restore(db, paths(out, dataset)[0], dataset)
         summary = warm_run.warm_dataset(
             db,
@@ -265,7 +265,7 @@ def build(
     started = time.monotonic()
     with gateway.open_gateway(settings) as db:
         gateway.apply_schema(db)
-        _ensure_dataset(db, settings, dataset)
+        ensure_dataset(db, settings, dataset)
         if journal.done_users(STAGE) and kb_file.is_file() and not dataset_counts(db)[dataset]["kb_chains"]:
             imported = kb_transfer.import_knowledge_base(db, kb_file, dataset)
             print(f"a fresh database: imported {imported.chains} chains and {imported.edges} edges from {kb_file}")
@@ -463,13 +463,6 @@ def _warm_lines(made: dict[str, Any] | None) -> list[str]:
         f"the test targets; the {ceiling['pairs']:,} pairs the run is asked for would cover "
         f"{100 * ceiling['share']:.1f}% and {100 * ceiling['test_share']:.1f}% if every one held.",
     ]
-
-
-def _ensure_dataset(db: Neo4jGateway, settings: Settings, dataset: str) -> None:
-    if dataset in dataset_counts(db):
-        return
-    bundle = registry.read_builtin(settings, registry.builtin_name(dataset, None))
-    loader.write_dataset(db, settings, bundle, show_progress=False)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

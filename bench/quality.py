@@ -62,7 +62,6 @@ JOURNAL_DIR = ROOT / ".llmrg" / "bench"
 OUTPUT = RESULTS / "quality.json"
 SETS = ("real", "random_premises", "shuffled")
 VERIFIERS = ("numbered", "lettered", "lettered-packed")
-INTERACTIONS = {"ml-1m": 999_611}
 CHUNK_USERS = 5
 MIN_DIFFERENCE = 0.10
 """The issue's bar: real chains verified at least 10 points more often than random-premise placebos."""
@@ -575,7 +574,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         journal = Journal.open(journal_path(settings.reasoning.prompt_version), fingerprint, fresh=args.fresh)
         samples = []
         for dataset in args.datasets.split(","):
-            ensure_dataset(db, settings, dataset, interactions=INTERACTIONS.get(dataset))
+            ensure_dataset(db, settings, dataset)
             users = [int(r["id"]) for r in db.run("reasoning/list_users", dataset=dataset, limit=args.users)]
             samples.append(Sample(dataset, users, args.steps))
         if args.report_only:

@@ -373,7 +373,7 @@ def main() -> dict[str, Any] | None:
         llm_server.start()
         with gateway.open_gateway(base) as db:
             gateway.apply_schema(db)
-            ensure_dataset(db, base, DATASET, interactions=999_611)
+            ensure_dataset(db, base, DATASET)
             naive = base.updated(
                 reasoning={"steps_per_call": 1}, verify={"questions_per_call": 1}, kb={"enabled": False}
             )

@@ -243,7 +243,7 @@ def measure(users: int, workers: int, max_targets: int, log_dir: Path, console: 
             env = dict(os.environ)
             with gateway.open_gateway(settings) as db:
                 gateway.apply_schema(db)
-                ensure_dataset(db, settings, DATASET, interactions=999_611)
+                ensure_dataset(db, settings, DATASET)
                 chosen = select_users(db, DATASET, users, None)
                 console.print(f"fault-free run over {len(chosen)} users on {workers} workers")
                 clean = run_users(db, settings, env, chosen, workers, log_dir, console=console)

@@ -77,7 +77,7 @@ def main() -> dict[str, Any]:
     machine = describe()
     with bench_neo4j() as (settings, db):
         base = ReasoningOptions(divergent=False, max_targets=4).apply(settings)
-        ensure_dataset(db, base, DATASET, interactions=999_611)
+        ensure_dataset(db, base, DATASET)
         try:
             variants = {
                 name: run_variant(db, base.updated(verify={"questions_per_call": size}), users)

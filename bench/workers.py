@@ -124,7 +124,7 @@ def main() -> dict[str, Any]:
             service.start()
         with gateway.open_gateway(base) as db:
             gateway.apply_schema(db)
-            ensure_dataset(db, base, DATASET, interactions=999_611)
+            ensure_dataset(db, base, DATASET)
             results["overhead"] = {}
             users = list(range(1, args.overhead_users + 1))
             for latency_ms in (0, 250):
