@@ -194,7 +194,7 @@ class ReasoningEngine:
             scored, unverifiable = self._verify(context, candidates, questions, None)
         accepted = [self._store(context, chain) for chain in scored]
         known += [chain for chain in accepted if chain is not None]
-        if unverifiable:  # its targets are asked again on a rerun (with reuse on, a chain stored here is found)
+        if unverifiable:  # asked again whole on a rerun, knowledge base or not: a user's own chains are not reused
             self.stats.steps_failed += len(targets)
             return [chain for chain in accepted if chain is not None]
         store.mark_reasoned(self.db, self.dataset, context.user, positions)

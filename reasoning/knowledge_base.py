@@ -54,11 +54,13 @@ class EdgeHit:
 
 
 def lookup_edges(db: Neo4jGateway, settings: Settings, context: UserContext, local_target: int) -> list[EdgeHit]:
-    """Verified causal edges into the step's item from an item the user chose earlier in the window."""
+    """Verified causal edges into the step's item from an item the user chose earlier in the window, counting
+    only support from chains that are not this user's own (a rerun must not "reuse" what it wrote itself)."""
     target = context.item_at(local_target)
     records = db.run(
         "reasoning/find_kb_edges",
         dataset=context.dataset,
+        user=context.user,
         target=target.id,
         history=[item.id for item in context.window[:local_target]],
         **_made_like(settings),
@@ -84,6 +86,7 @@ def lookup(db: Neo4jGateway, settings: Settings, context: UserContext, local_tar
     records = db.run(
         "reasoning/find_kb_chains",
         dataset=context.dataset,
+        user=context.user,
         target=target.id,
         recent=recent,
         history=[item.id for item in earlier],

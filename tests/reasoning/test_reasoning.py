@@ -297,7 +297,9 @@ def test_forgetting_users_undoes_their_reasoning_and_nothing_else(
 
 
 @pytest.mark.fault
+@pytest.mark.parametrize("kb", [False, True], ids=["kb-off", "kb-on"])
 def test_a_window_cut_off_between_its_chain_writes_is_asked_again_whole(
+    kb: bool,
     fixture_dataset: str,
     services: Settings,
     db: Neo4jGateway,
@@ -306,8 +308,9 @@ def test_a_window_cut_off_between_its_chain_writes_is_asked_again_whole(
 ) -> None:
     """A worker killed, or Neo4j lost, after the first of a window's chains is written: every chain of the window
     is stamped with its last target, so that link must not count the last target as answered, or the rerun
-    would ask for the first target alone and the last target's chain would never be written."""
-    settings = services.updated(llm={"base_url": scripted.base_url}, kb={"enabled": False})
+    would ask for the first target alone and the last target's chain would never be written. With the knowledge
+    base on, the chain already written is the user's own, not knowledge: the rerun must not count it a hit."""
+    settings = services.updated(llm={"base_url": scripted.base_url}, kb={"enabled": kb})
     reason(db, settings, [1])
     clean = (user_chains(db, 1), store.reasoned_positions(db, DATASET, 1))
     store.forget_users(db, DATASET, [1])
@@ -329,6 +332,7 @@ def test_a_window_cut_off_between_its_chain_writes_is_asked_again_whole(
     again = reason(db, settings, [1])
     assert (user_chains(db, 1), store.reasoned_positions(db, DATASET, 1)) == clean
     assert again.steps_already_done == 0  # the cut-off window was asked again whole
+    assert (again.kb_hits, again.kb_edge_hits) == (0, 0)
 
 
 @dataclass
