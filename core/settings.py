@@ -324,6 +324,13 @@ class WorkerSettings(Area):
     reject_on_lost: bool = Field(True, validation_alias=_env("LLMRG_WORKER_REJECT_ON_LOST"))
     task_soft_time_limit_s: float = Field(1500.0, gt=0, validation_alias=_env("LLMRG_TASK_SOFT_TIME_LIMIT_S"))
     task_time_limit_s: float = Field(1800.0, gt=0, validation_alias=_env("LLMRG_TASK_TIME_LIMIT_S"))
+    neo4j_query_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        validation_alias=_env("LLMRG_WORKER_NEO4J_QUERY_TIMEOUT_S"),
+        description="Workers' Neo4j transaction timeout: below the gap between the soft and hard time limits, "
+        "since a task stopped at the soft limit waits for its statement in flight before recording anything.",
+    )
     train_time_limit_s: float = Field(
         86400.0, gt=60, validation_alias=_env("LLMRG_TRAIN_TASK_TIME_LIMIT_S"), description="`llmrg.train` on a worker."
     )

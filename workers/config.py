@@ -73,6 +73,14 @@ def reliability_problems(settings: Settings) -> list[str]:
             f"the soft time limit ({workers.task_soft_time_limit_s:g} s, LLMRG_TASK_SOFT_TIME_LIMIT_S) must be "
             f"below the hard one ({workers.task_time_limit_s:g} s, LLMRG_TASK_TIME_LIMIT_S), or tasks never clean up"
         )
+    cleanup_window = workers.task_time_limit_s - workers.task_soft_time_limit_s
+    if workers.neo4j_query_timeout_s >= cleanup_window > 0:
+        problems.append(
+            f"the workers' Neo4j statement timeout ({workers.neo4j_query_timeout_s:g} s, "
+            f"LLMRG_WORKER_NEO4J_QUERY_TIMEOUT_S) must be below the gap between the soft and hard time limits "
+            f"({cleanup_window:g} s): a task stopped at the soft limit first waits for its statement in flight to "
+            "end, and killed at the hard limit it records neither a retry nor a dead letter, so its run never ends"
+        )
     longest_hold = max(workers.task_time_limit_s, workers.retry_backoff_max_s)
     if workers.visibility_timeout_s <= longest_hold:
         problems.append(

@@ -7,7 +7,6 @@ finished counts, and a Redis lock keeps two deliveries of the same user from wor
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,8 @@ class ReasonJob:
     failures: int = 0
     carried: dict[str, float] = field(default_factory=dict)
     """Counters of earlier attempts that failed transiently (their LLM calls still cost)."""
+    timeouts: int = 0
+    """Earlier attempts that ran past the soft time limit (`outcomes.next_attempt` retries only the first)."""
 
     def task_id(self) -> str:
         return reason_task_id(self.run_id, self.user)
@@ -101,7 +102,7 @@ def run_reason_job(resources: WorkerResources, job: ReasonJob, worker: str) -> d
         return {"status": "done", "user": job.user, **stats}
     except Exception as exc:
         carried = _add(job.carried, _counters(engine))
-        countdown = outcomes.next_attempt(settings.workers, exc, job.failures)
+        countdown = outcomes.next_attempt(settings.workers, exc, job.failures, job.timeouts)
         if countdown is None:
             return _fail(resources, job, exc, carried)
         _record_retry(resources, job, exc, countdown)
@@ -121,7 +122,7 @@ def _counters(engine: ReasoningEngine | None) -> dict[str, float]:
 
 def _record_retry(resources: WorkerResources, job: ReasonJob, exc: BaseException, countdown: float) -> None:
     """Best effort: the service that failed may be Neo4j itself, and the retry must be scheduled regardless."""
-    with contextlib.suppress(*outcomes.TRANSIENT):
+    try:
         resources.db.run(
             "workers/retry_run_task",
             run_id=job.run_id,
@@ -130,6 +131,9 @@ def _record_retry(resources: WorkerResources, job: ReasonJob, exc: BaseException
             error=outcomes.error_text(exc),
             countdown_s=countdown,
         )
+    except Exception as failed:
+        if not outcomes.transient(failed):
+            raise
 
 
 def _fail(resources: WorkerResources, job: ReasonJob, exc: BaseException, stats: dict[str, float]) -> dict[str, Any]:

@@ -84,7 +84,9 @@ class WorkerResources:
     @property
     def db(self) -> Neo4jGateway:
         if self._db is None:
-            self._db = gateway.connect(self.settings)
+            self._db = gateway.connect(
+                self.settings.updated(neo4j={"query_timeout_s": self.settings.workers.neo4j_query_timeout_s})
+            )
         return self._db
 
     @property

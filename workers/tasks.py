@@ -5,7 +5,7 @@ process's resources) and idempotent. The work itself lives in the rooms below; a
 arguments, calls it, and turns a failure into a retry or a dead letter (`outcomes.next_attempt`).
 
 - `llmrg.reason_user`: one user's reasoning (queue `reasoning`); retried with backoff on transient
-  failures up to `LLMRG_TASK_MAX_RETRIES`, then dead-lettered.
+  failures (and once past the soft time limit) up to `LLMRG_TASK_MAX_RETRIES`, then dead-lettered.
 - `llmrg.finish_run`: chord callback storing a run's totals and status.
 - `llmrg.reason_users`: start a run for a dataset's first N users or a list of users (remote trigger).
 - `llmrg.refresh_knowledge_base`: the beat job (see `workers.refresh`).
@@ -56,15 +56,23 @@ def reason_user(
     options: RunOptions,
     failures: int = 0,
     carried: dict[str, float] | None = None,
+    timeouts: int = 0,
 ) -> dict[str, Any]:
     app = _app(task)
-    job = ReasonJob(run_id, dataset, user, ReasoningOptions.from_dict(options), failures, carried or {})
+    job = ReasonJob(run_id, dataset, user, ReasoningOptions.from_dict(options), failures, carried or {}, timeouts)
     try:
         return run_reason_job(app.resources(), job, task.request.hostname or "worker")
     except LockBusy as busy:
         raise task.retry(exc=busy, countdown=app.settings.workers.user_lock_wait_s) from None
     except RetryLater as later:
-        _retry(task, later.cause, later.countdown_s, failures=failures + 1, carried=later.carried)
+        _retry(
+            task,
+            later.cause,
+            later.countdown_s,
+            failures=failures + 1,
+            carried=later.carried,
+            timeouts=timeouts + outcomes.timed_out(later.cause),
+        )
 
 
 def finish_run(task: Task, results: list[Any] | None = None, *, run_id: str) -> dict[str, Any]:
@@ -107,16 +115,16 @@ def refresh_knowledge_base(task: Task, datasets: list[str] | None = None) -> dic
     return {"refresh_id": refresh_id, "datasets": summaries}
 
 
-def verify_chain(task: Task, chain_id: str, refresh_id: str, failures: int = 0) -> dict[str, Any]:
+def verify_chain(task: Task, chain_id: str, refresh_id: str, failures: int = 0, timeouts: int = 0) -> dict[str, Any]:
     app = _app(task)
     settings, resources = app.settings, app.resources()
     try:
         llm = resources.structured_llm(settings, settings.reasoning.temperature)
         return reverify_chain(resources.db, settings, llm, chain_id, refresh_id).as_json()
     except Exception as exc:
-        countdown = outcomes.next_attempt(settings.workers, exc, failures)
+        countdown = outcomes.next_attempt(settings.workers, exc, failures, timeouts)
         if countdown is not None:
-            _retry(task, exc, countdown, failures=failures + 1)
+            _retry(task, exc, countdown, failures=failures + 1, timeouts=timeouts + outcomes.timed_out(exc))
         outcomes.dead_letter(
             resources.db,
             task_id=str(task.request.id),

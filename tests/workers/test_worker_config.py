@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import neo4j.exceptions
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 
 from core.settings import for_dataset
 from reasoning.options import ReasoningOptions
 from tests.conftest import make_settings
 from workers.config import celery_config, reliability_problems
+from workers.outcomes import error_text, next_attempt, timed_out
 from workers.runs import RunStatus, outcome
 
 pytestmark = pytest.mark.unit
@@ -40,7 +43,8 @@ def test_defaults_are_consistent_and_map_to_celery_options() -> None:
         ({"reject_on_lost": False}, "LLMRG_WORKER_REJECT_ON_LOST"),
         ({"prefetch_multiplier": 4}, "LLMRG_WORKER_PREFETCH"),
         ({"retry_backoff_s": 700}, "LLMRG_TASK_RETRY_BACKOFF_S"),
-        ({"task_soft_time_limit_s": 20, "task_time_limit_s": 30}, "LLMRG_NEO4J_RETRY_TIME_S"),
+        ({"task_soft_time_limit_s": 20, "task_time_limit_s": 30, "neo4j_query_timeout_s": 5}, "NEO4J_RETRY_TIME_S"),
+        ({"neo4j_query_timeout_s": 300}, "LLMRG_WORKER_NEO4J_QUERY_TIMEOUT_S"),
     ],
 )
 def test_each_inconsistency_is_named(overrides: dict[str, object], named: str) -> None:
@@ -80,3 +84,37 @@ def test_run_options_shorten_the_reasoning_window_for_every_dataset() -> None:
 )
 def test_run_outcome(done: int, failed: int, status: RunStatus) -> None:
     assert outcome({"users_total": 3, "users_done": done, "users_failed": failed}) is status
+
+
+def server_error(code: str) -> neo4j.exceptions.Neo4jError:
+    """An error as the driver builds it from a server FAILURE message."""
+    return neo4j.exceptions.Neo4jError._hydrate_neo4j(code=code, message="from the server")
+
+
+def raised_during(cleanup_error: BaseException, interrupt: BaseException) -> BaseException:
+    """`cleanup_error` raised while handling `interrupt`, as the driver's rollback does after a soft time limit."""
+    try:
+        try:
+            raise interrupt
+        except type(interrupt):
+            raise cleanup_error  # noqa: B904 (the implicit context is what is tested)
+    except type(cleanup_error) as exc:
+        return exc
+    raise AssertionError("unreachable")
+
+
+def test_which_failures_are_retried_and_how_often() -> None:
+    settings = make_settings(workers={"max_retries": 3}).workers
+    stalled = server_error("Neo.ClientError.Transaction.LockClientStopped")
+    refused = server_error("Neo.ClientError.Statement.SyntaxError")
+    wrapped = raised_during(server_error("Neo.ClientError.Transaction.LockClientStopped"), SoftTimeLimitExceeded())
+
+    assert next_attempt(settings, stalled, failures=0) is not None
+    assert next_attempt(settings, stalled, failures=3) is None  # the cap
+    assert next_attempt(settings, refused, failures=0) is None
+    assert next_attempt(settings, ValueError("a bug"), failures=0) is None
+    assert timed_out(wrapped) and not timed_out(stalled)
+    assert error_text(wrapped).startswith("SoftTimeLimitExceeded, then ClientError")
+    for timeout in (SoftTimeLimitExceeded(), wrapped):
+        assert next_attempt(settings, timeout, failures=0, timeouts=0) is not None
+        assert next_attempt(settings, timeout, failures=1, timeouts=1) is None  # a second time out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -300,6 +301,79 @@ def test_an_always_failing_llm_dead_letters_the_task_and_the_run_is_partial(
     assert graph_links(db) == expected_links([1]) | reused_without_llm, (
         "user 1 runs first on the single worker; the poison user's later steps are knowledge-base hits"
     )
+
+
+SHORT_TIME_LIMITS = {
+    "LLMRG_TASK_SOFT_TIME_LIMIT_S": "10",
+    "LLMRG_TASK_TIME_LIMIT_S": "30",
+    "LLMRG_WORKER_NEO4J_QUERY_TIMEOUT_S": "15",
+    "LLMRG_BROKER_VISIBILITY_TIMEOUT_S": "40",
+    "LLMRG_NEO4J_RETRY_TIME_S": "2",
+    "LLMRG_TASK_MAX_RETRIES": "3",
+}
+"""A soft time limit the test can outlast by holding a lock, with a statement timeout between the limits, as
+`llmrg doctor` requires: a write waiting on the lock outlasts the soft limit and ends before the hard one. The
+soft limit leaves a cold worker process on a loaded machine time to reach that write."""
+
+
+@contextmanager
+def user_node_locked(db: Neo4jGateway, user: int) -> Iterator[None]:
+    """Hold a write lock on a user's node in an open transaction: the worker's writes for that user wait on it,
+    as they wait on a Neo4j that accepts connections but does not answer yet (just restarted, under load)."""
+    with db.session() as session, session.begin_transaction() as tx:
+        tx.run("MATCH (u:User {dataset: $d, id: $u}) SET u.held_by_test = true", d=DATASET, u=user).consume()
+        yield
+        tx.rollback()
+
+
+def run_task(db: Neo4jGateway, run_id: str, user: int) -> dict[str, Any]:
+    records = db.driver.execute_query(
+        "MATCH (t:RunTask {run_id: $r, user: $u}) RETURN properties(t) AS task", r=run_id, u=user
+    ).records
+    return dict(records[0]["task"]) if records else {}
+
+
+@pytest.mark.fault
+def test_a_task_held_past_its_soft_time_limit_once_is_retried_and_finishes(
+    dataset: str, services: Settings, db: Neo4jGateway, llm_server: ScriptedOpenAI, workers: Workers
+) -> None:
+    """The interrupted write's rollback waits for Neo4j to end the statement (the statement timeout), and the
+    error it raises carries the soft limit as its context: still a time out, retried once, and nothing of the
+    interrupted attempt is left behind."""
+    env = worker_environment(llm_server.base_url, **SHORT_TIME_LIMITS)
+    workers.worker("w1", env)
+    with user_node_locked(db, 1):
+        started = run_reason(env, "--user-ids", "1")
+        retrying = wait_for(
+            lambda: (task := run_task(db, started["run_id"], 1)).get("retries") and task,
+            timeout_s=60,
+            what="the first attempt to be retried",
+        )
+    assert retrying["error"].startswith("SoftTimeLimitExceeded, then ClientError"), retrying["error"]
+    record = wait_for_run(db, services, started["run_id"], timeout_s=120)
+    assert (record["status"], record["users_done"], record["dead_letters"]) == ("success", 1, 0), record
+    assert run_task(db, started["run_id"], 1)["retries"] == 1
+    assert graph_links(db) == expected_links([1])
+    assert duplicate_keys(db) == {"chains": 0, "links": 0}
+
+
+@pytest.mark.fault
+def test_a_task_held_past_its_soft_time_limit_twice_is_dead_lettered(
+    dataset: str, services: Settings, db: Neo4jGateway, llm_server: ScriptedOpenAI, workers: Workers
+) -> None:
+    """A second time out is not retried: the task is dead-lettered within the hard limit and the run ends."""
+    env = worker_environment(llm_server.base_url, **SHORT_TIME_LIMITS)
+    workers.worker("w1", env)
+    with user_node_locked(db, 1):
+        started = run_reason(env, "--user-ids", "1")
+        record = wait_for_run(db, services, started["run_id"], timeout_s=120)
+    assert (record["status"], record["users_failed"], record["dead_letters"]) == ("failed", 1, 1), record
+    (letter,) = db.driver.execute_query(
+        "MATCH (:Run {id: $r})-[:DEAD_LETTER]->(d:DeadLetter) RETURN d.attempts AS attempts, d.error AS error",
+        r=record["run_id"],
+    ).records
+    assert letter["attempts"] == 2 and letter["error"].startswith("SoftTimeLimitExceeded"), dict(letter)
+    assert graph_links(db) == set()
 
 
 def changed_verifier(request: dict[str, Any]) -> Reply:
