@@ -110,9 +110,12 @@ class ReasoningEngine:
             if not remaining:
                 continue
             seen = context.up_to(max(remaining))
-            created = self._reason_window(seen, remaining, known)
+            created, answered = self._reason_window(seen, remaining, known)
             if created and self.settings.divergent.enabled and self.divergent_llm is not None:
-                self._diverge(seen, created[-self.settings.divergent.max_chains :])
+                answered = self._diverge(seen, created[-self.settings.divergent.max_chains :]) and answered
+            if answered:  # only after module (b): a window cut off before its extension is asked again whole
+                positions = [seen.item_at(local).pos for local in remaining]
+                store.mark_reasoned(self.db, self.dataset, context.user, positions)
         self.stats.users += 1
         self.stats.wall_s += time.perf_counter() - started
         return context.window[-1].pos + 1 if context.window else 0
@@ -163,27 +166,28 @@ class ReasoningEngine:
             known.append(edge.candidate(self.dataset, (_last_before(context, edge.source, local), local)))
         return True
 
-    def _reason_window(self, context: UserContext, targets: list[int], known: list[Candidate]) -> list[Candidate]:
-        """Chain, verify and store one window; returns the chains accepted for this user.
+    def _reason_window(
+        self, context: UserContext, targets: list[int], known: list[Candidate]
+    ) -> tuple[list[Candidate], bool]:
+        """Chain, verify and store one window; returns the chains accepted for this user, and whether the
+        window is answered (the caller marks it so once nothing else is left to write for it).
 
         `context` ends at the window's last target: the prompts show nothing later. Every chain of the window
         is stamped with that last target's position (not its own target's), because the one prompt that
         proposed it showed the user up to there: the graph of a prefix S_u[:L] keeps chains with t < L, so
         no training row sees a chain chosen by an LLM that saw the row's own target."""
-        positions = [context.item_at(local).pos for local in targets]
         seen_until = context.window[-1].pos
         try:
             result = chaining.propose_chains(self.llm, context, self.settings, targets, known, self._catalogue_index)
         except LLMOutputRejected:
             self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
             self.stats.steps_failed += len(targets)
-            store.mark_reasoned(self.db, self.dataset, context.user, positions)
-            return []
+            return [], True
         except LLMUnavailable:
             if self.raise_unavailable:
                 raise
             self.stats.steps_failed += len(targets)
-            return []
+            return [], False
         self.stats.chains_proposed += result.proposed
         self._count_rejections(result.rejected)
         candidates = [replace(candidate, t=seen_until) for candidate in result.candidates]
@@ -193,12 +197,12 @@ class ReasoningEngine:
             questions = verification.mask_questions(candidates, context, self.settings.verify.masks)
             scored, unverifiable = self._verify(context, candidates, questions, None)
         accepted = [self._store(context, chain) for chain in scored]
-        known += [chain for chain in accepted if chain is not None]
+        created = [chain for chain in accepted if chain is not None]
+        known += created
         if unverifiable:  # asked again whole on a rerun, knowledge base or not: a user's own chains are not reused
             self.stats.steps_failed += len(targets)
-            return [chain for chain in accepted if chain is not None]
-        store.mark_reasoned(self.db, self.dataset, context.user, positions)
-        return [chain for chain in accepted if chain is not None]
+            return created, False
+        return created, True
 
     def _catalogue_index(self) -> CatalogueIndex:
         """The catalogue's embeddings, built on first use (divergent mapping, a chaining prompt that ranks)."""
@@ -208,8 +212,9 @@ class ReasoningEngine:
             self._catalogue = self._catalogue_factory()
         return self._catalogue
 
-    def _diverge(self, context: UserContext, chains: list[Candidate]) -> None:
-        """Module (b) for this user's new chains: one imagination call, then verification and storage."""
+    def _diverge(self, context: UserContext, chains: list[Candidate]) -> bool:
+        """Module (b) for this user's new chains: one imagination call, then verification and storage; False
+        when the LLM could not be reached, so the window is asked again on a rerun."""
         assert self.divergent_llm is not None
         catalogue = self._catalogue_index()
         rejected: Counter[str] = Counter()
@@ -219,11 +224,11 @@ class ReasoningEngine:
             )
         except LLMOutputRejected:
             self.stats.rejected_by_reason[Rejection.MALFORMED_OUTPUT.value] += 1
-            return
+            return True
         except LLMUnavailable:
             if self.raise_unavailable:
                 raise
-            return
+            return False
         self.stats.chains_proposed += len(extensions) + sum(rejected.values())
         self.stats.chains_rejected += sum(rejected.values())
         self.stats.rejected_by_reason.update(rejected)
@@ -232,7 +237,7 @@ class ReasoningEngine:
             extensions, options, catalogue, self.settings.verify.masks, len(context.window)
         )
         candidates = [extension.candidate for extension in extensions]
-        scored, _ = self._verify(context, candidates, questions, options)
+        scored, unverifiable = self._verify(context, candidates, questions, options)
         by_candidate = {extension.candidate: extension for extension in extensions}
         for chain in scored:
             extension = by_candidate[chain.candidate]
@@ -244,6 +249,7 @@ class ReasoningEngine:
             }
             if self._store(context, chain, imagined) is not None:
                 self.stats.divergent_chains += 1
+        return not unverifiable
 
     def _store(
         self, context: UserContext, chain: ScoredChain, imagined: dict[str, object] | None = None

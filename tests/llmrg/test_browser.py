@@ -127,6 +127,23 @@ class BrowserSession:
         entries = frame.find_elements(By.CSS_SELECTOR, selector)
         return {str(entry.get_attribute("data-testid")).rsplit("-", 1)[1]: entry.text for entry in entries}
 
+    def drawn_text(self, frame: WebElement, captions: tuple[str, ...]) -> str:
+        """The text of a graph frame's drawing once every caption in `captions` is on it. The drawing fills in
+        after the overview does (on a loaded machine, seconds later), so reading it at once can find it empty.
+        A long caption wraps over several <text> lines, so they are read together."""
+
+        def text() -> str:
+            return " ".join(t.text for t in frame.find_elements(By.CSS_SELECTOR, "svg text") if t.text)
+
+        def complete(d: WebDriver) -> str | None:
+            now = text()
+            return now if all(caption in now for caption in captions) else None
+
+        try:
+            return self.wait().until(complete)
+        except TimeoutException:
+            pytest.fail(f"the drawing lacks one of {captions} after {WAIT_S:.0f} s; it reads {text()!r}")
+
     def records_shown(self, frame: WebElement) -> str:
         """The status line of the frame's table view ("Started streaming N records ...")."""
         table_tab = frame.find_element(By.CSS_SELECTOR, "[data-testid=cypherFrameSidebarTable]")
@@ -178,10 +195,8 @@ def test_browser_runs_a_library_query_and_draws_the_reasoning_graph(services: Se
         "IMAGINED": "IMAGINED (1)",
     }
     # The style applied on connection (browser.post_connect_cmd): item captions are titles, and the links of a
-    # chain carry their reasons. A long caption wraps over several <text> lines, so they are read together.
-    drawn = " ".join(text.text for text in drawing.find_elements(By.CSS_SELECTOR, "svg text") if text.text)
-    for caption in ("Toy Story", "Star Wars", "Aliens", "sequel", "same saga"):
-        assert caption in drawn, drawn
+    # chain carry their reasons.
+    session.drawn_text(drawing, ("Toy Story", "Star Wars", "Aliens", "sequel", "same saga"))
     assert session.screenshot("browser-reasoning_graph").stat().st_size > 10_000
     assert session.records_shown(drawing).startswith("Started streaming 8 records")
 

@@ -22,7 +22,7 @@ from core.gateway import Neo4jGateway
 from core.settings import Settings
 from ingestion import loader
 from llmrg.stats import dataset_counts
-from reasoning import store
+from reasoning import divergent, store
 from reasoning.embeddings import CatalogueIndex
 from reasoning.engine import ReasonStats
 from reasoning.llm import StructuredLLM, build_chat_model
@@ -518,6 +518,47 @@ def test_divergent_extension_maps_imagined_items_and_verifies_them(
         for t, premises in ((4, [1, 2]), (4, [2, 3]), (4, [3, 4]), (4, [4, 5]), (5, [5, 6]))
         for item, text, score in ((7, "Godfather: Part II, The (1974)", 50.0), (9, "Aliens (1986)", 100.0))
     ]
+
+
+def divergent_chains(db: Neo4jGateway, user: int) -> list[dict]:
+    return rows(
+        db,
+        """
+        MATCH (:User {dataset: $d, id: $u})-[l:HAS_CHAIN]->(c:Chain {kind: 'divergent'})-[:IMAGINED]->(i:Item)
+        RETURN l.t AS t, c.premises AS premises, i.id AS item, c.status AS status ORDER BY t, premises, item""",
+        d=DATASET,
+        u=user,
+    )
+
+
+@pytest.mark.fault
+def test_a_window_cut_off_before_its_divergent_extension_is_written_is_asked_again_whole(
+    fixture_dataset: str,
+    services: Settings,
+    db: Neo4jGateway,
+    scripted: ScriptedOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker killed, or Neo4j lost, between a window's reasoning chains and its divergent extension. Before,
+    the window was already marked answered, so the rerun skipped it and its extension was never written."""
+    settings = services.updated(llm={"base_url": scripted.base_url}, divergent={"max_chains": 4})
+    reason(db, settings, [1], divergent=True)
+    clean = (user_chains(db, 1), divergent_chains(db, 1), store.reasoned_positions(db, DATASET, 1))
+    assert len(clean[1]) == 10
+    store.forget_users(db, DATASET, [1])
+
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        raise neo4j.exceptions.ServiceUnavailable("Neo4j went away before the extension")
+
+    extend_chains = divergent.extend_chains
+    monkeypatch.setattr(divergent, "extend_chains", lost)
+    with pytest.raises(neo4j.exceptions.ServiceUnavailable):
+        reason(db, settings, [1], divergent=True)
+    monkeypatch.setattr(divergent, "extend_chains", extend_chains)
+    assert divergent_chains(db, 1) == [] and store.reasoned_positions(db, DATASET, 1) == set()
+    again = reason(db, settings, [1], divergent=True)
+    assert (user_chains(db, 1), divergent_chains(db, 1), store.reasoned_positions(db, DATASET, 1)) == clean
+    assert (again.steps_already_done, again.divergent_chains) == (0, 10)
 
 
 @pytest.mark.fault

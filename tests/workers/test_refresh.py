@@ -7,6 +7,7 @@ import pytest
 
 from core.gateway import Neo4jGateway
 from core.settings import Settings
+from reasoning import store
 from workers.refresh import plan_refresh
 
 pytestmark = pytest.mark.integration
@@ -74,3 +75,34 @@ def test_plan_merges_duplicates_recomputes_hits_and_finds_due_chains_and_grown_u
         "rf-new": ("merged", "rf-old", 0, []),
         "rf-fresh": ("verified", None, 0, [1]),
     }
+
+
+def links(db: Neo4jGateway) -> dict[int, tuple]:
+    records = db.driver.execute_query(
+        """MATCH (u:User {dataset: $d})-[l:HAS_CHAIN]->(:Chain {id: 'rf-old'})
+           RETURN u.id AS user, l.t AS t, l.reused AS r""",
+        d=DATASET,
+    ).records
+    return {r["user"]: (r["t"], r["r"]) for r in records}
+
+
+def test_a_user_linked_to_both_duplicates_keeps_one_link_their_own_at_the_earlier_step_and_every_step_done(
+    fixture: str, services: Settings, db: Neo4jGateway
+) -> None:
+    """User 1 wrote rf-old (own, t 1) and reused rf-new at step 2; user 2 reused rf-old at step 1 and wrote
+    rf-new (own, t 0). Before, the merge kept whichever link it met on the keeper: user 1's step 2 and user
+    2's step 1 became undone (a rerun asked them again), and user 2's own chain counted as knowledge to them."""
+    db.driver.execute_query(
+        """MATCH (u1:User {dataset: $d, id: 1}), (u2:User {dataset: $d, id: 2}), (new:Chain {id: 'rf-new'})
+           CREATE (u1)-[:HAS_CHAIN {t: 2, reused: true}]->(new), (u2)-[:HAS_CHAIN {t: 0, reused: false}]->(new)""",
+        d=DATASET,
+    )
+    done_before = {user: set(store.reasoned_positions(db, DATASET, user)) for user in (1, 2, 3)}
+    assert done_before == {1: {2}, 2: {1}, 3: set()}
+    plan_refresh(db, services.updated(llm={"model": "new-model"}), DATASET)
+    assert links(db) == {1: (1, False), 2: (0, False), 3: (1, False)}
+    done_after = {user: set(store.reasoned_positions(db, DATASET, user)) for user in (1, 2, 3)}
+    assert done_after == done_before, "a step the knowledge base answered stays answered"
+    assert chains(db)["rf-old"] == ("verified", None, 0, [1, 2, 3]), "no reuse link is left on the keeper"
+    plan_refresh(db, services.updated(llm={"model": "new-model"}), DATASET)
+    assert links(db) == {1: (1, False), 2: (0, False), 3: (1, False)}
