@@ -48,7 +48,6 @@ import torch
 from bench import reproduce
 from bench.ingest import RESULTS, ROOT
 from bench.machine import checkout_commit, describe, one_line
-from core.vocabulary import MODEL_NAMES
 from gnn import checkpoint
 
 STAGING = ROOT / ".device"
@@ -122,25 +121,7 @@ def main() -> None:
 
 def protocol(**changes: Any) -> argparse.Namespace:
     """`bench.reproduce`'s options for one stage of the queue (its defaults are the reference protocol)."""
-    defaults = {
-        "datasets": ",".join(DATASETS),
-        "models": ",".join(MODEL_NAMES),
-        "variants": "base",
-        "seeds": "0",
-        "epochs": 200,
-        "patience": reproduce.PATIENCE,
-        "exclude_history": False,
-        "scheme": "auto",
-        "windows_per_batch": None,
-        "false_negatives": "drop",
-        "mask_prob": None,
-        "item_features": "real",
-        "dropout": None,
-        "max_len": None,
-        "device": "cuda",
-        "again": False,
-    }
-    return argparse.Namespace(**(defaults | changes))
+    return reproduce.options(**({"datasets": ",".join(DATASETS), "device": "cuda"} | changes))
 
 
 def queue(device: str = "cuda", epochs: int = 200) -> list[tuple[dict[str, Any], argparse.Namespace]]:

@@ -120,7 +120,8 @@ knowledge base's choice of which items get an in-edge adds."""
 POLL_S = 20.0
 
 
-def main() -> dict[str, Any]:
+def build_parser() -> argparse.ArgumentParser:
+    """The command's options; their defaults are the reference protocol (`options` reads them for callers)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="beauty,ml-1m")
     parser.add_argument("--models", default=",".join(MODEL_NAMES))
@@ -208,6 +209,21 @@ def main() -> dict[str, Any]:
         metavar="MINUTES",
         help="While training, park each run after its first epoch that ends this long after its last parking",
     )
+    return parser
+
+
+def options(**changes: Any) -> argparse.Namespace:
+    """The command's options as its defaults give them, with `changes` (option names with underscores): how
+    another program (the device queue, a test) asks for a run without repeating every default."""
+    defaults = build_parser().parse_args([])
+    unknown = set(changes) - set(vars(defaults))
+    if unknown:
+        raise TypeError(f"bench.reproduce has no option {', '.join(sorted(unknown))}")
+    return argparse.Namespace(**(vars(defaults) | changes))
+
+
+def main() -> dict[str, Any]:
+    parser = build_parser()
     args = parser.parse_args()
     if args.max_len is not None and args.max_len < 1:
         parser.error("--max-len must be at least 1")

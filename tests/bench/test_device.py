@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bench import device, graph_server, reproduce
+from core.vocabulary import MODEL_NAMES
 from tests.bench.test_reproduce import arguments, tiny_snapshot
 
 pytestmark = pytest.mark.unit
@@ -41,7 +42,7 @@ def staged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_the_queue_wants_seed_zero_first_then_the_controls_then_seeds_then_isolation() -> None:
     names = [reproduce.run_name(plan) for plan, _ in device.queue()]
-    seed_zero = [f"{dataset}-{model}-base-seed0" for dataset in device.DATASETS for model in device.MODEL_NAMES]
+    seed_zero = [f"{dataset}-{model}-base-seed0" for dataset in device.DATASETS for model in MODEL_NAMES]
     assert names[:10] == seed_zero
     assert names[10:12] == ["beauty-duorec-seq-seed0", "ml-1m-duorec-seq-seed0"]
     assert names[12:19] == [

@@ -51,21 +51,7 @@ def publish_under(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def arguments(**changes: Any) -> argparse.Namespace:
-    defaults = {
-        "epochs": 2,
-        "patience": 10,
-        "exclude_history": False,
-        "scheme": "auto",
-        "windows_per_batch": None,
-        "false_negatives": "drop",
-        "mask_prob": None,
-        "item_features": "real",
-        "dropout": None,
-        "max_len": None,
-        "device": "cpu",
-        "again": False,
-    }
-    return argparse.Namespace(**(defaults | changes))
+    return reproduce.options(**({"epochs": 2, "device": "cpu"} | changes))
 
 
 def test_a_run_trains_once_is_published_and_a_rerun_collects_it(
@@ -206,10 +192,8 @@ def test_a_run_under_another_protocol_is_kept_apart_and_labelled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     publish_under(tmp_path, monkeypatch)
-    args = arguments(scheme="prefix")
-    [plan] = reproduce.planned(
-        argparse.Namespace(**vars(args), datasets="cycle", models="sasrec", variants="base", seeds="0")
-    )
+    args = arguments(scheme="prefix", datasets="cycle", models="sasrec", variants="base", seeds="0")
+    [plan] = reproduce.planned(args)
     assert plan["tag"] == "prefix" and reproduce.run_name(plan) == "cycle-sasrec-base-prefix-seed0"
     reproduce.run_one(plan, tmp_path / "train", args)
 
