@@ -111,8 +111,8 @@ class ReasoningEngine:
                 continue
             seen = context.up_to(max(remaining))
             created, answered = self._reason_window(seen, remaining, known)
-            if created and self.settings.divergent.enabled and self.divergent_llm is not None:
-                answered = self._diverge(seen, created[-self.settings.divergent.max_chains :]) and answered
+            if answered and created and self._extends(seen):
+                answered = self._diverge(seen, created[-self.settings.divergent.max_chains :])
             if answered:  # only after module (b): a window cut off before its extension is asked again whole
                 positions = [seen.item_at(local).pos for local in remaining]
                 store.mark_reasoned(self.db, self.dataset, context.user, positions)
@@ -212,9 +212,17 @@ class ReasoningEngine:
             self._catalogue = self._catalogue_factory()
         return self._catalogue
 
+    def _extends(self, context: UserContext) -> bool:
+        """Whether module (b) runs for the window ending `context`: it is on, and no earlier attempt, cut off
+        before the window was marked answered, wrote part of its extension already."""
+        if not self.settings.divergent.enabled or self.divergent_llm is None:
+            return False
+        return store.divergent_links_at(self.db, self.dataset, context.user, context.window[-1].pos) == 0
+
     def _diverge(self, context: UserContext, chains: list[Candidate]) -> bool:
         """Module (b) for this user's new chains: one imagination call, then verification and storage; False
-        when the LLM could not be reached, so the window is asked again on a rerun."""
+        when the imagination call could not reach the LLM, so the window is asked again on a rerun. Imagined
+        chains whose verification failed are dropped, not asked again: a rerun would imagine other items."""
         assert self.divergent_llm is not None
         catalogue = self._catalogue_index()
         rejected: Counter[str] = Counter()
@@ -237,7 +245,7 @@ class ReasoningEngine:
             extensions, options, catalogue, self.settings.verify.masks, len(context.window)
         )
         candidates = [extension.candidate for extension in extensions]
-        scored, unverifiable = self._verify(context, candidates, questions, options)
+        scored, _ = self._verify(context, candidates, questions, options)
         by_candidate = {extension.candidate: extension for extension in extensions}
         for chain in scored:
             extension = by_candidate[chain.candidate]
@@ -249,7 +257,7 @@ class ReasoningEngine:
             }
             if self._store(context, chain, imagined) is not None:
                 self.stats.divergent_chains += 1
-        return not unverifiable
+        return True
 
     def _store(
         self, context: UserContext, chain: ScoredChain, imagined: dict[str, object] | None = None

@@ -226,6 +226,11 @@ def mark_reasoned(db: Neo4jGateway, dataset: str, user: int, positions: list[int
     db.run("reasoning/mark_reasoned_steps", dataset=dataset, user=user, positions=positions)
 
 
+def divergent_links_at(db: Neo4jGateway, dataset: str, user: int, t: int) -> int:
+    """Divergent chains linked to the user at step t: an extension already (at least partly) written."""
+    return int(db.run("reasoning/count_divergent_links", dataset=dataset, user=user, t=t)[0]["links"])
+
+
 def reasoned_positions(db: Neo4jGateway, dataset: str, user: int) -> set[int]:
     """The positions a rerun skips: windows marked whole (`mark_reasoned`) and knowledge-base reuses. A chain
     the LLM wrote marks nothing by itself (its t is its window's last target, not its own)."""

@@ -107,8 +107,7 @@ def error_text(exc: BaseException) -> str:
     return text[:2000]
 
 
-def dead_letter(
-    db: Neo4jGateway,
+def dead_letter_record(
     *,
     task_id: str,
     task: TaskName,
@@ -118,9 +117,11 @@ def dead_letter(
     exc: BaseException,
     attempts: int,
     arguments: dict[str, Any],
-) -> None:
+) -> dict[str, Any]:
+    """The (:DeadLetter)'s properties: plain values, so a letter Neo4j could not take travels in a task's
+    arguments to the delivery that stores it."""
     log.error("dead-lettering %s %s after %d attempts: %s", task, task_id, attempts, error_text(exc))
-    letter = {
+    return {
         "task_id": task_id,
         "task": task.value,
         "run_id": run_id,
@@ -131,4 +132,8 @@ def dead_letter(
         "attempts": attempts,
         "arguments": repr(arguments)[:2000],
     }
+
+
+def store_dead_letter(db: Neo4jGateway, letter: dict[str, Any]) -> None:
+    """Idempotent (MERGE on the task id): a letter stored twice is one letter."""
     db.run("workers/merge_dead_letter", letter=letter)

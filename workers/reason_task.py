@@ -11,6 +11,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import neo4j
+
+import cypher
+from core.settings import Settings
 from core.vocabulary import TaskName
 from reasoning.engine import ReasoningEngine
 from reasoning.options import ReasoningOptions
@@ -30,6 +34,9 @@ class ReasonJob:
     """Counters of earlier attempts that failed transiently (their LLM calls still cost)."""
     timeouts: int = 0
     """Earlier attempts that ran past the soft time limit (`outcomes.next_attempt` retries only the first)."""
+    unrecorded: dict[str, Any] | None = None
+    """A dead letter an earlier delivery could not store (Neo4j down or stalled just then): this delivery
+    only stores it and ends the user's task failed, without reasoning again."""
 
     def task_id(self) -> str:
         return reason_task_id(self.run_id, self.user)
@@ -45,13 +52,23 @@ class LockBusy(Exception):
 
 
 class RetryLater(Exception):
-    """A transient failure below the cap: the caller re-schedules the task with these arguments."""
+    """A transient failure below the cap, or a dead letter Neo4j could not take: the caller re-schedules the task
+    with these arguments."""
 
-    def __init__(self, cause: BaseException, countdown_s: float, carried: dict[str, float]) -> None:
+    def __init__(
+        self,
+        cause: BaseException,
+        countdown_s: float,
+        carried: dict[str, float],
+        unrecorded: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(str(cause))
         self.cause = cause
         self.countdown_s = countdown_s
         self.carried = carried
+        self.unrecorded = unrecorded
+        """Set when the attempt failed for good but its dead letter could not be stored: the next delivery
+        stores it (and is not another failed attempt)."""
 
 
 def run_reason_job(resources: WorkerResources, job: ReasonJob, worker: str) -> dict[str, Any]:
@@ -64,6 +81,16 @@ def run_reason_job(resources: WorkerResources, job: ReasonJob, worker: str) -> d
         raise LockBusy(f"Redis unreachable while locking user {job.user}: {exc}") from exc
     if not acquired:
         raise LockBusy(f"user {job.user} of {job.dataset} is being reasoned for by another delivery")
+    try:
+        if job.unrecorded is not None:
+            return _store_or_carry(resources, job, job.unrecorded, job.carried)
+        return _reason(resources, job, settings, worker)
+    finally:
+        lock.release()
+
+
+def _reason(resources: WorkerResources, job: ReasonJob, settings: Settings, worker: str) -> dict[str, Any]:
+    """The attempt itself, under the user's lock."""
     engine: ReasoningEngine | None = None
     try:
         db = resources.db
@@ -107,8 +134,6 @@ def run_reason_job(resources: WorkerResources, job: ReasonJob, worker: str) -> d
             return _fail(resources, job, exc, carried)
         _record_retry(resources, job, exc, countdown)
         raise RetryLater(exc, countdown, carried) from exc
-    finally:
-        lock.release()
 
 
 def _recorded_result(job: ReasonJob, task: dict[str, Any]) -> dict[str, Any]:
@@ -121,7 +146,8 @@ def _counters(engine: ReasoningEngine | None) -> dict[str, float]:
 
 
 def _record_retry(resources: WorkerResources, job: ReasonJob, exc: BaseException, countdown: float) -> None:
-    """Best effort: the service that failed may be Neo4j itself, and the retry must be scheduled regardless."""
+    """Best effort: the service that failed may be Neo4j itself, and the retry must be scheduled regardless (also
+    when the soft time limit lands during this write)."""
     try:
         resources.db.run(
             "workers/retry_run_task",
@@ -132,14 +158,16 @@ def _record_retry(resources: WorkerResources, job: ReasonJob, exc: BaseException
             countdown_s=countdown,
         )
     except Exception as failed:
-        if not outcomes.transient(failed):
+        if not (outcomes.transient(failed) or outcomes.timed_out(failed)):
             raise
 
 
 def _fail(resources: WorkerResources, job: ReasonJob, exc: BaseException, stats: dict[str, float]) -> dict[str, Any]:
-    """Past the cap or not retryable: dead-letter the task and mark its user failed (the run goes on)."""
-    outcomes.dead_letter(
-        resources.db,
+    """Past the cap or not retryable: dead-letter the task and mark its user failed (the run goes on). When
+    Neo4j cannot take that record now (down, stalled, or the soft time limit landing in the write), the letter
+    travels to a later delivery (`RetryLater.unrecorded`) instead of being lost with the task still `running`,
+    which would keep its run open for good."""
+    letter = outcomes.dead_letter_record(
         task_id=job.task_id(),
         task=TaskName.REASON_USER,
         run_id=job.run_id,
@@ -149,16 +177,47 @@ def _fail(resources: WorkerResources, job: ReasonJob, exc: BaseException, stats:
         attempts=job.failures + 1,
         arguments={"run_id": job.run_id, "dataset": job.dataset, "user": job.user, **job.options.as_dict()},
     )
-    resources.db.run(
-        "workers/finish_run_task",
-        run_id=job.run_id,
-        user=job.user,
-        status="failed",
-        stats=stats,
-        error=outcomes.error_text(exc),
-        length=None,
-    )
-    return {"status": "failed", "user": job.user, "error": outcomes.error_text(exc), **stats}
+    return _store_or_carry(resources, job, letter, stats)
+
+
+def _store_or_carry(
+    resources: WorkerResources, job: ReasonJob, letter: dict[str, Any], stats: dict[str, float]
+) -> dict[str, Any]:
+    """Store the dead letter and end the user's task `failed`, or, when Neo4j cannot take it now, raise
+    RetryLater carrying the letter to a later delivery that does only this."""
+    try:
+        return _record_failure(resources, job, letter, stats)
+    except Exception as failed:
+        if not (outcomes.transient(failed) or outcomes.timed_out(failed)):
+            raise
+        countdown = outcomes.retry_countdown(resources.settings.workers, job.failures)
+        raise RetryLater(failed, countdown, stats, letter) from failed
+
+
+def _record_failure(
+    resources: WorkerResources, job: ReasonJob, letter: dict[str, Any], stats: dict[str, float]
+) -> dict[str, Any]:
+    """Store the dead letter and end the user's task `failed`, in one transaction (one statement timeout, so a
+    task cleaning up after its soft time limit waits at most that long here; and never a letter without its
+    task ended). Both writes are idempotent."""
+    db = resources.db
+
+    @neo4j.unit_of_work(timeout=db.query_timeout_s)
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        tx.run(cypher.load("workers/merge_dead_letter"), letter=letter).consume()
+        tx.run(
+            cypher.load("workers/finish_run_task"),
+            run_id=job.run_id,
+            user=job.user,
+            status="failed",
+            stats=stats,
+            error=letter["error"],
+            length=None,
+        ).consume()
+
+    with db.session() as session:
+        session.execute_write(work)
+    return {"status": "failed", "user": job.user, "error": letter["error"], **stats}
 
 
 def _add(first: dict[str, float], second: dict[str, float]) -> dict[str, float]:

@@ -57,14 +57,19 @@ def reason_user(
     failures: int = 0,
     carried: dict[str, float] | None = None,
     timeouts: int = 0,
+    unrecorded: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     app = _app(task)
-    job = ReasonJob(run_id, dataset, user, ReasoningOptions.from_dict(options), failures, carried or {}, timeouts)
+    job = ReasonJob(
+        run_id, dataset, user, ReasoningOptions.from_dict(options), failures, carried or {}, timeouts, unrecorded
+    )
     try:
         return run_reason_job(app.resources(), job, task.request.hostname or "worker")
     except LockBusy as busy:
         raise task.retry(exc=busy, countdown=app.settings.workers.user_lock_wait_s) from None
     except RetryLater as later:
+        if later.unrecorded is not None:  # the attempt is over; only its dead letter is left to store
+            _retry(task, later.cause, later.countdown_s, carried=later.carried, unrecorded=later.unrecorded)
         _retry(
             task,
             later.cause,
@@ -125,8 +130,7 @@ def verify_chain(task: Task, chain_id: str, refresh_id: str, failures: int = 0, 
         countdown = outcomes.next_attempt(settings.workers, exc, failures, timeouts)
         if countdown is not None:
             _retry(task, exc, countdown, failures=failures + 1, timeouts=timeouts + outcomes.timed_out(exc))
-        outcomes.dead_letter(
-            resources.db,
+        letter = outcomes.dead_letter_record(
             task_id=str(task.request.id),
             task=TaskName.VERIFY_CHAIN,
             run_id=refresh_id,
@@ -136,6 +140,7 @@ def verify_chain(task: Task, chain_id: str, refresh_id: str, failures: int = 0, 
             attempts=failures + 1,
             arguments={"chain_id": chain_id, "refresh_id": refresh_id},
         )
+        outcomes.store_dead_letter(resources.db, letter)
         return {"chain": chain_id, "outcome": "failed", "error": outcomes.error_text(exc)}
 
 

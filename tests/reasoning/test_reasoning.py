@@ -532,33 +532,56 @@ def divergent_chains(db: Neo4jGateway, user: int) -> list[dict]:
 
 
 @pytest.mark.fault
-def test_a_window_cut_off_before_its_divergent_extension_is_written_is_asked_again_whole(
+@pytest.mark.parametrize("cut", ["before the extension", "inside the extension"])
+def test_a_window_cut_off_around_its_divergent_extension_is_finished_once_on_a_rerun(
+    cut: str,
     fixture_dataset: str,
     services: Settings,
     db: Neo4jGateway,
     scripted: ScriptedOpenAI,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A worker killed, or Neo4j lost, between a window's reasoning chains and its divergent extension. Before,
-    the window was already marked answered, so the rerun skipped it and its extension was never written."""
+    """A worker killed, or Neo4j lost, after a window's reasoning chains are written. Before its extension: the
+    window was already marked answered, so the rerun skipped it and its extension was never written; now the
+    rerun asks it again whole and ends as a clean run does. Inside its extension: the rerun keeps what was
+    written and does not imagine again (at the divergent temperature a second extension would add other
+    chains on top), and finishes the other window."""
     settings = services.updated(llm={"base_url": scripted.base_url}, divergent={"max_chains": 4})
     reason(db, settings, [1], divergent=True)
     clean = (user_chains(db, 1), divergent_chains(db, 1), store.reasoned_positions(db, DATASET, 1))
-    assert len(clean[1]) == 10
+    assert [chain["t"] for chain in clean[1]] == [4] * 8 + [5] * 2
     store.forget_users(db, DATASET, [1])
 
     def lost(*args: Any, **kwargs: Any) -> Any:
-        raise neo4j.exceptions.ServiceUnavailable("Neo4j went away before the extension")
+        raise neo4j.exceptions.ServiceUnavailable(f"Neo4j went away {cut}")
 
-    extend_chains = divergent.extend_chains
-    monkeypatch.setattr(divergent, "extend_chains", lost)
+    write_chain, imagined_writes = store.write_chain, []
+
+    def lost_after_one_imagined_write(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("imagined") is not None:
+            if imagined_writes:
+                lost()
+            imagined_writes.append(1)
+        return write_chain(*args, **kwargs)
+
+    if cut == "before the extension":
+        monkeypatch.setattr(divergent, "extend_chains", lost)
+    else:
+        monkeypatch.setattr(store, "write_chain", lost_after_one_imagined_write)
     with pytest.raises(neo4j.exceptions.ServiceUnavailable):
         reason(db, settings, [1], divergent=True)
-    monkeypatch.setattr(divergent, "extend_chains", extend_chains)
-    assert divergent_chains(db, 1) == [] and store.reasoned_positions(db, DATASET, 1) == set()
+    monkeypatch.undo()
+    assert store.reasoned_positions(db, DATASET, 1) == set()
+    assert len(divergent_chains(db, 1)) == (0 if cut == "before the extension" else 1)
     again = reason(db, settings, [1], divergent=True)
-    assert (user_chains(db, 1), divergent_chains(db, 1), store.reasoned_positions(db, DATASET, 1)) == clean
-    assert (again.steps_already_done, again.divergent_chains) == (0, 10)
+    assert store.reasoned_positions(db, DATASET, 1) == clean[2]
+    assert [c for c in user_chains(db, 1) if c not in clean[0]] == [], "nothing a clean run would not write"
+    if cut == "before the extension":
+        assert (user_chains(db, 1), divergent_chains(db, 1)) == clean[:2]
+        assert (again.steps_already_done, again.divergent_chains) == (0, 10)
+    else:
+        assert [chain["t"] for chain in divergent_chains(db, 1)] == [4, 5, 5]
+        assert (again.steps_already_done, again.divergent_chains) == (0, 2)
 
 
 @pytest.mark.fault

@@ -30,9 +30,10 @@ from tests.fakes.openai_server import Reply, ScriptedOpenAI, last_user_message
 from tests.fakes.oracle import oracle
 from tests.reasoning.test_reasoning import ITEMS as REASONING_ITEMS
 from tests.worker_processes import CeleryProcess, start_beat, start_worker, worker_environment
-from workers import runs
+from workers import outcomes, runs
 from workers.app import create_app
-from workers.reason_task import reason_task_id
+from workers.reason_task import ReasonJob, RetryLater, reason_task_id, run_reason_job
+from workers.resources import WorkerResources
 
 pytestmark = pytest.mark.integration
 
@@ -374,6 +375,48 @@ def test_a_task_held_past_its_soft_time_limit_twice_is_dead_lettered(
     ).records
     assert letter["attempts"] == 2 and letter["error"].startswith("SoftTimeLimitExceeded"), dict(letter)
     assert graph_links(db) == set()
+
+
+@contextmanager
+def run_node_locked(db: Neo4jGateway, run_id: str) -> Iterator[None]:
+    """Hold a write lock on a run's node: a dead letter's write (it links the letter to its run) waits on it."""
+    with db.session() as session, session.begin_transaction() as tx:
+        tx.run("MATCH (r:Run {id: $r}) SET r.held_by_test = true", r=run_id).consume()
+        yield
+        tx.rollback()
+
+
+@pytest.mark.fault
+def test_a_dead_letter_neo4j_cannot_take_is_stored_by_a_later_delivery_and_the_run_ends(
+    dataset: str, services: Settings, db: Neo4jGateway
+) -> None:
+    """A task past its cap whose dead-letter write stalls (as it does on a stalled or restarting Neo4j, or when
+    the soft time limit lands in it). Before, that error escaped both the retry and the dead letter: the task
+    stayed `running` and its run never ended. Now the letter travels to the next delivery, which stores only
+    it, without asking the LLM again. Run in the test process against the real services: what matters is the
+    task body's bookkeeping, not the broker."""
+    settings = services.updated(llm={"max_retries": 1, "retry_base_s": 0.0}, workers={"neo4j_query_timeout_s": 3})
+    with ScriptedOpenAI(lambda request: Reply(status=503)).running() as failing:
+        settings = settings.updated(llm={"base_url": failing.base_url})
+        run_id = runs.new_run_id("reason")
+        runs.create_run(db, run_id, "reason", DATASET, [1], ReasoningOptions())
+        resources = WorkerResources(settings)
+        at_cap = ReasonJob(run_id, DATASET, 1, ReasoningOptions(), failures=settings.workers.max_retries)
+        try:
+            with run_node_locked(db, run_id), pytest.raises(RetryLater) as later:
+                run_reason_job(resources, at_cap, "test")
+            asked = len(failing.requests)
+            letter = later.value.unrecorded
+            assert letter is not None and letter["error"].startswith("LLMUnavailable"), letter
+            assert outcomes.transient(later.value.cause), later.value.cause
+            assert run_task(db, run_id, 1)["status"] == "running" and runs.read_run(db, run_id)["dead_letters"] == 0
+            record_only = replace(at_cap, carried=later.value.carried, unrecorded=letter)
+            result = run_reason_job(resources, record_only, "test")
+        finally:
+            resources.close()
+    assert result["status"] == "failed" and len(failing.requests) == asked > 0, "the LLM is not asked again"
+    run = runs.finish_run(db, run_id)
+    assert (run["status"], run["users_failed"], run["dead_letters"]) == ("failed", 1, 1), run
 
 
 def changed_verifier(request: dict[str, Any]) -> Reply:
