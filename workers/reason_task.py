@@ -128,6 +128,8 @@ def _reason(resources: WorkerResources, job: ReasonJob, settings: Settings, work
         )
         return {"status": "done", "user": job.user, **stats}
     except Exception as exc:
+        if outcomes.timed_out(exc):
+            resources.drop_db()
         carried = _add(job.carried, _counters(engine))
         countdown = outcomes.next_attempt(settings.workers, exc, job.failures, job.timeouts)
         if countdown is None:
@@ -158,6 +160,8 @@ def _record_retry(resources: WorkerResources, job: ReasonJob, exc: BaseException
             countdown_s=countdown,
         )
     except Exception as failed:
+        if outcomes.timed_out(failed):
+            resources.drop_db()
         if not (outcomes.transient(failed) or outcomes.timed_out(failed)):
             raise
 
@@ -188,6 +192,8 @@ def _store_or_carry(
     try:
         return _record_failure(resources, job, letter, stats)
     except Exception as failed:
+        if outcomes.timed_out(failed):
+            resources.drop_db()
         if not (outcomes.transient(failed) or outcomes.timed_out(failed)):
             raise
         countdown = outcomes.retry_countdown(resources.settings.workers, job.failures)
@@ -199,11 +205,15 @@ def _record_failure(
 ) -> dict[str, Any]:
     """Store the dead letter and end the user's task `failed`, in one transaction (one statement timeout, so a
     task cleaning up after its soft time limit waits at most that long here; and never a letter without its
-    task ended). Both writes are idempotent."""
+    task ended). Both writes are idempotent. A task another delivery finished `done` in the meantime (a
+    duplicate, or a copy redelivered while this one was failing) keeps that result and gets no letter."""
     db = resources.db
 
     @neo4j.unit_of_work(timeout=db.query_timeout_s)
-    def work(tx: neo4j.ManagedTransaction) -> None:
+    def work(tx: neo4j.ManagedTransaction) -> dict[str, Any] | None:
+        found = tx.run(cypher.load("workers/fetch_run_task"), run_id=job.run_id, user=job.user).single()
+        if found is not None and found["task"].get("status") == "done":
+            return dict(found["task"])
         tx.run(cypher.load("workers/merge_dead_letter"), letter=letter).consume()
         tx.run(
             cypher.load("workers/finish_run_task"),
@@ -214,9 +224,12 @@ def _record_failure(
             error=letter["error"],
             length=None,
         ).consume()
+        return None
 
     with db.session() as session:
-        session.execute_write(work)
+        finished = session.execute_write(work)
+    if finished is not None:
+        return _recorded_result(job, finished)
     return {"status": "failed", "user": job.user, "error": letter["error"], **stats}
 
 

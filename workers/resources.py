@@ -137,6 +137,16 @@ class WorkerResources:
 
         return build
 
+    def drop_db(self) -> None:
+        """Forget the Neo4j driver; the next statement connects afresh. Called after the soft time limit: raised
+        inside the driver's socket code, it can leave a connection half-written, and the next task of the same
+        process then failed on it ("BufferError: Existing exports of data: object cannot be re-sized", seen in the
+        fan-out test under load), dead-lettered its user for nothing and could not even store the letter."""
+        if self._db is not None:
+            with contextlib.suppress(Exception):
+                self._db.close()
+            self._db = None
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()

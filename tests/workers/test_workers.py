@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
 
 from core.gateway import Neo4jGateway
 from core.settings import Settings
@@ -30,7 +31,7 @@ from tests.fakes.openai_server import Reply, ScriptedOpenAI, last_user_message
 from tests.fakes.oracle import oracle
 from tests.reasoning.test_reasoning import ITEMS as REASONING_ITEMS
 from tests.worker_processes import CeleryProcess, start_beat, start_worker, worker_environment
-from workers import outcomes, runs
+from workers import outcomes, reason_task, runs
 from workers.app import create_app
 from workers.reason_task import ReasonJob, RetryLater, reason_task_id, run_reason_job
 from workers.resources import WorkerResources
@@ -417,6 +418,48 @@ def test_a_dead_letter_neo4j_cannot_take_is_stored_by_a_later_delivery_and_the_r
     assert result["status"] == "failed" and len(failing.requests) == asked > 0, "the LLM is not asked again"
     run = runs.finish_run(db, run_id)
     assert (run["status"], run["users_failed"], run["dead_letters"]) == ("failed", 1, 1), run
+
+    # A copy of the task that another delivery finished meanwhile keeps its result and gets no letter.
+    done_run = runs.new_run_id("reason")
+    runs.create_run(db, done_run, "reason", DATASET, [1], ReasoningOptions())
+    db.run(
+        "workers/finish_run_task", run_id=done_run, user=1, status="done", stats={"llm_calls": 7}, error=None, length=5
+    )
+    late = replace(record_only, run_id=done_run, unrecorded={**letter, "task_id": reason_task_id(done_run, 1)})
+    resources = WorkerResources(settings)
+    try:
+        assert run_reason_job(resources, late, "test")["status"] == "done"
+    finally:
+        resources.close()
+    run = runs.finish_run(db, done_run)
+    assert (run["status"], run["users_done"], run["dead_letters"], run["llm_calls"]) == ("success", 1, 0, 7), run
+
+
+@pytest.mark.fault
+def test_an_attempt_past_its_soft_time_limit_leaves_its_process_a_fresh_neo4j_driver(
+    dataset: str, services: Settings, db: Neo4jGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The soft limit is raised wherever the task is, inside the driver's socket code too, and a connection left
+    half-written failed the next task of the same process with a BufferError (not transient: dead-lettered
+    for nothing, and the letter's own write failed the same way, so the run never ended). The process now
+    drops its driver after a time out; the retry is recorded on the fresh one."""
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(reason_task, "build_engine", interrupted)
+    run_id = runs.new_run_id("reason")
+    runs.create_run(db, run_id, "reason", DATASET, [1], ReasoningOptions())
+    resources = WorkerResources(services)
+    try:
+        before = resources.db
+        with pytest.raises(RetryLater) as later:
+            run_reason_job(resources, ReasonJob(run_id, DATASET, 1, ReasoningOptions()), "test")
+        assert outcomes.timed_out(later.value.cause) and resources.db is not before
+    finally:
+        resources.close()
+    task = run_task(db, run_id, 1)
+    assert (task["status"], task["retries"]) == ("retrying", 1) and task["error"].startswith("SoftTimeLimit"), task
 
 
 def changed_verifier(request: dict[str, Any]) -> Reply:
