@@ -128,8 +128,7 @@ def _reason(resources: WorkerResources, job: ReasonJob, settings: Settings, work
         )
         return {"status": "done", "user": job.user, **stats}
     except Exception as exc:
-        if outcomes.timed_out(exc):
-            resources.drop_db()
+        resources.recover_from(exc)
         carried = _add(job.carried, _counters(engine))
         countdown = outcomes.next_attempt(settings.workers, exc, job.failures, job.timeouts)
         if countdown is None:
@@ -160,10 +159,15 @@ def _record_retry(resources: WorkerResources, job: ReasonJob, exc: BaseException
             countdown_s=countdown,
         )
     except Exception as failed:
-        if outcomes.timed_out(failed):
-            resources.drop_db()
-        if not (outcomes.transient(failed) or outcomes.timed_out(failed)):
+        if not _can_wait(resources, failed):
             raise
+
+
+def _can_wait(resources: WorkerResources, failed: BaseException) -> bool:
+    """Whether a bookkeeping write that failed can be left for later: it met an outage, a stalled database or the
+    soft time limit (the process's driver is dropped then), not a bug."""
+    resources.recover_from(failed)
+    return outcomes.transient(failed) or outcomes.timed_out(failed)
 
 
 def _fail(resources: WorkerResources, job: ReasonJob, exc: BaseException, stats: dict[str, float]) -> dict[str, Any]:
@@ -192,9 +196,7 @@ def _store_or_carry(
     try:
         return _record_failure(resources, job, letter, stats)
     except Exception as failed:
-        if outcomes.timed_out(failed):
-            resources.drop_db()
-        if not (outcomes.transient(failed) or outcomes.timed_out(failed)):
+        if not _can_wait(resources, failed):
             raise
         countdown = outcomes.retry_countdown(resources.settings.workers, job.failures)
         raise RetryLater(failed, countdown, stats, letter) from failed

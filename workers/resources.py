@@ -21,6 +21,7 @@ from core.gateway import Neo4jGateway
 from core.settings import Settings
 from reasoning.embeddings import CatalogueIndex, build_index, load_encoder
 from reasoning.llm import LLMUsage, StructuredLLM, build_chat_model
+from workers.outcomes import timed_out
 from workers.rate_limit import SharedRateLimit
 
 RELEASE_LOCK = """
@@ -137,12 +138,13 @@ class WorkerResources:
 
         return build
 
-    def drop_db(self) -> None:
-        """Forget the Neo4j driver; the next statement connects afresh. Called after the soft time limit: raised
-        inside the driver's socket code, it can leave a connection half-written, and the next task of the same
-        process then failed on it ("BufferError: Existing exports of data: object cannot be re-sized", seen in the
-        fan-out test under load), dead-lettered its user for nothing and could not even store the letter."""
-        if self._db is not None:
+    def recover_from(self, exc: BaseException) -> None:
+        """After a failure that ran past the soft time limit, forget the Neo4j driver; the next statement
+        connects afresh. The limit is raised wherever the task is, inside the driver's socket code too, and a
+        connection left half-written failed the next task of the same process ("BufferError: Existing exports of
+        data: object cannot be re-sized", seen in the fan-out test under load): its user was dead-lettered for
+        nothing and the letter could not even be stored."""
+        if timed_out(exc) and self._db is not None:
             with contextlib.suppress(Exception):
                 self._db.close()
             self._db = None

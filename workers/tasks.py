@@ -127,6 +127,7 @@ def verify_chain(task: Task, chain_id: str, refresh_id: str, failures: int = 0, 
         llm = resources.structured_llm(settings, settings.reasoning.temperature)
         return reverify_chain(resources.db, settings, llm, chain_id, refresh_id).as_json()
     except Exception as exc:
+        resources.recover_from(exc)
         countdown = outcomes.next_attempt(settings.workers, exc, failures, timeouts)
         if countdown is not None:
             _retry(task, exc, countdown, failures=failures + 1, timeouts=timeouts + outcomes.timed_out(exc))
