@@ -1,4 +1,7 @@
-"""`llmrg train` / `llmrg evaluate` on a dataset ingested from a sequence file, with reasoning graphs from Neo4j."""
+"""`llmrg train` / `llmrg evaluate` on a dataset ingested from a sequence file, with reasoning graphs from Neo4j.
+
+The commands run inside the test process (`run_cli_here`: a new Python importing torch and PyG costs about
+9 s a command, the training itself well under one); the snapshot test runs the real executable."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from core.settings import Settings
 from ingestion import loader
 from reasoning.llm import StructuredLLM, build_chat_model
 from reasoning.run import reason_users
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_here
 from tests.fakes.openai_server import ScriptedOpenAI
 from tests.fakes.oracle import oracle
 
@@ -35,7 +38,7 @@ def trained_dataset(services: Settings, db: Neo4jGateway, tmp_path_factory: pyte
     genres = ["Comedy", "Drama|Romance", "Action|Sci-Fi", "Horror"]
     items = [f"{item}\tMovie {item}\t{genres[item % 4]}" for item in range(1, 13)]
     (folder / "items.tsv").write_text("item_id\ttitle\tgenres\n" + "\n".join(items) + "\n")
-    ingested = run_cli(
+    ingested = run_cli_here(
         "ingest", "--name", DATASET, "--sequences", str(folder / "seq.txt"), "--items", str(folder / "items.tsv")
     )
     assert ingested.returncode == 0, ingested.stderr
@@ -49,7 +52,7 @@ def trained_dataset(services: Settings, db: Neo4jGateway, tmp_path_factory: pyte
 
 
 def train(*args: str) -> dict:
-    result = run_cli("train", "--dataset", DATASET, *args, "--json", timeout=600)
+    result = run_cli_here("train", "--dataset", DATASET, *args, "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -75,7 +78,8 @@ def test_train_prints_the_metrics_and_evaluate_reproduces_them(
     assert set(result["test"]) == set(result["valid"]) == METRICS
     assert all(0.0 <= value <= 1.0 for value in result["test"].values())
     assert result["epoch_s"] > 0 and result["epochs_run"] == 2 and result["graph_kinds"] == kinds
-    evaluated = run_cli("evaluate", "--dataset", DATASET, "--model", model, *flags, "--seed", "3", "--json")
+    evaluate = run_cli if (model, flags) == ("sasrec", []) else run_cli_here  # once from a fresh process
+    evaluated = evaluate("evaluate", "--dataset", DATASET, "--model", model, *flags, "--seed", "3", "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     again = json.loads(evaluated.stdout)
     assert again["test"] == pytest.approx(result["test"], abs=1e-9)
@@ -128,7 +132,7 @@ def test_evaluate_reasoned_only_trains_on_everyone_and_scores_the_reasoned_users
     assert everyone["all_users"] is None and len(everyone["test_ranks"]) == 40, "every user's rank, for pairing"
     assert scored["all_users"]["test"] == pytest.approx(everyone["test"], abs=1e-9), "the same training either way"
     model_and_variant = flags[:3]
-    evaluated = run_cli(
+    evaluated = run_cli_here(
         "evaluate", "--dataset", DATASET, *model_and_variant, "--seed", "2", "--evaluate-reasoned-only", "--json"
     )
     assert evaluated.returncode == 0, evaluated.stderr
@@ -136,26 +140,29 @@ def test_evaluate_reasoned_only_trains_on_everyone_and_scores_the_reasoned_users
     assert again["test"] == pytest.approx(scored["test"], abs=1e-9) and again["scored_users"] == 10
     assert again["test_ranks"] == scored["test_ranks"]
     assert again["all_users"]["valid"] == pytest.approx(everyone["valid"], abs=1e-9)
-    both = run_cli("train", "--dataset", DATASET, *flags, "--reasoned-only", "--evaluate-reasoned-only")
+    both = run_cli_here("train", "--dataset", DATASET, *flags, "--reasoned-only", "--evaluate-reasoned-only")
     assert both.returncode == 1 and "choose one" in both.stderr
 
 
 def test_bad_options_are_clear_errors(trained_dataset: str, tmp_path: Path) -> None:
-    both = run_cli("train", "--dataset", DATASET, "--llmrg", "--seq-graph", "--epochs", "1")
+    both = run_cli_here("train", "--dataset", DATASET, "--llmrg", "--seq-graph", "--epochs", "1")
     assert both.returncode == 1 and "choose one" in both.stderr
-    unknown = run_cli("train", "--dataset", DATASET, "--model", "gru4rec", "--epochs", "1", "--no-resume")
+    unknown = run_cli_here("train", "--dataset", DATASET, "--model", "gru4rec", "--epochs", "1", "--no-resume")
     assert unknown.returncode == 1 and "unknown model 'gru4rec'" in unknown.stderr
     (tmp_path / "seq.txt").write_text("1 1 2 3 4\n2 2 3 4 5\n")
-    assert run_cli("ingest", "--name", "train-no-attributes", "--sequences", str(tmp_path / "seq.txt")).returncode == 0
-    no_attributes = run_cli("train", "--dataset", "train-no-attributes", "--model", "fdsa", "--epochs", "1")
+    assert (
+        run_cli_here("ingest", "--name", "train-no-attributes", "--sequences", str(tmp_path / "seq.txt")).returncode
+        == 0
+    )
+    no_attributes = run_cli_here("train", "--dataset", "train-no-attributes", "--model", "fdsa", "--epochs", "1")
     assert no_attributes.returncode == 1 and "fdsa reads item attributes" in no_attributes.stderr
-    missing = run_cli("evaluate", "--dataset", DATASET, "--model", "bert4rec", "--seed", "99")
+    missing = run_cli_here("evaluate", "--dataset", DATASET, "--model", "bert4rec", "--seed", "99")
     assert missing.returncode == 1 and "no trained model" in missing.stderr
 
 
 def test_recommend_returns_k_unseen_items_with_explanations_that_exist(trained_dataset: str, db: Neo4jGateway) -> None:
     train("--model", "sasrec", "--llmrg", "--epochs", "1", "--seed", "5", "--no-resume")
-    answer = run_cli(
+    answer = run_cli_here(
         "recommend", "--dataset", DATASET, "--user", "1", "-k", "5", "--model", "sasrec", "--llmrg", "--seed", "5",
         "--json",
     )  # fmt: skip
@@ -185,7 +192,7 @@ def test_recommend_returns_k_unseen_items_with_explanations_that_exist(trained_d
         assert stored["status"] == "verified"
         assert stored["items"] == [step["item"] for step in explanation["path"]]
         assert stored["items"][-1] == entry["item"] and set(stored["items"][:-1]) <= seen
-    seen_allowed = run_cli(
+    seen_allowed = run_cli_here(
         "recommend", "--dataset", DATASET, "--user", "1", "-k", "12", "--model", "sasrec", "--llmrg", "--seed", "5",
         "--include-seen", "--json",
     )  # fmt: skip
