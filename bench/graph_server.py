@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bench.ingest import ROOT
 
@@ -24,10 +26,63 @@ BENCH_ENVIRONMENT = {
 }
 
 
+class Server(Protocol):
+    """A local service the benches share (`LocalNeo4j`)."""
+
+    pid_path: Path
+
+    def start(self) -> object: ...
+
+    def stop(self) -> bool: ...
+
+
+@contextmanager
+def shared_server(server: Server) -> Iterator[None]:
+    """Start the server, or join it running, for as long as this block holds it; on exit stop it only when no
+    other live bench process still holds it. Two benches run side by side (a training run exporting its
+    snapshot beside the reasoning run), and the first to finish used to stop the database under the other.
+    Each holder leaves a lease file named by its pid; a lock keeps two starts or a start and a stop apart."""
+    leases = server.pid_path.parent / "leases"
+    leases.mkdir(parents=True, exist_ok=True)
+    lease = leases / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    with _locked(leases):
+        server.start()
+        lease.touch()
+    try:
+        yield
+    finally:
+        with _locked(leases):
+            lease.unlink(missing_ok=True)
+            if not _live_leases(leases):
+                server.stop()
+
+
+@contextmanager
+def _locked(leases: Path) -> Iterator[None]:
+    with (leases / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _live_leases(leases: Path) -> list[Path]:
+    """The leases of processes still alive (a killed bench's lease does not keep the server up)."""
+    from llmrg.services import process
+
+    live = []
+    for lease in leases.iterdir():
+        pid = lease.name.split("-", 1)[0]
+        if pid.isdigit() and process.is_alive(int(pid)):
+            live.append(lease)
+        elif pid.isdigit():
+            lease.unlink(missing_ok=True)
+    return live
+
+
 @contextmanager
 def bench_neo4j() -> Iterator[tuple[Any, Any]]:
-    """(settings, db) of the started bench server with the schema applied; the server stops on exit, so the
-    measurement that follows has the machine to itself."""
+    """(settings, db) of the started bench server with the schema applied; the server stops on exit unless
+    another bench still holds it (`shared_server`), so the measurement that follows has the machine to
+    itself."""
     os.environ.pop("NEO4J_PASSWORD", None)
     os.environ.update(BENCH_ENVIRONMENT)
     from core import gateway
@@ -35,14 +90,9 @@ def bench_neo4j() -> Iterator[tuple[Any, Any]]:
     from llmrg.services.neo4j_server import LocalNeo4j
 
     settings = Settings.load(env_file=None)
-    server = LocalNeo4j(settings)
-    try:
-        server.start()
-        with gateway.open_gateway(settings) as db:
-            gateway.apply_schema(db)
-            yield settings, db
-    finally:
-        server.stop()
+    with shared_server(LocalNeo4j(settings)), gateway.open_gateway(settings) as db:
+        gateway.apply_schema(db)
+        yield settings, db
 
 
 def ensure_dataset(db: Any, settings: Any, dataset: str) -> None:

@@ -345,7 +345,7 @@ def main() -> dict[str, Any] | None:
 
     os.environ.pop("NEO4J_PASSWORD", None)
     os.environ.update(BENCH_ENVIRONMENT)
-    from bench.graph_server import ensure_dataset
+    from bench.graph_server import ensure_dataset, shared_server
     from core import gateway
     from core.settings import Settings
     from llmrg.services.llm_server import LocalLLM
@@ -366,12 +366,11 @@ def main() -> dict[str, Any] | None:
     except JournalMismatch as error:
         parser.exit(2, f"error: {error}\n")
     sitting = Sitting(args.chunk_users, args.max_minutes * 60 or None)
-    neo4j_server, llm_server = LocalNeo4j(base), LocalLLM(base)
+    llm_server = LocalLLM(base)
     try:
-        neo4j_server.start()
         llm_server.stop()  # a server left running would answer from the prompts it cached for earlier runs
         llm_server.start()
-        with gateway.open_gateway(base) as db:
+        with shared_server(LocalNeo4j(base)), gateway.open_gateway(base) as db:
             gateway.apply_schema(db)
             ensure_dataset(db, base, DATASET)
             naive = base.updated(
@@ -386,7 +385,6 @@ def main() -> dict[str, Any] | None:
         parser.exit(2, f"error: {error}\n")
     finally:
         llm_server.stop()
-        neo4j_server.stop()
     stages = {name: result for name, result in outcomes.items() if result is not None}
     if not finished:
         print_progress(console, journal, {"naive": common, "optimised": users}, base.llm.model)

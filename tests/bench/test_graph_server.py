@@ -1,0 +1,50 @@
+"""The benches' shared Neo4j: stopped only when its last live holder leaves."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bench.graph_server import shared_server
+
+pytestmark = pytest.mark.unit
+
+
+@dataclass
+class CountingServer:
+    """Stands in for `LocalNeo4j`: what is tested is when the benches start and stop it, not Neo4j."""
+
+    pid_path: Path
+    calls: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def stop(self) -> bool:
+        self.calls.append("stop")
+        return True
+
+
+def test_a_server_two_benches_hold_stops_when_the_last_one_leaves(tmp_path: Path) -> None:
+    """The training run's snapshot export finished first and stopped the database under the reasoning run."""
+    server = CountingServer(tmp_path / "run" / "neo4j.pid")
+    with shared_server(server):
+        with shared_server(server):
+            pass
+        assert server.calls == ["start", "start"], "the first bench to leave keeps the other's server"
+    assert server.calls == ["start", "start", "stop"]
+
+
+def test_a_lease_left_by_a_killed_bench_does_not_keep_the_server_up(tmp_path: Path) -> None:
+    server = CountingServer(tmp_path / "run" / "neo4j.pid")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (tmp_path / "run" / "leases").mkdir(parents=True)
+    (tmp_path / "run" / "leases" / f"{gone.pid}-deadbeef").touch()
+    with shared_server(server):
+        pass
+    assert server.calls == ["start", "stop"]
+    assert list((tmp_path / "run" / "leases").iterdir()) == [tmp_path / "run" / "leases" / ".lock"]
