@@ -44,6 +44,51 @@ class ReasonStats:
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
     llm: LLMUsage = field(default_factory=LLMUsage)
     wall_s: float = 0.0
+    window_start: dict[str, float] | None = field(default=None, repr=False, compare=False)
+    """The outcome counters when the open window's LLM part began (None between windows): see `as_cut_off_json`."""
+    unanswered: Counter[str] = field(default_factory=Counter, repr=False, compare=False)
+    """Outcomes counted in windows left unanswered, which a rerun asks again."""
+
+    def open_window(self) -> None:
+        """A window's LLM part begins: what it counts is provisional until the window is marked answered."""
+        self.window_start = self._outcomes()
+
+    def kept_since(self, mark: dict[str, float]) -> dict[str, float]:
+        """What was counted since `mark` was written for good inside the open window (a divergent chain: a
+        rerun does not extend a window again once any of its extension is stored); returns a new mark."""
+        now = self._outcomes()
+        if self.window_start is not None:
+            for name, value in now.items():
+                self.window_start[name] += value - mark[name]
+        return now
+
+    def close_window(self, answered: bool) -> None:
+        """The open window ends; if it was not answered, a rerun asks it again and counts it again."""
+        if self.window_start is not None and not answered:
+            now = self._outcomes()
+            self.unanswered.update({name: now[name] - self.window_start[name] for name in now})
+        self.window_start = None
+
+    def marker(self) -> dict[str, float]:
+        return self._outcomes()
+
+    def as_cut_off_json(self) -> dict[str, Any]:
+        """What an attempt cut off part-way counts: every LLM call it paid for, but only the outcomes it stored
+        for good. A rerun asks the window that was cut off, and any window left unanswered, again whole and
+        counts their steps and chains itself; counting them here too would count them twice in a run's totals.
+        Knowledge-base reuses and divergent chains already written are kept: a rerun takes them as done."""
+        now = self.as_json()
+        provisional = Counter(self.unanswered)
+        if self.window_start is not None:
+            provisional.update({name: value - self.window_start[name] for name, value in self._outcomes().items()})
+        return {name: value - provisional[name] if name in provisional else value for name, value in now.items()}
+
+    def _outcomes(self) -> dict[str, float]:
+        return {
+            name: value
+            for name, value in self.as_json().items()
+            if name not in COSTS and isinstance(value, int | float)
+        }
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +114,22 @@ class ReasonStats:
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
             "wall_s": round(self.wall_s, 3),
         }
+
+
+COSTS = frozenset(
+    {
+        "llm_calls",
+        "llm_retries",
+        "llm_failures",
+        "prompt_tokens",
+        "completion_tokens",
+        "verify_questions",
+        "verify_calls",
+        "questions_per_call",
+        "wall_s",
+    }
+)
+"""The keys of `ReasonStats.as_json()` that count work paid for, kept whether or not its result was stored."""
 
 
 class ReasoningEngine:
@@ -104,11 +165,14 @@ class ReasoningEngine:
         context = load_context(self.db, self.settings, self.dataset, user)
         done = store.reasoned_positions(self.db, self.dataset, user)
         self.stats.steps_already_done += sum(1 for item in context.window[1:] if item.pos in done)
-        known: list[Candidate] = []
-        for window in chaining.target_windows(context, self.settings, done):
+        windows = chaining.target_windows(context, self.settings, done)
+        known = _answered_chains(self.db, context, done) if windows else []
+        for window in windows:
             remaining = [local for local in window if not self._reuse(context, local, known)]
             if not remaining:
                 continue
+            self.stats.open_window()
+            self._count_misses(len(remaining))
             seen = context.up_to(max(remaining))
             created, answered = self._reason_window(seen, remaining, known)
             if answered and created and self._extends(seen):
@@ -116,18 +180,27 @@ class ReasoningEngine:
             if answered:  # only after module (b): a window cut off before its extension is asked again whole
                 positions = [seen.item_at(local).pos for local in remaining]
                 store.mark_reasoned(self.db, self.dataset, context.user, positions)
+            self.stats.close_window(answered)
         self.stats.users += 1
         self.stats.wall_s += time.perf_counter() - started
         return context.window[-1].pos + 1 if context.window else 0
 
+    def _count_misses(self, steps: int) -> None:
+        """Count the steps the knowledge base did not answer with the window that asks the LLM about them, so
+        they are provisional with it (`ReasonStats.as_cut_off_json`)."""
+        self.stats.steps += steps
+        if self.settings.kb.enabled:
+            self.stats.kb_misses += steps
+
     def _reuse(self, context: UserContext, local: int, known: list[Candidate]) -> bool:
-        """Link knowledge-base chains for this step instead of calling the LLM; True on a hit."""
-        self.stats.steps += 1
+        """Link knowledge-base chains for this step instead of calling the LLM; True on a hit (a miss is
+        counted by `_count_misses`)."""
         if not self.settings.kb.enabled:
             return False
         hits = knowledge_base.lookup(self.db, self.settings, context, local)
         if not hits:
             return self._reuse_edges(context, local, known)
+        self.stats.steps += 1
         self.stats.kb_hits += 1
         for hit in hits:
             store.link_reused_chain(self.db, self.dataset, context.user, hit.chain_id, hit.t)
@@ -150,8 +223,8 @@ class ReasoningEngine:
         """Link one-link chains from knowledge-base edges into this step; True on a hit."""
         edges = knowledge_base.lookup_edges(self.db, self.settings, context, local) if self.settings.kb.edges else []
         if not edges:
-            self.stats.kb_misses += 1
             return False
+        self.stats.steps += 1
         self.stats.kb_edge_hits += 1
         for edge in edges:
             store.link_edge_chain(
@@ -225,6 +298,7 @@ class ReasoningEngine:
         chains whose verification failed are dropped, not asked again: a rerun would imagine other items."""
         assert self.divergent_llm is not None
         catalogue = self._catalogue_index()
+        mark = self.stats.marker()
         rejected: Counter[str] = Counter()
         try:
             extensions = divergent.extend_chains(
@@ -257,6 +331,7 @@ class ReasoningEngine:
             }
             if self._store(context, chain, imagined) is not None:
                 self.stats.divergent_chains += 1
+            mark = self.stats.kept_since(mark)
         return True
 
     def _store(
@@ -336,6 +411,41 @@ class ReasoningEngine:
         self.stats.verify_questions += questions
 
 
+def _answered_chains(db: Neo4jGateway, context: UserContext, done: set[int]) -> list[Candidate]:
+    """The chains of the steps an earlier attempt answered (a rerun after a cut-off, a user reasoned again), in
+    the order they were written and placed in the window as `_last_before` placed them then: without them a
+    rerun's prompts would show no chains found so far, unlike a clean run's. A chain whose items left the
+    window is left out."""
+    if not done:
+        return []
+    local_of = {item.pos: local for local, item in enumerate(context.window)}
+    known = []
+    for t, items in store.answered_chains(db, context.dataset, context.user, done):
+        target = _latest_before(context, items[-1], local_of[t] + 1) if t in local_of else None
+        premises = [] if target is None else [_latest_before(context, item, target) for item in items[:-1]]
+        placed = tuple(local for local in (*premises, target) if local is not None)
+        if len(placed) < len(items):
+            continue
+        known.append(
+            Candidate(
+                dataset=context.dataset,
+                kind=ChainKind.REASONING,
+                premises=tuple(items[:-1]),
+                target=items[-1],
+                reasons=(),
+                t=t,
+                recent_premises=(),
+                local_items=placed,
+            )
+        )
+    return known
+
+
 def _last_before(context: UserContext, item: int, local: int) -> int:
     """The window index of the user's latest choice of `item` before window index `local`."""
     return max(index for index in range(local) if context.window[index].id == item)
+
+
+def _latest_before(context: UserContext, item: int, local: int) -> int | None:
+    """`_last_before`, or None when the user did not choose `item` before `local` within the window."""
+    return max((index for index in range(local) if context.window[index].id == item), default=None)

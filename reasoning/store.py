@@ -231,6 +231,18 @@ def divergent_links_at(db: Neo4jGateway, dataset: str, user: int, t: int) -> int
     return int(db.run("reasoning/count_divergent_links", dataset=dataset, user=user, t=t)[0]["links"])
 
 
+def answered_chains(db: Neo4jGateway, dataset: str, user: int, positions: set[int]) -> list[tuple[int, list[int]]]:
+    """`(t, items)` of the user's accepted reasoning chains linked at `positions` (steps answered earlier)."""
+    records = db.run(
+        "reasoning/fetch_answered_chains",
+        dataset=dataset,
+        user=user,
+        kind=ChainKind.REASONING.value,
+        positions=sorted(positions),
+    )
+    return [(int(record["t"]), [int(item) for item in record["items"]]) for record in records]
+
+
 def reasoned_positions(db: Neo4jGateway, dataset: str, user: int) -> set[int]:
     """The positions a rerun skips: windows marked whole (`mark_reasoned`) and knowledge-base reuses. A chain
     the LLM wrote marks nothing by itself (its t is its window's last target, not its own)."""

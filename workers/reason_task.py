@@ -31,7 +31,8 @@ class ReasonJob:
     options: ReasoningOptions
     failures: int = 0
     carried: dict[str, float] = field(default_factory=dict)
-    """Counters of earlier attempts that failed transiently (their LLM calls still cost)."""
+    """Counters of earlier attempts that failed transiently: their LLM calls (which still cost) and the steps and
+    chains they stored for good (`ReasonStats.as_cut_off_json`)."""
     timeouts: int = 0
     """Earlier attempts that ran past the soft time limit (`outcomes.next_attempt` retries only the first)."""
     unrecorded: dict[str, Any] | None = None
@@ -116,7 +117,7 @@ def _reason(resources: WorkerResources, job: ReasonJob, settings: Settings, work
             raise_unavailable=True,
         )
         length = engine.reason_user(job.user)
-        stats = _add(job.carried, _counters(engine))
+        stats = _add(job.carried, runs.task_stats(engine.stats.as_json()))
         db.run(
             "workers/finish_run_task",
             run_id=job.run_id,
@@ -129,7 +130,7 @@ def _reason(resources: WorkerResources, job: ReasonJob, settings: Settings, work
         return {"status": "done", "user": job.user, **stats}
     except Exception as exc:
         resources.recover_from(exc)
-        carried = _add(job.carried, _counters(engine))
+        carried = _add(job.carried, _cut_off_counters(engine))
         countdown = outcomes.next_attempt(settings.workers, exc, job.failures, job.timeouts)
         if countdown is None:
             return _fail(resources, job, exc, carried)
@@ -142,8 +143,10 @@ def _recorded_result(job: ReasonJob, task: dict[str, Any]) -> dict[str, Any]:
     return {"status": "done", "user": job.user, **{name: task.get(name, 0) for name in runs.TASK_COUNTERS}}
 
 
-def _counters(engine: ReasoningEngine | None) -> dict[str, float]:
-    return runs.task_stats(engine.stats.as_json()) if engine is not None else {}
+def _cut_off_counters(engine: ReasoningEngine | None) -> dict[str, float]:
+    """A failed attempt's counters for the next one to carry: its LLM costs, and only the steps and chains it
+    stored for good (the next attempt counts the window that was cut off)."""
+    return runs.task_stats(engine.stats.as_cut_off_json()) if engine is not None else {}
 
 
 def _record_retry(resources: WorkerResources, job: ReasonJob, exc: BaseException, countdown: float) -> None:

@@ -28,6 +28,7 @@ from reasoning.engine import ReasonStats
 from reasoning.llm import StructuredLLM, build_chat_model
 from reasoning.run import build_engine, reason_users
 from tests.conftest import run_cli
+from tests.fakes.neo4j_cuts import lose_neo4j_inside_an_extension
 from tests.fakes.openai_server import Reply, ScriptedOpenAI, last_user_message, schema_name
 from tests.fakes.oracle import oracle
 
@@ -335,6 +336,43 @@ def test_a_window_cut_off_between_its_chain_writes_is_asked_again_whole(
     assert (again.kb_hits, again.kb_edge_hits) == (0, 0)
 
 
+def chaining_prompts(server: ScriptedOpenAI) -> list[str]:
+    return [last_user_message(request) for request in server.requests if schema_name(request) == "chaining_answer"]
+
+
+@pytest.mark.fault
+def test_a_rerun_shows_its_later_windows_the_chains_the_windows_answered_before_found(
+    fixture_dataset: str,
+    services: Settings,
+    db: Neo4jGateway,
+    scripted: ScriptedOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Neo4j lost after the user's first window is answered: the rerun asks the second window alone. Its prompt
+    used to list no existing chains, though a clean run's lists the first window's; now it is the clean run's
+    prompt, word for word."""
+    settings = services.updated(llm={"base_url": scripted.base_url})
+    reason(db, settings, [1])
+    clean = chaining_prompts(scripted)
+    assert len(clean) == 2 and "Existing chains:\nnone" not in clean[1], "the second window's prompt shows chains"
+    store.forget_users(db, DATASET, [1])
+    mark_reasoned, marks = store.mark_reasoned, []
+
+    def lost_at_the_second_window(*args: Any, **kwargs: Any) -> None:
+        marks.append(1)
+        if len(marks) == 2:
+            raise neo4j.exceptions.ServiceUnavailable("Neo4j went away before the second window was marked")
+        mark_reasoned(*args, **kwargs)
+
+    monkeypatch.setattr(store, "mark_reasoned", lost_at_the_second_window)
+    with pytest.raises(neo4j.exceptions.ServiceUnavailable):
+        reason(db, settings, [1])
+    monkeypatch.undo()
+    scripted.requests.clear()
+    again = reason(db, settings, [1])
+    assert again.steps_already_done > 0 and chaining_prompts(scripted) == clean[1:]
+
+
 @dataclass
 class StopAfter(Sitting):
     """A sitting whose time runs out after `chunks_left` chunks."""
@@ -555,19 +593,10 @@ def test_a_window_cut_off_around_its_divergent_extension_is_finished_once_on_a_r
     def lost(*args: Any, **kwargs: Any) -> Any:
         raise neo4j.exceptions.ServiceUnavailable(f"Neo4j went away {cut}")
 
-    write_chain, imagined_writes = store.write_chain, []
-
-    def lost_after_one_imagined_write(*args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("imagined") is not None:
-            if imagined_writes:
-                lost()
-            imagined_writes.append(1)
-        return write_chain(*args, **kwargs)
-
     if cut == "before the extension":
         monkeypatch.setattr(divergent, "extend_chains", lost)
     else:
-        monkeypatch.setattr(store, "write_chain", lost_after_one_imagined_write)
+        lose_neo4j_inside_an_extension(monkeypatch)
     with pytest.raises(neo4j.exceptions.ServiceUnavailable):
         reason(db, settings, [1], divergent=True)
     monkeypatch.undo()

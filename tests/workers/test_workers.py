@@ -18,15 +18,18 @@ from typing import Any
 import pytest
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
+from neo4j.exceptions import ServiceUnavailable
 
 from core.gateway import Neo4jGateway
 from core.settings import Settings
 from ingestion import loader
 from llmrg.services.redis_server import LocalRedis
+from reasoning import store
 from reasoning.llm import StructuredLLM, build_chat_model
 from reasoning.options import ReasoningOptions
 from reasoning.run import reason_users
 from tests.conftest import run_cli
+from tests.fakes.neo4j_cuts import lose_neo4j_inside_an_extension
 from tests.fakes.openai_server import Reply, ScriptedOpenAI, last_user_message
 from tests.fakes.oracle import oracle
 from tests.reasoning.test_reasoning import ITEMS as REASONING_ITEMS
@@ -460,6 +463,92 @@ def test_an_attempt_past_its_soft_time_limit_leaves_its_process_a_fresh_neo4j_dr
         resources.close()
     task = run_task(db, run_id, 1)
     assert (task["status"], task["retries"]) == ("retrying", 1) and task["error"].startswith("SoftTimeLimit"), task
+
+
+OUTCOMES = ("steps", "steps_failed", "kb_hits", "kb_edge_hits", "kb_misses", "chains_verified", "chains_unverified")
+OUTCOMES += ("chains_rejected", "chains_reused", "divergent_chains")
+STORED = ("chains_verified", "divergent_chains")
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("cut", ["before the window is marked", "inside the divergent extension"])
+def test_an_attempt_cut_off_and_retried_counts_what_a_clean_run_does_and_pays_for_both(
+    cut: str,
+    dataset: str,
+    services: Settings,
+    db: Neo4jGateway,
+    llm_server: ScriptedOpenAI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Neo4j lost part-way through the user's window. Before it is marked answered: its chains are written, but
+    the retry asks the window again. Inside its divergent extension: the retry asks the window's reasoning again
+    but does not extend it again (it keeps the one imagined chain written). Before, the retry carried every
+    counter of the first attempt on top of its own, so the run counted that window twice (seen under load: 92
+    steps for 80); carrying only what was stored for good must also not lose the divergent chain the retry
+    does not write again. The run now counts each step as a clean run does and each chain as stored, and
+    pays for both attempts' LLM calls."""
+    settings = services.updated(llm={"base_url": llm_server.base_url})
+    options = ReasoningOptions(divergent=cut == "inside the divergent extension")
+    resources = WorkerResources(settings)
+
+    def attempt(run_id: str, failures: int = 0, carried: dict[str, float] | None = None) -> dict[str, Any]:
+        job = ReasonJob(run_id, DATASET, 1, options, failures=failures, carried=carried or {})
+        return run_reason_job(resources, job, "test")
+
+    try:
+        clean_run = runs.new_run_id("reason")
+        runs.create_run(db, clean_run, "reason", DATASET, [1], options)
+        clean = attempt(clean_run)
+        assert {name: clean[name] for name in STORED} == stored_counts(db, 1)
+        clean_calls = len(llm_server.requests)
+        store.forget_users(db, DATASET, [1])
+        llm_server.requests.clear()
+
+        mark_reasoned = store.mark_reasoned
+
+        def lost_before_marking(*args: Any, **kwargs: Any) -> None:
+            monkeypatch.setattr(store, "mark_reasoned", mark_reasoned)
+            raise ServiceUnavailable("Neo4j went away before the window was marked")
+
+        if cut == "before the window is marked":
+            monkeypatch.setattr(store, "mark_reasoned", lost_before_marking)
+        else:
+            lose_neo4j_inside_an_extension(monkeypatch)
+        run_id = runs.new_run_id("reason")
+        runs.create_run(db, run_id, "reason", DATASET, [1], options)
+        with pytest.raises(RetryLater) as later:
+            attempt(run_id)
+        first_calls = len(llm_server.requests)
+        assert later.value.carried["llm_calls"] == first_calls > 0
+        result = attempt(run_id, failures=1, carried=later.value.carried)
+    finally:
+        resources.close()
+    assert result["status"] == clean["status"] == "done" and clean["steps"] == 4 and clean["chains_verified"] >= 4
+    assert {name: result[name] for name in OUTCOMES if name not in STORED} == {
+        name: clean[name] for name in OUTCOMES if name not in STORED
+    }
+    stored = stored_counts(db, 1)
+    assert {name: result[name] for name in STORED} == stored
+    if options.divergent:
+        assert stored["divergent_chains"] == 1, "the one imagined chain written before the cut, not extended again"
+    else:
+        assert stored == {name: clean[name] for name in STORED}
+    assert len(llm_server.requests) > clean_calls and result["llm_calls"] == len(llm_server.requests)
+    run = runs.finish_run(db, run_id)
+    assert {name: run[name] for name in OUTCOMES} == {name: result[name] for name in OUTCOMES}
+    assert graph_links(db) >= expected_links([1])
+
+
+def stored_counts(db: Neo4jGateway, user: int) -> dict[str, int]:
+    """The user's verified and divergent chains as linked in the graph (what the run's counters must agree with)."""
+    (record,) = db.driver.execute_query(
+        """MATCH (:User {dataset: $d, id: $u})-[:HAS_CHAIN]->(c:Chain)
+           RETURN count(CASE WHEN c.status = 'verified' THEN 1 END) AS chains_verified,
+                  count(CASE WHEN c.kind = 'divergent' THEN 1 END) AS divergent_chains""",
+        d=DATASET,
+        u=user,
+    ).records
+    return dict(record)
 
 
 def changed_verifier(request: dict[str, Any]) -> Reply:
