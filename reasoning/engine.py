@@ -51,12 +51,12 @@ class ReasonStats:
 
     def open_window(self) -> None:
         """A window's LLM part begins: what it counts is provisional until the window is marked answered."""
-        self.window_start = self._outcomes()
+        self.window_start = self.outcomes()
 
     def kept_since(self, mark: dict[str, float]) -> dict[str, float]:
         """What was counted since `mark` was written for good inside the open window (a divergent chain: a
         rerun does not extend a window again once any of its extension is stored); returns a new mark."""
-        now = self._outcomes()
+        now = self.outcomes()
         if self.window_start is not None:
             for name, value in now.items():
                 self.window_start[name] += value - mark[name]
@@ -65,12 +65,9 @@ class ReasonStats:
     def close_window(self, answered: bool) -> None:
         """The open window ends; if it was not answered, a rerun asks it again and counts it again."""
         if self.window_start is not None and not answered:
-            now = self._outcomes()
+            now = self.outcomes()
             self.unanswered.update({name: now[name] - self.window_start[name] for name in now})
         self.window_start = None
-
-    def marker(self) -> dict[str, float]:
-        return self._outcomes()
 
     def as_cut_off_json(self) -> dict[str, Any]:
         """What an attempt cut off part-way counts: every LLM call it paid for, but only the outcomes it stored
@@ -80,10 +77,11 @@ class ReasonStats:
         now = self.as_json()
         provisional = Counter(self.unanswered)
         if self.window_start is not None:
-            provisional.update({name: value - self.window_start[name] for name, value in self._outcomes().items()})
+            provisional.update({name: value - self.window_start[name] for name, value in self.outcomes().items()})
         return {name: value - provisional[name] if name in provisional else value for name, value in now.items()}
 
-    def _outcomes(self) -> dict[str, float]:
+    def outcomes(self) -> dict[str, float]:
+        """The numeric counters that are not costs: what a cut-off can leave provisional."""
         return {
             name: value
             for name, value in self.as_json().items()
@@ -298,7 +296,7 @@ class ReasoningEngine:
         chains whose verification failed are dropped, not asked again: a rerun would imagine other items."""
         assert self.divergent_llm is not None
         catalogue = self._catalogue_index()
-        mark = self.stats.marker()
+        mark = self.stats.outcomes()
         rejected: Counter[str] = Counter()
         try:
             extensions = divergent.extend_chains(
@@ -442,8 +440,12 @@ def _answered_chains(db: Neo4jGateway, context: UserContext, done: set[int]) -> 
 
 
 def _last_before(context: UserContext, item: int, local: int) -> int:
-    """The window index of the user's latest choice of `item` before window index `local`."""
-    return max(index for index in range(local) if context.window[index].id == item)
+    """The window index of the user's latest choice of `item` before window index `local` (a knowledge-base hit's
+    items are there by the lookup's own match)."""
+    found = _latest_before(context, item, local)
+    if found is None:
+        raise ValueError(f"item {item} is not in the window before index {local}")
+    return found
 
 
 def _latest_before(context: UserContext, item: int, local: int) -> int | None:
