@@ -160,27 +160,29 @@ class ReasoningEngine:
     def reason_user(self, user: int) -> int:
         """Reason for every unanswered step of the user's window; returns the history length reasoned over."""
         started = time.perf_counter()
-        context = load_context(self.db, self.settings, self.dataset, user)
-        done = store.reasoned_positions(self.db, self.dataset, user)
-        self.stats.steps_already_done += sum(1 for item in context.window[1:] if item.pos in done)
-        windows = chaining.target_windows(context, self.settings, done)
-        known = _answered_chains(self.db, context, done) if windows else []
-        for window in windows:
-            remaining = [local for local in window if not self._reuse(context, local, known)]
-            if not remaining:
-                continue
-            self.stats.open_window()
-            self._count_misses(len(remaining))
-            seen = context.up_to(max(remaining))
-            created, answered = self._reason_window(seen, remaining, known)
-            if answered and created and self._extends(seen):
-                answered = self._diverge(seen, created[-self.settings.divergent.max_chains :])
-            if answered:  # only after module (b): a window cut off before its extension is asked again whole
-                positions = [seen.item_at(local).pos for local in remaining]
-                store.mark_reasoned(self.db, self.dataset, context.user, positions)
-            self.stats.close_window(answered)
-        self.stats.users += 1
-        self.stats.wall_s += time.perf_counter() - started
+        try:
+            context = load_context(self.db, self.settings, self.dataset, user)
+            done = store.reasoned_positions(self.db, self.dataset, user)
+            self.stats.steps_already_done += sum(1 for item in context.window[1:] if item.pos in done)
+            windows = chaining.target_windows(context, self.settings, done)
+            known = _answered_chains(self.db, context, done) if windows else []
+            for window in windows:
+                remaining = [local for local in window if not self._reuse(context, local, known)]
+                if not remaining:
+                    continue
+                self.stats.open_window()
+                self._count_misses(len(remaining))
+                seen = context.up_to(max(remaining))
+                created, answered = self._reason_window(seen, remaining, known)
+                if answered and created and self._extends(context, window):
+                    answered = self._diverge(seen, created[-self.settings.divergent.max_chains :])
+                if answered:  # only after module (b): a window cut off before its extension is asked again whole
+                    positions = [seen.item_at(local).pos for local in remaining]
+                    store.mark_reasoned(self.db, self.dataset, context.user, positions)
+                self.stats.close_window(answered)
+            self.stats.users += 1
+        finally:  # an attempt cut off part-way paid for its time as well (`COSTS`)
+            self.stats.wall_s += time.perf_counter() - started
         return context.window[-1].pos + 1 if context.window else 0
 
     def _count_misses(self, steps: int) -> None:
@@ -283,12 +285,15 @@ class ReasoningEngine:
             self._catalogue = self._catalogue_factory()
         return self._catalogue
 
-    def _extends(self, context: UserContext) -> bool:
-        """Whether module (b) runs for the window ending `context`: it is on, and no earlier attempt, cut off
-        before the window was marked answered, wrote part of its extension already."""
+    def _extends(self, context: UserContext, window: list[int]) -> bool:
+        """Whether module (b) runs for `window`: it is on, and no earlier attempt, cut off before the window was
+        marked answered, wrote part of its extension already. Any of the window's steps is looked at, not only
+        the stamp this attempt would use: a knowledge-base hit for the window's last target since that attempt
+        moves the stamp to an earlier step, and the window would be extended twice."""
         if not self.settings.divergent.enabled or self.divergent_llm is None:
             return False
-        return store.divergent_links_at(self.db, self.dataset, context.user, context.window[-1].pos) == 0
+        positions = [context.item_at(local).pos for local in window]
+        return store.divergent_links_within(self.db, self.dataset, context.user, positions) == 0
 
     def _diverge(self, context: UserContext, chains: list[Candidate]) -> bool:
         """Module (b) for this user's new chains: one imagination call, then verification and storage; False

@@ -226,9 +226,9 @@ def mark_reasoned(db: Neo4jGateway, dataset: str, user: int, positions: list[int
     db.run("reasoning/mark_reasoned_steps", dataset=dataset, user=user, positions=positions)
 
 
-def divergent_links_at(db: Neo4jGateway, dataset: str, user: int, t: int) -> int:
-    """Divergent chains linked to the user at step t: an extension already (at least partly) written."""
-    return int(db.run("reasoning/count_divergent_links", dataset=dataset, user=user, t=t)[0]["links"])
+def divergent_links_within(db: Neo4jGateway, dataset: str, user: int, positions: list[int]) -> int:
+    """Divergent chains linked to the user at any of `positions`: an extension already (at least partly) written."""
+    return int(db.run("reasoning/count_divergent_links", dataset=dataset, user=user, positions=positions)[0]["links"])
 
 
 def answered_chains(db: Neo4jGateway, dataset: str, user: int, positions: set[int]) -> list[tuple[int, list[int]]]:

@@ -23,8 +23,9 @@ from core.settings import Settings
 from ingestion import loader
 from llmrg.stats import dataset_counts
 from reasoning import divergent, store
+from reasoning.context import UserContext
 from reasoning.embeddings import CatalogueIndex
-from reasoning.engine import ReasonStats
+from reasoning.engine import ReasoningEngine, ReasonStats
 from reasoning.llm import StructuredLLM, build_chat_model
 from reasoning.run import build_engine, reason_users
 from tests.conftest import run_cli
@@ -570,7 +571,7 @@ def divergent_chains(db: Neo4jGateway, user: int) -> list[dict]:
 
 
 @pytest.mark.fault
-@pytest.mark.parametrize("cut", ["before the extension", "inside the extension"])
+@pytest.mark.parametrize("cut", ["before the extension", "inside the extension", "inside, then its stamp moves"])
 def test_a_window_cut_off_around_its_divergent_extension_is_finished_once_on_a_rerun(
     cut: str,
     fixture_dataset: str,
@@ -583,7 +584,8 @@ def test_a_window_cut_off_around_its_divergent_extension_is_finished_once_on_a_r
     window was already marked answered, so the rerun skipped it and its extension was never written; now the
     rerun asks it again whole and ends as a clean run does. Inside its extension: the rerun keeps what was
     written and does not imagine again (at the divergent temperature a second extension would add other
-    chains on top), and finishes the other window."""
+    chains on top), and finishes the other window. Its stamp moves when the knowledge base answers the window's
+    last step before the rerun: the written extension still counts (before, one was imagined at the new stamp)."""
     settings = services.updated(llm={"base_url": scripted.base_url}, divergent={"max_chains": 4})
     reason(db, settings, [1], divergent=True)
     clean = (user_chains(db, 1), divergent_chains(db, 1), store.reasoned_positions(db, DATASET, 1))
@@ -602,6 +604,13 @@ def test_a_window_cut_off_around_its_divergent_extension_is_finished_once_on_a_r
     monkeypatch.undo()
     assert store.reasoned_positions(db, DATASET, 1) == set()
     assert len(divergent_chains(db, 1)) == (0 if cut == "before the extension" else 1)
+    if cut == "inside, then its stamp moves":
+        answered_by_the_knowledge_base(monkeypatch, position=4)
+        again = reason(db, settings, [1], divergent=True)
+        assert [chain["t"] for chain in divergent_chains(db, 1)] == [4, 5, 5]
+        assert store.reasoned_positions(db, DATASET, 1) == clean[2] - {4}
+        assert again.divergent_chains == 2
+        return
     again = reason(db, settings, [1], divergent=True)
     assert store.reasoned_positions(db, DATASET, 1) == clean[2]
     assert [c for c in user_chains(db, 1) if c not in clean[0]] == [], "nothing a clean run would not write"
@@ -611,6 +620,17 @@ def test_a_window_cut_off_around_its_divergent_extension_is_finished_once_on_a_r
     else:
         assert [chain["t"] for chain in divergent_chains(db, 1)] == [4, 5, 5]
         assert (again.steps_already_done, again.divergent_chains) == (0, 2)
+
+
+def answered_by_the_knowledge_base(monkeypatch: pytest.MonkeyPatch, position: int) -> None:
+    """The engine finds the step at `position` answered by the knowledge base (what another user's verified
+    edge into its target would do), without linking anything: the step then stays unmarked."""
+    reuse = ReasoningEngine._reuse
+
+    def reuse_or_hit(engine: ReasoningEngine, context: UserContext, local: int, known: list[Any]) -> bool:
+        return context.item_at(local).pos == position or reuse(engine, context, local, known)
+
+    monkeypatch.setattr(ReasoningEngine, "_reuse", reuse_or_hit)
 
 
 @pytest.mark.fault

@@ -520,6 +520,7 @@ def test_an_attempt_cut_off_and_retried_counts_what_a_clean_run_does_and_pays_fo
             attempt(run_id)
         first_calls = len(llm_server.requests)
         assert later.value.carried["llm_calls"] == first_calls > 0
+        assert later.value.carried["wall_s"] > 0, "the cut-off attempt's time is paid for too"
         result = attempt(run_id, failures=1, carried=later.value.carried)
     finally:
         resources.close()
@@ -534,6 +535,7 @@ def test_an_attempt_cut_off_and_retried_counts_what_a_clean_run_does_and_pays_fo
     else:
         assert stored == {name: clean[name] for name in STORED}
     assert len(llm_server.requests) > clean_calls and result["llm_calls"] == len(llm_server.requests)
+    assert result["wall_s"] > later.value.carried["wall_s"]
     run = runs.finish_run(db, run_id)
     assert {name: run[name] for name in OUTCOMES} == {name: result[name] for name in OUTCOMES}
     assert graph_links(db) >= expected_links([1])
