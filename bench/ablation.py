@@ -88,7 +88,7 @@ def main() -> dict[str, Any]:
     parser.add_argument("--epochs", type=int, default=200)
     args = parser.parse_args()
 
-    with bench_neo4j() as (settings, db):
+    with bench_neo4j(writes=not args.skip_reasoning) as (settings, db):
         from reasoning.options import ReasoningOptions
 
         ensure_dataset(db, settings, args.dataset)
@@ -121,8 +121,8 @@ def main() -> dict[str, Any]:
 
 
 def reason(db: Any, settings: Any, args: argparse.Namespace) -> dict[str, Any]:
-    """Phase 1: reason user by user with one engine (local LLM started here, stopped before training)."""
-    from llmrg.services.llm_server import LocalLLM
+    """Phase 1: reason user by user with one engine (a local LLM of this run's own, stopped before training)."""
+    from bench.own_llm import own_llm_server
     from reasoning import store
     from reasoning.run import build_engine
 
@@ -130,11 +130,9 @@ def reason(db: Any, settings: Any, args: argparse.Namespace) -> dict[str, Any]:
         store.delete_chains(db, args.dataset)
     listed = db.run("reasoning/list_users", dataset=args.dataset, limit=args.users)
     users = [int(row["id"]) for row in listed]
-    server = LocalLLM(settings)
     started = time.perf_counter()
     done = 0
-    try:
-        server.start()
+    with own_llm_server(settings) as settings:
         engine = build_engine(db, settings, args.dataset)
         for user in users:
             if args.reason_minutes and time.perf_counter() - started > 60 * args.reason_minutes:
@@ -148,8 +146,6 @@ def reason(db: Any, settings: Any, args: argparse.Namespace) -> dict[str, Any]:
                 f"{time.perf_counter() - started:.0f} s",
                 flush=True,
             )
-    finally:
-        server.stop()
     return engine.stats.as_json() | {"users_asked": len(users), "wall_s": time.perf_counter() - started}
 
 

@@ -36,16 +36,35 @@ class Server(Protocol):
     def stop(self) -> bool: ...
 
 
+WRITER = "-writes"
+"""The suffix of a lease whose holder writes reasoning to the shared database."""
+
+
+class BenchBusy(RuntimeError):
+    """Another live bench holds the shared server in a way this one cannot share."""
+
+
 @contextmanager
-def shared_server(server: Server) -> Iterator[None]:
+def shared_server(server: Server, *, writes: bool = False) -> Iterator[None]:
     """Start the server, or join it running, for as long as this block holds it; on exit stop it only when no
     other live bench process still holds it. Two benches run side by side (a training run exporting its
     snapshot beside the reasoning run), and the first to finish used to stop the database under the other.
-    Each holder leaves a lease file named by its pid; a lock keeps two starts or a start and a stop apart."""
+    Each holder leaves a lease file named by its pid; a lock keeps two starts or a start and a stop apart.
+
+    `writes`: this bench writes or deletes reasoning (chains, links, answered steps) in the shared database. Two
+    such benches would spoil each other's knowledge base and counts (one run's "delete every chain" is another's
+    lost state), so a second writer is refused (`BenchBusy`) while the first is alive; readers always join."""
     leases = server.pid_path.parent / "leases"
     leases.mkdir(parents=True, exist_ok=True)
-    lease = leases / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    lease = leases / f"{os.getpid()}-{uuid.uuid4().hex[:8]}{WRITER if writes else ''}"
     with _locked(leases):
+        writers = [held for held in _live_leases(leases) if held.name.endswith(WRITER)]
+        if writes and writers:
+            holders = ", ".join(sorted(held.name.split("-", 1)[0] for held in writers))
+            raise BenchBusy(
+                f"another bench (process {holders}) is writing reasoning to the benches' Neo4j "
+                f"({server.pid_path.parent}); wait for it to finish, or stop it, before starting this one"
+            )
         server.start()
         lease.touch()
     try:
@@ -79,10 +98,10 @@ def _live_leases(leases: Path) -> list[Path]:
 
 
 @contextmanager
-def bench_neo4j() -> Iterator[tuple[Any, Any]]:
+def bench_neo4j(*, writes: bool = False) -> Iterator[tuple[Any, Any]]:
     """(settings, db) of the started bench server with the schema applied; the server stops on exit unless
-    another bench still holds it (`shared_server`), so the measurement that follows has the machine to
-    itself."""
+    another bench still holds it (`shared_server`, with its rule for benches that write reasoning), so the
+    measurement that follows has the machine to itself."""
     os.environ.pop("NEO4J_PASSWORD", None)
     os.environ.update(BENCH_ENVIRONMENT)
     from core import gateway
@@ -90,7 +109,7 @@ def bench_neo4j() -> Iterator[tuple[Any, Any]]:
     from llmrg.services.neo4j_server import LocalNeo4j
 
     settings = Settings.load(env_file=None)
-    with shared_server(LocalNeo4j(settings)), gateway.open_gateway(settings) as db:
+    with shared_server(LocalNeo4j(settings), writes=writes), gateway.open_gateway(settings) as db:
         gateway.apply_schema(db)
         yield settings, db
 

@@ -25,8 +25,9 @@ default for reasoning, chosen here), each on a fresh local server, and `endpoint
 The chaining prompt is the run's (`LLMRG_REASON_PROMPT_VERSION`, with its premise window): each prompt version
 keeps its own journal and its own rows, so v3 and v4 (ranked premise candidates) compare side by side.
 
-Long: a chunk of users at a time is journaled (`.llmrg/bench/quality-journal-<prompt version>.json`), and
-rerunning carries on; a larger `--users` extends a finished sample. Results: `bench/results/quality.json`.
+Long: a chunk of users at a time is journaled (`bench/results/quality-run/quality-journal-<prompt version>.json`,
+committed with the results), and rerunning carries on, on this machine or a fresh one: a larger `--users` extends a
+finished sample, and another `--verifiers` scores the chains already drawn. Results: `bench/results/quality.json`.
 
 Run: `python -m bench.quality [--datasets ml-1m,beauty] [--users 50] [--models qwen2.5-coder-0.5b] [--json]`
 (`make bench-quality`).
@@ -47,18 +48,19 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, cast
 
 from rich.console import Console
 from rich.table import Table
 
-from bench.ingest import RESULTS, ROOT
+from bench.ingest import RESULTS
 from bench.journal import Journal
 from bench.machine import describe, one_line
 from bench.server_metrics import read_counters, since
 from bench.statistics import difference_interval, wilson_interval
 
-JOURNAL_DIR = ROOT / ".llmrg" / "bench"
+JOURNAL_DIR = RESULTS / "quality-run"
 OUTPUT = RESULTS / "quality.json"
 SETS = ("real", "random_premises", "shuffled")
 VERIFIERS = ("numbered", "lettered", "lettered-packed")
@@ -179,7 +181,7 @@ def harness_settings(settings: Any, steps: int) -> Any:
     return chosen.updated(reasoning={"steps_per_call": steps})
 
 
-def journal_path(prompt_version: str) -> Any:
+def journal_path(prompt_version: str) -> Path:
     return JOURNAL_DIR / f"quality-journal-{prompt_version}.json"
 
 
@@ -294,8 +296,9 @@ def verify_lettered(
 
 @contextmanager
 def served(settings: Any, model: str, endpoint: tuple[str, str] | None) -> Iterator[Any]:
-    """Settings pointing at `model`: a fresh local server of the packaged weights, or the captured endpoint."""
-    from llmrg.services.llm_server import LocalLLM
+    """Settings pointing at `model`: a fresh local server of the packaged weights, this run's own (`bench.own_llm`),
+    or the captured endpoint."""
+    from bench.own_llm import own_llm_server
     from llmrg.services.llm_weights import weights_for
 
     if model == "endpoint":
@@ -304,14 +307,8 @@ def served(settings: Any, model: str, endpoint: tuple[str, str] | None) -> Itera
         yield settings.updated(llm={"base_url": endpoint[0], "model": endpoint[1]})
         return
     weights = weights_for(model)
-    chosen = settings.updated(llm={"weights": weights.name, "model": weights.chat_alias})
-    server = LocalLLM(chosen)
-    server.stop()
-    server.start()
-    try:
+    with own_llm_server(settings.updated(llm={"weights": weights.name, "model": weights.chat_alias})) as chosen:
         yield chosen
-    finally:
-        server.stop()
 
 
 def structured_llm(settings: Any) -> Any:

@@ -346,9 +346,9 @@ def main() -> dict[str, Any] | None:
     os.environ.pop("NEO4J_PASSWORD", None)
     os.environ.update(BENCH_ENVIRONMENT)
     from bench.graph_server import ensure_dataset, shared_server
+    from bench.own_llm import own_llm_server
     from core import gateway
     from core.settings import Settings
-    from llmrg.services.llm_server import LocalLLM
     from llmrg.services.neo4j_server import LocalNeo4j
     from reasoning.options import ReasoningOptions
 
@@ -366,11 +366,13 @@ def main() -> dict[str, Any] | None:
     except JournalMismatch as error:
         parser.exit(2, f"error: {error}\n")
     sitting = Sitting(args.chunk_users, args.max_minutes * 60 or None)
-    llm_server = LocalLLM(base)
     try:
-        llm_server.stop()  # a server left running would answer from the prompts it cached for earlier runs
-        llm_server.start()
-        with shared_server(LocalNeo4j(base)), gateway.open_gateway(base) as db:
+        # a server of this run's own: one that other runs' prompts warmed would answer from its cache
+        with (
+            own_llm_server(base) as base,
+            shared_server(LocalNeo4j(base), writes=True),
+            gateway.open_gateway(base) as db,
+        ):
             gateway.apply_schema(db)
             ensure_dataset(db, base, DATASET)
             naive = base.updated(
@@ -383,8 +385,6 @@ def main() -> dict[str, Any] | None:
             histories = user_histories(db, users) if finished else []
     except JournalMismatch as error:
         parser.exit(2, f"error: {error}\n")
-    finally:
-        llm_server.stop()
     stages = {name: result for name, result in outcomes.items() if result is not None}
     if not finished:
         print_progress(console, journal, {"naive": common, "optimised": users}, base.llm.model)

@@ -28,20 +28,18 @@ from core.settings import for_dataset
 
 
 def run_variant(db: Any, settings: Any, users: list[int]) -> dict[str, Any]:
-    """Reason for `users` from an empty knowledge base on a freshly started server."""
-    from llmrg.services.llm_server import LocalLLM
+    """Reason for `users` from an empty knowledge base on a freshly started server of this variant's own."""
+    from bench.own_llm import own_llm_server
     from reasoning import store
     from reasoning.run import reason_users
 
-    server = LocalLLM(settings)
-    server.stop()
-    server.start()
     store.delete_chains(db, DATASET)
-    before = read_counters(settings.llm.base_url)
-    started = time.perf_counter()
-    stats = reason_users(db, settings, DATASET, users, show_progress=False).as_json()
-    seconds = time.perf_counter() - started
-    counters = since(before, read_counters(settings.llm.base_url))
+    with own_llm_server(settings) as settings:
+        before = read_counters(settings.llm.base_url)
+        started = time.perf_counter()
+        stats = reason_users(db, settings, DATASET, users, show_progress=False).as_json()
+        seconds = time.perf_counter() - started
+        counters = since(before, read_counters(settings.llm.base_url))
     n = len(users)
     return {
         "questions_per_call": settings.verify.questions_per_call,
@@ -70,21 +68,17 @@ def main() -> dict[str, Any]:
     args = parser.parse_args()
 
     from bench.graph_server import bench_neo4j, ensure_dataset
-    from llmrg.services.llm_server import LocalLLM
     from reasoning.options import ReasoningOptions
 
     users = list(range(1, args.users + 1))
     machine = describe()
-    with bench_neo4j() as (settings, db):
+    with bench_neo4j(writes=True) as (settings, db):
         base = ReasoningOptions(divergent=False, max_targets=4).apply(settings)
         ensure_dataset(db, base, DATASET)
-        try:
-            variants = {
-                name: run_variant(db, base.updated(verify={"questions_per_call": size}), users)
-                for name, size in (("one_per_call", 1), ("batched", args.batched))
-            }
-        finally:
-            LocalLLM(base).stop()
+        variants = {
+            name: run_variant(db, base.updated(verify={"questions_per_call": size}), users)
+            for name, size in (("one_per_call", 1), ("batched", args.batched))
+        }
     payload = {
         "benchmark": "verify_batching",
         "dataset": DATASET,

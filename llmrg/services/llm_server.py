@@ -10,6 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.errors import ServiceError
 from core.settings import Settings
@@ -29,9 +30,11 @@ class LLMStatus:
 
 
 class LocalLLM:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, home: Path | None = None) -> None:
+        """`home` holds the pid file and the log: the state directory's `llm/` unless a caller runs a server of
+        its own beside that one (`bench.own_llm`)."""
         self.settings = settings
-        self.home = settings.paths.state_dir / "llm"
+        self.home = home or settings.paths.state_dir / "llm"
         self.pid_path = self.home / "llmrg-llm.pid"
         self.log_path = self.home / "server.log"
 

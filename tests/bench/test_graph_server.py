@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.graph_server import shared_server
+from bench.graph_server import BenchBusy, shared_server
 
 pytestmark = pytest.mark.unit
 
@@ -48,3 +48,18 @@ def test_a_lease_left_by_a_killed_bench_does_not_keep_the_server_up(tmp_path: Pa
         pass
     assert server.calls == ["start", "stop"]
     assert list((tmp_path / "run" / "leases").iterdir()) == [tmp_path / "run" / "leases" / ".lock"]
+
+
+def test_a_second_bench_that_writes_reasoning_is_refused_while_the_first_one_lives(tmp_path: Path) -> None:
+    """`bench.verify_batching` deletes every ML-1M chain: started beside the 1,000-user reasoning run, it would
+    have emptied that run's knowledge base under it. Readers (the quality harness, snapshot exports) still join."""
+    server = CountingServer(tmp_path / "run" / "neo4j.pid")
+    with shared_server(server, writes=True):
+        with pytest.raises(BenchBusy, match="writing reasoning"), shared_server(server, writes=True):
+            pytest.fail("a second writer got in")
+        with shared_server(server):
+            pass
+        assert server.calls == ["start", "start"], "the refused writer neither started nor stopped the server"
+    with shared_server(server, writes=True):
+        pass
+    assert server.calls == ["start", "start", "stop", "start", "stop"]
