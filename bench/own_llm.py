@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from core.settings import Settings
 from llmrg.services import process
@@ -25,19 +28,35 @@ from llmrg.services.llm_server import LocalLLM
 @contextmanager
 def own_llm_server(settings: Settings) -> Iterator[Settings]:
     """`settings` pointed at a freshly started server of `settings.llm`'s weights, on a free port, that no other
-    process talks to; stopped (and its home removed) on exit. Servers left by bench processes that were killed
-    are stopped first, so they do not hold memory for good."""
+    process talks to; stopped (and its home removed) on exit, a SIGTERM included. Servers left by bench processes
+    killed outright (SIGKILL) are stopped first, so they do not hold memory for good."""
     homes = benches_home(settings)
     stop_orphans(settings, homes)
     home = homes / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # a process may hold two at once
     chosen = settings.updated(llm={"base_url": f"http://127.0.0.1:{free_port()}/v1"})
     server = LocalLLM(chosen, home=home)
+    previous = _stop_on_sigterm()
     try:
         server.start()
         yield chosen
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _stop_on_sigterm() -> Any:
+    """Make SIGTERM (`kill PID`, the usual way to stop a long bench) unwind like Ctrl-C, so the server is stopped
+    on the way out (Python's default for SIGTERM exits at once, without running `finally`); returns the handler it
+    replaced, or None where signals cannot be set (outside the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def unwind(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, unwind)
 
 
 def benches_home(settings: Settings) -> Path:

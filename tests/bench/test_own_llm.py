@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
-KILLED_BENCH = """
+BENCH = """
 import os, signal, sys
 from pathlib import Path
 from core.settings import Settings
@@ -24,7 +24,7 @@ from bench.own_llm import own_llm_server
 settings = Settings.load(env_file=None).updated(paths={"state_dir": Path(sys.argv[1])}, llm={"threads": 1})
 with own_llm_server(settings) as chosen:
     print(chosen.llm.base_url, flush=True)
-    os.kill(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), getattr(signal, sys.argv[2]))
 """
 
 
@@ -36,7 +36,7 @@ def test_benches_side_by_side_keep_their_own_servers_and_a_killed_benchs_is_stop
     mine = settings.updated(paths={"state_dir": tmp_path}, llm={"threads": 1})
     shared = LocalLLM(settings).pid()
     killed = subprocess.run(
-        [sys.executable, "-c", KILLED_BENCH, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=180
+        [sys.executable, "-c", BENCH, str(tmp_path), "SIGKILL"], cwd=ROOT, capture_output=True, text=True, timeout=180
     )
     orphan_url = killed.stdout.strip()
     assert killed.returncode == -9 and orphan_url.startswith("http://127.0.0.1:"), killed.stderr[-2000:]
@@ -50,3 +50,14 @@ def test_benches_side_by_side_keep_their_own_servers_and_a_killed_benchs_is_stop
     assert not health(first.llm.base_url)
     assert list(benches_home(mine).iterdir()) == []
     assert LocalLLM(settings).pid() == shared, "the server at the configured port is not touched"
+
+
+def test_a_bench_stopped_with_sigterm_stops_its_server_on_the_way_out(tmp_path: Path) -> None:
+    """`kill PID` is how a long bench is stopped; Python's default for SIGTERM skipped every `finally`."""
+    stopped = subprocess.run(
+        [sys.executable, "-c", BENCH, str(tmp_path), "SIGTERM"], cwd=ROOT, capture_output=True, text=True, timeout=180
+    )
+    url = stopped.stdout.strip()
+    assert stopped.returncode == 128 + 15 and url.startswith("http://127.0.0.1:"), stopped.stderr[-2000:]
+    assert not health(url)
+    assert list((tmp_path / "llm-benches").iterdir()) == []
