@@ -367,10 +367,9 @@ def main() -> dict[str, Any] | None:
         parser.exit(2, f"error: {error}\n")
     sitting = Sitting(args.chunk_users, args.max_minutes * 60 or None)
     try:
-        # a server of this run's own: one that other runs' prompts warmed would answer from its cache
         with (
-            own_llm_server(base) as base,
-            shared_server(LocalNeo4j(base), writes=True),
+            shared_server(LocalNeo4j(base), writes=True),  # first: a refusal comes before the LLM's start-up
+            own_llm_server(base) as base,  # one that other runs' prompts warmed would answer from its cache
             gateway.open_gateway(base) as db,
         ):
             gateway.apply_schema(db)
