@@ -28,32 +28,39 @@ from llmrg.services.llm_server import LocalLLM
 @contextmanager
 def own_llm_server(settings: Settings) -> Iterator[Settings]:
     """`settings` pointed at a freshly started server of `settings.llm`'s weights, on a free port, that no other
-    process talks to; stopped (and its home removed) on exit, a SIGTERM included. Servers left by bench processes
-    killed outright (SIGKILL) are stopped first, so they do not hold memory for good."""
+    process talks to; stopped (and its home removed) on exit, a SIGTERM to a bench's main thread included. Servers
+    left by bench processes killed outright (SIGKILL) are stopped first, so they do not hold memory for good."""
     homes = benches_home(settings)
     stop_orphans(settings, homes)
     home = homes / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # a process may hold two at once
     chosen = settings.updated(llm={"base_url": f"http://127.0.0.1:{free_port()}/v1"})
     server = LocalLLM(chosen, home=home)
-    previous = _stop_on_sigterm()
+    previous: Any = _UNSET
     try:
+        previous = _stop_on_sigterm()
         server.start()
         yield chosen
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if previous is not _UNSET:  # None: a handler not set from Python, which here is the default one
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+_UNSET = object()
+"""No SIGTERM handler was set (outside the main thread), so none is restored."""
 
 
 def _stop_on_sigterm() -> Any:
     """Make SIGTERM (`kill PID`, the usual way to stop a long bench) unwind like Ctrl-C, so the server is stopped
-    on the way out (Python's default for SIGTERM exits at once, without running `finally`); returns the handler it
-    replaced, or None where signals cannot be set (outside the main thread)."""
+    on the way out (Python's default for SIGTERM exits at once, without running `finally`); a second SIGTERM is
+    ignored so it cannot cut that clean-up short. Returns the handler it replaced, or `_UNSET` where signals cannot
+    be set (outside the main thread)."""
     if threading.current_thread() is not threading.main_thread():
-        return None
+        return _UNSET
 
     def unwind(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise SystemExit(128 + signum)
 
     return signal.signal(signal.SIGTERM, unwind)

@@ -10,6 +10,7 @@ import pytest
 
 from bench.own_llm import benches_home, own_llm_server
 from core.settings import Settings
+from llmrg.services import process
 from llmrg.services.llm_server import LocalLLM, health
 from tests.conftest import ROOT
 
@@ -29,27 +30,31 @@ with own_llm_server(settings) as chosen:
 
 
 def test_benches_side_by_side_keep_their_own_servers_and_a_killed_benchs_is_stopped(
-    settings: Settings, tmp_path: Path
+    services: Settings, tmp_path: Path
 ) -> None:
     """Before, every LLM bench stopped and restarted the one server at the bench port: a quality run started
     beside the reasoning run took its server away, and would have stopped it for good on finishing."""
-    mine = settings.updated(paths={"state_dir": tmp_path}, llm={"threads": 1})
-    shared = LocalLLM(settings).pid()
+    mine = services.updated(paths={"state_dir": tmp_path}, llm={"threads": 1})
+    shared = LocalLLM(services).pid()
+    assert shared is not None, "the suite's server runs at the configured port"
     killed = subprocess.run(
         [sys.executable, "-c", BENCH, str(tmp_path), "SIGKILL"], cwd=ROOT, capture_output=True, text=True, timeout=180
     )
     orphan_url = killed.stdout.strip()
     assert killed.returncode == -9 and orphan_url.startswith("http://127.0.0.1:"), killed.stderr[-2000:]
-    assert health(orphan_url), "a killed bench leaves its server running"
+    (orphan_home,) = benches_home(mine).iterdir()
+    orphan = LocalLLM(mine, home=orphan_home).pid()
+    assert orphan is not None and health(orphan_url), "a killed bench leaves its server running"
     with own_llm_server(mine) as first:
-        assert not health(orphan_url), "the killed bench's server is stopped by the next bench"
+        assert not process.is_alive(orphan), "the killed bench's server is stopped by the next bench"
         with own_llm_server(mine) as second:
-            assert first.llm.base_url != second.llm.base_url != orphan_url
+            assert len({first.llm.base_url, second.llm.base_url}) == 2
             assert health(first.llm.base_url) and health(second.llm.base_url)
+        assert not health(second.llm.base_url)
         assert health(first.llm.base_url), "the second bench leaving does not stop the first one's server"
     assert not health(first.llm.base_url)
     assert list(benches_home(mine).iterdir()) == []
-    assert LocalLLM(settings).pid() == shared, "the server at the configured port is not touched"
+    assert LocalLLM(services).pid() == shared, "the server at the configured port is not touched"
 
 
 def test_a_bench_stopped_with_sigterm_stops_its_server_on_the_way_out(tmp_path: Path) -> None:
