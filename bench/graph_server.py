@@ -38,6 +38,8 @@ class Server(Protocol):
 
 WRITER = "-writes"
 """The suffix of a lease whose holder writes reasoning to the shared database."""
+ALONE = "-alone"
+"""The suffix of a lease whose holder needs the services to itself (`held_alone`)."""
 
 
 class BenchBusy(RuntimeError):
@@ -53,18 +55,16 @@ def shared_server(server: Server, *, writes: bool = False) -> Iterator[None]:
 
     `writes`: this bench writes or deletes reasoning (chains, links, answered steps) in the shared database. Two
     such benches would spoil each other's knowledge base and counts (one run's "delete every chain" is another's
-    lost state), so a second writer is refused (`BenchBusy`) while the first is alive; readers always join."""
+    lost state), so a second writer is refused (`BenchBusy`) while the first is alive; readers join unless a bench
+    holds the services alone (`held_alone`)."""
     leases = server.pid_path.parent / "leases"
     leases.mkdir(parents=True, exist_ok=True)
     lease = leases / f"{os.getpid()}-{uuid.uuid4().hex[:8]}{WRITER if writes else ''}"
     with _locked(leases):
-        writers = [held for held in _live_leases(leases) if held.name.endswith(WRITER)]
-        if writes and writers:
-            holders = ", ".join(sorted(held.name.split("-", 1)[0] for held in writers))
-            raise BenchBusy(
-                f"another bench (process {holders}) is writing reasoning to the benches' Neo4j "
-                f"({server.pid_path.parent}); wait for it to finish, or stop it, before starting this one"
-            )
+        live = _live_leases(leases)
+        _refuse_beside(server, [held for held in live if held.name.endswith(ALONE)], "runs alone on")
+        if writes:
+            _refuse_beside(server, [held for held in live if held.name.endswith(WRITER)], "is writing reasoning to")
         server.start()
         lease.touch()
     try:
@@ -74,6 +74,32 @@ def shared_server(server: Server, *, writes: bool = False) -> Iterator[None]:
             lease.unlink(missing_ok=True)
             if not _live_leases(leases):
                 server.stop()
+
+
+@contextmanager
+def held_alone(server: Server) -> Iterator[None]:
+    """For a bench that restarts, stops or empties the bench services itself (`bench.scale`'s faults): refused while
+    any other live bench holds `server`, and every other bench is refused while this block runs. Starts and stops
+    nothing; the bench manages the services as it needs."""
+    leases = server.pid_path.parent / "leases"
+    leases.mkdir(parents=True, exist_ok=True)
+    lease = leases / f"{os.getpid()}-{uuid.uuid4().hex[:8]}{ALONE}"
+    with _locked(leases):
+        _refuse_beside(server, _live_leases(leases), "holds")
+        lease.touch()
+    try:
+        yield
+    finally:
+        lease.unlink(missing_ok=True)
+
+
+def _refuse_beside(server: Server, holders: list[Path], doing: str) -> None:
+    if holders:
+        processes = ", ".join(sorted(held.name.split("-", 1)[0] for held in holders))
+        raise BenchBusy(
+            f"another bench (process {processes}) {doing} the benches' services ({server.pid_path.parent}); wait "
+            "for it to finish, or stop it, before starting this one"
+        )
 
 
 @contextmanager

@@ -225,7 +225,7 @@ def measure(users: int, workers: int, max_targets: int, log_dir: Path, console: 
     """Both runs against the benchmarks' services (started here, stopped at the end)."""
     os.environ.pop("NEO4J_PASSWORD", None)
     os.environ.update(BENCH_ENVIRONMENT | RUN_SETTINGS | {"LLMRG_REASON_MAX_TARGETS": str(max_targets)})
-    from bench.graph_server import ensure_dataset
+    from bench.graph_server import ensure_dataset, held_alone
     from core import gateway
     from core.settings import Settings
     from llmrg.services.neo4j_server import LocalNeo4j
@@ -235,24 +235,25 @@ def measure(users: int, workers: int, max_targets: int, log_dir: Path, console: 
     from tests.fakes.oracle import oracle
 
     services = [LocalNeo4j(Settings.load(env_file=None)), LocalRedis(Settings.load(env_file=None))]
-    try:
-        for service in services:
-            service.start()
-        with ScriptedOpenAI(oracle).running() as model:
-            os.environ["LLMRG_LLM_BASE_URL"] = model.base_url
-            settings = Settings.load(env_file=None)
-            env = dict(os.environ)
-            with gateway.open_gateway(settings) as db:
-                gateway.apply_schema(db)
-                ensure_dataset(db, settings, DATASET)
-                chosen = select_users(db, DATASET, users, None)
-                console.print(f"fault-free run over {len(chosen)} users on {workers} workers")
-                clean = run_users(db, settings, env, chosen, workers, log_dir, console=console)
-                console.print(f"the same users with faults: {', '.join(FAULTS)}")
-                faulted = run_users(db, settings, env, chosen, workers, log_dir, faults=FAULTS, console=console)
-    finally:
-        for service in reversed(services):
-            service.stop()
+    with held_alone(services[0]):  # its faults restart the services, and it deletes the chains
+        try:
+            for service in services:
+                service.start()
+            with ScriptedOpenAI(oracle).running() as model:
+                os.environ["LLMRG_LLM_BASE_URL"] = model.base_url
+                settings = Settings.load(env_file=None)
+                env = dict(os.environ)
+                with gateway.open_gateway(settings) as db:
+                    gateway.apply_schema(db)
+                    ensure_dataset(db, settings, DATASET)
+                    chosen = select_users(db, DATASET, users, None)
+                    console.print(f"fault-free run over {len(chosen)} users on {workers} workers")
+                    clean = run_users(db, settings, env, chosen, workers, log_dir, console=console)
+                    console.print(f"the same users with faults: {', '.join(FAULTS)}")
+                    faulted = run_users(db, settings, env, chosen, workers, log_dir, faults=FAULTS, console=console)
+        finally:
+            for service in reversed(services):
+                service.stop()
     compared = compare(clean, faulted, len(chosen))
     per_run = {
         name: {key: value for key, value in run.items() if key != "by_user"}

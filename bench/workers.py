@@ -106,7 +106,7 @@ def main() -> dict[str, Any]:
     os.environ.update(
         {"LLMRG_DIVERGENT": "false", "LLMRG_KB": "false", "LLMRG_REASON_MAX_TARGETS": str(args.max_targets)}
     )
-    from bench.graph_server import ensure_dataset
+    from bench.graph_server import ensure_dataset, held_alone
     from core import gateway
     from core.settings import Settings
     from llmrg.services.llm_server import LocalLLM
@@ -119,54 +119,55 @@ def main() -> dict[str, Any]:
     console = Console(width=130)
     services = [LocalNeo4j(base), LocalRedis(base), LocalLLM(base)]
     results: dict[str, Any] = {}
-    try:
-        for service in services:
-            service.start()
-        with gateway.open_gateway(base) as db:
-            gateway.apply_schema(db)
-            ensure_dataset(db, base, DATASET)
-            results["overhead"] = {}
-            users = list(range(1, args.overhead_users + 1))
-            for latency_ms in (0, 250):
-                with ScriptedOpenAI(
-                    lambda request, ms=latency_ms: replace(oracle(request), delay_s=ms / 1000)
-                ).running() as scripted:
-                    fast = base.updated(llm={"base_url": scripted.base_url})
-                    in_process(db, fast, users[:2])  # warm caches on both paths alike
-                    local_s = in_process(db, fast, users)
-                    queued_s, record = on_workers(db, fast, users, concurrency=1)
-                results["overhead"][str(latency_ms)] = {
-                    "latency_ms": latency_ms,
-                    "users": len(users),
-                    "in_process_s_per_user": local_s / len(users),
-                    "workers_s_per_user": queued_s / len(users),
-                    "overhead_s_per_user": (queued_s - local_s) / len(users),
-                    "overhead": queued_s / local_s - 1,
-                    "run_status": record["status"],
-                }
-            # Disjoint users per configuration: the server keeps prompts it has seen, and a repeat would be
-            # measured against a warm prompt cache. One more user first warms the server itself.
-            in_process(db, base, [1])
-            results["throughput"] = {}
-            for concurrency in (1, 2):
-                first = 2 + (concurrency - 1) * args.llm_users
-                llm_users = list(range(first, first + args.llm_users))
-                busy_before = server_busy_seconds(base.llm.base_url)
-                wall, record = on_workers(db, base, llm_users, concurrency)
-                busy = server_busy_seconds(base.llm.base_url) - busy_before
-                results["throughput"][str(concurrency)] = {
-                    "workers": concurrency,
-                    "users": len(llm_users),
-                    "user_ids": llm_users,
-                    "users_per_min": 60 * record["users_done"] / wall,
-                    "llm_calls": record["llm_calls"],
-                    "llm_server_utilisation": busy / wall,
-                    "wall_s": wall,
-                    "run_status": record["status"],
-                }
-    finally:
-        for service in reversed(services):
-            service.stop()
+    with held_alone(services[0]):  # it stops the services it started, the LLM at the bench port too
+        try:
+            for service in services:
+                service.start()
+            with gateway.open_gateway(base) as db:
+                gateway.apply_schema(db)
+                ensure_dataset(db, base, DATASET)
+                results["overhead"] = {}
+                users = list(range(1, args.overhead_users + 1))
+                for latency_ms in (0, 250):
+                    with ScriptedOpenAI(
+                        lambda request, ms=latency_ms: replace(oracle(request), delay_s=ms / 1000)
+                    ).running() as scripted:
+                        fast = base.updated(llm={"base_url": scripted.base_url})
+                        in_process(db, fast, users[:2])  # warm caches on both paths alike
+                        local_s = in_process(db, fast, users)
+                        queued_s, record = on_workers(db, fast, users, concurrency=1)
+                    results["overhead"][str(latency_ms)] = {
+                        "latency_ms": latency_ms,
+                        "users": len(users),
+                        "in_process_s_per_user": local_s / len(users),
+                        "workers_s_per_user": queued_s / len(users),
+                        "overhead_s_per_user": (queued_s - local_s) / len(users),
+                        "overhead": queued_s / local_s - 1,
+                        "run_status": record["status"],
+                    }
+                # Disjoint users per configuration: the server keeps prompts it has seen, and a repeat would be
+                # measured against a warm prompt cache. One more user first warms the server itself.
+                in_process(db, base, [1])
+                results["throughput"] = {}
+                for concurrency in (1, 2):
+                    first = 2 + (concurrency - 1) * args.llm_users
+                    llm_users = list(range(first, first + args.llm_users))
+                    busy_before = server_busy_seconds(base.llm.base_url)
+                    wall, record = on_workers(db, base, llm_users, concurrency)
+                    busy = server_busy_seconds(base.llm.base_url) - busy_before
+                    results["throughput"][str(concurrency)] = {
+                        "workers": concurrency,
+                        "users": len(llm_users),
+                        "user_ids": llm_users,
+                        "users_per_min": 60 * record["users_done"] / wall,
+                        "llm_calls": record["llm_calls"],
+                        "llm_server_utilisation": busy / wall,
+                        "wall_s": wall,
+                        "run_status": record["status"],
+                    }
+        finally:
+            for service in reversed(services):
+                service.stop()
 
     one, two = results["throughput"]["1"], results["throughput"]["2"]
     speedup = two["users_per_min"] / one["users_per_min"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.graph_server import BenchBusy, shared_server
+from bench.graph_server import BenchBusy, held_alone, shared_server
 
 pytestmark = pytest.mark.unit
 
@@ -63,3 +63,19 @@ def test_a_second_bench_that_writes_reasoning_is_refused_while_the_first_one_liv
     with shared_server(server, writes=True):
         pass
     assert server.calls == ["start", "start", "stop", "start", "stop"]
+
+
+def test_a_bench_that_needs_the_services_alone_waits_for_no_one_and_lets_no_one_in(tmp_path: Path) -> None:
+    """`bench.scale` restarts Neo4j and Redis on purpose and deletes the chains: beside any other bench it would
+    break that bench's run."""
+    server = CountingServer(tmp_path / "run" / "neo4j.pid")
+    with shared_server(server), pytest.raises(BenchBusy, match=r"holds the benches' services"), held_alone(server):
+        pytest.fail("got the services alone beside a reader")
+    with held_alone(server):
+        for writes in (False, True):
+            with pytest.raises(BenchBusy, match="runs alone on"), shared_server(server, writes=writes):
+                pytest.fail("joined a bench that needs the services alone")
+    assert server.calls == ["start", "stop"], "held_alone starts and stops nothing; refused benches neither"
+    with shared_server(server):
+        pass
+    assert server.calls == ["start", "stop", "start", "stop"]
