@@ -57,9 +57,8 @@ def shared_server(server: Server, *, writes: bool = False) -> Iterator[None]:
     such benches would spoil each other's knowledge base and counts (one run's "delete every chain" is another's
     lost state), so a second writer is refused (`BenchBusy`) while the first is alive; readers join unless a bench
     holds the services alone (`held_alone`)."""
-    leases = server.pid_path.parent / "leases"
-    leases.mkdir(parents=True, exist_ok=True)
-    lease = leases / f"{os.getpid()}-{uuid.uuid4().hex[:8]}{WRITER if writes else ''}"
+    lease = _new_lease(server, WRITER if writes else "")
+    leases = lease.parent
     with _locked(leases):
         live = _live_leases(leases)
         _refuse_beside(server, [held for held in live if held.name.endswith(ALONE)], "runs alone on")
@@ -81,9 +80,8 @@ def held_alone(server: Server) -> Iterator[None]:
     """For a bench that restarts, stops or empties the bench services itself (`bench.scale`'s faults): refused while
     any other live bench holds `server`, and every other bench is refused while this block runs. Starts and stops
     nothing; the bench manages the services as it needs."""
-    leases = server.pid_path.parent / "leases"
-    leases.mkdir(parents=True, exist_ok=True)
-    lease = leases / f"{os.getpid()}-{uuid.uuid4().hex[:8]}{ALONE}"
+    lease = _new_lease(server, ALONE)
+    leases = lease.parent
     with _locked(leases):
         _refuse_beside(server, _live_leases(leases), "holds")
         lease.touch()
@@ -91,6 +89,13 @@ def held_alone(server: Server) -> Iterator[None]:
         yield
     finally:
         lease.unlink(missing_ok=True)
+
+
+def _new_lease(server: Server, suffix: str) -> Path:
+    """This holder's lease file (not yet created): named by its pid, unique within it, `suffix` giving its kind."""
+    leases = server.pid_path.parent / "leases"
+    leases.mkdir(parents=True, exist_ok=True)
+    return leases / f"{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}"
 
 
 def _refuse_beside(server: Server, holders: list[Path], doing: str) -> None:
