@@ -48,9 +48,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.graph_server import bench_neo4j, ensure_dataset
-from bench.ingest import RESULTS
 from bench.machine import describe, one_line
 from bench.paper import PAPER, VARIANT_LABELS
+from bench.paths import RESULTS
 from bench.statistics import paired_hits, wilson_interval
 from core import vocabulary
 from core.settings import for_dataset

@@ -19,8 +19,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
+from bench.paths import RESULTS, ROOT
 
 BUDGET_S = 15 * 60.0
 

@@ -46,8 +46,8 @@ from typing import Any
 import torch
 
 from bench import reproduce
-from bench.ingest import RESULTS, ROOT
 from bench.machine import checkout_commit, describe, one_line
+from bench.paths import RESULTS, ROOT
 from gnn import checkpoint
 
 STAGING = ROOT / ".device"

@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.graph_server import bench_neo4j, ensure_dataset
-from bench.ingest import RESULTS
 from bench.machine import describe, one_line
+from bench.paths import RESULTS
 from bench.reason import DATASET
 
 TARGET_RATIO = 3.0

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.ingest import ROOT
+from bench.paths import ROOT
 
 SNAPSHOTS = ROOT / ".llmrg" / "bench" / "snapshots"
 KNOWLEDGE_BASES = ROOT / "data" / "kb"

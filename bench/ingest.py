@@ -5,7 +5,10 @@
 - batched: the project's loader (`UNWIND $rows`, one transaction per batch), all 999,611 interactions.
 
 Each stage runs in a fresh process so its peak RSS is its own; the Neo4j server's RSS is sampled too.
-The database is a throw-away instance on its own ports and state folder, started empty.
+The database is the benches' own instance (its own ports and state folder), emptied first: only its data folder
+is deleted, never the rest of the state folder (training checkpoints, snapshots, other benches' LLM servers), and the
+bench holds the services alone (`bench.graph_server.held_alone`), refused while another bench uses that database
+(the reasoning run's knowledge base lives there).
 
 Run: `python -m bench.ingest` (or `make bench`). Targets: batched < 60 s, >= 10x the naive rate.
 """
@@ -27,9 +30,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.machine import describe, one_line
+from bench.paths import RESULTS, ROOT
 
-RESULTS = Path(__file__).resolve().parent / "results"
-ROOT = Path(__file__).resolve().parents[1]
 NAIVE_ROWS = 20_000
 TARGET_SECONDS = 60.0
 TARGET_SPEEDUP = 10.0
@@ -131,21 +133,23 @@ def run_stage(stage: Callable[[], dict[str, float]], server_pid: int | None) -> 
 def main() -> dict[str, Any]:
     console = Console(width=130)
     settings = _settings()
+    from bench.graph_server import held_alone
     from llmrg.services.neo4j_server import LocalNeo4j
 
     server = LocalNeo4j(settings)
-    server.stop()
-    shutil.rmtree(settings.paths.state_dir, ignore_errors=True)
-    console.print(f"starting an empty Neo4j {server.version} in {settings.paths.state_dir}")
-    server.start()
-    try:
-        stages = {
-            "floor (parse only)": run_stage(stage_floor, None),
-            "batched (UNWIND)": run_stage(stage_batched, server.pid()),
-            "naive (1 MERGE/tx)": run_stage(stage_naive, server.pid()),
-        }
-    finally:
+    with held_alone(server):
         server.stop()
+        shutil.rmtree(server.home / "data", ignore_errors=True)
+        console.print(f"starting an empty Neo4j {server.version} in {server.home}")
+        server.start()
+        try:
+            stages = {
+                "floor (parse only)": run_stage(stage_floor, None),
+                "batched (UNWIND)": run_stage(stage_batched, server.pid()),
+                "naive (1 MERGE/tx)": run_stage(stage_naive, server.pid()),
+            }
+        finally:
+            server.stop()
     for result in stages.values():
         result["interactions_per_s"] = result["interactions"] / result["seconds"]
     batched, naive = stages["batched (UNWIND)"], stages["naive (1 MERGE/tx)"]

@@ -34,8 +34,8 @@ from typing import Any
 from bench import machine, quality
 from bench import reason as bench_reason
 from bench.graph_server import ensure_dataset
-from bench.ingest import ROOT
 from bench.journal import Journal
+from bench.paths import ROOT
 from core import gateway
 from core.errors import ConfigError, DataFormatError
 from core.gateway import Neo4jGateway

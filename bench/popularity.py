@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.graph_server import ensure_snapshot
-from bench.ingest import RESULTS
 from bench.machine import describe, one_line
+from bench.paths import RESULTS
 
 console = Console()
 RESULT = RESULTS / "popularity.json"

@@ -54,9 +54,9 @@ from typing import Any, cast
 from rich.console import Console
 from rich.table import Table
 
-from bench.ingest import RESULTS
 from bench.journal import Journal
 from bench.machine import describe, one_line
+from bench.paths import RESULTS
 from bench.server_metrics import read_counters, since
 from bench.statistics import difference_interval, wilson_interval
 

@@ -44,10 +44,10 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.graph_server import BENCH_ENVIRONMENT
-from bench.ingest import RESULTS
 from bench.journal import Journal, JournalMismatch, plan_chunks
 from bench.kb_ceiling import kb_ceiling
 from bench.machine import describe, one_line
+from bench.paths import RESULTS
 from bench.server_metrics import read_counters, since
 from core.settings import for_dataset
 

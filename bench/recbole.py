@@ -41,8 +41,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.graph_server import bench_neo4j, ensure_dataset
-from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
+from bench.paths import RESULTS, ROOT
 from core.vocabulary import MODEL_NAMES
 
 RECBOLE_MODELS = {"sasrec": "SASRec", "bert4rec": "BERT4Rec", "fdsa": "FDSA"}

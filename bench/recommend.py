@@ -23,8 +23,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.graph_server import BENCH_ENVIRONMENT, shared_server
-from bench.ingest import RESULTS
 from bench.machine import describe, one_line
+from bench.paths import RESULTS
 from core import vocabulary
 
 TARGET_MS = 300.0

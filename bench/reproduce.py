@@ -72,9 +72,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.graph_server import ensure_kb_snapshot, ensure_snapshot, kb_snapshot_path, snapshot_path
-from bench.ingest import RESULTS, ROOT
 from bench.machine import describe, one_line
 from bench.paper import PAPER
+from bench.paths import RESULTS, ROOT
 from bench.popularity import popularity, ranking_key
 from bench.statistics import paired_hits
 from core import vocabulary

@@ -28,8 +28,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.graph_server import BENCH_ENVIRONMENT
-from bench.ingest import RESULTS
 from bench.machine import describe, one_line
+from bench.paths import RESULTS
 
 DATASET = "ml-1m"
 FAULTS = ("worker", "neo4j", "redis")

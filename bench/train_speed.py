@@ -29,9 +29,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.graph_server import ensure_snapshot
-from bench.ingest import RESULTS, ROOT
 from bench.journal import Journal, JournalMismatch
 from bench.machine import describe, one_line
+from bench.paths import RESULTS, ROOT
 from core.vocabulary import MODEL_NAMES
 
 console = Console()

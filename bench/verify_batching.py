@@ -20,8 +20,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.ingest import RESULTS
 from bench.machine import describe, one_line
+from bench.paths import RESULTS
 from bench.reason import DATASET
 from bench.server_metrics import read_counters, since
 from core.settings import for_dataset

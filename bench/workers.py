@@ -28,8 +28,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.graph_server import BENCH_ENVIRONMENT
-from bench.ingest import RESULTS
 from bench.machine import describe, one_line
+from bench.paths import RESULTS
 from bench.reason import DATASET
 from bench.server_metrics import busy_seconds, describe_bottleneck, read_counters
 

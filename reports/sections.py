@@ -541,11 +541,11 @@ def reason_section(reason: dict[str, Any]) -> str:
     lines += [
         "",
         f"The optimised engine makes **{reason['calls_per_user_ratio']:.1f}x** fewer calls per user than the naive "
-        f"procedure (target >= {reason['targets']['calls_per_user_ratio_at_least']:.0f}x); knowledge-base hit rate on "
-        f"the second half of the users {second_half_hits(optimised)} (target >= "
-        f"{reason['targets']['kb_hit_rate_second_half_at_least']:.0%}); "
-        f"{optimised['users_per_hour']:.1f} users per hour (target >= "
-        f"{reason['targets']['users_per_hour_at_least']:.0f}); verified-chain rate on the common users: "
+        f"procedure (target {reason_target(reason, 'calls_per_user_ratio_at_least', '{:.0f}x')}); knowledge-base "
+        f"hit rate on the second half of the users {second_half_hits(optimised)} (target "
+        f"{reason_target(reason, 'kb_hit_rate_second_half_at_least', '{:.0%}')}); "
+        f"{optimised['users_per_hour']:.1f} users per hour (target "
+        f"{reason_target(reason, 'users_per_hour_at_least', '{:.0f}')}); verified-chain rate on the common users: "
         + ", ".join(f"{name} {_rate(stage['common_users_verified_rate'])}" for name, stage in stages.items())
         + ". Produced by `make bench-reason`; raw numbers in `bench/results/reason.json`.",
     ]
@@ -631,6 +631,17 @@ def _pace(threads: str, users_per_hour: float) -> str:
     if threads == "unrecorded":
         return f"{users_per_hour:.1f} (LLM threads not recorded)"
     return f"{users_per_hour:.1f} with {threads} LLM thread{'s' if threads != '1' else ''}"
+
+
+def reason_target(reason: dict[str, Any], key: str, form: str) -> str:
+    """A reasoning target as the run recorded it, and today's where the issue has moved it since: a run from before
+    the change keeps its own bar, but the reader should not take that bar for the one the project now holds."""
+    from bench.reason import TARGETS
+
+    recorded, current = reason["targets"][key], TARGETS[key]
+    if recorded == current:
+        return ">= " + form.format(current)
+    return f">= {form.format(recorded)} when this ran; >= {form.format(current)} now"
 
 
 def second_half_hits(stage: dict[str, Any]) -> str:

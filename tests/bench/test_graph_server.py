@@ -79,3 +79,30 @@ def test_a_bench_that_needs_the_services_alone_waits_for_no_one_and_lets_no_one_
     with shared_server(server):
         pass
     assert server.calls == ["start", "stop", "start", "stop"]
+
+
+def test_the_ingest_bench_beside_a_live_bench_is_refused_and_deletes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bench.ingest` used to delete the whole bench state folder before it started: the reasoning run's knowledge
+    base in that Neo4j, the training runs' checkpoints and the other benches' LLM server homes."""
+    import bench.ingest
+
+    environment = {
+        **bench.ingest.BENCH_ENVIRONMENT,
+        "LLMRG_STATE_DIR": str(tmp_path),
+        "NEO4J_URI": "bolt://127.0.0.1:1",
+        "LLMRG_NEO4J_HTTP_PORT": "2",
+    }
+    for name, value in environment.items():  # restored after the test: `_settings` writes os.environ itself
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
+    monkeypatch.setattr(bench.ingest, "BENCH_ENVIRONMENT", environment)
+    kept = [tmp_path / "neo4j" / "data" / "databases" / "store", tmp_path / "train" / "duorec" / "checkpoint.pt"]
+    for path in kept:
+        path.parent.mkdir(parents=True)
+        path.touch()
+    reasoning_run = CountingServer(tmp_path / "neo4j" / "run" / "llmrg-neo4j.pid")
+    with shared_server(reasoning_run), pytest.raises(BenchBusy, match="holds the benches' services"):
+        bench.ingest.main()
+    assert all(path.exists() for path in kept)
