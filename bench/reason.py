@@ -6,8 +6,11 @@
   one question per call like the naive procedure (the default: batching cost the 0.5B model accuracy, not
   time), so its saving is in chaining calls, cached prompt tokens and knowledge-base hits.
 
-Both start from an empty knowledge base on the same ML-1M users (the first `--naive-users` are common to
-both, so the verified-chain rate can be compared). Divergent extension is off in both: it is measured
+Both start from an empty knowledge base of users' reasoning on the same ML-1M users (the first `--naive-users` are
+common to both, so the verified-chain rate can be compared). The optimised stage's knowledge base also holds the
+released warm start (`llmrg kb warm`: verified item pairs, no users, `data/kb/ml-1m.jsonl.gz`), imported at the
+start of each sitting and recorded with every chunk, as a user's `make demo` imports it (`--no-warm-start`: without;
+the report says from which user on a run held it). Divergent extension is off in both: it is measured
 separately, and it would add the same two calls per user to each. Reported per stage: LLM calls, prompt
 and completion tokens per user (and the prompt tokens the server computed, beside the previous run's), KB
 hit rate in the first and second half of the users with whole-chain and edge hits apart, chains verified /
@@ -24,7 +27,7 @@ files. Wall time and users per hour count the chunks' own seconds, split by the 
 says in how many sittings and on which machines it ran.
 
 Run: `python -m bench.reason [--naive-users 5] [--users 1000] [--max-targets 4] [--holdout 1] [--max-minutes M]
-[--fresh] [--journal FILE]`
+[--fresh] [--journal FILE] [--no-warm-start]`
 (`make bench-reason`).
 """
 
@@ -47,13 +50,16 @@ from bench.graph_server import BENCH_ENVIRONMENT
 from bench.journal import Journal, JournalMismatch, plan_chunks
 from bench.kb_ceiling import kb_ceiling
 from bench.machine import describe, one_line
-from bench.paths import RESULTS
+from bench.paths import RESULTS, ROOT
 from bench.server_metrics import read_counters, since
 from core.settings import for_dataset
 
 DATASET = "ml-1m"
 KB_STAGE = "optimised"
 """The stage whose knowledge base the release is made of: the engine as users run it."""
+WARM_START = ROOT / "data" / "kb" / f"{DATASET}.jsonl.gz"
+"""The released knowledge base, whose item pairs (`ChainKind.PAIR`: the warm start, no users) the optimised stage
+holds beside its own users' reasoning."""
 TARGETS = {
     "calls_per_user_ratio_at_least": 10.0,
     "kb_hit_rate_second_half_at_least": 0.15,
@@ -62,7 +68,14 @@ TARGETS = {
 
 
 def stage(
-    db: Any, settings: Any, name: str, users: list[int], common: list[int], journal: Journal, sitting: Sitting
+    db: Any,
+    settings: Any,
+    name: str,
+    users: list[int],
+    common: list[int],
+    journal: Journal,
+    sitting: Sitting,
+    warm_start: Path | None = None,
 ) -> dict[str, Any] | None:
     """The stage's result, reasoning only the chunks of users the journal lacks; None if time ran out first.
 
@@ -84,6 +97,7 @@ def stage(
         store.forget_users(db, DATASET, [user for user in users if user not in done])
     else:
         store.delete_chains(db, DATASET)
+    warm = import_warm_start(db, warm_start) if warm_start is not None and settings.kb.enabled else None
     for chunk in plan_chunks(users, sitting.chunk_users):
         if set(chunk) <= done:
             continue
@@ -114,6 +128,7 @@ def stage(
                 "chains_of_done_users": linked_chains(db, journal.done_users(name) + chunk),
                 "common_chains": chain_counts(db, [user for user in chunk if user in common]),
                 **knowledge,
+                **({"warm_start": warm} if warm else {}),
             },
         )
         if settings.kb.enabled:
@@ -124,6 +139,33 @@ def stage(
     result["common_users_verified_rate"] = common_verified_rate(record["chunks"])
     journal.finish(name, result)
     return result
+
+
+def import_warm_start(db: Any, release: Path) -> dict[str, Any] | None:
+    """MERGE the release's item pairs and the edges they support into the bench database (nothing of any user's
+    reasoning: the run's own is its journal's); what was imported, or None when the release holds no pairs.
+    Idempotent, so each sitting imports it again at no cost, and a release the warm start has grown since
+    reaches the rest of the run (each chunk records what it held)."""
+    import tempfile
+
+    from core.vocabulary import ChainKind
+    from reasoning import kb_format, kb_transfer
+
+    if not release.is_file():
+        return None
+    kb = kb_format.read(release)
+    if not any(chain.kind is ChainKind.PAIR for _, chain in kb.chains):
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        pairs = Path(folder) / "pairs.jsonl.gz"
+        header, sha256 = kb_format.combine([(kb, frozenset({ChainKind.PAIR}))], pairs)
+        kb_transfer.import_knowledge_base(db, pairs, DATASET)
+    return {
+        "file": str(release.relative_to(ROOT)) if release.is_relative_to(ROOT) else str(release),
+        "pair_chains": header.counts["chains"],
+        "edges": header.counts["edges"],
+        "sha256": sha256,
+    }
 
 
 def kb_file(journal_path: Path, name: str) -> Path:
@@ -235,10 +277,21 @@ def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
         **{key: value for key, value in total.items() if key != "users"},
         "rejected_by_reason": rejected,
         "kb_curve": curve,
+        "warm_start": warm_start_summary(chunks),
         "sittings": len({chunk["sitting"] for chunk in chunks}),
         "machines": sorted({chunk["machine"] for chunk in chunks}),
         "commits": sorted({str(chunk["commit"]) for chunk in chunks}),
     }
+
+
+def warm_start_summary(chunks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """From which user on the knowledge base held the warm start's pairs, and the most it held; None if never."""
+    warm = [chunk for chunk in chunks if chunk.get("warm_start")]
+    if not warm:
+        return None
+    largest = max((chunk["warm_start"] for chunk in warm), key=lambda held: held["pair_chains"])
+    return {"from_user": min(warm[0]["users"]), "chunks": len(warm), "pair_chains": largest["pair_chains"],
+            "edges": largest["edges"]}  # fmt: skip
 
 
 def pace_by_threads(chunks: list[dict[str, Any]]) -> dict[str, float]:
@@ -339,6 +392,11 @@ def main() -> dict[str, Any] | None:
     parser.add_argument(
         "--journal", type=Path, default=JOURNAL, help="the run's journal; its stages' knowledge bases go beside it"
     )
+    parser.add_argument(
+        "--no-warm-start",
+        action="store_true",
+        help=f"the optimised stage without the release's warm-start pairs ({WARM_START.relative_to(ROOT)})",
+    )
     args = parser.parse_args()
     if args.chunk_users < 1:
         parser.error("--chunk-users must be at least 1")
@@ -379,7 +437,8 @@ def main() -> dict[str, Any] | None:
             )
             outcomes = {"naive": stage(db, naive, "naive", common, common, journal, sitting)}
             if outcomes["naive"] is not None:
-                outcomes[KB_STAGE] = stage(db, base, KB_STAGE, users, common, journal, sitting)
+                warm_start = None if args.no_warm_start else WARM_START
+                outcomes[KB_STAGE] = stage(db, base, KB_STAGE, users, common, journal, sitting, warm_start)
             finished = all(result is not None for result in outcomes.values()) and len(outcomes) == 2
             histories = user_histories(db, users) if finished else []
     except JournalMismatch as error:

@@ -294,7 +294,8 @@ class KnowledgeBaseSettings(Area):
         False,
         validation_alias=_env("LLMRG_KB_ANY_MODEL"),
         description="Reuse chains whatever model and prompt version made and verified them (default: only the run's "
-        "own; a chain is as good as the model that verified it).",
+        "model, and prompt sets that read the same prompts for the kind of knowledge; a chain is as good as the model "
+        "that verified it).",
     )
 
 

@@ -4,7 +4,8 @@
 are among this user's last `kb_recent_positions` items before the step, and every premise is in this
 user's history before the step. Lookups run before every LLM call; low scorers are never stored as
 verified, so they are never found. Only chains of the run's own model and prompt version are found unless
-`LLMRG_KB_ANY_MODEL` is set: a chain is as good as the model that verified it.
+`LLMRG_KB_ANY_MODEL` is set: a chain is as good as the model that verified it. "Prompt version" means the prompts
+that made the chain, not the set's name: a set that changed only chaining still finds pairs warmed under the last.
 
 [ours] Edges (`LLMRG_KB_EDGES`): every verified chain also stores its links a -> b as causal edges, supported
 by each verified chain that holds them. A step whose chains miss is answered by edges into its item from
@@ -20,6 +21,7 @@ from core.settings import Settings
 from core.vocabulary import ChainKind
 from reasoning.chains import Candidate
 from reasoning.context import UserContext
+from reasoning.prompts import equivalent_versions
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,22 @@ def lookup(db: Neo4jGateway, settings: Settings, context: UserContext, local_tar
     ]
 
 
-def _made_like(settings: Settings) -> dict[str, str | None]:
-    """The `$model` / `$prompt_version` filters of the lookups: the run's own, or none with `kb.any_model`."""
+REASONING_TASKS = ("chain", "verify", "choose", "diverge")
+"""The prompts that write and verify a reasoning or divergent chain (both kinds support edges; one set of prompts
+for the two is stricter than each kind needs, never looser)."""
+PAIR_TASKS = ("warm", "choose")
+"""The prompts that reason about and verify an item pair (`reasoning.warm`)."""
+
+
+def _made_like(settings: Settings) -> dict[str, object]:
+    """The lookups' filters: the run's model, and the prompt sets that ask what the run's own set asks, per kind of
+    chain (`prompts.equivalent_versions`); none with `kb.any_model`. A pair warmed under v3 thus answers a v4 run
+    (v4 changed only chaining), which matching the set's name alone refused."""
     if settings.kb.any_model:
-        return {"model": None, "prompt_version": None}
-    return {"model": settings.llm.model, "prompt_version": settings.reasoning.prompt_version}
+        return {"model": None, "prompt_versions": None, "pair_prompt_versions": None}
+    version = settings.reasoning.prompt_version
+    return {
+        "model": settings.llm.model,
+        "prompt_versions": list(equivalent_versions(REASONING_TASKS, version)),
+        "pair_prompt_versions": list(equivalent_versions(PAIR_TASKS, version)),
+    }

@@ -189,6 +189,24 @@ def resolve_version(task: str, version: str) -> str:
     return max(earlier, key=_version_key)
 
 
+@cache
+def equivalent_versions(tasks: tuple[str, ...], version: str) -> tuple[str, ...]:
+    """The shipped prompt sets under which every one of `tasks` reads the same prompt folders as under `version`
+    (`version` among them): knowledge made by those tasks under any of them was asked exactly as this set would
+    ask it. v4 changed only chaining, so an item pair warmed and verified under v3 (warm/v3, choose/v3) is as good
+    to a v4 run as one warmed under v4, while a v3 reasoning chain (chain/v3) is not."""
+    own = {task: resolve_version(task, version) for task in tasks}
+    shipped = {name for task in TASK_FIELDS for name in available_versions(task)}
+    equivalent = []
+    for name in shipped:
+        try:
+            if all(resolve_version(task, name) == folder for task, folder in own.items()):
+                equivalent.append(name)
+        except ConfigError:  # a set older than the first version of one of the tasks
+            continue
+    return tuple(sorted(equivalent, key=_version_key))
+
+
 def _version_key(version: str) -> tuple[int, str]:
     """`v10` after `v9`: the number in the name first, then the name."""
     digits = "".join(character for character in version if character.isdigit())

@@ -191,7 +191,8 @@ def reuse_section(reason: dict[str, Any] | None, ceiling: dict[str, Any] | None 
         ),
         "",
         f"Second-half hit rate {sections.second_half_hits(optimised)} (target for chains and edges together "
-        f"{sections.reason_target(reason, 'kb_hit_rate_second_half_at_least', '{:.0%}')}).",
+        f"{sections.reason_target(reason, 'kb_hit_rate_second_half_at_least', '{:.0%}')})."
+        + sections.warm_start_note(optimised),
         "",
         "![knowledge-base reuse](results/kb_reuse.png)",
     ]

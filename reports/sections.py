@@ -624,7 +624,19 @@ def reason_run_section(journal: dict[str, Any], path: str) -> str:
             f" Knowledge-base hits so far: {point['kb_hits']:,} whole chains and {point['kb_edge_hits']:,} edges over "
             f"{point['kb_hits'] + point['kb_edge_hits'] + point['kb_misses']:,} steps looked up."
         )
+        lines[-1] += warm_start_note(optimised)
     return "\n".join(lines)
+
+
+def warm_start_note(stage: dict[str, Any]) -> str:
+    """Whether, and from which user, the stage's knowledge base also held the released warm start's pairs."""
+    warm = stage.get("warm_start")
+    if not warm:
+        return ""
+    return (
+        f" From user {warm['from_user']:,} on, the knowledge base also held the released warm start "
+        f"(`llmrg kb warm`): {warm['pair_chains']:,} verified item pairs, {warm['edges']:,} causal edges, no users."
+    )
 
 
 def _pace(threads: str, users_per_hour: float) -> str:

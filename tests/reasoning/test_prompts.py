@@ -15,6 +15,7 @@ from reasoning.prompts import (
     FILES,
     TASK_FIELDS,
     available_versions,
+    equivalent_versions,
     load_prompt,
     prompts_root,
     read_prompt,
@@ -136,6 +137,15 @@ def test_a_version_names_the_whole_set_and_a_task_it_did_not_change_keeps_its_la
     assert load_prompt("verify", "v3").version == "v3"
     with pytest.raises(ConfigError, match=r"no prompt verify/v9 \(available: \['v3', 'v4'\]\)"):
         load_prompt("verify", "v9")  # no task ships v9: a typo is not quietly the latest set
+
+
+def test_sets_that_read_the_same_prompts_for_some_tasks_are_equivalent_for_them() -> None:
+    assert equivalent_versions(("warm", "choose"), "v4") == ("v3", "v4")  # v4 changed chaining only
+    assert equivalent_versions(("warm", "choose"), "v3") == ("v3", "v4")
+    assert equivalent_versions(("chain", "verify"), "v4") == ("v4",)
+    assert equivalent_versions(("chain",), "v3") == ("v3",)
+    with pytest.raises(ConfigError, match=r"no prompt warm/v9"):
+        equivalent_versions(("warm",), "v9")
 
 
 def test_filling_a_schema_copies_values_so_parts_do_not_share_lists() -> None:

@@ -20,9 +20,11 @@ from bench.journal import Journal, JournalMismatch
 from bench.reason import Sitting
 from core.gateway import Neo4jGateway
 from core.settings import Settings
+from core.vocabulary import ChainKind, ChainStatus
 from ingestion import loader
 from llmrg.stats import dataset_counts
-from reasoning import divergent, store
+from reasoning import divergent, kb_transfer, store
+from reasoning.chains import Candidate, ScoredChain
 from reasoning.context import UserContext
 from reasoning.embeddings import CatalogueIndex
 from reasoning.engine import ReasoningEngine, ReasonStats
@@ -455,6 +457,41 @@ def test_the_reasoning_bench_carries_on_a_stopped_run_at_the_same_cost(
     store.delete_chains(db, DATASET)
     assert untimed(optimised(tmp_path / "late.json", chunks=99)) == untimed(whole)
     assert (tmp_path / "late.optimised.jsonl.gz").is_file() and not (tmp_path / ".late.optimised.jsonl.gz").exists()
+
+
+def test_the_reasoning_bench_holds_the_released_warm_pairs_and_records_them(
+    fixture_dataset: str,
+    services: Settings,
+    db: Neo4jGateway,
+    scripted: ScriptedOpenAI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The release's warm start (item pairs, no users) answers the run's steps as it answers a user's after `make
+    demo`; only its pairs are taken, never the users' reasoning the release also holds, and each chunk records
+    what the knowledge base held, so the curve says from which user on it helped."""
+    monkeypatch.setattr(bench_reason, "DATASET", DATASET)
+    settings = services.updated(llm={"base_url": scripted.base_url}, divergent={"enabled": False})
+    alien = Candidate(DATASET, ChainKind.PAIR, (8,), 9, ("the sequel",), t=1, recent_premises=(8,))
+    verified = ScoredChain(alien, ChainStatus.VERIFIED, 100.0, masks=2, hits=2)
+    store.write_pair_chain(db, verified, model=settings.llm.model, prompt_version=settings.reasoning.prompt_version)
+    reason(db, settings, [1])
+    release = tmp_path / "release.jsonl.gz"
+    kb_transfer.export_knowledge_base(db, DATASET, release)
+    store.delete_chains(db, DATASET)
+
+    journal = Journal.open(tmp_path / "run.json", {}, fresh=False)
+    sitting = StopAfter(chunk_users=1, max_seconds=None, chunks_left=99)
+    result = bench_reason.stage(db, settings, "optimised", [3], [3], journal, sitting, warm_start=release)
+    assert result is not None
+    assert (result["kb_edge_hits"], result["warm_start"]) == (
+        1,
+        {"from_user": 3, "chunks": 1, "pair_chains": 1, "edges": 1},
+    )
+    (chunk,) = journal.stage("optimised")["chunks"]
+    assert (chunk["warm_start"]["file"], chunk["warm_start"]["pair_chains"]) == (str(release), 1)
+    assert user_chains(db, 1) == [], "the release's users' reasoning stays out of the run"
+    assert bench_reason.import_warm_start(db, tmp_path / "none.jsonl.gz") is None
 
 
 def test_a_stage_without_reuse_carries_on_in_an_empty_database(

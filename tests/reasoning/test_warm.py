@@ -16,12 +16,15 @@ import pytest
 
 from core.gateway import Neo4jGateway
 from core.settings import Settings
-from reasoning import item_pairs, kb_transfer, store, warm_run
+from core.vocabulary import ChainKind
+from reasoning import item_pairs, kb_transfer, knowledge_base, store, warm_run
+from reasoning.context import load_context
 from reasoning.llm import StructuredLLM, build_chat_model
+from reasoning.prompts import equivalent_versions
 from reasoning.run import reason_users
 from tests.conftest import run_cli
 from tests.fakes.openai_server import Reply, ScriptedOpenAI, last_user_message, schema_name
-from tests.reasoning.test_kb_transfer import ingest
+from tests.reasoning.test_kb_transfer import chain, ingest
 from tests.reasoning.test_reasoning import FIXTURE_GENRES, FIXTURE_TITLES, LINK
 
 pytestmark = pytest.mark.integration
@@ -182,3 +185,29 @@ def test_the_cli_warms_with_the_documented_shape(
     assert summary["pairs"] == 4 and summary["real"]["verified"] == 4
     bad = run_cli("kb", "warm", "--dataset", "no-such-dataset", "--pairs", "4", env=environment)
     assert bad.returncode != 0 and "no users" in bad.stderr
+
+
+def test_a_step_finds_the_edges_its_run_s_prompts_would_have_made_and_no_others(
+    dataset: str, services: Settings, db: Neo4jGateway
+) -> None:
+    """v4 changed only chaining. A pair warmed and verified under v3 was asked exactly as a v4 run would ask it,
+    so it answers a v4 run's step; a v3 reasoning chain came from another chaining prompt, so its edge does not.
+    Lookups used to match the set's name, which refused both: the released warm start (v3) answered none of the
+    1,000-user v4 run's steps."""
+    model = services.llm.model
+    store.write_pair_chain(db, chain((3,), 4, kind=ChainKind.PAIR, dataset=DATASET), model=model, prompt_version="v3")
+    scored = chain((9,), 4, dataset=DATASET)
+    store.write_chain(db, 4, scored, model=model, prompt_version="v3", tau=50.0)
+
+    def sources(**changes: Any) -> set[int]:
+        settings = services.updated(**changes)
+        context = load_context(db, settings, DATASET, 6)  # 9 3 4 5 6 7: the step at 4 has 9 and 3 before it
+        local = next(local for local, item in enumerate(context.window) if item.id == 4)
+        return {hit.source for hit in knowledge_base.lookup_edges(db, settings, context, local)}
+
+    assert sources(reasoning={"prompt_version": "v4"}) == {3}
+    assert sources(reasoning={"prompt_version": "v3"}) == {3, 9}
+    assert sources(reasoning={"prompt_version": "v4"}, kb={"any_model": True}) == {3, 9}
+    assert sources(reasoning={"prompt_version": "v4"}, llm={"model": "another-model"}) == set()
+    assert equivalent_versions(knowledge_base.PAIR_TASKS, "v4") == ("v3", "v4")
+    assert equivalent_versions(knowledge_base.REASONING_TASKS, "v4") == ("v4",)

@@ -488,6 +488,10 @@ def test_the_reasoning_run_in_progress_is_shown_from_its_journal_until_it_finish
     text = sections.reason_run_section(journal, "bench/results/reason-run/ml-1m.json")
     assert "naive 2 of 5 users, optimised 2 of 1,000 users" in text
     assert "optimised: 10.0 with 1 LLM thread" in text and "naive: 10.0 (LLM threads not recorded)" in text
-    assert "1 whole chains and 2 edges over 8 steps looked up" in text
+    assert "1 whole chains and 2 edges over 8 steps looked up." in text and "warm start" not in text
+    warm = {"file": "data/kb/ml-1m.jsonl.gz", "pair_chains": 580, "edges": 580, "sha256": "f"}
+    journal["stages"]["optimised"]["chunks"].append(chunk | {"users": [3, 4], "warm_start": warm})
+    text = sections.reason_run_section(journal, "bench/results/reason-run/ml-1m.json")
+    assert "From user 3 on, the knowledge base also held the released warm start (`llmrg kb warm`): 580" in text
     journal["stages"]["optimised"]["result"] = {"users": 1000}
     assert sections.reason_run_section(journal, "bench/results/reason-run/ml-1m.json") == ""
