@@ -346,6 +346,7 @@ def bench_provenance(journal_path: Path, dataset: str) -> Provenance:
     counted = ("users", "steps", "llm_calls", "chains_proposed", "chains_verified", "chains_rejected", "sittings")
     made = {key: summed[key] for key in (*counted, "kb_hits", "kb_edge_hits")}
     made["hours"] = round(summed["wall_s"] / 3600, 2)
+    made["warm_start_from_user"] = (summed.get("warm_start") or {}).get("from_user")
     return Provenance(
         settings={
             "dataset": dataset,
@@ -403,7 +404,13 @@ def write_readme(readme: Path, provenance: Provenance, exported: kb_transfer.Tra
         f"- {made['chains_proposed']:,} chains proposed, {made['chains_verified']:,} verified "
         f"({100 * verified:.1f}%), {made['chains_rejected']:,} rejected; {made['llm_calls']:,} LLM calls, "
         f"{made['kb_hits']:,} knowledge-base chain hits and {made['kb_edge_hits']:,} edge hits over "
-        f"{made['steps']:,} steps.",
+        f"{made['steps']:,} steps"
+        + (
+            f"; from user {made['warm_start_from_user']:,} on, the run's knowledge base also held the warm start "
+            "below, whose pairs' edges answered some of its steps."
+            if made.get("warm_start_from_user")
+            else "."
+        ),
         f"- {made['hours']} hours of reasoning ({provenance.hours_are}) in {made['sittings']} "
         f"sitting{'s' if made['sittings'] != 1 else ''}, the last on {provenance.last_machine}, "
         f"at commit `{provenance.last_commit}`.",

@@ -140,6 +140,13 @@ def test_a_release_takes_its_reasoning_from_the_reasoning_benchmarks_run(tmp_pat
     assert f"1,000 users planned), for 2 users (ids 1 to 2, the first by id) with `{settings.llm.model}`" in text
     assert "5 chains proposed, 2 verified (40.0%)" in text and "0.1 hours" in text
     assert "in 1 sitting, the last on Test CPU, at commit `abc1234`" in text  # the run's machine, not this one
+    assert "warm start below" not in text
+    warm = {"file": "data/kb/ml-1m.jsonl.gz", "pair_chains": 1, "edges": 1, "sha256": "f"}
+    later = chunk | {"users": [3, 4], "kb_sha256": kb_format.read(bench_kb).sha256, "warm_start": warm}
+    stored.add_chunk(bench_reason.KB_STAGE, later)
+    kb_build.release(out, "ml-1m", exported, journal)
+    text = " ".join((out / "README.md").read_text().split())
+    assert "over 0 steps; from user 3 on, the run's knowledge base also held the warm start below" in text
     alone = kb_build.release(out, "ml-1m", None, journal)  # no release yet: the bench's reasoning alone
     assert (alone.chains, alone.edges, alone.items) == (1, 2, 3)
     with pytest.raises(ConfigError, match="takes its reasoning from the reasoning benchmark's run"):
