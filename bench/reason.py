@@ -240,7 +240,8 @@ def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
     halves: list[dict[str, Any]] = [{key: 0 for key in SUMMED}, {key: 0 for key in SUMMED}]
     rejected: dict[str, int] = {}
     curve: list[dict[str, Any]] = []
-    point = {"users": 0, "kb_hits": 0, "kb_edge_hits": 0, "kb_misses": 0, "llm_calls": 0, "seconds": 0.0}
+    counted = ("users", "kb_hits", "kb_edge_hits", "kb_edge_hits_warm_start", "kb_misses", "llm_calls")
+    point: dict[str, Any] = dict.fromkeys(counted, 0) | {"seconds": 0.0}
     for chunk in chunks:
         stats = chunk["stats"]
         half = halves[0 if set(chunk["users"]) <= first_half else 1]
@@ -248,10 +249,9 @@ def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
             half[key] += stats.get(key, 0)  # chunks journaled before edges existed have no kb_edge_hits
         for reason, count in stats["rejected_by_reason"].items():
             rejected[reason] = rejected.get(reason, 0) + count
-        point = {
-            key: point[key] + stats.get(key, 0)
-            for key in ("users", "kb_hits", "kb_edge_hits", "kb_misses", "llm_calls")
-        } | {"seconds": point["seconds"] + chunk["seconds"]}
+        point = {key: point[key] + stats.get(key, 0) for key in counted} | {
+            "seconds": point["seconds"] + chunk["seconds"]
+        }
         curve.append(point | {"kb_hit_rate": _hit_rate(point), "kb_edge_hit_rate": _hit_rate(point, "kb_edge_hits")})
     total = {key: halves[0][key] + halves[1][key] for key in SUMMED}
     n = max(total["users"], 1)
@@ -340,6 +340,7 @@ SUMMED = (
     "completion_tokens",
     "kb_hits",
     "kb_edge_hits",
+    "kb_edge_hits_warm_start",
     "kb_misses",
     "chains_verified",
     "chains_rejected",

@@ -32,6 +32,8 @@ class ReasonStats:
     kb_hits: int = 0
     kb_edge_hits: int = 0
     """Steps whose chains missed, answered by knowledge-base edges (`kb_hits` counts whole-chain hits)."""
+    kb_edge_hits_warm_start: int = 0
+    """Of `kb_edge_hits`, the steps an edge of the warm start's item pairs helped answer (`llmrg kb warm`)."""
     kb_misses: int = 0
     chains_proposed: int = 0
     chains_verified: int = 0
@@ -101,6 +103,7 @@ class ReasonStats:
             "completion_tokens": self.llm.completion_tokens,
             "kb_hits": self.kb_hits,
             "kb_edge_hits": self.kb_edge_hits,
+            "kb_edge_hits_warm_start": self.kb_edge_hits_warm_start,
             "kb_misses": self.kb_misses,
             "chains_proposed": self.chains_proposed,
             "chains_verified": self.chains_verified,
@@ -226,6 +229,7 @@ class ReasoningEngine:
             return False
         self.stats.steps += 1
         self.stats.kb_edge_hits += 1
+        self.stats.kb_edge_hits_warm_start += any(edge.pair_support for edge in edges)
         for edge in edges:
             store.link_edge_chain(
                 self.db,

@@ -40,6 +40,8 @@ class EdgeHit:
     reason: str
     support: int
     t: int
+    pair_support: int = 0
+    """How many of the `support` chains are warm-start pairs (`llmrg kb warm`), not users' reasoning."""
 
     def candidate(self, dataset: str, local_items: tuple[int, ...] = ()) -> Candidate:
         """The one-link chain `source -> target` with the edge's reason, at the step."""
@@ -76,6 +78,7 @@ def lookup_edges(db: Neo4jGateway, settings: Settings, context: UserContext, loc
             reason=str(r["reason"]),
             support=int(r["support"]),
             t=target.pos,
+            pair_support=int(r["pair_support"]),
         )
         for r in records
     ]

@@ -621,8 +621,13 @@ def reason_run_section(journal: dict[str, Any], path: str) -> str:
     if (optimised := stages.get(KB_STAGE)) and optimised["kb_curve"]:
         point = optimised["kb_curve"][-1]
         lines[-1] += (
-            f" Knowledge-base hits so far: {point['kb_hits']:,} whole chains and {point['kb_edge_hits']:,} edges over "
-            f"{point['kb_hits'] + point['kb_edge_hits'] + point['kb_misses']:,} steps looked up."
+            f" Knowledge-base hits so far: {point['kb_hits']:,} whole chains and {point['kb_edge_hits']:,} edges"
+            + (
+                f" ({point['kb_edge_hits_warm_start']:,} of them helped by the warm start's pairs)"
+                if point.get("kb_edge_hits_warm_start")
+                else ""
+            )
+            + f" over {point['kb_hits'] + point['kb_edge_hits'] + point['kb_misses']:,} steps looked up."
         )
         lines[-1] += warm_start_note(optimised)
     return "\n".join(lines)

@@ -4,23 +4,25 @@
 // $prompt_versions, item pairs (`llmrg kb warm`) of one in $pair_prompt_versions; every chain when those are null
 // (`LLMRG_KB_ANY_MODEL`). Support from the user's own chains (linked to $user, not reused) does not count for
 // them: an edge only they support is their own reasoning, not the knowledge base's, so a window cut off after its
-// first chain write is asked again whole instead of hitting it.
+// first chain write is asked again whole instead of hitting it. `pair_support`: how much of it is warm-start pairs.
 // Parameters: $dataset (string), $user (int), $target (int), $history (list of int), $model (string or null),
 //             $prompt_versions (list of string or null), $pair_prompt_versions (list of string or null),
 //             $limit (int).
 MATCH (e:Edge {dataset: $dataset, target: $target})
 WHERE e.source IN $history AND e.support > 0
   AND ($model IS NULL OR e.model = $model)
-WITH e, COUNT {
-  (e)-[:SUPPORTED_BY]->(c:Chain)
+CALL (e) {
+  MATCH (e)-[:SUPPORTED_BY]->(c:Chain)
   WHERE ($prompt_versions IS NULL
          OR (c.kind = 'pair' AND c.prompt_version IN $pair_prompt_versions)
          OR (c.kind <> 'pair' AND c.prompt_version IN $prompt_versions))
     AND NOT EXISTS {
       (:User {dataset: $dataset, id: $user})-[own:HAS_CHAIN]->(c) WHERE NOT coalesce(own.reused, false)
     }
-} AS support
+  RETURN count(c) AS support, count(CASE WHEN c.kind = 'pair' THEN 1 END) AS pair_support
+}
+WITH e, support, pair_support
 WHERE support > 0
-RETURN e.id AS id, e.source AS source, e.reason AS reason, support
+RETURN e.id AS id, e.source AS source, e.reason AS reason, support, pair_support
 ORDER BY support DESC, e.id
 LIMIT $limit

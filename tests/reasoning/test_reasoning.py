@@ -117,6 +117,7 @@ def test_oracle_user_gets_exact_verified_chains_with_provenance(
         "completion_tokens": 20 * 5 + 8 * 15,
         "kb_hits": 0,
         "kb_edge_hits": 0,
+        "kb_edge_hits_warm_start": 0,
         "kb_misses": 5,
         "chains_proposed": 5,
         "chains_verified": 5,
@@ -261,6 +262,7 @@ def test_a_step_whose_chains_miss_is_answered_by_causal_edges_of_verified_chains
     # 5 and 6: chains [3,4]->5 and [4,5]->6 (chain hits)
     assert (second.kb_hits, second.kb_edge_hits, second.kb_misses, second.chains_reused) == (2, 1, 1, 3)
     assert second.as_json()["kb_edge_hits"] == 1
+    assert second.as_json()["kb_edge_hits_warm_start"] == 0, "the edge is user 1's reasoning, not a warm pair"
     assert [(c["t"], c["items"], c["reused"]) for c in user_chains(db, 2)] == [
         (1, [9, 3], False),
         (2, [3, 4], True),
@@ -484,10 +486,8 @@ def test_the_reasoning_bench_holds_the_released_warm_pairs_and_records_them(
     sitting = StopAfter(chunk_users=1, max_seconds=None, chunks_left=99)
     result = bench_reason.stage(db, settings, "optimised", [3], [3], journal, sitting, warm_start=release)
     assert result is not None
-    assert (result["kb_edge_hits"], result["warm_start"]) == (
-        1,
-        {"from_user": 3, "chunks": 1, "pair_chains": 1, "edges": 1},
-    )
+    assert (result["kb_edge_hits"], result["kb_edge_hits_warm_start"]) == (1, 1)
+    assert result["warm_start"] == {"from_user": 3, "chunks": 1, "pair_chains": 1, "edges": 1}
     (chunk,) = journal.stage("optimised")["chunks"]
     assert (chunk["warm_start"]["file"], chunk["warm_start"]["pair_chains"]) == (str(release), 1)
     assert user_chains(db, 1) == [], "the release's users' reasoning stays out of the run"

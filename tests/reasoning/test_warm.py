@@ -152,6 +152,7 @@ def test_verified_pairs_become_edges_placebos_are_judged_beside_them_and_never_s
     before = len(scripted.requests)
     stats = reason_users(db, settings, DATASET, [5], show_progress=False, llm=llm)
     assert (stats.kb_edge_hits, stats.llm.calls, len(scripted.requests)) == (1, 0, before)
+    assert stats.kb_edge_hits_warm_start == 1
 
     # the pairs travel in a knowledge-base file, and back into an empty database unchanged
     exported = kb_transfer.export_knowledge_base(db, DATASET, tmp_path / "kb.jsonl.gz")

@@ -490,8 +490,10 @@ def test_the_reasoning_run_in_progress_is_shown_from_its_journal_until_it_finish
     assert "optimised: 10.0 with 1 LLM thread" in text and "naive: 10.0 (LLM threads not recorded)" in text
     assert "1 whole chains and 2 edges over 8 steps looked up." in text and "warm start" not in text
     warm = {"file": "data/kb/ml-1m.jsonl.gz", "pair_chains": 580, "edges": 580, "sha256": "f"}
-    journal["stages"]["optimised"]["chunks"].append(chunk | {"users": [3, 4], "warm_start": warm})
+    warm_stats = stats | {"kb_edge_hits_warm_start": 1}
+    journal["stages"]["optimised"]["chunks"].append(chunk | {"users": [3, 4], "stats": warm_stats, "warm_start": warm})
     text = sections.reason_run_section(journal, "bench/results/reason-run/ml-1m.json")
+    assert "2 whole chains and 4 edges (1 of them helped by the warm start's pairs) over 16 steps looked up" in text
     assert "From user 3 on, the knowledge base also held the released warm start (`llmrg kb warm`): 580" in text
     journal["stages"]["optimised"]["result"] = {"users": 1000}
     assert sections.reason_run_section(journal, "bench/results/reason-run/ml-1m.json") == ""
