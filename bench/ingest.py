@@ -29,18 +29,13 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from bench.graph_server import BENCH_ENVIRONMENT
 from bench.machine import describe, one_line
-from bench.paths import RESULTS, ROOT
+from bench.paths import RESULTS
 
 NAIVE_ROWS = 20_000
 TARGET_SECONDS = 60.0
 TARGET_SPEEDUP = 10.0
-BENCH_ENVIRONMENT = {
-    "LLMRG_STATE_DIR": str(ROOT / ".llmrg" / "bench"),
-    "NEO4J_URI": "bolt://127.0.0.1:27687",
-    "LLMRG_NEO4J_HTTP_PORT": "27474",
-    "REDIS_URL": "redis://127.0.0.1:26379/0",
-}
 
 
 def _settings() -> Any:

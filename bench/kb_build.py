@@ -143,10 +143,11 @@ def release(
     exported, or the release as it stands; None for none).
 
     A dataset the reasoning benchmark reasons for takes its reasoning from that run (`bench.reason`'s journal
-    and the knowledge base its `KB_STAGE` exported after its last chunk, checked by sha256) and only the
-    warm start's pairs from `exported`: one long run of the default model serves the benchmark and the release,
-    instead of two runs reasoning for the same users. Any other dataset releases `exported` as it is, with the
-    provenance of this command's own reasoning."""
+    and the knowledge base its `KB_STAGE` exported after its last chunk, checked by sha256: its users' reasoning
+    only, though the run holds the warm start's pairs too) and only the warm start's pairs from `exported`: one
+    long run of the default model serves the benchmark and the release, instead of two runs reasoning for the same
+    users; and a pair the warm start no longer holds does not come back through the run's file. Any other dataset
+    releases `exported` as it is, with the provenance of this command's own reasoning."""
     kb_file, journal_path, readme = paths(out, dataset)
     source = bench_journal(dataset, journal)
     if source is None:
@@ -163,7 +164,8 @@ def release(
     if reasoned.sha256 != chunks[-1]["kb_sha256"]:
         raise DataFormatError(reasoned.path, f"not the knowledge base the last chunk of {source} exported")
     pairs = [] if exported is None else [(kb_format.read(exported.path), frozenset({ChainKind.PAIR}))]
-    header, sha256 = kb_format.combine([(reasoned, None), *pairs], kb_file)
+    users_reasoning = frozenset({ChainKind.REASONING, ChainKind.DIVERGENT})  # its pairs are the release's own, imported
+    header, sha256 = kb_format.combine([(reasoned, users_reasoning), *pairs], kb_file)
     counts = header.counts
     released = kb_transfer.TransferReport(dataset, kb_file, counts["chains"], counts["edges"], counts["items"], sha256)
     write_readme(readme, bench_provenance(source, dataset), released)
@@ -347,6 +349,9 @@ def bench_provenance(journal_path: Path, dataset: str) -> Provenance:
     made = {key: summed[key] for key in (*counted, "kb_hits", "kb_edge_hits")}
     made["hours"] = round(summed["wall_s"] / 3600, 2)
     made["warm_start_from_user"] = (summed.get("warm_start") or {}).get("from_user")
+    counting = [chunk for chunk in chunks if "kb_edge_hits_warm_start" in chunk["stats"]]
+    made["warm_start_hits"] = sum(chunk["stats"]["kb_edge_hits_warm_start"] for chunk in counting)
+    made["warm_start_hits_from_user"] = counting[0]["users"][0] if counting else None
     return Provenance(
         settings={
             "dataset": dataset,
@@ -370,6 +375,16 @@ def bench_provenance(journal_path: Path, dataset: str) -> Provenance:
         last_machine=chunks[-1]["machine"],
         last_commit=str(chunks[-1]["commit"]),
         hours_are="the chunks' own seconds, not the time between sittings",
+    )
+
+
+def _warm_hits(made: dict[str, Any]) -> str:
+    """How many of the run's steps the warm start's pairs helped answer, as far as the run counted them."""
+    if made.get("warm_start_hits_from_user") is None:
+        return ""
+    return (
+        f", whose pairs helped answer {made['warm_start_hits']:,} of its steps (counted from user "
+        f"{made['warm_start_hits_from_user']:,} on)"
     )
 
 
@@ -407,7 +422,7 @@ def write_readme(readme: Path, provenance: Provenance, exported: kb_transfer.Tra
         f"{made['steps']:,} steps"
         + (
             f"; from user {made['warm_start_from_user']:,} on, the run's knowledge base also held the warm start "
-            "below, whose pairs' edges answered some of its steps."
+            f"below{_warm_hits(made)}."
             if made.get("warm_start_from_user")
             else "."
         ),

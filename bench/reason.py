@@ -8,10 +8,11 @@
 
 Both start from an empty knowledge base of users' reasoning on the same ML-1M users (the first `--naive-users` are
 common to both, so the verified-chain rate can be compared). The optimised stage's knowledge base also holds the
-released warm start (`llmrg kb warm`: verified item pairs, no users, `data/kb/ml-1m.jsonl.gz`), imported at the
-start of each sitting and recorded with every chunk, as a user's `make demo` imports it (`--no-warm-start`: without;
-the report says from which user on a run held it). Divergent extension is off in both: it is measured
-separately, and it would add the same two calls per user to each. Reported per stage: LLM calls, prompt
+released warm start (`llmrg kb warm`: verified item pairs, no users, `data/kb/ml-1m.jsonl.gz`; its pairs only, not
+the release's users' reasoning), imported at the start of each sitting and recorded with every chunk
+(`--no-warm-start`: without, from the start or with `--fresh`; the report says from which user on a run held it).
+Divergent extension is off in both: it is measured separately, and it would add the same two calls per user to
+each. Reported per stage: LLM calls, prompt
 and completion tokens per user (and the prompt tokens the server computed, beside the previous run's), KB
 hit rate in the first and second half of the users with whole-chain and edge hits apart, chains verified /
 rejected, users per hour. Defaults (issue 20): the first 1,000 ML-1M users, the last 4 positions before each
@@ -97,7 +98,14 @@ def stage(
         store.forget_users(db, DATASET, [user for user in users if user not in done])
     else:
         store.delete_chains(db, DATASET)
-    warm = import_warm_start(db, warm_start) if warm_start is not None and settings.kb.enabled else None
+    warm = None
+    if settings.kb.enabled and warm_start is not None:
+        warm = import_warm_start(db, warm_start)
+    elif settings.kb.enabled and (held := pair_chains(db)):
+        raise JournalMismatch(
+            f"the bench database holds {held} warm-start pairs, which this run was told to leave out; carry it on "
+            "as it began (without --no-warm-start), or pass --fresh to start over without them"
+        )
     for chunk in plan_chunks(users, sitting.chunk_users):
         if set(chunk) <= done:
             continue
@@ -142,10 +150,10 @@ def stage(
 
 
 def import_warm_start(db: Any, release: Path) -> dict[str, Any] | None:
-    """MERGE the release's item pairs and the edges they support into the bench database (nothing of any user's
+    """Merge the release's item pairs and the edges they support into the bench database (nothing of any user's
     reasoning: the run's own is its journal's); what was imported, or None when the release holds no pairs.
-    Idempotent, so each sitting imports it again at no cost, and a release the warm start has grown since
-    reaches the rest of the run (each chunk records what it held)."""
+    Idempotent (MERGE), so each sitting imports it again, and a release the warm start has grown since reaches the
+    rest of the run (each chunk records what it held)."""
     import tempfile
 
     from core.vocabulary import ChainKind
@@ -216,6 +224,11 @@ def carry_on(db: Any, settings: Any, journal: Journal, name: str) -> bool:
     )
 
 
+def pair_chains(db: Any) -> int:
+    """The warm start's item pairs the bench database holds for the run's dataset."""
+    return int(db.run("stats/pair_chain_count", dataset=DATASET)[0]["chains"])
+
+
 def dataset_chains(db: Any, dataset: str) -> int:
     """Every chain of `dataset`, linked to a user or not, of any kind and status."""
     return int(db.run("stats/dataset_chain_count", dataset=dataset)[0]["chains"])
@@ -274,6 +287,7 @@ def summarise(users: list[int], chunks: list[dict[str, Any]]) -> dict[str, Any]:
         "kb_hit_rate_second_half": _hit_rate(halves[1]),
         "kb_edge_hit_rate_first_half": _hit_rate(halves[0], "kb_edge_hits"),
         "kb_edge_hit_rate_second_half": _hit_rate(halves[1], "kb_edge_hits"),
+        "kb_edge_warm_start_hit_rate_second_half": _hit_rate(halves[1], "kb_edge_hits_warm_start"),
         **{key: value for key, value in total.items() if key != "users"},
         "rejected_by_reason": rejected,
         "kb_curve": curve,

@@ -226,6 +226,7 @@ def _reason(db: Neo4jGateway, settings: Settings, plan: DemoPlan, console: Conso
         "llm_calls",
         "kb_hits",
         "kb_edge_hits",
+        "kb_edge_hits_warm_start",
         "prompt_tokens",
         "completion_tokens",
         "chains_verified",

@@ -88,6 +88,7 @@ def lookup(db: Neo4jGateway, settings: Settings, context: UserContext, local_tar
     target = context.item_at(local_target)
     earlier = context.window[:local_target]
     recent = [item.id for item in earlier if target.pos - item.pos <= settings.kb.recent_positions]
+    made_like = _made_like(settings)  # whole chains are users' reasoning: the pairs' prompt sets do not apply
     records = db.run(
         "reasoning/find_kb_chains",
         dataset=context.dataset,
@@ -95,7 +96,8 @@ def lookup(db: Neo4jGateway, settings: Settings, context: UserContext, local_tar
         target=target.id,
         recent=recent,
         history=[item.id for item in earlier],
-        **_made_like(settings),
+        model=made_like["model"],
+        prompt_versions=made_like["prompt_versions"],
         limit=settings.kb.chains_per_step,
     )
     return [

@@ -26,7 +26,9 @@ from core.journal import Journal
 from core.settings import Settings, for_dataset
 from reasoning import item_pairs, store, warm
 from reasoning.item_pairs import ItemPair
+from reasoning.knowledge_base import PAIR_TASKS
 from reasoning.llm import LLMOutputRejected, LLMUnavailable, StructuredLLM, build_chat_model
+from reasoning.prompts import equivalent_versions
 
 STAGE = "warm"
 SEQUENCE_PAGE = 2000
@@ -99,7 +101,7 @@ def verified_edges(db: Neo4jGateway, settings: Settings, dataset: str) -> list[i
         "reasoning/verified_edges",
         dataset=dataset,
         model=settings.llm.model,
-        prompt_version=settings.reasoning.prompt_version,
+        prompt_versions=list(equivalent_versions(PAIR_TASKS, settings.reasoning.prompt_version)),
     )
     return [(int(r["source"]), int(r["target"])) for r in records]
 
@@ -157,8 +159,9 @@ def warm_dataset(
             break
         chunk_started = time.monotonic()
         usage_before = (llm.usage.calls, llm.usage.prompt_tokens, llm.usage.completion_tokens)
-        stored = store.stored_chain_ids(db, [_pair_chain_id(settings, dataset, p) for p in mixed if not p.placebo])
-        ask = [p for p in mixed if p.placebo or _pair_chain_id(settings, dataset, p) not in stored]
+        ids = {p: _pair_chain_ids(settings, dataset, p) for p in mixed if not p.placebo}
+        stored = store.stored_chain_ids(db, [chain_id for each in ids.values() for chain_id in each])
+        ask = [p for p in mixed if p.placebo or not stored.intersection(ids[p])]
         batch = warm.warm_batch(
             settings,
             llm,
@@ -206,9 +209,12 @@ def warm_dataset(
     return summary(journal)
 
 
-def _pair_chain_id(settings: Settings, dataset: str, pair: ItemPair) -> str:
-    """The id a pair's chain is stored under (the reason is not part of a chain's id)."""
-    return warm.pair_candidate(dataset, pair, "").chain_id(settings.llm.model, settings.reasoning.prompt_version)
+def _pair_chain_ids(settings: Settings, dataset: str, pair: ItemPair) -> list[str]:
+    """The ids a pair's chain may be stored under (the reason is not part of a chain's id): one per prompt set that
+    asks pairs as the run's set does, so a pair warmed under v3 is not asked again by a v4 run."""
+    candidate = warm.pair_candidate(dataset, pair, "")
+    versions = equivalent_versions(PAIR_TASKS, settings.reasoning.prompt_version)
+    return [candidate.chain_id(settings.llm.model, version) for version in versions]
 
 
 SUMMED = (

@@ -169,17 +169,24 @@ CEILING_NOTE = (
     "(`python -m bench.kb_ceiling`, part of `make bench`, seconds):"
 )
 
+WARM_CEILING_NOTE = (
+    "That bounds the hits users' own reasoning can give; the warm start's pairs, chosen from every history of the "
+    "dataset, answer steps beyond it."
+)
+
 
 def reuse_section(reason: dict[str, Any] | None, ceiling: dict[str, Any] | None = None) -> str:
     curve = (reason or {}).get("stages", {}).get("optimised", {}).get("kb_curve")
+    warm = (reason or {}).get("stages", {}).get("optimised", {}).get("warm_start")
     bound = "" if ceiling is None else "\n\n" + CEILING_NOTE + "\n\n" + sections.kb_ceiling_section(ceiling)
+    bound += "\n\n" + WARM_CEILING_NOTE if bound and warm else ""
     if not curve:
         return "Not measured yet (`make bench-reason` records the curve)." + bound
     assert reason is not None
     optimised = reason["stages"]["optimised"]
     lines = [
-        "Cumulative knowledge-base hit rate of the optimised engine as users are reasoned in order, starting from an",
-        "empty knowledge base (same run as above), whole-chain hits and causal-edge hits apart:",
+        "Cumulative knowledge-base hit rate of the optimised engine as users are reasoned in order, starting from",
+        "a knowledge base with no user's reasoning in it (same run as above), whole-chain and causal-edge hits apart:",
         "",
         "| users | steps looked up | chain hits | edge hits | misses | hit rate (chains + edges) | LLM calls "
         "| seconds |",

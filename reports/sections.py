@@ -667,7 +667,9 @@ def second_half_hits(stage: dict[str, Any]) -> str:
     edges = stage.get("kb_edge_hit_rate_second_half")
     if edges is None:
         return f"{chains:.1%}"
-    return f"{chains + edges:.1%} ({chains:.1%} whole chains, {edges:.1%} causal edges)"
+    warm = stage.get("kb_edge_warm_start_hit_rate_second_half")
+    helped = f", {warm:.1%} of the steps helped by the warm start's pairs" if warm else ""
+    return f"{chains + edges:.1%} ({chains:.1%} whole chains, {edges:.1%} causal edges{helped})"
 
 
 def _tokens(value: float | None) -> str:

@@ -24,6 +24,7 @@ TASK_COUNTERS = (
     "completion_tokens",
     "kb_hits",
     "kb_edge_hits",
+    "kb_edge_hits_warm_start",
     "kb_misses",
     "steps",
     "steps_failed",

@@ -7,8 +7,7 @@
 // The user's own chains (linked to $user, not reused) are not knowledge to them: a window cut off after its
 // first chain write is asked again whole, as with the knowledge base off, instead of "reusing" that chain.
 // Parameters: $dataset (string), $user (int), $target (int), $recent (list of int), $history (list of int),
-//             $model (string or null), $prompt_versions (list of string or null),
-//             $pair_prompt_versions (list of string or null; for the edge lookup, unused here), $limit (int).
+//             $model (string or null), $prompt_versions (list of string or null), $limit (int).
 MATCH (c:Chain {dataset: $dataset, target: $target})
 WHERE c.kind = 'reasoning' AND c.status = 'verified' AND c.from_edge IS NULL
   AND all(p IN c.recent_premises WHERE p IN $recent)

@@ -106,10 +106,11 @@ def test_a_release_takes_its_reasoning_from_the_reasoning_benchmarks_run(tmp_pat
 
     journal = tmp_path / "reason-run" / "ml-1m.json"
     journal.parent.mkdir()
-    bench_kb = chain_file(
-        bench_reason.kb_file(journal, bench_reason.KB_STAGE),
-        [(ChainKind.REASONING, [1, 2, 3], "qwen2.5-coder-1.5b-instruct", "v4")],
-    )
+    run_chains = [  # the run holds the warm start's pairs too: the release takes pairs from `exported` only
+        (ChainKind.REASONING, [1, 2, 3], "qwen2.5-coder-1.5b-instruct", "v4"),
+        (ChainKind.PAIR, [7, 9], "qwen2.5-coder-1.5b-instruct", "v3"),
+    ]
+    bench_kb = chain_file(bench_reason.kb_file(journal, bench_reason.KB_STAGE), run_chains)
     stats = dict.fromkeys(kb_build.SUMMED, 0) | {"chains_proposed": 5, "chains_verified": 2, "llm_calls": 9}
     stats |= {"users": 2, "rejected_by_reason": {}}  # as every chunk of the bench records them
     settings = make_settings()
@@ -144,9 +145,14 @@ def test_a_release_takes_its_reasoning_from_the_reasoning_benchmarks_run(tmp_pat
     warm = {"file": "data/kb/ml-1m.jsonl.gz", "pair_chains": 1, "edges": 1, "sha256": "f"}
     later = chunk | {"users": [3, 4], "kb_sha256": kb_format.read(bench_kb).sha256, "warm_start": warm}
     stored.add_chunk(bench_reason.KB_STAGE, later)
+    counted = later | {"users": [5, 6], "stats": stats | {"kb_edge_hits_warm_start": 2}}
+    stored.add_chunk(bench_reason.KB_STAGE, counted)
     kb_build.release(out, "ml-1m", exported, journal)
     text = " ".join((out / "README.md").read_text().split())
-    assert "over 0 steps; from user 3 on, the run's knowledge base also held the warm start below" in text
+    assert (
+        "over 0 steps; from user 3 on, the run's knowledge base also held the warm start below, whose pairs helped "
+        "answer 2 of its steps (counted from user 5 on)." in text
+    )
     alone = kb_build.release(out, "ml-1m", None, journal)  # no release yet: the bench's reasoning alone
     assert (alone.chains, alone.edges, alone.items) == (1, 2, 3)
     with pytest.raises(ConfigError, match="takes its reasoning from the reasoning benchmark's run"):
@@ -156,7 +162,7 @@ def test_a_release_takes_its_reasoning_from_the_reasoning_benchmarks_run(tmp_pat
         kb_build.release(out, "ml-1m", exported, journal)
     assert kb_build.bench_journal("beauty", journal) is None
     # finished: the bench retires its journal with its knowledge base, and a new run's empty journal changes nothing
-    chain_file(bench_kb, [(ChainKind.REASONING, [1, 2, 3], "qwen2.5-coder-1.5b-instruct", "v4")])
+    chain_file(bench_kb, run_chains)
     finished = Journal.open(journal, fingerprint, fresh=False).retire()
     bench_kb.replace(bench_reason.kb_file(finished, bench_reason.KB_STAGE))
     Journal.open(journal, fingerprint, fresh=True)

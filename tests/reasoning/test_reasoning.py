@@ -490,8 +490,15 @@ def test_the_reasoning_bench_holds_the_released_warm_pairs_and_records_them(
     assert result["warm_start"] == {"from_user": 3, "chunks": 1, "pair_chains": 1, "edges": 1}
     (chunk,) = journal.stage("optimised")["chunks"]
     assert (chunk["warm_start"]["file"], chunk["warm_start"]["pair_chains"]) == (str(release), 1)
-    assert user_chains(db, 1) == [], "the release's users' reasoning stays out of the run"
+    others = "MATCH (c:Chain {dataset: $d}) WHERE NOT EXISTS { (:User {dataset: $d, id: 3})-[:HAS_CHAIN]->(c) } "
+    assert rows(db, others + "RETURN c.kind AS kind", d=DATASET) == [{"kind": "pair"}], "no user's reasoning came"
     assert bench_reason.import_warm_start(db, tmp_path / "none.jsonl.gz") is None
+    # a run that began with the pairs cannot be carried on without them: its curve would mix the two
+    begun = Journal.open(tmp_path / "begun.json", {}, fresh=False)
+    one_chunk = StopAfter(chunk_users=1, max_seconds=None, chunks_left=1)
+    assert bench_reason.stage(db, settings, "optimised", [3, 2], [3], begun, one_chunk, warm_start=release) is None
+    with pytest.raises(JournalMismatch, match="holds 1 warm-start pairs, which this run was told to leave out"):
+        bench_reason.stage(db, settings, "optimised", [3, 2], [3], begun, sitting, warm_start=None)
 
 
 def test_a_stage_without_reuse_carries_on_in_an_empty_database(
