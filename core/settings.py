@@ -258,7 +258,8 @@ class VerifySettings(Area):
         "13 asked one per call and 4 asked in batches, in the same time, since the prompt cache serves the "
         "shared history; with the 1.5B, prompt v4 and lettered questions (`python -m bench.quality`, 76 chains of "
         "ML-1M users 1-20), 8 per call tells real chains from random-premise placebos by +14% [+1%, +27%] "
-        "against +22% [+7%, +36%] one per call, and saves no time (14.7 s a chain, 12.3 one per call).",
+        "against +21% [+6%, +35%] one per call on the same chains, and saves no time (14.7 s a chain, 11.4 one per "
+        "call).",
     )
     style: Literal["numbered", "lettered"] = Field(
         "lettered",
