@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.machine import one_line
 from bench.paper import PAPER, VARIANT_LABELS
-from bench.reason import KB_STAGE, summarise
+from bench.reason import KB_STAGE, TARGETS, summarise
 from bench.reproduce import stalled_runs, variant_label
 from bench.server_metrics import describe_bottleneck
 from bench.statistics import wilson_interval
@@ -653,8 +653,6 @@ def _pace(threads: str, users_per_hour: float) -> str:
 def reason_target(reason: dict[str, Any], key: str, form: str) -> str:
     """A reasoning target as the run recorded it, and today's where the issue has moved it since: a run from before
     the change keeps its own bar, but the reader should not take that bar for the one the project now holds."""
-    from bench.reason import TARGETS
-
     recorded, current = reason["targets"][key], TARGETS[key]
     if recorded == current:
         return ">= " + form.format(current)
@@ -685,8 +683,6 @@ KEY_LABELS = {
 
 def kb_ceiling_section(result: dict[str, Any]) -> str:
     """The knowledge-base reuse ceiling per key, from the histories alone (bench/results/kb_ceiling.json)."""
-    from bench.reason import TARGETS
-
     target = TARGETS["kb_hit_rate_second_half_at_least"]
     last = result["max_targets"]
     lines = [
