@@ -38,6 +38,7 @@ import argparse
 import hashlib
 import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -154,8 +155,6 @@ def import_warm_start(db: Any, release: Path) -> dict[str, Any] | None:
     reasoning: the run's own is its journal's); what was imported, or None when the release holds no pairs.
     Idempotent (MERGE), so each sitting imports it again, and a release the warm start has grown since reaches the
     rest of the run (each chunk records what it held)."""
-    import tempfile
-
     from core.vocabulary import ChainKind
     from reasoning import kb_format, kb_transfer
 
@@ -304,8 +303,8 @@ def warm_start_summary(chunks: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not warm:
         return None
     largest = max((chunk["warm_start"] for chunk in warm), key=lambda held: held["pair_chains"])
-    return {"from_user": min(warm[0]["users"]), "chunks": len(warm), "pair_chains": largest["pair_chains"],
-            "edges": largest["edges"]}  # fmt: skip
+    held = {"pair_chains": largest["pair_chains"], "edges": largest["edges"]}
+    return {"from_user": min(warm[0]["users"]), "chunks": len(warm), **held}
 
 
 def pace_by_threads(chunks: list[dict[str, Any]]) -> dict[str, float]:
