@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up down status doctor bench bench-train bench-reason bench-quality bench-verify bench-workers bench-recbole bench-ablation bench-demo bench-scale kb-release results lint typecheck system-deps
+.PHONY: demo test up down status doctor bench bench-train bench-readout bench-reason bench-quality bench-verify bench-workers bench-recbole bench-ablation bench-demo bench-scale kb-release results lint typecheck system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ bench: system-deps $(STAMP)
 ## Seconds per epoch and peak RSS of every base model, training windows against prefix rows (ML-1M and Beauty).
 bench-train: system-deps $(STAMP)
 	$(BIN)/python -m bench.train_speed $(BENCH_TRAIN_ARGS)
+	$(BIN)/python -m reports
+
+## SR-GNN's readout in training: the fused kernels against the eager code, same batches (minutes).
+bench-readout: system-deps $(STAMP)
+	$(BIN)/python -m bench.readout $(BENCH_READOUT_ARGS)
 	$(BIN)/python -m reports
 
 ## The reasoning benchmark (naive vs optimised engine with the local LLM); hours on 2 cores at full size.

@@ -465,6 +465,12 @@ class TrainSettings(Area):
         "recommenders; its sequential models rank every item).",
     )
     fusion: str = Field("linear", validation_alias=_env("LLMRG_TRAIN_FUSION"), description="ψ: linear or mlp.")
+    fused_readout: bool = Field(
+        True,
+        validation_alias=_env("LLMRG_TRAIN_FUSED_READOUT"),
+        description="Read out the graphs of training batches with SR-GNN's fused CPU kernels (built with the C++ "
+        "compiler on first use, about a minute; eager where none is found). false: the eager readout, to compare.",
+    )
     gnn_steps: int = Field(1, ge=0, validation_alias=_env("LLMRG_TRAIN_GNN_STEPS"))
     max_rows: int = Field(
         0,

@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from core.vocabulary import ModelName
 
-# Settings a resumed run may change: how far to train and where the checkpoints live. Everything else must match
-# the checkpoint, or the continuation would not be the run that was started.
-RESUMABLE_CHANGES = frozenset({"epochs", "checkpoint_dir"})
+# Settings a resumed run may change: how far to train, where the checkpoints live, and how the readout is computed
+# (the same values either way). Everything else must match the checkpoint, or the continuation would not be the run
+# that was started.
+RESUMABLE_CHANGES = frozenset({"epochs", "checkpoint_dir", "fused_readout"})
 LATER_DEFAULTS = {"false_negatives": "drop", "item_features": "real"}
 """Settings added after runs were checkpointed: left out of the fingerprint at these defaults, so those runs, made
 with the default before the setting existed, still resume."""
@@ -43,6 +44,8 @@ class TrainConfig(BaseModel):
     each item's own attributes ("real") or, as a placebo, another item's ("shuffled": rows 1..n_items permuted by
     `seed`, `gnn.data.shuffled_features`), which keeps how many attributes there are and how often each occurs but
     breaks what they say about the item, so a gain FDSA owes to its attributes shows as a gap to the placebo.
+    `fused_readout`: SR-GNN reads out training batches with the fused CPU kernels (`gnn.models.fused_readout`)
+    where they are built; False keeps the eager code, to compare the two.
     `gnn.pipeline.train_config`
     fills the dropouts and the mask proportion with the model's reference values for the dataset
     (`gnn.models.reference`).
@@ -76,6 +79,7 @@ class TrainConfig(BaseModel):
     attention_dropout: float | None = Field(None, ge=0.0, lt=1.0)
     false_negatives: Literal["drop", "keep"] = "drop"
     item_features: Literal["real", "shuffled"] = "real"
+    fused_readout: bool = True
 
     @field_validator("graph_kinds")
     @classmethod

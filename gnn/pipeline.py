@@ -80,6 +80,7 @@ def train_config(
         max_train_rows=settings.train.max_rows or None,
         false_negatives=settings.train.false_negatives,
         item_features=settings.train.item_features,
+        fused_readout=settings.train.fused_readout,
         **({} if settings.train.scheme == "auto" else {"train_scheme": settings.train.scheme}),
         **(reference_settings(model, dataset).overrides() | chosen_mask(settings, model) | chosen_dropout(settings)),
     )

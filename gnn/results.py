@@ -22,7 +22,7 @@ from core.vocabulary import ACCEPTED_STATUSES, VARIANTS, Variant, variant
 
 METRICS = ("hr@5", "hr@10", "ndcg@5", "ndcg@10")
 TABLE_COLUMNS = ("dataset", "model", "variant", "seeds", *(metric.upper() for metric in METRICS))
-PER_RUN_SETTINGS = frozenset({"seed", "checkpoint_dir", "device", "eval_batch_size"})
+PER_RUN_SETTINGS = frozenset({"seed", "checkpoint_dir", "device", "eval_batch_size", "fused_readout"})
 
 
 def variant_of(result: Mapping[str, Any]) -> Variant:

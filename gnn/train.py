@@ -174,7 +174,13 @@ def build_recommender(data: SequenceData, config: TrainConfig) -> Recommender:
     )
     if not config.graph_kinds:
         return base
-    return LLMRGFusion(base, config.graph_kinds, steps=config.gnn_steps, fusion=config.fusion)
+    return LLMRGFusion(
+        base,
+        config.graph_kinds,
+        steps=config.gnn_steps,
+        fusion=config.fusion,
+        fused_readout=config.fused_readout,
+    )
 
 
 def inputs_fingerprint(data: SequenceData, graphs: GraphSource | None) -> str:

@@ -522,6 +522,35 @@ def plot_recbole(recbole: dict[str, Any], path: Path) -> None:
     plt.close(figure)
 
 
+def readout_section(result: dict[str, Any] | None) -> str:
+    if result is None:
+        return "Not measured yet (`make bench-readout`)."
+    return sections.readout_section(result) + "\n\n![Seconds per training step by readout](results/readout.png)"
+
+
+def plot_readout(result: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = result["runs"]
+    figure, axis = plt.subplots(figsize=(max(4.0, 1.8 * len(runs)), 3))
+    positions = range(len(runs))
+    for offset, mode, label in (
+        (-0.27, "eager", "eager readout"),
+        (0.0, "fused", "fused readout"),
+        (0.27, "base", "base alone"),
+    ):
+        axis.bar([p + offset for p in positions], [run["step_s"][mode] for run in runs], 0.27, label=label)
+    axis.set_xticks(list(positions), [f"{run['dataset']} {run['variant']}" for run in runs])
+    axis.set_ylabel(f"seconds per training step ({result['settings']['model']})")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def plot_cost(reason: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -630,6 +659,8 @@ def main() -> None:
         plot_recbole(recbole, PLOTS / "recbole.png")
     if (speed := load("train_speed")) is not None:
         plot_train_speed(speed, PLOTS / "train_speed.png")
+    if (readout := load("readout")) is not None:
+        plot_readout(readout, PLOTS / "readout.png")
     plot_accuracy(accuracy_rows(reproduce), PLOTS / "accuracy.png")
     for dataset, histories in published_histories().items():
         plot_training_curves(histories, pop, PLOTS / curves_plot(dataset))
@@ -652,6 +683,11 @@ def main() -> None:
             ablation_section(ablations),
             "## Training speed: windows against prefix rows",
             train_speed_section(load("train_speed")),
+            "## SR-GNN's readout: fused kernels against eager",
+            "The graph variants read SR-GNN's attention out at every position of a training window over the nodes its "
+            "graph holds by then; `gnn/models/fused_readout.py` computes those (position, node) pairs in C++ kernels "
+            "built on first use, and the eager PyTorch code they replace stays where no compiler is found:",
+            readout_section(load("readout")),
             "## Speed and memory against RecBole",
             "`make bench-recbole` installs RecBole (the `recbole` extra) and trains our implementation and RecBole's "
             "of each model it shares with us on the same exported data, in the same run:",

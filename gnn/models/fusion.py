@@ -39,6 +39,7 @@ class LLMRGFusion(Recommender):
         steps: int = 1,
         fusion: Literal["linear", "mlp"] = "linear",
         normalise_attention: bool = True,
+        fused_readout: bool = True,
     ) -> None:
         super().__init__()
         kinds = list(graph_kinds)
@@ -50,7 +51,9 @@ class LLMRGFusion(Recommender):
         self.n_items = base.n_items
         self.graph_kinds = tuple(kinds)
         hidden = base.hidden
-        self.encoders = nn.ModuleDict({kind: SRGNN(hidden, steps, normalise_attention) for kind in kinds})
+        self.encoders = nn.ModuleDict(
+            {kind: SRGNN(hidden, steps, normalise_attention, fused=fused_readout) for kind in kinds}
+        )
         width = (len(kinds) + 1) * hidden
         self.psi: nn.Module = (
             nn.Linear(width, hidden)

@@ -150,7 +150,7 @@ def test_the_chunked_readout_gives_the_same_outputs_and_gradients(monkeypatch: p
     data = random_data(users=16, seed=8)
     windows = TrainingWindows(data.sequences, 12, 16, graphs=SequenceGraphSource(12), graph_kinds=("seq",))
     batch = windows.batch(list(range(len(windows.windows))))
-    encoder = SRGNN(8, steps=1)
+    encoder = SRGNN(8, steps=1, fused=False)  # the eager code's chunks (the fused kernels: test_fused_readout)
     embedding = torch.nn.Embedding(N_ITEMS + 1, 8, padding_idx=0)
     members = batch.graphs["seq"].member_node.numel()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.machine import one_line
+from bench.paper import VARIANT_LABELS
 from bench.statistics import mcnemar_exact
 from reports import results_doc, sections
 
@@ -401,6 +402,35 @@ def test_training_speed_sets_windows_beside_the_extrapolated_prefix_rows(results
     assert "| ml-1m | sasrec | 79.3 | 2,900 (extrapolated) | 36.6x | 1,416 MiB | 0.0211 |" in text
     assert "at most 90 s per epoch including validation (met: True)" in text
     assert (results_doc.PLOTS / "train_speed.png").is_file()
+
+
+def test_the_readout_section_sets_fused_beside_eager_and_the_base(results: Path) -> None:
+    run = {
+        "dataset": "ml-1m", "variant": "seq", "model": "sasrec", "max_len": 200, "windows_per_batch": 128,
+        "batches_run": 4, "epoch_batches": 48, "targets_run": 80000, "epoch_targets": 981491,
+        "readout_pairs_run": 8_000_000, "step_s": {"eager": 6.0, "fused": 2.5, "base": 1.5},
+        "epoch_train_s_extrapolated": {"eager": 288.0, "fused": 120.0, "base": 72.0}, "batch_build_s": 0.4,
+        "speedup": 2.4, "graph_overhead_ratio": 4.5, "largest_loss_difference": 1e-7,
+        "largest_gradient_difference": 3e-6, "prepare_s": 20.0, "kernels": True,
+    }  # fmt: skip
+    write(
+        results,
+        "readout",
+        {
+            "machine": MACHINE,
+            "baseline": "the eager PyTorch readout",
+            "settings": {"batches": 4, "threads": 1, "seed": 0, "model": "sasrec"},
+            "load_average_at_start": 2.1,
+            "kernel_load_s": 0.2,
+            "runs": [run],
+        },
+    )
+    results_doc.main()
+    text = results_doc.DOCUMENT.read_text(encoding="utf-8")
+    label = VARIANT_LABELS["seq"]
+    assert f"| ml-1m | {label} | 2,000,000 | 6.00 | 2.50 | 1.50 | 2.4x | 288 s | 120 s | 4.5x | 3e-06 |" in text
+    assert "load average 2.1 at the start" in text
+    assert (results_doc.PLOTS / "readout.png").is_file()
 
 
 def test_a_run_names_the_gpu_it_trained_on_and_a_cpu_run_its_cpu() -> None:

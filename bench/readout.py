@@ -1,0 +1,230 @@
+"""`make bench-readout`: SR-GNN's readout in training, the fused CPU kernels (`gnn.models.fused_readout`) against
+the eager PyTorch code they replace (the named baseline), on the same batches in one run.
+
+For each graph variant (the sequence-graph control and the knowledge-base variant, SASRec on ML-1M by default) the
+bench builds the run's training windows exactly as `llmrg train` does from the bench's snapshot, then takes the
+first `--batches` batches of epoch 1 and runs each training step (loss, backward) three ways on the same weights
+and the same dropout draws: the eager readout, the fused one, and the base model alone (what the graphs add to).
+The order of the three changes from batch to batch, so neither side always runs on a warmer cache. The steps'
+losses and gradients of the two readouts are compared, so a kernel that computes something else fails the bench
+instead of looking fast. Seconds per epoch for the training pass are extrapolated from the batches run to the
+epoch's targets (labelled so); validation is not part of it.
+
+Writes `bench/results/readout.json`; `make results` renders it into docs/RESULTS.md with a plot. A few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from bench.graph_server import ensure_kb_snapshot, ensure_snapshot
+from bench.machine import describe, one_line
+from bench.paths import RESULTS
+
+console = Console()
+VARIANTS = ("seq", "llmrg-kb")
+MODES = ("eager", "fused", "base")
+GRADIENT_TOLERANCE = 1e-4
+"""Largest relative difference allowed between the two readouts' gradients (`gradient_difference`; float32 sums
+over millions of pairs in another order)."""
+
+
+def prepare_windows(dataset: str, variant_name: str, model: str, seed: int) -> tuple[Any, Any, Any]:
+    """The model (untrained, seeded) and the epoch's training windows, built as `llmrg train` builds them."""
+    from core.settings import Settings
+    from core.vocabulary import variant
+    from gnn import pipeline
+    from gnn.data import resolve_graph_source
+    from gnn.snapshot import load_snapshot
+    from gnn.train import build_recommender, seed_everything
+    from gnn.windows import TrainingWindows
+
+    settings = Settings()
+    chosen = variant(variant_name)
+    path = ensure_kb_snapshot(dataset) if chosen.edges_from == "knowledge_base" else ensure_snapshot(dataset)
+    source = pipeline.SnapshotSource(load_snapshot(path), path)
+    prepared = pipeline.prepare(source, dataset, chosen, False, False, kb_window=pipeline.kb_window(settings, dataset))
+    config = pipeline.train_config(settings, dataset, model, chosen, seed, 1).model_copy(
+        update={"checkpoint_dir": None}
+    )
+    graphs = resolve_graph_source(config.graph_kinds, config.max_len, prepared.graphs)
+    seed_everything(seed)
+    recommender = build_recommender(prepared.data, config)
+    windows = TrainingWindows(
+        prepared.data.sequences,
+        config.max_len,
+        config.windows_per_batch,
+        graphs=graphs,
+        graph_kinds=config.graph_kinds,
+    )
+    return recommender, windows, config
+
+
+def step(model: Any, batch: Any, mode: str, seed: int) -> tuple[float, float, list[torch.Tensor]]:
+    """One training step's loss and backward in `mode`: seconds, loss, gradients (dropout drawn from `seed`)."""
+    for encoder in model.encoders.values():
+        encoder.fused = mode == "fused"
+    network = model.base if mode == "base" else model
+    model.zero_grad(set_to_none=True)
+    torch.manual_seed(seed)
+    started = time.perf_counter()
+    loss = network.window_loss(batch)
+    loss.backward()
+    seconds = time.perf_counter() - started
+    gradients = [parameter.grad.detach().clone() for parameter in network.parameters() if parameter.grad is not None]
+    return seconds, float(loss.detach()), gradients
+
+
+def gradient_difference(found: list[torch.Tensor], expected: list[torch.Tensor]) -> float:
+    """‖found - expected‖ / ‖expected‖ over every parameter's gradient together. Per parameter it would divide by
+    gradients that are zero but for rounding: at initialisation the readout's attention maps get gradients of
+    1e-12, where float32 sums in another order differ by a large fraction of nothing."""
+    difference = sum(float((a - b).double().pow(2).sum()) for a, b in zip(found, expected, strict=True))
+    scale = sum(float(b.double().pow(2).sum()) for b in expected)
+    return (difference / max(scale, 1e-300)) ** 0.5
+
+
+def measure(dataset: str, variant_name: str, model_name: str, batches: int, seed: int) -> dict[str, Any]:
+    from gnn.models import fused_readout
+
+    started = time.perf_counter()
+    model, windows, config = prepare_windows(dataset, variant_name, model_name, seed)
+    prepare_s = time.perf_counter() - started
+    model.train()
+    order = torch.Generator().manual_seed(seed)
+    seconds: dict[str, list[float]] = {mode: [] for mode in MODES}
+    targets, pairs, worst_loss, worst_gradient = 0, 0, 0.0, 0.0
+    batch_s: list[float] = []
+    draw = iter(windows.batches(order))
+    for index in range(min(batches, len(windows))):
+        built = time.perf_counter()
+        batch = next(draw)
+        batch_s.append(time.perf_counter() - built)
+        targets += batch.target_count
+        pairs += sum(graphs.member_node.numel() for graphs in batch.graphs.values())
+        results: dict[str, tuple[float, float, list[torch.Tensor]]] = {}
+        for mode in MODES[index % 3 :] + MODES[: index % 3]:
+            results[mode] = step(model, batch, mode, seed + index)
+            seconds[mode].append(results[mode][0])
+        eager, fused = results["eager"], results["fused"]
+        worst_loss = max(worst_loss, abs(fused[1] - eager[1]) / max(abs(eager[1]), 1e-12))
+        worst_gradient = max(worst_gradient, gradient_difference(fused[2], eager[2]))
+        console.print(
+            f"{dataset} {variant_name} batch {index + 1}/{batches}: "
+            + ", ".join(f"{mode} {seconds[mode][-1]:.2f} s" for mode in MODES),
+            highlight=False,
+        )
+    if worst_gradient > GRADIENT_TOLERANCE:
+        raise SystemExit(
+            f"{dataset} {variant_name}: the fused readout's gradients differ from the eager ones by "
+            f"{worst_gradient:.2e} (relative), more than {GRADIENT_TOLERANCE:.0e}"
+        )
+    per_target = {mode: sum(values) / targets for mode, values in seconds.items()}
+    epoch_targets = windows.target_count
+    return {
+        "dataset": dataset,
+        "variant": variant_name,
+        "model": model_name,
+        "max_len": config.max_len,
+        "windows_per_batch": config.windows_per_batch,
+        "batches_run": len(seconds["eager"]),
+        "epoch_batches": len(windows),
+        "targets_run": targets,
+        "epoch_targets": epoch_targets,
+        "readout_pairs_run": pairs,
+        "step_s": {mode: sum(values) / len(values) for mode, values in seconds.items()},
+        "epoch_train_s_extrapolated": {mode: value * epoch_targets for mode, value in per_target.items()},
+        "batch_build_s": sum(batch_s) / len(batch_s),
+        "speedup": per_target["eager"] / per_target["fused"],
+        "graph_overhead_ratio": (per_target["eager"] - per_target["base"])
+        / max(per_target["fused"] - per_target["base"], 1e-12),
+        "largest_loss_difference": worst_loss,
+        "largest_gradient_difference": worst_gradient,
+        "prepare_s": prepare_s,
+        "kernels": fused_readout.kernels() is not None,
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from gnn.models import fused_readout
+
+    torch.set_num_threads(args.threads)
+    load = os.getloadavg()[0]  # other work on the machine slows both sides alike; the table says how much there was
+    built = time.perf_counter()
+    if fused_readout.kernels() is None:
+        raise SystemExit("the fused readout kernels did not build here (see the warning above); nothing to compare")
+    build_s = time.perf_counter() - built
+    runs = [
+        measure(dataset, variant_name, args.model, args.batches, args.seed)
+        for dataset in args.datasets.split(",")
+        for variant_name in args.variants.split(",")
+    ]
+    return {
+        "machine": describe(),
+        "baseline": "the eager PyTorch readout (gnn/models/srgnn.py), same batches, weights and dropout draws",
+        "settings": {"batches": args.batches, "threads": args.threads, "seed": args.seed, "model": args.model},
+        "load_average_at_start": load,
+        "kernel_load_s": build_s,
+        "runs": runs,
+    }
+
+
+def print_table(result: dict[str, Any]) -> None:
+    table = Table(
+        title=f"SR-GNN readout in training, {one_line(result['machine'])}, {result['settings']['threads']} thread(s), "
+        f"load average {result['load_average_at_start']:.1f} at the start"
+    )
+    columns = (
+        "dataset",
+        "variant",
+        "eager s/step",
+        "fused s/step",
+        "base s/step",
+        "speed-up",
+        "epoch eager",
+        "epoch fused",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("dataset", "variant") else "right")
+    for run in result["runs"]:
+        step_s, epoch = run["step_s"], run["epoch_train_s_extrapolated"]
+        table.add_row(
+            run["dataset"],
+            run["variant"],
+            f"{step_s['eager']:.2f}",
+            f"{step_s['fused']:.2f}",
+            f"{step_s['base']:.2f}",
+            f"{run['speedup']:.1f}x",
+            f"{epoch['eager']:,.0f} s",
+            f"{epoch['fused']:,.0f} s",
+        )
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="ml-1m")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--model", default="sasrec")
+    parser.add_argument("--batches", type=int, default=12, help="training steps measured per variant")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the training runs here use 1)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.batches < 1:
+        parser.error("--batches must be at least 1")
+    result = run(args)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "readout.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print_table(result)
+
+
+if __name__ == "__main__":
+    main()
