@@ -538,8 +538,8 @@ def plot_readout(result: dict[str, Any], path: Path) -> None:
     figure, axis = plt.subplots(figsize=(max(4.0, 1.8 * len(runs)), 3))
     positions = range(len(runs))
     for offset, mode, label in (
-        (-0.27, "eager", "eager readout"),
-        (0.0, "fused", "fused readout"),
+        (-0.27, "baseline", "baseline (eager, every node)"),
+        (0.0, "now", "now (fused, node classes)"),
         (0.27, "base", "base alone"),
     ):
         axis.bar([p + offset for p in positions], [run["step_s"][mode] for run in runs], 0.27, label=label)
@@ -683,10 +683,12 @@ def main() -> None:
             ablation_section(ablations),
             "## Training speed: windows against prefix rows",
             train_speed_section(load("train_speed")),
-            "## SR-GNN's readout: fused kernels against eager",
+            "## SR-GNN in training: fused readout and shared node states",
             "The graph variants read SR-GNN's attention out at every position of a training window over the nodes its "
             "graph holds by then; `gnn/models/fused_readout.py` computes those (position, node) pairs in C++ kernels "
-            "built on first use, and the eager PyTorch code they replace stays where no compiler is found:",
+            "built on first use (the eager PyTorch code stays where no compiler is found), and a node's state is "
+            "computed once for all the graph versions that hold it with the same neighbours "
+            "(`gnn.models.srgnn.one_step_classes`):",
             readout_section(load("readout")),
             "## Speed and memory against RecBole",
             "`make bench-recbole` installs RecBole (the `recbole` extra) and trains our implementation and RecBole's "

@@ -775,18 +775,19 @@ def train_speed_section(result: dict[str, Any]) -> str:
 
 
 def readout_section(result: dict[str, Any]) -> str:
-    """`bench.readout`: SR-GNN's readout in training, fused kernels against the eager code, on the same batches."""
+    """`bench.readout`: SR-GNN in training as it runs now against the eager code before it, on the same batches."""
     settings = result["settings"]
     lines = [
         f"{settings['model']} training steps (loss and backward) on the first {settings['batches']} batches of epoch "
-        f"1, each run three ways on the same weights and dropout draws: the eager readout (the baseline), the fused "
-        f"kernels, and the base model alone; on {one_line(result['machine'])}, {settings['threads']} thread(s), "
-        f"commit `{result['machine']['commit']}`, load average {result['load_average_at_start']:.1f} at the start "
-        "(above about 0.5, other work shared the machine). Seconds per epoch are the training pass "
-        "extrapolated from those batches to the epoch's targets, validation not included:",
+        f"1, each run three ways on the same weights and dropout draws: the baseline (the eager readout over every "
+        f"node's state), as it runs now (fused readout, a state per class of equal nodes), and the base model alone; "
+        f"on {one_line(result['machine'])}, {settings['threads']} thread(s), commit `{result['machine']['commit']}`, "
+        f"load average {result['load_average_at_start']:.1f} at the start (above about 0.5, other work shared the "
+        "machine). Seconds per epoch are the training pass extrapolated from those batches to the epoch's targets, "
+        "validation not included:",
         "",
-        "| dataset | variant | readout pairs per batch | eager s/step | fused s/step | base alone s/step | speed-up "
-        "| epoch eager (extrapolated) | epoch fused (extrapolated) | graphs' cost over the base, eager / fused | "
+        "| dataset | variant | readout pairs per batch | baseline s/step | now s/step | base alone s/step | speed-up "
+        "| epoch baseline (extrapolated) | epoch now (extrapolated) | graphs' cost over the base, baseline / now | "
         "gradient difference |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -794,13 +795,13 @@ def readout_section(result: dict[str, Any]) -> str:
         step, epoch = run["step_s"], run["epoch_train_s_extrapolated"]
         lines.append(
             f"| {run['dataset']} | {VARIANT_LABELS.get(run['variant'], run['variant'])} | "
-            f"{run['readout_pairs_run'] / run['batches_run']:,.0f} | {step['eager']:.2f} | {step['fused']:.2f} | "
-            f"{step['base']:.2f} | {run['speedup']:.1f}x | {epoch['eager']:,.0f} s | {epoch['fused']:,.0f} s | "
+            f"{run['readout_pairs_run'] / run['batches_run']:,.0f} | {step['baseline']:.2f} | {step['now']:.2f} | "
+            f"{step['base']:.2f} | {run['speedup']:.1f}x | {epoch['baseline']:,.0f} s | {epoch['now']:,.0f} s | "
             f"{run['graph_overhead_ratio']:.1f}x | {run['largest_gradient_difference']:.0e} |"
         )
     lines += [
         "",
-        "Gradient difference: the largest over the batches of ‖fused - eager‖ / ‖eager‖ over every parameter's "
+        "Gradient difference: the largest over the batches of ‖now - baseline‖ / ‖baseline‖ over every parameter's "
         "gradient (float32 sums in another order); the bench fails above 1e-4. Produced by `make bench-readout` "
         "(`python -m bench.readout`); raw numbers in `bench/results/readout.json`.",
     ]

@@ -8,7 +8,7 @@ from torch import nn
 from torch_geometric.utils import scatter
 
 from gnn.batch import anchored_graph, batch_graphs
-from gnn.models.srgnn import SRGNN, normalised_weights
+from gnn.models.srgnn import SRGNN, normalised_weights, one_step_classes
 
 pytestmark = pytest.mark.unit
 
@@ -129,3 +129,39 @@ def test_reset_parameters_redraws_within_the_papers_bound(encoder: SRGNN) -> Non
     for old, new in zip(before, encoder.parameters(), strict=True):
         assert not torch.equal(old, new)
         assert float(new.detach().abs().max()) <= bound
+
+
+def test_one_step_states_of_some_nodes_equal_the_propagation_of_all(embedding: nn.Embedding) -> None:
+    torch.manual_seed(7)
+    encoder = SRGNN(HIDDEN, steps=1)
+    items = torch.randint(1, 10, (12,))
+    edges = torch.tensor([[0, 1, 2, 3, 3, 5, 6, 7, 7, 9], [1, 2, 3, 4, 1, 6, 7, 8, 8, 10]])  # a repeated edge 7->8
+    at = torch.tensor([1, 3, 7, 8, 11])  # 11 is on no edge
+    expected = encoder.propagate_nodes(embedding(items), edges)[at]
+    parameters = [encoder.edge_in.weight, encoder.edge_out.weight, encoder.bias_in, encoder.bias_out,
+                  *encoder.gru.parameters(), embedding.weight]  # fmt: skip
+    (expected * torch.arange(expected.numel()).view_as(expected)).sum().backward()
+    expected_gradients = [parameter.grad.clone() for parameter in parameters]
+    encoder.zero_grad()
+    embedding.zero_grad()
+    found = encoder.one_step_states(embedding, items, edges, at)
+    (found * torch.arange(found.numel()).view_as(found)).sum().backward()
+    torch.testing.assert_close(found, expected)
+    for parameter, expected_gradient in zip(parameters, expected_gradients, strict=True):
+        torch.testing.assert_close(parameter.grad, expected_gradient)
+
+
+def test_one_step_classes_join_nodes_with_the_same_item_and_neighbourhoods() -> None:
+    # Nodes 0-3 and 4-7 are two copies of the graph 5 -> 6 -> 7 <- 8; node 9 is item 6 with predecessor 5 only;
+    # node 10 is item 7 with predecessor 6 twice (a multiset, not the set {6}); node 11 is item 5 on no edge.
+    items = torch.tensor([5, 6, 7, 8, 5, 6, 7, 8, 5, 6, 7, 5])
+    edges = torch.tensor([[0, 1, 3, 4, 5, 7, 8, 9, 9], [1, 2, 2, 5, 6, 6, 9, 10, 10]])
+    representatives, classes = one_step_classes(items, edges)
+    assert classes[:4].tolist() == classes[4:8].tolist()
+    assert len(set(classes[:4].tolist())) == 4
+    assert classes[9] != classes[1]  # item 6 without its successor 7's
+    assert classes[10] != classes[2]  # predecessors {6, 6} are not {6, 8}
+    assert classes[11] != classes[0]  # item 5 with and without a successor
+    assert classes[8] == classes[0]  # item 5 with a successor of item 6: one step reads items, not their states
+    assert representatives.numel() == int(classes.max()) + 1
+    assert (classes[representatives] == torch.arange(representatives.numel())).all()
