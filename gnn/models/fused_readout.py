@@ -9,7 +9,8 @@ kernels read each pair's two rows and keep nothing per pair but its energy and w
 
 The kernels are compiled by `torch.utils.cpp_extension` into torch's extension folder (`TORCH_EXTENSIONS_DIR`,
 by default under ~/.cache) the first time a process asks for them, about a minute, then loaded from there. Where
-they cannot be built (no C++ compiler), `kernels()` says why once and returns None, and the readout stays eager.
+they cannot be built (no C++ compiler or no ninja), `kernels()` says why once and returns None, and the readout
+stays eager. Their gradients are first-order only (`once_differentiable`: a double backward raises).
 CUDA tensors always take the eager path. The eager code in `srgnn.py` is the reference: the tests compare values
 and gradients of the two.
 """
@@ -24,6 +25,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 SOURCE = Path(__file__).with_name("kernels") / "readout.cpp"
 log = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ class _Energy(torch.autograd.Function):
         return _built().energy_forward(query, anchors, nodes, owner, members)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
         query, anchors, nodes, owner, members = ctx.saved_tensors
         grad_query, grad_anchors, grad_nodes = _built().energy_backward(
@@ -82,6 +85,7 @@ class _Pool(torch.autograd.Function):
         return _built().pool_forward(alpha, states, owner, members, readouts)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
         alpha, states, owner, members = ctx.saved_tensors
         grad_alpha, grad_states = _built().pool_backward(grad.contiguous(), alpha, states, owner, members)

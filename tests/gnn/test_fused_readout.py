@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
+from torch.utils import cpp_extension
 
 from gnn.data import SequenceGraphSource
 from gnn.models import SRGNN, fused_readout, srgnn
@@ -16,7 +18,10 @@ from tests.gnn.test_windows import N_ITEMS, random_data
 
 pytestmark = pytest.mark.unit
 
-needs_compiler = pytest.mark.skipif(shutil.which("c++") is None, reason="no C++ compiler to build the kernels")
+needs_compiler = pytest.mark.skipif(
+    shutil.which("c++") is None or not cpp_extension.is_ninja_available(),
+    reason="no C++ compiler or no ninja to build the kernels (scripts/system-deps.sh installs both)",
+)
 
 
 def random_pairs(generator: torch.Generator, readouts: int, nodes: int, pairs: int) -> tuple[torch.Tensor, ...]:
@@ -95,24 +100,53 @@ def test_training_windows_read_out_fused_give_the_eager_outputs_and_gradients(
 
 @needs_compiler
 def test_a_batch_with_more_threads_gives_the_same_readout() -> None:
-    """Per-thread buffers summed at the end: two threads agree with one up to float rounding."""
+    """Per-thread buffers summed at the end: two threads agree with one, and with the eager code, up to rounding
+    (50,000 pairs: several of the kernels' 4,096-pair grains, so two threads both work)."""
     generator = torch.Generator().manual_seed(5)
     owner, members = random_pairs(generator, readouts=300, nodes=200, pairs=50_000)
-    states = torch.randn(200, 16, generator=generator, requires_grad=True)
+    query = torch.randn(1, 16, generator=generator)
+    anchors = torch.randn(300, 16, generator=generator)
+    states = torch.randn(200, 16, generator=generator)
     alpha = torch.rand(50_000, generator=generator)
+    weights = torch.randn(300, 16, generator=generator)
+
+    def readout(energy: Callable[..., torch.Tensor], pool: Callable[..., torch.Tensor]) -> list[torch.Tensor]:
+        inputs = [tensor.clone().requires_grad_() for tensor in (query, anchors, states, alpha)]
+        q, a, n, w = inputs
+        energies = energy(q, a, n, owner, members)
+        pooled = pool(w, n, owner, members, 300)
+        (energies.sum() + (pooled * weights).sum()).backward()
+        return [energies.detach(), pooled.detach(), *(tensor.grad for tensor in inputs)]
+
     threads = torch.get_num_threads()
-    results = []
     try:
+        found = []
         for count in (1, 2):
             torch.set_num_threads(count)
-            states.grad = None
-            pooled = fused_readout.weighted_sum(alpha, states, owner, members, 300)
-            pooled.sum().backward()
-            results.append((pooled.detach(), states.grad.clone()))
+            found.append(readout(fused_readout.member_energy, fused_readout.weighted_sum))
+        expected = readout(srgnn._member_energy, srgnn._weighted_sum)
     finally:
         torch.set_num_threads(threads)
-    torch.testing.assert_close(results[0][0], results[1][0], atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(results[0][1], results[1][1], atol=1e-4, rtol=1e-5)
+    for one, two, eager in zip(*found, expected, strict=True):
+        torch.testing.assert_close(two, one, atol=1e-4, rtol=1e-5)
+        torch.testing.assert_close(one, eager, atol=1e-3, rtol=1e-4)
+
+
+@needs_compiler
+def test_saturated_energies_have_the_eager_gradients_not_nan() -> None:
+    """Sums far outside the logistic's range (the kernels are built with -ffast-math, which assumes no infinity)."""
+    owner, members = torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 1])
+    query = torch.ones(1, 3)
+    anchors = torch.tensor([[-100.0, -89.0, 0.5], [100.0, 89.0, -20.0]])
+    nodes = torch.tensor([[-5.0, 0.0, 0.0], [5.0, -1.0, 1.0]])
+    gradients = []
+    for energy in (fused_readout.member_energy, srgnn._member_energy):
+        inputs = [tensor.clone().requires_grad_() for tensor in (query, anchors, nodes)]
+        energy(*inputs, owner, members).sum().backward()
+        gradients.append([tensor.grad for tensor in inputs])
+    for found, expected in zip(*gradients, strict=True):
+        assert torch.isfinite(found).all()
+        torch.testing.assert_close(found, expected, atol=1e-6, rtol=1e-5)
 
 
 @needs_compiler

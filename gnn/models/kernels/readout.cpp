@@ -12,8 +12,14 @@
 #include <cmath>
 #include <vector>
 
+// The logistic function with its argument clamped to +-80: exp(80) is finite in float, so s * (1 - s) never becomes
+// inf / inf under -ffast-math (which assumes no infinities), and sigmoid(+-80) is 0 or 1 to float and double
+// precision alike, so the clamp changes nothing else.
 template <typename T>
-static inline T sigm(T x) { return T(1) / (T(1) + std::exp(-x)); }
+static inline T sigm(T x) {
+  x = x > T(80) ? T(80) : (x < T(-80) ? T(-80) : x);
+  return T(1) / (T(1) + std::exp(-x));
+}
 
 template <typename T>
 static void energy_fwd_kernel(const T* qp, const T* ap, const T* np, const int64_t* op, const int64_t* mp, T* outp, int64_t M, int64_t d) {
@@ -123,6 +129,8 @@ torch::Tensor energy_forward(torch::Tensor q, torch::Tensor A, torch::Tensor N, 
 }
 
 std::vector<torch::Tensor> energy_backward(torch::Tensor grad, torch::Tensor q, torch::Tensor A, torch::Tensor N, torch::Tensor owner, torch::Tensor member) {
+  TORCH_CHECK(grad.is_contiguous() && grad.numel() == owner.numel() && grad.scalar_type() == A.scalar_type(),
+              "one gradient per pair");
   int64_t threads = at::get_num_threads();
   auto gA = torch::zeros({threads, A.size(0), A.size(1)}, A.options());
   auto gN = torch::zeros({threads, N.size(0), A.size(1)}, A.options());
@@ -151,6 +159,8 @@ torch::Tensor pool_forward(torch::Tensor alpha, torch::Tensor S, torch::Tensor o
 }
 
 std::vector<torch::Tensor> pool_backward(torch::Tensor grad, torch::Tensor alpha, torch::Tensor S, torch::Tensor owner, torch::Tensor member) {
+  TORCH_CHECK(grad.is_contiguous() && grad.dim() == 2 && grad.size(1) == S.size(1) && grad.scalar_type() == S.scalar_type(),
+              "one gradient row per readout");
   int64_t threads = at::get_num_threads();
   auto galpha = torch::empty({owner.size(0)}, S.options());
   auto gS = torch::zeros({threads, S.size(0), S.size(1)}, S.options());
