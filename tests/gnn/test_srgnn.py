@@ -8,7 +8,7 @@ from torch import nn
 from torch_geometric.utils import scatter
 
 from gnn.batch import anchored_graph, batch_graphs
-from gnn.models.srgnn import SRGNN, normalised_weights, one_step_classes
+from gnn.models.srgnn import SRGNN, equal_rows, normalised_weights, one_step_classes
 
 pytestmark = pytest.mark.unit
 
@@ -165,3 +165,13 @@ def test_one_step_classes_join_nodes_with_the_same_item_and_neighbourhoods() -> 
     assert classes[8] == classes[0]  # item 5 with a successor of item 6: one step reads items, not their states
     assert representatives.numel() == int(classes.max()) + 1
     assert (classes[representatives] == torch.arange(representatives.numel())).all()
+
+
+def test_equal_rows_are_the_classes_of_torch_unique_over_rows() -> None:
+    generator = torch.Generator().manual_seed(9)
+    columns = [torch.randint(0, high, (500,), generator=generator) for high in (4, 3, 1 << 40, 5)]
+    columns = [torch.cat([column, column[:200]]) for column in columns]  # 200 rows twice
+    _, expected = torch.unique(torch.stack(columns, dim=1), dim=0, return_inverse=True)
+    found = equal_rows(columns)
+    pairs = torch.unique(torch.stack([found, expected], dim=1), dim=0)
+    assert pairs.size(0) == int(expected.max()) + 1 == int(found.max()) + 1  # the same partition

@@ -24,12 +24,18 @@ static inline T sigm(T x) {
 template <typename T>
 static void energy_fwd_kernel(const T* qp, const T* ap, const T* np, const int64_t* op, const int64_t* mp, T* outp, int64_t M, int64_t d) {
   at::parallel_for(0, M, 4096, [&](int64_t begin, int64_t end) {
+    // The terms go to a row first: with the sum in the same loop GCC's vector code ran at scalar speed (4x slower
+    // than the backward pass, which has no reduction).
+    std::vector<T> terms(d);
+    T* term = terms.data();
     for (int64_t m = begin; m < end; ++m) {
       const T* a = ap + op[m] * d;
       const T* n = np + mp[m] * d;
+#pragma omp simd
+      for (int64_t k = 0; k < d; ++k) term[k] = qp[k] * sigm(a[k] + n[k]);
       T acc = 0;
 #pragma omp simd reduction(+ : acc)
-      for (int64_t k = 0; k < d; ++k) acc += qp[k] * sigm(a[k] + n[k]);
+      for (int64_t k = 0; k < d; ++k) acc += term[k];
       outp[m] = acc;
     }
   });
