@@ -535,7 +535,7 @@ def plot_readout(result: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     runs = result["runs"]
-    figure, axis = plt.subplots(figsize=(max(4.0, 1.8 * len(runs)), 3))
+    figure, axis = plt.subplots(figsize=(max(5.0, 2.2 * len(runs)), 3.2))
     positions = range(len(runs))
     for offset, mode, label in (
         (-0.27, "baseline", "baseline (eager, every node)"),
@@ -545,7 +545,9 @@ def plot_readout(result: dict[str, Any], path: Path) -> None:
         axis.bar([p + offset for p in positions], [run["step_s"][mode] for run in runs], 0.27, label=label)
     axis.set_xticks(list(positions), [f"{run['dataset']} {run['variant']}" for run in runs])
     axis.set_ylabel(f"seconds per training step ({result['settings']['model']})")
-    axis.legend()
+    tallest = max(run["step_s"][mode] for run in runs for mode in ("baseline", "now", "base"))
+    axis.set_ylim(0, tallest * 1.45)  # room above the bars for the legend
+    axis.legend(loc="upper right", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
