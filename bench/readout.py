@@ -39,15 +39,15 @@ TOLERANCE = 1e-4
 (`gradient_difference`; float32 sums over millions of pairs in another order)."""
 
 
-def prepare_windows(dataset: str, variant_name: str, model: str, seed: int) -> tuple[Any, Any, Any]:
-    """The model (untrained, seeded) and the epoch's training windows, built as `llmrg train` builds them."""
+def prepare_batches(dataset: str, variant_name: str, model: str, seed: int) -> tuple[Any, Any, Any, int]:
+    """The model (untrained, seeded), epoch 1's batches as `llmrg train` draws them (`gnn.train.epoch_batches`),
+    the run's config, and the epoch's training targets."""
     from core.settings import Settings
     from core.vocabulary import variant
     from gnn import pipeline
-    from gnn.data import resolve_graph_source
+    from gnn.data import resolve_graph_source, split
     from gnn.snapshot import load_snapshot
-    from gnn.train import build_recommender, seed_everything
-    from gnn.windows import TrainingWindows
+    from gnn.train import build_recommender, epoch_batches, seed_everything
 
     settings = Settings()
     chosen = variant(variant_name)
@@ -60,14 +60,10 @@ def prepare_windows(dataset: str, variant_name: str, model: str, seed: int) -> t
     graphs = resolve_graph_source(config.graph_kinds, config.max_len, prepared.graphs)
     seed_everything(seed)
     recommender = build_recommender(prepared.data, config)
-    windows = TrainingWindows(
-        prepared.data.sequences,
-        config.max_len,
-        config.windows_per_batch,
-        graphs=graphs,
-        graph_kinds=config.graph_kinds,
-    )
-    return recommender, windows, config
+    train_rows = split(prepared.data).train
+    order = torch.Generator().manual_seed(seed)
+    batches = epoch_batches(prepared.data, config, train_rows, train_rows, graphs, order, recommender)
+    return recommender, batches, config, len(train_rows)
 
 
 def step(model: Any, batch: Any, mode: str, seed: int) -> tuple[float, float, dict[str, torch.Tensor]]:
@@ -104,24 +100,23 @@ def gradient_difference(found: dict[str, torch.Tensor], expected: dict[str, torc
     return (difference / max(scale, 1e-300)) ** 0.5
 
 
-def measure(dataset: str, variant_name: str, model_name: str, batches: int, seed: int) -> dict[str, Any]:
+def measure(dataset: str, variant_name: str, model_name: str, steps: int, seed: int) -> dict[str, Any]:
     from gnn.models import fused_readout
 
     started = time.perf_counter()
-    model, windows, config = prepare_windows(dataset, variant_name, model_name, seed)
+    model, batches, config, epoch_targets = prepare_batches(dataset, variant_name, model_name, seed)
     prepare_s = time.perf_counter() - started
     model.train()
-    order = torch.Generator().manual_seed(seed)
     seconds: dict[str, list[float]] = {mode: [] for mode in MODES}
     targets, pairs, worst = 0, 0, {"loss": 0.0, "model": 0.0, "encoders": 0.0}
     batch_s: list[float] = []
-    draw = iter(windows.batches(order))
+    draw = iter(batches.draw())
     built = time.perf_counter()
     batch = next(draw)
     batch_s.append(time.perf_counter() - built)
     for mode in MODES:  # one unmeasured step per mode: one-off costs (allocations, the kernels' load) fall here
         step(model, batch, mode, seed)
-    for index in range(min(batches, len(windows))):
+    for index in range(min(steps, batches.count)):
         if index > 0:
             built = time.perf_counter()
             batch = next(draw)
@@ -138,7 +133,7 @@ def measure(dataset: str, variant_name: str, model_name: str, batches: int, seed
         worst["model"] = max(worst["model"], gradient_difference(now[2], baseline[2]))
         worst["encoders"] = max(worst["encoders"], gradient_difference(now[2], baseline[2], "encoders."))
         console.print(
-            f"{dataset} {variant_name} batch {index + 1}/{batches}: "
+            f"{dataset} {variant_name} batch {index + 1}/{steps}: "
             + ", ".join(f"{mode} {seconds[mode][-1]:.2f} s" for mode in MODES),
             highlight=False,
         )
@@ -147,7 +142,6 @@ def measure(dataset: str, variant_name: str, model_name: str, batches: int, seed
             f"{dataset} {variant_name}: now differs from the baseline by {worst} (relative), more than {TOLERANCE:.0e}"
         )
     per_target = {mode: sum(values) / targets for mode, values in seconds.items()}
-    epoch_targets = windows.target_count
     return {
         "dataset": dataset,
         "variant": variant_name,
@@ -155,7 +149,7 @@ def measure(dataset: str, variant_name: str, model_name: str, batches: int, seed
         "max_len": config.max_len,
         "windows_per_batch": config.windows_per_batch,
         "batches_run": len(seconds["base"]),
-        "epoch_batches": len(windows),
+        "epoch_batches": batches.count,
         "targets_run": targets,
         "epoch_targets": epoch_targets,
         "readout_pairs_run": pairs,

@@ -248,7 +248,7 @@ def _train(
     model = build_recommender(data, config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     order = torch.Generator().manual_seed(config.seed)
-    epoch_batches = _epoch_batches(data, config, rows.train, train_rows, source, order, model)
+    batches = epoch_batches(data, config, rows.train, train_rows, source, order, model)
     stopping = EarlyStopping()
     best_model = copy.deepcopy(model.state_dict())
     saver = None
@@ -260,19 +260,19 @@ def _train(
     memory = PeakMemory(device)
     with _progress(progress) as bars:
         epochs_bar = bars.add_task("epochs", total=config.epochs, completed=min(stopping.epoch, config.epochs))
-        batches_bar = bars.add_task("batches", total=epoch_batches.count)
+        batches_bar = bars.add_task("batches", total=batches.count)
         for epoch in range(stopping.epoch + 1, config.epochs + 1):
             if stopping.stopped:
                 break
             started = time.perf_counter()
             memory.start_epoch()
-            bars.reset(batches_bar, total=epoch_batches.count, description=f"epoch {epoch}")
+            bars.reset(batches_bar, total=batches.count, description=f"epoch {epoch}")
 
             def after_batch() -> None:
                 memory.sample()
                 bars.advance(batches_bar)
 
-            loss = _train_epoch(model, optimizer, epoch_batches, device, after_batch)
+            loss = _train_epoch(model, optimizer, batches, device, after_batch)
             trained = time.perf_counter()
             if not math.isfinite(loss):
                 raise FloatingPointError(f"training loss became {loss} in epoch {epoch}")
@@ -332,7 +332,7 @@ class EpochBatches:
     draw: Callable[[], Iterable[SequenceBatch | WindowBatch]]
 
 
-def _epoch_batches(
+def epoch_batches(
     data: SequenceData,
     config: TrainConfig,
     all_train_rows: RowSet,

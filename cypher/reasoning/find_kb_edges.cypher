@@ -2,9 +2,9 @@
 // before the step, most supported first. An edge's support here counts the verified chains behind it that the
 // run may use: of its model ($model), and asked as the run would ask them: reasoning chains of a prompt set in
 // $prompt_versions, item pairs (`llmrg kb warm`) of one in $pair_prompt_versions; either list null admits every
-// set for its kind (`LLMRG_KB_ANY_MODEL` nulls both). Support from the user's own chains (linked to $user, not reused) does not count for
-// them: an edge only they support is their own reasoning, not the knowledge base's, so a window cut off after its
-// first chain write is asked again whole instead of hitting it. `pair_support`: how much of it is warm-start pairs.
+// set for its kind (`LLMRG_KB_ANY_MODEL` nulls both). Support from the user's own chains (linked to $user, not
+// reused) does not count for them: an edge only they support is their own reasoning, not the knowledge base's, so
+// a window cut off after its first chain write is asked again whole instead of hitting it. `pair_support`: how much of it is warm-start pairs.
 // Parameters: $dataset (string), $user (int), $target (int), $history (list of int), $model (string or null),
 //             $prompt_versions (list of string or null), $pair_prompt_versions (list of string or null),
 //             $limit (int).

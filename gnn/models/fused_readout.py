@@ -51,7 +51,9 @@ def kernels() -> ModuleType | None:
     try:
         return load(name=name, sources=[str(SOURCE)], extra_cflags=flags, extra_ldflags=["-fopenmp"], verbose=False)
     except Exception as error:  # a missing compiler raises several types; any of them means eager
-        log.warning("fused SR-GNN readout unavailable, using the eager one: %s", str(error).splitlines()[0])
+        lines = str(error).splitlines() or [type(error).__name__]
+        reason = next((line for line in lines if "error" in line.lower() and line is not lines[0]), lines[0])
+        log.warning("fused SR-GNN readout unavailable, using the eager one: %s", reason.strip())
         return None
 
 
